@@ -1,0 +1,49 @@
+"""Switchboard's event contract: envelope, event models, topics, keys, schemas. No I/O."""
+
+from switchboard.events.envelope import Event, deterministic_id
+from switchboard.events.messages import (
+    Attachment,
+    Channel,
+    EmailThreading,
+    MessageReceived,
+    MessageRouted,
+    RuleFired,
+)
+from switchboard.events.pm import (
+    AppointmentChanged,
+    AppointmentStatus,
+    LocationUpserted,
+    PatientUpserted,
+    ProviderUpserted,
+)
+from switchboard.events.registry import (
+    UnknownEventError,
+    decode,
+    encode,
+    event_class,
+    registered_events,
+)
+from switchboard.events.topics import Topic, topic_for
+
+__all__ = [
+    "AppointmentChanged",
+    "AppointmentStatus",
+    "Attachment",
+    "Channel",
+    "EmailThreading",
+    "Event",
+    "LocationUpserted",
+    "MessageReceived",
+    "MessageRouted",
+    "PatientUpserted",
+    "ProviderUpserted",
+    "RuleFired",
+    "Topic",
+    "UnknownEventError",
+    "decode",
+    "deterministic_id",
+    "encode",
+    "event_class",
+    "registered_events",
+    "topic_for",
+]

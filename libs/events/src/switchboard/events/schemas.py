@@ -1,0 +1,95 @@
+"""JSON Schema export and the compatibility rule the contract tests enforce.
+
+Run `python -m switchboard.events.schemas` to (re)write libs/events/schemas/.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from switchboard.events.registry import registered_events
+
+SCHEMA_DIR = Path(__file__).resolve().parents[3] / "schemas"
+
+
+def schema_for(event_type: str) -> dict[str, Any]:
+    cls = registered_events()[event_type]
+    schema = cls.model_json_schema(mode="serialization")
+    schema["$id"] = f"urn:switchboard:event:{event_type}:v{cls.model_fields['version'].default}"
+    return schema
+
+
+def schema_filename(event_type: str) -> str:
+    version = registered_events()[event_type].model_fields["version"].default
+    return f"{event_type}.v{version}.json"
+
+
+def export(directory: Path = SCHEMA_DIR) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for event_type in sorted(registered_events()):
+        path = directory / schema_filename(event_type)
+        path.write_text(json.dumps(schema_for(event_type), indent=2, sort_keys=True) + "\n")
+        written.append(path)
+    return written
+
+
+def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    ref = schema.get("$ref")
+    if ref and ref.startswith("#/$defs/"):
+        return _resolve(root["$defs"][ref.split("/")[-1]], root)
+    return schema
+
+
+def incompatibilities(
+    old: dict[str, Any], new: dict[str, Any], path: str = "", old_root=None, new_root=None
+) -> list[str]:
+    """Why a reader of `old` data would fail with `new` (or vice versa). Empty = compatible.
+
+    Rules: no property removed, no type changed, no new required property, no enum value
+    removed, no Literal changed. Adding optional properties is fine.
+    """
+    old_root = old_root or old
+    new_root = new_root or new
+    old = _resolve(old, old_root)
+    new = _resolve(new, new_root)
+    problems: list[str] = []
+    if old.get("type") != new.get("type"):
+        problems.append(f"{path or '/'}: type {old.get('type')} -> {new.get('type')}")
+    if "const" in old and old.get("const") != new.get("const"):
+        problems.append(f"{path}: const {old.get('const')!r} -> {new.get('const')!r}")
+    if "enum" in old:
+        removed = set(old["enum"]) - set(new.get("enum", []))
+        if removed:
+            problems.append(f"{path}: enum values removed {sorted(removed)}")
+    if "anyOf" in old and "anyOf" in new:
+        old_types = sorted(json.dumps(_resolve(s, old_root), sort_keys=True) for s in old["anyOf"])
+        new_types = {json.dumps(_resolve(s, new_root), sort_keys=True) for s in new["anyOf"]}
+        for t in old_types:
+            if t not in new_types:
+                problems.append(f"{path}: accepted variant removed {t[:80]}")
+    old_props = old.get("properties", {})
+    new_props = new.get("properties", {})
+    for name, sub in old_props.items():
+        if name not in new_props:
+            problems.append(f"{path}/{name}: property removed")
+        else:
+            problems.extend(
+                incompatibilities(sub, new_props[name], f"{path}/{name}", old_root, new_root)
+            )
+    added_required = set(new.get("required", [])) - set(old.get("required", []))
+    for name in sorted(added_required):
+        problems.append(f"{path}/{name}: new required property")
+    if "items" in old and "items" in new:
+        problems.extend(
+            incompatibilities(old["items"], new["items"], f"{path}[]", old_root, new_root)
+        )
+    return problems
+
+
+if __name__ == "__main__":
+    for p in export():
+        sys.stdout.write(f"wrote {p}\n")

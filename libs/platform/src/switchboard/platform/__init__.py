@@ -1,0 +1,1 @@
+"""What every Switchboard service shares: settings, logs, traces, database, Kafka, health."""

@@ -1,0 +1,309 @@
+"""The one consumer policy of every service.
+
+- Offsets are committed only after the batch's database transaction committed.
+- Each event id is recorded as processed in that same transaction, so a redelivery is a no-op.
+- Events a handler emits are published (acks=all) before that commit; their ids are
+  deterministic, so a crash between publish and commit re-publishes duplicates that
+  consumers downstream drop.
+- A batch is tried whole first (fast path). If it fails, its records are retried one by one
+  with backoff; a record that still fails after `consumer_max_attempts` goes to the
+  dead-letter topic with the error, and the partition moves on.
+- Infrastructure errors (database or Kafka unreachable) are not the record's fault: the
+  batch is retried with backoff until they pass, and /readyz says not ready meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.structs import ConsumerRecord
+from opentelemetry import context as otel_context
+from prometheus_client import Counter, Histogram
+from pydantic import ValidationError
+from sqlalchemy import Table
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from switchboard.events import Event, Topic, UnknownEventError, decode
+from switchboard.platform.db import already_processed, mark_processed
+from switchboard.platform.kafka import PublishError, Publisher
+from switchboard.platform.logging import get_logger
+from switchboard.platform.settings import ServiceSettings
+from switchboard.platform.telemetry import extract_context, tracer
+
+log = get_logger(__name__)
+
+EVENTS = Counter(
+    "switchboard_consumer_events_total", "Events handled", ["consumer", "outcome"]
+)
+BATCH_SECONDS = Histogram(
+    "switchboard_consumer_batch_seconds", "Time to apply and commit one batch", ["consumer"]
+)
+
+# A batch handler applies `events` in `session` (one open transaction) and returns the
+# events to publish. It must not commit; the runner does.
+BatchHandler = Callable[[AsyncSession, Sequence[Event]], Awaitable[Sequence[Event]]]
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, OperationalError | InterfaceError | PublishError | TimeoutError | OSError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, KafkaError) and bool(getattr(exc, "retriable", False))
+
+
+@dataclass(frozen=True)
+class Decoded:
+    record: ConsumerRecord
+    event: Event
+
+
+class _Listener(ConsumerRebalanceListener):
+    """Batches are committed before the next poll, so nothing is in flight at a rebalance;
+    the listener only records the assignment (a commit during a rebalance would fail)."""
+
+    def __init__(self, runner: ConsumerRunner) -> None:
+        self.runner = runner
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        log.info("partitions_revoked", consumer=self.runner.name, count=len(revoked))
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        log.info("partitions_assigned", consumer=self.runner.name, count=len(assigned))
+
+
+class ConsumerRunner:
+    def __init__(
+        self,
+        *,
+        name: str,
+        topics: Sequence[Topic],
+        handler: BatchHandler,
+        settings: ServiceSettings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        processed: Table,
+        publisher: Publisher,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.name = name
+        self.topics = [settings.topic(t) for t in topics]
+        self.handler = handler
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.processed = processed
+        self.publisher = publisher
+        self.sleep = sleep
+        self.consumer: AIOKafkaConsumer | None = None
+        self.ready = False
+        self.last_error: str | None = None
+        self._stopping = asyncio.Event()
+
+    def make_consumer(self) -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            group_id=self.name,
+            client_id=f"{self.settings.service_name}-{self.name}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.settings.consumer_batch_max,
+            isolation_level="read_committed",
+        )
+
+    async def run(self) -> None:
+        self.consumer = self.make_consumer()
+        await self.consumer.start()
+        self.consumer.subscribe(self.topics, listener=_Listener(self))
+        try:
+            while not self._stopping.is_set():
+                batches = await self.consumer.getmany(
+                    timeout_ms=200, max_records=self.settings.consumer_batch_max
+                )
+                self.ready = True
+                for tp, records in batches.items():
+                    if records:
+                        await self.process_partition_batch(tp, records)
+        finally:
+            await self.consumer.stop()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def process_partition_batch(
+        self, tp: TopicPartition, records: Sequence[ConsumerRecord]
+    ) -> None:
+        started = time.perf_counter()
+        decoded: list[Decoded] = []
+        for record in records:
+            try:
+                decoded.append(Decoded(record, decode(record.value)))
+            except (UnknownEventError, ValidationError) as exc:
+                await self.dead_letter(record, exc, attempts=0)
+        await self._apply_with_policy(decoded)
+        await self.commit(tp, records[-1].offset + 1)
+        BATCH_SECONDS.labels(self.name).observe(time.perf_counter() - started)
+
+    async def _apply_with_policy(self, decoded: list[Decoded]) -> None:
+        if not decoded:
+            return
+        delay = self.settings.consumer_backoff_initial_s
+        while True:
+            try:
+                await self.apply(decoded)
+                self.ready = True
+                return
+            except Exception as exc:
+                if is_transient(exc):
+                    self._note_transient(exc)
+                    await self.sleep(delay)
+                    delay = min(delay * 2, self.settings.consumer_backoff_max_s)
+                    continue
+                if len(decoded) == 1:
+                    break
+                log.warning(
+                    "batch_failed_retrying_singly",
+                    consumer=self.name,
+                    size=len(decoded),
+                    error=type(exc).__name__,
+                )
+                break
+        for item in decoded:
+            await self._apply_one(item)
+
+    async def _apply_one(self, item: Decoded) -> None:
+        delay = self.settings.consumer_backoff_initial_s
+        attempts = 0
+        while True:
+            try:
+                await self.apply([item])
+                self.ready = True
+                return
+            except Exception as exc:
+                if is_transient(exc):
+                    self._note_transient(exc)
+                    await self.sleep(delay)
+                    delay = min(delay * 2, self.settings.consumer_backoff_max_s)
+                    continue
+                attempts += 1
+                if attempts >= self.settings.consumer_max_attempts:
+                    await self.dead_letter(item.record, exc, attempts, item.event)
+                    return
+                log.warning(
+                    "event_failed_will_retry",
+                    consumer=self.name,
+                    event_id=str(item.event.event_id),
+                    event_type=item.event.event_type,
+                    attempt=attempts,
+                    error=type(exc).__name__,
+                )
+                await self.sleep(delay)
+                delay = min(delay * 2, self.settings.consumer_backoff_max_s)
+
+    def _note_transient(self, exc: BaseException) -> None:
+        self.ready = False
+        self.last_error = type(exc).__name__
+        log.warning("infrastructure_unavailable_retrying", consumer=self.name, error=type(exc).__name__)
+
+    async def apply(self, decoded: Sequence[Decoded]) -> None:
+        """Apply a batch in one transaction: skip seen ids, handle, publish, record, commit."""
+        unique: dict[object, Decoded] = {}
+        for d in decoded:
+            unique.setdefault(d.event.event_id, d)
+        first = next(iter(decoded)).record
+        ctx = extract_context(first.headers)
+        token = otel_context.attach(ctx)
+        try:
+            with tracer(self.name).start_as_current_span(f"{self.name} process"):
+                async with self.sessionmaker() as session, session.begin():
+                    seen = await already_processed(
+                        session, self.processed, self.name, unique.keys()
+                    )
+                    fresh = [d.event for k, d in unique.items() if k not in seen]
+                    if fresh:
+                        outgoing = await self.handler(session, fresh)
+                        await self.publisher.publish(outgoing)
+                        await mark_processed(
+                            session, self.processed, self.name, [e.event_id for e in fresh]
+                        )
+        finally:
+            otel_context.detach(token)
+        EVENTS.labels(self.name, "applied").inc(len(fresh))
+        EVENTS.labels(self.name, "duplicate").inc(len(decoded) - len(fresh))
+
+    async def dead_letter(
+        self,
+        record: ConsumerRecord,
+        exc: BaseException,
+        attempts: int,
+        event: Event | None = None,
+    ) -> None:
+        """Send the original record, untouched, with the error in headers; then record it so
+        a redelivery does not dead-letter it twice."""
+        error = f"{type(exc).__name__}: {_safe_error(exc)}"
+        headers = [
+            *[(k, v) for k, v in (record.headers or ()) if not k.startswith("dlq.")],
+            ("dlq.consumer", self.name.encode()),
+            ("dlq.error", error.encode()[:2000]),
+            ("dlq.source", f"{record.topic}/{record.partition}/{record.offset}".encode()),
+            ("dlq.attempts", str(attempts).encode()),
+            ("dlq.failed_at", datetime.now(UTC).isoformat().encode()),
+            ("dlq.trace", "".join(traceback.format_exception_only(exc))[-1000:].encode()),
+        ]
+        delay = self.settings.consumer_backoff_initial_s
+        while True:
+            try:
+                await asyncio.wait_for(
+                    self.publisher.producer.send_and_wait(
+                        self.settings.topic(Topic.DEAD_LETTER),
+                        value=record.value,
+                        key=record.key,
+                        headers=headers,
+                    ),
+                    timeout=self.settings.publish_timeout_s,
+                )
+                if event is not None:
+                    async with self.sessionmaker() as session, session.begin():
+                        await mark_processed(
+                            session, self.processed, self.name, [event.event_id], "dead-lettered"
+                        )
+                break
+            except Exception as send_exc:
+                if not is_transient(send_exc):
+                    raise
+                self._note_transient(send_exc)
+                await self.sleep(delay)
+                delay = min(delay * 2, self.settings.consumer_backoff_max_s)
+        EVENTS.labels(self.name, "dead_lettered").inc()
+        log.error(
+            "event_dead_lettered",
+            consumer=self.name,
+            source=f"{record.topic}/{record.partition}/{record.offset}",
+            event_id=str(event.event_id) if event else None,
+            error=type(exc).__name__,
+            attempts=attempts,
+        )
+
+    async def commit(self, tp: TopicPartition, offset: int) -> None:
+        assert self.consumer is not None
+        try:
+            await self.consumer.commit({tp: offset})
+        except CommitFailedError:
+            # The partition moved to another member; it will redeliver from the last
+            # committed offset and the processed-event record makes that a no-op.
+            log.warning("commit_failed_rebalance", consumer=self.name, partition=tp.partition)
+
+
+def _safe_error(exc: BaseException) -> str:
+    """Validation errors quote input values, which may be patient data: keep locations only."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['type']}" for err in exc.errors()
+        )
+    return str(exc)[:500]

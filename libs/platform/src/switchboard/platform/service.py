@@ -1,0 +1,140 @@
+"""Wiring every service shares: the command line, the runtime (engine, producer, consumers)
+and the HTTP server with ops routes."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy import MetaData, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from switchboard.platform.consumer import ConsumerRunner
+from switchboard.platform.db import make_engine, make_sessionmaker
+from switchboard.platform.http import ReadinessCheck, add_ops_routes
+from switchboard.platform.kafka import Publisher, make_producer
+from switchboard.platform.logging import configure_logging, get_logger
+from switchboard.platform.migrations import upgrade
+from switchboard.platform.settings import ServiceSettings
+from switchboard.platform.telemetry import configure_tracing
+
+log = get_logger(__name__)
+
+
+@dataclass
+class Runtime:
+    """The live connections of one service process."""
+
+    settings: ServiceSettings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    publisher: Publisher
+    consumers: list[ConsumerRunner] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def db_ready(self) -> bool:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return True
+
+    async def kafka_ready(self) -> bool:
+        client = self.publisher.producer.client
+        return bool(await client.ready(client.get_random_node())) if client.cluster.brokers() else False
+
+    async def consumers_ready(self) -> bool:
+        return all(c.ready for c in self.consumers) and all(not t.done() for t in self.tasks)
+
+
+ConsumerFactory = Callable[[Runtime], Sequence[ConsumerRunner]]
+
+
+def service_app(
+    settings: ServiceSettings,
+    *,
+    consumers: ConsumerFactory | None = None,
+    extra_checks: dict[str, ReadinessCheck] | None = None,
+    on_start: Callable[[FastAPI, Runtime], None] | None = None,
+    title: str | None = None,
+) -> FastAPI:
+    """A FastAPI app whose lifespan opens the engine and producer and runs the consumers."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        producer = make_producer(settings)
+        await producer.start()
+        rt = Runtime(settings, engine, make_sessionmaker(engine), Publisher(producer, settings))
+        app.state.runtime = rt
+        if on_start:
+            on_start(app, rt)
+        for runner in consumers(rt) if consumers else ():
+            rt.consumers.append(runner)
+            rt.tasks.append(asyncio.create_task(runner.run(), name=runner.name))
+        log.info("service_started", consumers=[c.name for c in rt.consumers])
+        try:
+            yield
+        finally:
+            for runner in rt.consumers:
+                runner.stop()
+            for task in rt.tasks:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(task, timeout=5)
+            await producer.stop()
+            await engine.dispose()
+
+    app = FastAPI(title=title or settings.service_name, lifespan=lifespan)
+
+    async def _db() -> bool:
+        return bool(await app.state.runtime.db_ready())
+
+    async def _kafka() -> bool:
+        return bool(await app.state.runtime.kafka_ready())
+
+    async def _consumers() -> bool:
+        return bool(await app.state.runtime.consumers_ready())
+
+    checks: dict[str, ReadinessCheck] = {"database": _db, "kafka": _kafka}
+    if consumers:
+        checks["consumers"] = _consumers
+    checks.update(extra_checks or {})
+    add_ops_routes(app, checks)
+    return app
+
+
+def main_for(
+    service: str,
+    settings_cls: type[ServiceSettings],
+    build_app: Callable[[ServiceSettings], FastAPI],
+    migrations: tuple[Path, MetaData] | None = None,
+) -> Callable[[list[str] | None], None]:
+    """`switchboard-<service> [run|migrate]`."""
+
+    def main(argv: list[str] | None = None) -> None:
+        parser = argparse.ArgumentParser(prog=f"switchboard-{service}")
+        parser.add_argument("command", nargs="?", default="run", choices=["run", "migrate"])
+        args = parser.parse_args(argv)
+        settings = settings_cls(service_name=service)  # type: ignore[call-arg]
+        configure_logging(service, settings.log_level)
+        configure_tracing(service)
+        if args.command == "migrate":
+            if migrations:
+                upgrade(migrations[0], settings.database_url)
+            log.info("migrated", service=service)
+            return
+        if migrations:
+            upgrade(migrations[0], settings.database_url)
+        uvicorn.run(
+            build_app(settings),
+            host=settings.http_host,
+            port=settings.http_port,
+            log_config=None,
+            access_log=False,
+        )
+
+    return main

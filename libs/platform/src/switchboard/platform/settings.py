@@ -1,0 +1,29 @@
+"""Settings from environment variables, prefix SWITCHBOARD_."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from switchboard.events import Topic
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", extra="ignore")
+
+    service_name: str = "switchboard"
+    kafka_bootstrap: str = "127.0.0.1:19092"
+    # Prefix for every topic name: lets tests and environments share one cluster safely.
+    topic_prefix: str = ""
+    database_url: str = "postgresql+psycopg://switchboard@127.0.0.1:55432/switchboard"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    log_level: str = "INFO"
+    # Seconds a producer may take to get acks=all before the caller gives up (webhook -> 503).
+    publish_timeout_s: float = 5.0
+    consumer_batch_max: int = 500
+    consumer_max_attempts: int = 5
+    consumer_backoff_initial_s: float = 0.2
+    consumer_backoff_max_s: float = 10.0
+
+    def topic(self, topic: Topic | str) -> str:
+        return f"{self.topic_prefix}{topic}"

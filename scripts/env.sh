@@ -1,0 +1,18 @@
+# Shared locations and ports for the project's scripts. Source it; every value can be overridden.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export SB_HOME="${SB_HOME:-$ROOT/.local}"          # data and logs of a local run
+export SB_CACHE="${SB_CACHE:-$ROOT/.cache}"        # downloaded jars
+export KAFKA_VERSION="${KAFKA_VERSION:-3.9.1}"
+export KAFKA_PORT="${KAFKA_PORT:-19092}"
+export KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-19093}"
+export PG_PORT="${PG_PORT:-55432}"
+export SWITCHBOARD_KAFKA_BOOTSTRAP="${SWITCHBOARD_KAFKA_BOOTSTRAP:-127.0.0.1:$KAFKA_PORT}"
+export SWITCHBOARD_DATABASE_URL="${SWITCHBOARD_DATABASE_URL:-postgresql+psycopg://switchboard@127.0.0.1:$PG_PORT/switchboard}"
+
+wait_for_port() { # host port seconds
+  local host=$1 port=$2 deadline=$((SECONDS + $3))
+  until (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; do
+    [ $SECONDS -ge $deadline ] && return 1
+    sleep 0.3
+  done
+}

@@ -7,7 +7,6 @@ export KAFKA_PORT="${KAFKA_PORT:-19092}"
 export KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-19093}"
 export PG_PORT="${PG_PORT:-55432}"
 export SWITCHBOARD_KAFKA_BOOTSTRAP="${SWITCHBOARD_KAFKA_BOOTSTRAP:-127.0.0.1:$KAFKA_PORT}"
-export SWITCHBOARD_DATABASE_URL="${SWITCHBOARD_DATABASE_URL:-postgresql+psycopg://switchboard@127.0.0.1:$PG_PORT/switchboard}"
 
 wait_for_port() { # host port seconds
   local host=$1 port=$2 deadline=$((SECONDS + $3))
@@ -15,4 +14,16 @@ wait_for_port() { # host port seconds
     [ $SECONDS -ge $deadline ] && return 1
     sleep 0.3
   done
+}
+
+# A run of the services (supervisor files, service logs). Tests use their own, beside the
+# developer's, on other ports, topics and database, against the same Kafka and PostgreSQL.
+export SB_RUN_HOME="${SB_RUN_HOME:-$SB_HOME/run}"
+export SB_PORT_BASE="${SB_PORT_BASE:-8000}"
+export SB_DB_NAME="${SB_DB_NAME:-switchboard}"
+export SWITCHBOARD_DATABASE_URL="postgresql+psycopg://switchboard@127.0.0.1:$PG_PORT/$SB_DB_NAME"
+export SWITCHBOARD_TOPIC_PREFIX="${SWITCHBOARD_TOPIC_PREFIX:-}"
+SERVICES="gateway ingest router inbox-projection notifier pm-sync"
+service_port() { # service -> port
+  local i=0; for s in $SERVICES; do [ "$s" = "$1" ] && { echo $((SB_PORT_BASE + i)); return; }; i=$((i + 1)); done
 }

@@ -24,7 +24,9 @@ PATIENT_FIELDS = frozenset(
     }
 )
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-_PHONE = re.compile(r"\+?\d[\d\s().-]{7,}\d")
+# 10-15 digits with single space, bracket or hyphen separators; never dotted (IP addresses)
+# and never inside a longer token (ids, UUIDs).
+_PHONE = re.compile(r"(?<![\w.\-])\+?\d(?:[ ()\-]{0,2}\d){9,14}(?![\w.\-])")
 
 
 def scrub(value: str) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
-from sqlalchemy import MetaData, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from switchboard.platform.consumer import ConsumerRunner
@@ -61,6 +61,7 @@ def service_app(
     extra_checks: dict[str, ReadinessCheck] | None = None,
     on_start: Callable[[FastAPI, Runtime], None] | None = None,
     title: str | None = None,
+    database: bool = True,
 ) -> FastAPI:
     """A FastAPI app whose lifespan opens the engine and producer and runs the consumers."""
 
@@ -99,7 +100,9 @@ def service_app(
     async def _consumers() -> bool:
         return bool(await app.state.runtime.consumers_ready())
 
-    checks: dict[str, ReadinessCheck] = {"database": _db, "kafka": _kafka}
+    checks: dict[str, ReadinessCheck] = {"kafka": _kafka}
+    if database:
+        checks["database"] = _db
     if consumers:
         checks["consumers"] = _consumers
     checks.update(extra_checks or {})
@@ -111,7 +114,7 @@ def main_for(
     service: str,
     settings_cls: type[ServiceSettings],
     build_app: Callable[[ServiceSettings], FastAPI],
-    migrations: tuple[Path, MetaData] | None = None,
+    migrations: Path | None = None,
 ) -> Callable[[list[str] | None], None]:
     """`switchboard-<service> [run|migrate]`."""
 
@@ -124,11 +127,11 @@ def main_for(
         configure_tracing(service)
         if args.command == "migrate":
             if migrations:
-                upgrade(migrations[0], settings.database_url)
+                upgrade(migrations, settings.database_url)
             log.info("migrated", service=service)
             return
         if migrations:
-            upgrade(migrations[0], settings.database_url)
+            upgrade(migrations, settings.database_url)
         uvicorn.run(
             build_app(settings),
             host=settings.http_host,

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Set up and start the whole system: dependencies, Kafka, PostgreSQL, topics, migrations,
+# every service under supervisord (a log per service), and the demo practice.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+started=$SECONDS
+
+bash scripts/bootstrap.sh
+bash scripts/kafka.sh start
+bash scripts/postgres.sh start
+psql -h 127.0.0.1 -p "$PG_PORT" -U switchboard -d postgres -tc \
+  "SELECT 1 FROM pg_database WHERE datname='$SB_DB_NAME'" | grep -q 1 ||
+  psql -h 127.0.0.1 -p "$PG_PORT" -U switchboard -d postgres -qc "CREATE DATABASE \"$SB_DB_NAME\""
+uv run --frozen python scripts/topics.py
+for s in router inbox-projection gateway; do uv run --frozen "switchboard-$s" migrate >/dev/null; done
+echo "migrations: applied"
+
+mkdir -p "$SB_RUN_HOME/logs"
+conf="$SB_RUN_HOME/supervisord.conf"
+{
+  cat <<CONF
+[supervisord]
+logfile=$SB_RUN_HOME/logs/supervisord.log
+pidfile=$SB_RUN_HOME/supervisord.pid
+childlogdir=$SB_RUN_HOME/logs
+nodaemon=false
+
+[unix_http_server]
+file=$SB_RUN_HOME/supervisor.sock
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl=unix://$SB_RUN_HOME/supervisor.sock
+CONF
+  for s in $SERVICES; do
+    cat <<CONF
+
+[program:$s]
+command=$ROOT/.venv/bin/switchboard-$s run
+directory=$ROOT
+environment=SWITCHBOARD_HTTP_PORT="$(service_port "$s")",SWITCHBOARD_KAFKA_BOOTSTRAP="$SWITCHBOARD_KAFKA_BOOTSTRAP",SWITCHBOARD_DATABASE_URL="$SWITCHBOARD_DATABASE_URL",SWITCHBOARD_TOPIC_PREFIX="$SWITCHBOARD_TOPIC_PREFIX"
+stdout_logfile=$SB_RUN_HOME/logs/$s.log
+redirect_stderr=true
+autorestart=true
+startsecs=2
+stopasgroup=true
+killasgroup=true
+CONF
+  done
+} > "$conf"
+
+ctl() { "$ROOT/.venv/bin/supervisorctl" -c "$conf" "$@"; }
+if [ -S "$SB_RUN_HOME/supervisor.sock" ] && ctl pid >/dev/null 2>&1; then
+  ctl reread >/dev/null && ctl update >/dev/null && ctl restart all >/dev/null
+else
+  "$ROOT/.venv/bin/supervisord" -c "$conf"
+fi
+
+for s in $SERVICES; do
+  port=$(service_port "$s")
+  deadline=$((SECONDS + 90))
+  until curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
+    if [ $SECONDS -ge $deadline ]; then
+      echo "$s did not become ready on :$port; last log lines:" >&2
+      tail -20 "$SB_RUN_HOME/logs/$s.log" >&2; exit 1
+    fi
+    sleep 0.5
+  done
+done
+echo "services: ready"
+
+uv run --frozen switchboard-gateway load-users demo/staff.json
+[ "${SB_SKIP_DEMO:-}" = 1 ] || uv run --frozen python scripts/demo_messages.py
+
+cat <<MSG
+
+Switchboard is up in $((SECONDS - started))s.
+  gateway (staff API)  http://127.0.0.1:$(service_port gateway)   (OpenAPI: /docs)
+  ingest (webhooks)    http://127.0.0.1:$(service_port ingest)
+  logs                 $SB_RUN_HOME/logs/<service>.log
+  Kafka                $SWITCHBOARD_KAFKA_BOOTSTRAP   PostgreSQL 127.0.0.1:$PG_PORT/$SB_DB_NAME
+  sign in              admin@demo / demo-admin
+Stop everything with: make down
+MSG

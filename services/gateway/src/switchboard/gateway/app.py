@@ -1,0 +1,36 @@
+"""gateway: the staff-facing service. Wiring only."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from switchboard.gateway.api import router
+from switchboard.gateway.settings import GatewaySettings
+from switchboard.gateway.users import load_users_file, upsert_users
+from switchboard.platform.service import main_for, service_app
+from switchboard.platform.settings import ServiceSettings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def build_app(settings: ServiceSettings) -> FastAPI:
+    app = service_app(settings, title="Switchboard gateway")
+    app.state.settings = settings
+    app.include_router(router)
+    return app
+
+
+_serve = main_for("gateway", GatewaySettings, build_app, migrations=MIGRATIONS)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`switchboard-gateway [run|migrate]` or `switchboard-gateway load-users FILE`."""
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["load-users"] and len(args) == 2:
+        count = upsert_users(GatewaySettings().database_url, load_users_file(Path(args[1])))
+        print(f"loaded {count} users")
+        return
+    _serve(args)

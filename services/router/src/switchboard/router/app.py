@@ -1,0 +1,38 @@
+"""router: decides where each message goes. Wiring only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from switchboard.events import Topic
+from switchboard.platform.consumer import ConsumerRunner
+from switchboard.platform.service import Runtime, main_for, service_app
+from switchboard.platform.settings import ServiceSettings
+from switchboard.router import storage
+from switchboard.router.handlers import handle_batch
+from switchboard.router.settings import RouterSettings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def consumers(rt: Runtime) -> list[ConsumerRunner]:
+    return [
+        ConsumerRunner(
+            name="router",
+            topics=[Topic.MESSAGES],
+            handler=handle_batch,
+            settings=rt.settings,
+            sessionmaker=rt.sessionmaker,
+            processed=storage.processed,
+            publisher=rt.publisher,
+        )
+    ]
+
+
+def build_app(settings: ServiceSettings) -> FastAPI:
+    return service_app(settings, consumers=consumers, title="Switchboard router")
+
+
+main = main_for("router", RouterSettings, build_app, migrations=MIGRATIONS)

@@ -1,0 +1,60 @@
+"""Fixtures for tests that use the real Kafka and PostgreSQL started by scripts/test.sh."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from switchboard.platform.settings import ServiceSettings
+
+PG_PORT = int(os.environ.get("PG_PORT", "55432"))
+KAFKA = os.environ.get("SWITCHBOARD_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
+
+
+def _reachable(host_port: str) -> bool:
+    host, port = host_port.rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def infra() -> None:
+    missing = [n for n, hp in [("Kafka", KAFKA), ("PostgreSQL", f"127.0.0.1:{PG_PORT}")] if not _reachable(hp)]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} not running: use `make test` (it starts them)")
+
+
+@pytest.fixture(scope="session")
+def test_db(infra) -> str:
+    """A fresh database for this test session; dropped at the end."""
+    name = f"sb_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(
+        f"postgresql+psycopg://switchboard@127.0.0.1:{PG_PORT}/postgres", isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield f"postgresql+psycopg://switchboard@127.0.0.1:{PG_PORT}/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(test_db) -> ServiceSettings:
+    """Unique topic prefix per session: tests never see each other's records."""
+    return ServiceSettings(
+        service_name="test",
+        kafka_bootstrap=KAFKA,
+        database_url=test_db,
+        topic_prefix=f"t{uuid.uuid4().hex[:8]}.",
+        consumer_backoff_initial_s=0.01,
+        consumer_backoff_max_s=0.05,
+        consumer_max_attempts=3,
+    )

@@ -1,7 +1,7 @@
 # One Dockerfile for every service, built from the repository root:
 #   docker build --build-arg SERVICE=router -t switchboard-router .
 FROM python:3.11-slim AS build
-COPY --from=ghcr.io/astral-sh/uv:0.5 /uv /usr/local/bin/uv
+RUN pip install --no-cache-dir uv
 ARG SERVICE
 WORKDIR /src
 COPY pyproject.toml uv.lock ./

@@ -58,10 +58,17 @@ async def main() -> None:
 
         async def send(i: int) -> None:
             sender = f"+1555{run_digits}{i:05d}"
-            params = {"MessageSid": f"SMbench{run}{i}", "From": sender, "To": "+12125550000", "Body": "bench"}
+            params = {
+                "MessageSid": f"SMbench{run}{i}",
+                "From": sender,
+                "To": "+12125550000",
+                "Body": "bench",
+            }
             started = time.perf_counter()
             posted[sender] = started
-            r = await client.post(url, data=params, headers={"X-Twilio-Signature": signature(args.token, url, params)})
+            r = await client.post(
+                url, data=params, headers={"X-Twilio-Signature": signature(args.token, url, params)}
+            )
             r.raise_for_status()
             acks.append(time.perf_counter() - started)
 
@@ -81,8 +88,15 @@ async def main() -> None:
             await poller
     visible = [seen[s] - posted[s] for s in seen]
     print(f"webhooks: {args.count} at {args.count / sent_s:.0f}/s offered")
-    print(f"webhook ack (acks=all):   p50 {pct(acks, 0.5):6.1f} ms   p99 {pct(acks, 0.99):6.1f} ms   mean {statistics.mean(acks) * 1000:.1f} ms")
-    print(f"webhook -> gateway list:  p50 {pct(visible, 0.5):6.1f} ms   p99 {pct(visible, 0.99):6.1f} ms   ({len(visible)}/{args.count} seen)")
+    mean_ack = statistics.mean(acks) * 1000
+    print(
+        f"webhook ack (acks=all):   p50 {pct(acks, 0.5):6.1f} ms   "
+        f"p99 {pct(acks, 0.99):6.1f} ms   mean {mean_ack:.1f} ms"
+    )
+    print(
+        f"webhook -> gateway list:  p50 {pct(visible, 0.5):6.1f} ms   "
+        f"p99 {pct(visible, 0.99):6.1f} ms   ({len(visible)}/{args.count} seen)"
+    )
 
 
 if __name__ == "__main__":

@@ -17,7 +17,9 @@ DEMO_SMS = [
 ]
 
 
-def post_sms(base: str, practice: str, token: str, sid: str, sender: str, line: str, body: str) -> int:
+def post_sms(
+    base: str, practice: str, token: str, sid: str, sender: str, line: str, body: str
+) -> int:
     url = f"{base}/webhooks/twilio/sms/{practice}"
     params = {"MessageSid": sid, "From": sender, "To": line, "Body": body, "NumMedia": "0"}
     r = httpx.post(url, data=params, headers={"X-Twilio-Signature": signature(token, url, params)})

@@ -26,7 +26,11 @@ def _reachable(host_port: str) -> bool:
 
 @pytest.fixture(scope="session")
 def infra() -> None:
-    missing = [n for n, hp in [("Kafka", KAFKA), ("PostgreSQL", f"127.0.0.1:{PG_PORT}")] if not _reachable(hp)]
+    missing = [
+        n
+        for n, hp in [("Kafka", KAFKA), ("PostgreSQL", f"127.0.0.1:{PG_PORT}")]
+        if not _reachable(hp)
+    ]
     if missing:
         pytest.fail(f"{', '.join(missing)} not running: use `make test` (it starts them)")
 
@@ -36,7 +40,8 @@ def test_db(infra) -> str:
     """A fresh database for this test session; dropped at the end."""
     name = f"sb_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(
-        f"postgresql+psycopg://switchboard@127.0.0.1:{PG_PORT}/postgres", isolation_level="AUTOCOMMIT"
+        f"postgresql+psycopg://switchboard@127.0.0.1:{PG_PORT}/postgres",
+        isolation_level="AUTOCOMMIT",
     )
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))

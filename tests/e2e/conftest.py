@@ -22,7 +22,9 @@ class System:
     twilio_token: str = "dev-twilio-auth-token"
 
     def login(self, username: str, password: str) -> dict[str, str]:
-        r = httpx.post(f"{self.gateway}/api/auth/login", json={"username": username, "password": password})
+        r = httpx.post(
+            f"{self.gateway}/api/auth/login", json={"username": username, "password": password}
+        )
         r.raise_for_status()
         return {"Authorization": f"Bearer {r.json()['token']}"}
 
@@ -38,9 +40,17 @@ def system(tmp_path_factory) -> System:
         "SWITCHBOARD_TOPIC_PREFIX": f"e2e{uuid.uuid4().hex[:6]}.",
         "SB_SKIP_DEMO": "1",
     }
-    up = subprocess.run(["bash", "scripts/up.sh"], cwd=ROOT, env=env, capture_output=True, text=True)
+    up = subprocess.run(
+        ["bash", "scripts/up.sh"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
     if up.returncode != 0:
-        logs = "\n".join(f"--- {p.name}\n{p.read_text()[-2000:]}" for p in (run_home / "logs").glob("*.log"))
+        logs = "\n".join(
+            f"--- {p.name}\n{p.read_text()[-2000:]}" for p in (run_home / "logs").glob("*.log")
+        )
         pytest.fail(f"make up failed:\n{up.stdout[-3000:]}\n{up.stderr[-3000:]}\n{logs}")
-    yield System(gateway=f"http://127.0.0.1:{port_base}", ingest=f"http://127.0.0.1:{port_base + 1}")
-    subprocess.run(["bash", "scripts/down.sh"], cwd=ROOT, env=env | {"SB_KEEP_INFRA": "1"}, check=False)
+    yield System(
+        gateway=f"http://127.0.0.1:{port_base}", ingest=f"http://127.0.0.1:{port_base + 1}"
+    )
+    subprocess.run(
+        ["bash", "scripts/down.sh"], cwd=ROOT, env=env | {"SB_KEEP_INFRA": "1"}, check=False
+    )

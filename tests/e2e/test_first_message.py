@@ -13,10 +13,22 @@ from switchboard.ingest.twilio import signature
 pytestmark = pytest.mark.e2e
 
 
-def post_sms(system, sid: str, sender: str, body: str, line: str = "+12125550000", sig: str | None = None, practice="demo"):
+def post_sms(
+    system,
+    sid: str,
+    sender: str,
+    body: str,
+    line: str = "+12125550000",
+    sig: str | None = None,
+    practice="demo",
+):
     url = f"{system.ingest}/webhooks/twilio/sms/{practice}"
     params = {"MessageSid": sid, "From": sender, "To": line, "Body": body}
-    headers = {"X-Twilio-Signature": sig if sig is not None else signature(system.twilio_token, url, params)}
+    headers = {
+        "X-Twilio-Signature": sig
+        if sig is not None
+        else signature(system.twilio_token, url, params)
+    }
     return httpx.post(url, data=params, headers=headers)
 
 
@@ -40,10 +52,14 @@ def test_sms_appears_in_unassigned_with_its_message(system):
     admin = system.login("admin@demo", "demo-admin")
     sender = f"+1212555{uuid.uuid4().int % 10000:04d}"
     assert post_sms(system, f"SM{uuid.uuid4().hex}", sender, "Need a refill").status_code == 200
-    conv = wait_for(lambda: next((c for c in unassigned(system, admin) if c["sender"] == sender), None))
+    conv = wait_for(
+        lambda: next((c for c in unassigned(system, admin) if c["sender"] == sender), None)
+    )
     assert conv["reason"] == "other" and conv["status"] == "open"  # covers R-SUB-2
     assert conv["inboxes"] == ["unassigned"]
-    detail = httpx.get(f"{system.gateway}/api/conversations/{conv['conversation_id']}", headers=admin).json()
+    detail = httpx.get(
+        f"{system.gateway}/api/conversations/{conv['conversation_id']}", headers=admin
+    ).json()
     assert [m["body"] for m in detail["messages"]] == ["Need a refill"]
     assert detail["explanation"][0]["rule"] == "R-SUB-2"
 
@@ -53,9 +69,13 @@ def test_retried_webhook_is_one_message(system):
     sender, sid = f"+1646555{uuid.uuid4().int % 10000:04d}", f"SM{uuid.uuid4().hex}"
     assert post_sms(system, sid, sender, "once").status_code == 200
     assert post_sms(system, sid, sender, "once").status_code == 200
-    conv = wait_for(lambda: next((c for c in unassigned(system, admin) if c["sender"] == sender), None))
+    conv = wait_for(
+        lambda: next((c for c in unassigned(system, admin) if c["sender"] == sender), None)
+    )
     time.sleep(1.0)  # give a duplicate time to arrive, were it to be applied
-    detail = httpx.get(f"{system.gateway}/api/conversations/{conv['conversation_id']}", headers=admin).json()
+    detail = httpx.get(
+        f"{system.gateway}/api/conversations/{conv['conversation_id']}", headers=admin
+    ).json()
     assert len(detail["messages"]) == 1
 
 
@@ -73,7 +93,9 @@ def test_other_practice_cannot_see_or_learn_of_the_conversation(system):  # cove
     other = system.login("admin@other", "other-admin")
     sender = f"+1347555{uuid.uuid4().int % 10000:04d}"
     post_sms(system, f"SM{uuid.uuid4().hex}", sender, "private")
-    conv = wait_for(lambda: next((c for c in unassigned(system, admin) if c["sender"] == sender), None))
+    conv = wait_for(
+        lambda: next((c for c in unassigned(system, admin) if c["sender"] == sender), None)
+    )
     assert all(c["sender"] != sender for c in unassigned(system, other))
     r = httpx.get(f"{system.gateway}/api/conversations/{conv['conversation_id']}", headers=other)
     missing = httpx.get(f"{system.gateway}/api/conversations/{uuid.uuid4()}", headers=other)
@@ -83,7 +105,9 @@ def test_other_practice_cannot_see_or_learn_of_the_conversation(system):  # cove
 
 def test_unauthenticated_requests_are_refused(system):
     assert httpx.get(f"{system.gateway}/api/inboxes/unassigned").status_code == 401
-    bad = httpx.post(f"{system.gateway}/api/auth/login", json={"username": "admin@demo", "password": "nope"})
+    bad = httpx.post(
+        f"{system.gateway}/api/auth/login", json={"username": "admin@demo", "password": "nope"}
+    )
     assert bad.status_code == 401
 
 
@@ -97,4 +121,7 @@ def test_every_service_reports_ready_and_metrics(system):
         metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
         assert "process_cpu_seconds_total" in metrics, name
         if name in ("router", "inbox-projection"):
-            assert f'switchboard_consumer_events_total{{consumer="{name}",outcome="applied"}}' in metrics
+            assert (
+                f'switchboard_consumer_events_total{{consumer="{name}",outcome="applied"}}'
+                in metrics
+            )

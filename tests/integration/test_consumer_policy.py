@@ -22,22 +22,24 @@ pytestmark = pytest.mark.integration
 
 meta = MetaData(schema="policytest")
 processed = processed_events_table(meta)
-applied = Table(
-    "applied", meta, Column("event_id", Text, primary_key=True), Column("n", Integer)
-)
+applied = Table("applied", meta, Column("event_id", Text, primary_key=True), Column("n", Integer))
 NOW = datetime(2026, 6, 3, 16, 55, tzinfo=UTC)
 
 
 def location(name: str, practice: str = "demo") -> LocationUpserted:
     eid = deterministic_id(practice, "test-location", name)
     return LocationUpserted(
-        event_id=eid, occurred_at=NOW, practice_id=practice, correlation_id=eid,
-        location_id=name, name=name,
+        event_id=eid,
+        occurred_at=NOW,
+        practice_id=practice,
+        correlation_id=eid,
+        location_id=name,
+        name=name,
     )
 
 
 class Recorder:
-    """Counts applications in the same transaction as the processed record; 'poison' always fails."""
+    """Counts applications beside the processed record; 'poison' always fails."""
 
     def __init__(self) -> None:
         self.calls = 0
@@ -50,7 +52,9 @@ class Recorder:
                 self.poison_calls += 1
                 raise ValueError("cannot apply this one")
             await session.execute(
-                insert(applied).values(event_id=str(e.event_id), n=1).on_conflict_do_update(
+                insert(applied)
+                .values(event_id=str(e.event_id), n=1)
+                .on_conflict_do_update(
                     index_elements=[applied.c.event_id], set_={"n": applied.c.n + 1}
                 )
             )
@@ -72,10 +76,10 @@ async def env(settings):
     await engine.dispose()
 
 
-async def run_until(runner: ConsumerRunner, done, timeout: float = 30.0) -> None:
+async def run_until(runner: ConsumerRunner, done, limit_s: float = 30.0) -> None:
     task = asyncio.create_task(runner.run())
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(limit_s):
             while not await done():
                 if task.done():
                     task.result()
@@ -93,8 +97,13 @@ async def count_applied(engine) -> dict[str, int]:
 
 def runner_for(settings, engine, publisher, handler, name) -> ConsumerRunner:
     return ConsumerRunner(
-        name=name, topics=[Topic.PM], handler=handler, settings=settings,
-        sessionmaker=make_sessionmaker(engine), processed=processed, publisher=publisher,
+        name=name,
+        topics=[Topic.PM],
+        handler=handler,
+        settings=settings,
+        sessionmaker=make_sessionmaker(engine),
+        processed=processed,
+        publisher=publisher,
     )
 
 

@@ -39,7 +39,12 @@ def client(publisher):
 
 
 def params(**over):
-    return {"MessageSid": "SM123", "From": "+12125550101", "To": "+12125550000", "Body": "hi"} | over
+    return {
+        "MessageSid": "SM123",
+        "From": "+12125550101",
+        "To": "+12125550000",
+        "Body": "hi",
+    } | over
 
 
 def post(client, data, url=URL, sig=None):

@@ -69,7 +69,7 @@ class RuleFired(BaseModel):
 
     rule: str
     outcome: str
-    inputs: dict[str, str | int | bool | None | list[str]] = Field(default_factory=dict)
+    inputs: dict[str, str | int | bool | list[str] | None] = Field(default_factory=dict)
 
 
 ReasonSource = Literal["patient_pick", "sticky", "voicemail_extension", "cleared", "kept", "none"]

@@ -86,7 +86,9 @@ def decode(raw: bytes | str | dict[str, Any]) -> Event:
         try:
             data = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise UnknownEventError(f"not JSON: {exc.msg if hasattr(exc, 'msg') else exc}") from None
+            raise UnknownEventError(
+                f"not JSON: {exc.msg if hasattr(exc, 'msg') else exc}"
+            ) from None
     if not isinstance(data, dict):
         raise UnknownEventError("an event is a JSON object")
     data = upcast(data)

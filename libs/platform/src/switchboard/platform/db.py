@@ -7,7 +7,12 @@ from collections.abc import Iterable
 
 from sqlalchemy import Column, DateTime, MetaData, Table, Text, func, select
 from sqlalchemy.dialects.postgresql import UUID, insert
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 
 def make_engine(url: str, pool_size: int = 5) -> AsyncEngine:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable
 
 from aiokafka import AIOKafkaProducer
@@ -91,16 +92,18 @@ async def ensure_topics(settings: ServiceSettings, replication_factor: int = 1) 
                 num_partitions=PARTITIONS[t],
                 replication_factor=replication_factor,
                 topic_configs={"min.insync.replicas": "1"}
-                | ({"retention.ms": str(3_600_000)} if t is Topic.PRESENCE else {"retention.ms": "-1"}),
+                | (
+                    {"retention.ms": str(3_600_000)}
+                    if t is Topic.PRESENCE
+                    else {"retention.ms": "-1"}
+                ),
             )
             for t in Topic
             if settings.topic(t) not in existing
         ]
         if wanted:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another starter won the race
                 await admin.create_topics(wanted)
-            except TopicAlreadyExistsError:
-                pass
             created = [t.name for t in wanted]
     finally:
         await admin.close()

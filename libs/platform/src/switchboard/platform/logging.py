@@ -17,10 +17,34 @@ import structlog
 # Field names that hold patient data in this code base. Their values are never logged.
 PATIENT_FIELDS = frozenset(
     {
-        "body", "text", "subject", "sender", "recipient", "from", "to", "from_", "to_",
-        "phone", "phones", "email", "emails", "name", "given_name", "family_name",
-        "first_name", "last_name", "birth_date", "dob", "transcription", "address",
-        "content", "html", "message", "password", "token", "authorization",
+        "body",
+        "text",
+        "subject",
+        "sender",
+        "recipient",
+        "from",
+        "to",
+        "from_",
+        "to_",
+        "phone",
+        "phones",
+        "email",
+        "emails",
+        "name",
+        "given_name",
+        "family_name",
+        "first_name",
+        "last_name",
+        "birth_date",
+        "dob",
+        "transcription",
+        "address",
+        "content",
+        "html",
+        "message",
+        "password",
+        "token",
+        "authorization",
     }
 )
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")

@@ -45,7 +45,11 @@ class Runtime:
 
     async def kafka_ready(self) -> bool:
         client = self.publisher.producer.client
-        return bool(await client.ready(client.get_random_node())) if client.cluster.brokers() else False
+        return (
+            bool(await client.ready(client.get_random_node()))
+            if client.cluster.brokers()
+            else False
+        )
 
     async def consumers_ready(self) -> bool:
         return all(c.ready for c in self.consumers) and all(not t.done() for t in self.tasks)

@@ -21,6 +21,7 @@ class ServiceSettings(BaseSettings):
     # Seconds a producer may take to get acks=all before the caller gives up (webhook -> 503).
     publish_timeout_s: float = 5.0
     consumer_batch_max: int = 500
+    consumer_fetch_max_wait_ms: int = 50
     consumer_max_attempts: int = 5
     consumer_backoff_initial_s: float = 0.2
     consumer_backoff_max_s: float = 10.0

@@ -92,7 +92,9 @@ async def login(body: Login, request: Request) -> dict[str, Any]:
     rt = request.app.state.runtime
     async with rt.sessionmaker() as session:
         row = (
-            await session.execute(select(storage.users).where(storage.users.c.username == body.username))
+            await session.execute(
+                select(storage.users).where(storage.users.c.username == body.username)
+            )
         ).first()
     if row is None or not verify_password(row.password_hash, body.password):
         raise HTTPException(401, "unknown username or wrong password")
@@ -150,22 +152,30 @@ async def read_conversation(
     m = storage.messages.c
     async with request.app.state.runtime.sessionmaker() as session, session.begin():
         row = (
-            await session.execute(
-                select(storage.conversations).where(
-                    and_(c.conversation_id == conversation_id, c.practice_id == p.practice_id)
+            (
+                await session.execute(
+                    select(storage.conversations).where(
+                        and_(c.conversation_id == conversation_id, c.practice_id == p.practice_id)
+                    )
                 )
             )
-        ).mappings().first()
+            .mappings()
+            .first()
+        )
         if row is None:
             raise HTTPException(404, "no such conversation")
         msgs = (
-            await session.execute(
-                select(storage.messages)
-                .where(m.conversation_id == conversation_id)
-                .where(m.practice_id == p.practice_id)
-                .order_by(m.sent_at)
+            (
+                await session.execute(
+                    select(storage.messages)
+                    .where(m.conversation_id == conversation_id)
+                    .where(m.practice_id == p.practice_id)
+                    .order_by(m.sent_at)
+                )
             )
-        ).mappings().all()
+            .mappings()
+            .all()
+        )
         await session.execute(
             insert(storage.access_log).values(
                 practice_id=p.practice_id,

@@ -58,7 +58,9 @@ def issue_token(p: Principal, secret: str, ttl_s: int, now: float | None = None)
 
 def read_token(token: str, secret: str) -> Principal | None:
     try:
-        claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]})
+        claims = jwt.decode(
+            token, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]}
+        )
     except jwt.PyJWTError:
         return None
     return Principal(

@@ -38,7 +38,10 @@ def upsert_users(database_url: str, users: list[dict[str, Any]]) -> int:
         conn.execute(
             stmt.on_conflict_do_update(
                 index_elements=[storage.users.c.user_id],
-                set_={k: stmt.excluded[k] for k in ("display_name", "password_hash", "role", "policies")},
+                set_={
+                    k: stmt.excluded[k]
+                    for k in ("display_name", "password_hash", "role", "policies")
+                },
             )
         )
     engine.dispose()

@@ -6,7 +6,7 @@ from switchboard.platform.settings import ServiceSettings
 class IngestSettings(ServiceSettings):
     http_port: int = 8001
     # Shared secret the SMS provider signs webhooks with (Twilio's auth token).
-    twilio_auth_token: str = "dev-twilio-auth-token"
+    twilio_auth_token: str = "dev-twilio-auth-token"  # noqa: S105
     # The public base URL the provider posts to (signatures cover the full URL). When unset,
     # the URL the request arrived on is used.
     public_base_url: str | None = None

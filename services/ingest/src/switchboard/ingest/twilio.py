@@ -23,7 +23,9 @@ def signature(auth_token: str, url: str, params: Mapping[str, str]) -> str:
     return base64.b64encode(digest).decode()
 
 
-def signature_valid(auth_token: str, url: str, params: Mapping[str, str], given: str | None) -> bool:
+def signature_valid(
+    auth_token: str, url: str, params: Mapping[str, str], given: str | None
+) -> bool:
     if not given:
         return False
     return hmac.compare_digest(signature(auth_token, url, params), given)

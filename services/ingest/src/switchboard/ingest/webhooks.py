@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 
 from switchboard.ingest.settings import IngestSettings
 from switchboard.ingest.twilio import InvalidWebhook, signature_valid, to_event
-from switchboard.platform.kafka import PublishError, Publisher
+from switchboard.platform.kafka import Publisher, PublishError
 from switchboard.platform.logging import get_logger
 from switchboard.platform.telemetry import current_traceparent
 
@@ -52,5 +52,7 @@ async def twilio_sms(practice_id: str, request: Request) -> Response:
         log.error("publish_failed", practice_id=practice_id, error=str(exc))
         # 503 makes the provider retry; the deterministic event id collapses the retry.
         raise HTTPException(503, "message store unavailable, retry later") from None
-    log.info("message_accepted", practice_id=practice_id, channel="sms", event_id=str(event.event_id))
+    log.info(
+        "message_accepted", practice_id=practice_id, channel="sms", event_id=str(event.event_id)
+    )
     return Response(EMPTY_TWIML, media_type="text/xml")

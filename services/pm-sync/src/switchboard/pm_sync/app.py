@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from switchboard.pm_sync.settings import PmSyncSettings
 from switchboard.platform.service import main_for, service_app
 from switchboard.platform.settings import ServiceSettings
+from switchboard.pm_sync.settings import PmSyncSettings
 
 
 def build_app(settings: ServiceSettings) -> FastAPI:

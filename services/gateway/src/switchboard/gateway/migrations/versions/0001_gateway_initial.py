@@ -29,7 +29,8 @@ def upgrade() -> None:
             action text NOT NULL,
             at timestamptz NOT NULL DEFAULT now()
         );
-        CREATE INDEX access_log_conversation ON gateway.access_log (practice_id, conversation_id, at);
+        CREATE INDEX access_log_conversation
+            ON gateway.access_log (practice_id, conversation_id, at);
         """
     )
 

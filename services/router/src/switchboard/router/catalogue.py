@@ -1,0 +1,57 @@
+"""The reason catalogue (R-REASON-1) and the names of the catch-all buckets (R-SUB-1)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    code: str
+    label: str
+
+
+OTHER = "other"
+# Subscribable buckets for messages with no location / no provider (R-SUB-1).
+LOCATION_UNKNOWN = "location_unknown"
+PROVIDER_UNKNOWN = "provider_unknown"
+
+# Inbox ids as they appear in a decision: Unassigned, and custom shared inboxes.
+UNASSIGNED = "unassigned"
+SHARED_PREFIX = "shared:"
+
+DEFAULT_REASONS: tuple[Reason, ...] = (
+    Reason("prescriptions_refills", "Prescriptions / Refills"),
+    Reason("test_lab_results", "Test / Lab Results"),
+    Reason("appointments", "Appointments"),
+    Reason("billing", "Billing"),
+    Reason("referrals", "Referrals"),
+    Reason("medical_question", "Medical Question"),
+    Reason(OTHER, "Other"),
+)
+DEFAULT_CODES: frozenset[str] = frozenset(r.code for r in DEFAULT_REASONS)
+
+
+def catalogue(extra_reasons: Mapping[str, str] | None = None) -> tuple[Reason, ...]:
+    """Default reasons plus those platform operators added, Other last.
+
+    An extra reason cannot reword a default one (practices and operators may add reasons,
+    never rename the defaults), so a colliding code keeps its default label.
+    """
+    defaults = [r for r in DEFAULT_REASONS if r.code != OTHER]
+    added = [
+        Reason(code, label)
+        for code, label in sorted((extra_reasons or {}).items())
+        if code not in DEFAULT_CODES
+    ]
+    return (*defaults, *added, Reason(OTHER, "Other"))
+
+
+def is_known_reason(code: str, extra_reasons: Mapping[str, str] | None = None) -> bool:
+    return code in DEFAULT_CODES or (extra_reasons is not None and code in extra_reasons)
+
+
+def shared_inbox(inbox_id: str) -> str:
+    """The decision's name for a custom shared inbox, e.g. "shared:refills"."""
+    return f"{SHARED_PREFIX}{inbox_id}"

@@ -1,0 +1,69 @@
+"""Routing coverage (X-COVERAGE-1): which reason x location (x provider) nobody receives.
+
+Such messages would land only in Unassigned. The check uses the same matcher as `decide`,
+so it cannot disagree with live routing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from itertools import product
+
+from switchboard.router.catalogue import LOCATION_UNKNOWN, PROVIDER_UNKNOWN, is_known_reason
+from switchboard.router.decision import recipients_for
+from switchboard.router.model import RoutingSettings, Subscription
+from switchboard.router.picker import offered_reasons
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """A combination no subscriber receives; a dimension that is off is None (any value)."""
+
+    reason: str | None
+    location: str | None
+    provider: str | None
+
+
+def reasons_in_use(settings: RoutingSettings, subscriptions: Sequence[Subscription]) -> list[str]:
+    """Reasons a message can carry: those offered to patients, plus any reason a voicemail
+    extension maps to (it arrives even when hidden from the picker). A reason nobody
+    subscribes to is hidden on purpose (R-REASON-1), so it is not a gap by itself."""
+    codes = [r.code for r in offered_reasons(settings, subscriptions)]
+    for target in settings.voicemail_extensions.values():
+        if is_known_reason(target, settings.extra_reasons) and target not in codes:
+            codes.append(target)
+    return codes
+
+
+def coverage_gaps(
+    settings: RoutingSettings,
+    subscriptions: Iterable[Subscription],
+    locations: Iterable[str] = (),
+    providers: Iterable[str] = (),
+    away: Collection[str] = (),
+) -> tuple[Gap, ...]:
+    """Every enabled-dimension combination that no (non-away) subscriber would receive.
+
+    `locations` / `providers` are the practice's known ids; the "unknown" buckets are always
+    checked too, since messages without an appointment or profile exist. With no dimension
+    enabled nothing is routed at all (Unassigned by design), so there is nothing to warn about.
+    """
+    if not settings.any_dimension:
+        return ()
+    subs = [s for s in subscriptions if s.staff_id not in away]
+    reasons: list[str | None] = [None]
+    if settings.reason_routing:
+        reasons = list(reasons_in_use(settings, subs))
+    places: list[str | None] = [None]
+    if settings.location_routing:
+        places = [*sorted(set(locations) - {LOCATION_UNKNOWN}), LOCATION_UNKNOWN]
+    doctors: list[str | None] = [None]
+    if settings.provider_routing:
+        doctors = [*sorted(set(providers) - {PROVIDER_UNKNOWN}), PROVIDER_UNKNOWN]
+    return tuple(
+        Gap(reason, location, provider)
+        for reason, location, provider in product(reasons, places, doctors)
+        # A disabled dimension is not filtered, so any placeholder value does for it.
+        if not recipients_for(settings, subs, reason or "", location, provider)
+    )

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
-from sqlalchemy import text
+from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from switchboard.platform.consumer import ConsumerRunner
+from switchboard.events import Topic
+from switchboard.platform.consumer import BatchHandler, ConsumerRunner
 from switchboard.platform.db import make_engine, make_sessionmaker
 from switchboard.platform.http import ReadinessCheck, add_ops_routes
 from switchboard.platform.kafka import Publisher, make_producer
@@ -56,6 +57,27 @@ class Runtime:
 
 
 ConsumerFactory = Callable[[Runtime], Sequence[ConsumerRunner]]
+
+
+def consumer_for(
+    name: str, topics: Sequence[Topic], handler: BatchHandler, processed: Table
+) -> ConsumerFactory:
+    """The usual case: one consumer group applying `handler` to `topics`."""
+
+    def build(rt: Runtime) -> list[ConsumerRunner]:
+        return [
+            ConsumerRunner(
+                name=name,
+                topics=topics,
+                handler=handler,
+                settings=rt.settings,
+                sessionmaker=rt.sessionmaker,
+                processed=processed,
+                publisher=rt.publisher,
+            )
+        ]
+
+    return build
 
 
 def service_app(

@@ -7,8 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from switchboard.events import Topic
-from switchboard.platform.consumer import ConsumerRunner
-from switchboard.platform.service import Runtime, main_for, service_app
+from switchboard.platform.service import consumer_for, main_for, service_app
 from switchboard.platform.settings import ServiceSettings
 from switchboard.router import storage
 from switchboard.router.handlers import handle_batch
@@ -17,18 +16,7 @@ from switchboard.router.settings import RouterSettings
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def consumers(rt: Runtime) -> list[ConsumerRunner]:
-    return [
-        ConsumerRunner(
-            name="router",
-            topics=[Topic.MESSAGES],
-            handler=handle_batch,
-            settings=rt.settings,
-            sessionmaker=rt.sessionmaker,
-            processed=storage.processed,
-            publisher=rt.publisher,
-        )
-    ]
+consumers = consumer_for("router", [Topic.MESSAGES], handle_batch, storage.processed)
 
 
 def build_app(settings: ServiceSettings) -> FastAPI:

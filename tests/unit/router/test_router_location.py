@@ -9,6 +9,7 @@ from router_builders import (
     DR_PATEL,
     HOUR,
     MANHATTAN,
+    MINUTE,
     QUEENS,
     T0,
     appointment,
@@ -59,11 +60,20 @@ LOCATION_CASES = [
     # covers R-LOC-2: a "next" appointment that already started is not upcoming.
     (
         "stale next appointment",
-        patient(QUEENS, appointment(MANHATTAN, start=T0 - HOUR)),
+        patient(QUEENS, appointment(MANHATTAN, start=T0 - MINUTE)),
         QUEENS,
         "profile",
         None,
         "R-LOC-2",
+    ),
+    # covers R-LOC-1: an appointment starting as the message arrives still counts.
+    (
+        "appointment starting now",
+        patient(QUEENS, appointment(MANHATTAN, start=T0)),
+        MANHATTAN,
+        "next_appointment",
+        MANHATTAN,
+        "R-LOC-1",
     ),
     # covers R-LOC-2: an appointment without a location falls back to the profile.
     (
@@ -127,7 +137,12 @@ def test_location_routing_off_sets_no_label_and_no_profile():
     ("pat", "provider", "source", "new_profile"),
     [
         (patient(None, appointment(provider=DR_PATEL)), DR_PATEL, "next_appointment", DR_PATEL),
-        (patient(None, appointment(provider=DR_PATEL), DR_LEE), DR_PATEL, "next_appointment", DR_PATEL),
+        (
+            patient(None, appointment(provider=DR_PATEL), DR_LEE),
+            DR_PATEL,
+            "next_appointment",
+            DR_PATEL,
+        ),
         (patient(None, None, DR_LEE), DR_LEE, "profile", None),
         (patient(), None, "unknown", None),
     ],

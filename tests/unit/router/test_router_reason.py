@@ -16,7 +16,6 @@ from router_builders import (
     conversation,
     message,
     patient,
-    rules,
     settings,
     state,
 )

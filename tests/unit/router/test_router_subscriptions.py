@@ -126,7 +126,9 @@ def test_voicemail_extension_to_custom_shared_inbox_keeps_working():
     to_inbox = decide(message("voicemail", extension="5"), state(), s, T0)
     assert to_inbox.inboxes == ("unassigned", "shared:refills")
     assert "R-VOICEMAIL-1" in [r.rule for r in to_inbox.explanation]
-    to_reason = decide(message("voicemail", extension="3"), state(patient=patient(MANHATTAN)), s, T0)
+    to_reason = decide(
+        message("voicemail", extension="3"), state(patient=patient(MANHATTAN)), s, T0
+    )
     assert to_reason.inboxes == ("unassigned",)
     assert to_reason.recipients == ("ma-manhattan-1", "ma-manhattan-2")
     # An extension only means something on a voicemail.
@@ -147,7 +149,9 @@ def test_away_recipients_are_flagged_and_all_away_is_an_orphan():
     )
     d = decide(message(reason="prescriptions_refills"), both_away, settings(), T0)
     assert d.orphan
-    nobody = decide(message(reason="prescriptions_refills"), state(patient=patient(QUEENS)), settings(), T0)
+    nobody = decide(
+        message(reason="prescriptions_refills"), state(patient=patient(QUEENS)), settings(), T0
+    )
     assert nobody.recipients == () and nobody.orphan
 
 
@@ -155,4 +159,3 @@ def test_away_recipients_are_flagged_and_all_away_is_an_orphan():
 def test_routing_off_is_not_an_orphan():
     s = settings(reason_routing=False, location_routing=False)
     assert not decide(message(), state(), s, T0).orphan
-

@@ -51,10 +51,12 @@ def coverage_gaps(
     """
     if not settings.any_dimension:
         return ()
-    subs = [s for s in subscriptions if s.staff_id not in away]
+    everyone = list(subscriptions)
+    # Patients are offered reasons whoever is away; only receiving depends on availability.
+    reachable = [s for s in everyone if s.staff_id not in away]
     reasons: list[str | None] = [None]
     if settings.reason_routing:
-        reasons = list(reasons_in_use(settings, subs))
+        reasons = list(reasons_in_use(settings, everyone))
     places: list[str | None] = [None]
     if settings.location_routing:
         places = [*sorted(set(locations) - {LOCATION_UNKNOWN}), LOCATION_UNKNOWN]
@@ -65,5 +67,5 @@ def coverage_gaps(
         Gap(reason, location, provider)
         for reason, location, provider in product(reasons, places, doctors)
         # A disabled dimension is not filtered, so any placeholder value does for it.
-        if not recipients_for(settings, subs, reason or "", location, provider)
+        if not recipients_for(settings, reachable, reason or "", location, provider)
     )

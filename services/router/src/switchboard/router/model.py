@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal, get_args
@@ -81,13 +82,13 @@ class Subscription:
     they watch ("unassigned", "shared:<id>"), which is who auto-assignment picks from."""
 
     staff_id: str
-    reasons: frozenset[str] = frozenset()
-    locations: frozenset[str] = frozenset()
-    providers: frozenset[str] = frozenset()
-    inboxes: frozenset[str] = frozenset()
+    reasons: AbstractSet[str] = frozenset()
+    locations: AbstractSet[str] = frozenset()
+    providers: AbstractSet[str] = frozenset()
+    inboxes: AbstractSet[str] = frozenset()
 
     def __post_init__(self) -> None:
-        # Accept any iterable so callers can pass sets or lists; store frozensets.
+        # Callers may pass plain sets; store frozensets so a subscription stays immutable.
         for name in ("reasons", "locations", "providers", "inboxes"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
 

@@ -16,6 +16,7 @@ from switchboard.events.pm import (
     PatientUpserted,
     ProviderUpserted,
 )
+from switchboard.events.pm_extra import CareTeamUpserted
 from switchboard.events.registry import (
     UnknownEventError,
     decode,
@@ -29,6 +30,7 @@ __all__ = [
     "AppointmentChanged",
     "AppointmentStatus",
     "Attachment",
+    "CareTeamUpserted",
     "Channel",
     "EmailThreading",
     "Event",

@@ -1,5 +1,6 @@
 """Switchboard's event contract: envelope, event models, topics, keys, schemas. No I/O."""
 
+from switchboard.events.delivery import ReplyFailed, ReplySent
 from switchboard.events.envelope import Event, deterministic_id
 from switchboard.events.messages import (
     Attachment,
@@ -8,6 +9,19 @@ from switchboard.events.messages import (
     MessageReceived,
     MessageRouted,
     RuleFired,
+)
+from switchboard.events.notifications import (
+    AlertFailed,
+    AlertSent,
+    ChannelChoice,
+    ConversationEscalated,
+    NotificationPreferencesChanged,
+    OrphanAlertRaised,
+    PracticeNotificationSettingsChanged,
+    SlaTarget,
+    StaffAvailabilityChanged,
+    WebhookSubscriptionChanged,
+    WeeklyWindow,
 )
 from switchboard.events.pm import (
     AppointmentChanged,
@@ -27,21 +41,34 @@ from switchboard.events.registry import (
 from switchboard.events.topics import Topic, topic_for
 
 __all__ = [
+    "AlertFailed",
+    "AlertSent",
     "AppointmentChanged",
     "AppointmentStatus",
     "Attachment",
     "CareTeamUpserted",
     "Channel",
+    "ChannelChoice",
+    "ConversationEscalated",
     "EmailThreading",
     "Event",
     "LocationUpserted",
     "MessageReceived",
     "MessageRouted",
+    "NotificationPreferencesChanged",
+    "OrphanAlertRaised",
     "PatientUpserted",
+    "PracticeNotificationSettingsChanged",
     "ProviderUpserted",
+    "ReplyFailed",
+    "ReplySent",
     "RuleFired",
+    "SlaTarget",
+    "StaffAvailabilityChanged",
     "Topic",
     "UnknownEventError",
+    "WebhookSubscriptionChanged",
+    "WeeklyWindow",
     "decode",
     "deterministic_id",
     "encode",

@@ -1,5 +1,18 @@
 """Switchboard's event contract: envelope, event models, topics, keys, schemas. No I/O."""
 
+from switchboard.events.actions import (
+    ConversationAssigned,
+    ConversationLinked,
+    ConversationStatusChanged,
+    PracticeMessageRead,
+)
+from switchboard.events.config import (
+    AutoAssignPolicySet,
+    ReasonAdded,
+    RoutingSettingsChanged,
+    StaffSubscriptionsSet,
+    VoicemailExtensionMapped,
+)
 from switchboard.events.delivery import ReplyFailed, ReplySent
 from switchboard.events.envelope import Event, deterministic_id
 from switchboard.events.messages import (
@@ -46,10 +59,14 @@ __all__ = [
     "AppointmentChanged",
     "AppointmentStatus",
     "Attachment",
+    "AutoAssignPolicySet",
     "CareTeamUpserted",
     "Channel",
     "ChannelChoice",
+    "ConversationAssigned",
     "ConversationEscalated",
+    "ConversationLinked",
+    "ConversationStatusChanged",
     "EmailThreading",
     "Event",
     "LocationUpserted",
@@ -58,15 +75,20 @@ __all__ = [
     "NotificationPreferencesChanged",
     "OrphanAlertRaised",
     "PatientUpserted",
+    "PracticeMessageRead",
     "PracticeNotificationSettingsChanged",
     "ProviderUpserted",
+    "ReasonAdded",
     "ReplyFailed",
     "ReplySent",
+    "RoutingSettingsChanged",
     "RuleFired",
     "SlaTarget",
     "StaffAvailabilityChanged",
+    "StaffSubscriptionsSet",
     "Topic",
     "UnknownEventError",
+    "VoicemailExtensionMapped",
     "WebhookSubscriptionChanged",
     "WeeklyWindow",
     "decode",

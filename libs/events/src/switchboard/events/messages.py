@@ -97,6 +97,10 @@ class MessageRouted(Event):
     inboxes: tuple[str, ...] = ("unassigned",)
     assignee: str | None = None
     settings_version: int = 0
+    subscriptions_version: int = 0
+    # The patients the sender's phone or email belongs to, when it is not exactly one: the
+    # conversation is unrecognized until staff link one (I-UNREC-1).
+    matched_patient_ids: tuple[str, ...] = ()
     explanation: tuple[RuleFired, ...] = ()
     decided_at: AwareDatetime
 

@@ -14,6 +14,9 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:19092"
     # Prefix for every topic name: lets tests and environments share one cluster safely.
     topic_prefix: str = ""
+    # Prefix for consumer group ids: a second copy of a service (a replay, a test) reads the
+    # log from the start in groups of its own, without moving the live service's offsets.
+    consumer_group_prefix: str = ""
     database_url: str = "postgresql+psycopg://switchboard@127.0.0.1:55432/switchboard"
     http_host: str = "127.0.0.1"
     http_port: int = 8000

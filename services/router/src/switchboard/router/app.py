@@ -10,17 +10,26 @@ from switchboard.events import Topic
 from switchboard.platform.service import consumer_for, main_for, service_app
 from switchboard.platform.settings import ServiceSettings
 from switchboard.router import storage
+from switchboard.router.api import router as internal_api
 from switchboard.router.handlers import handle_batch
 from switchboard.router.settings import RouterSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
-
-consumers = consumer_for("router", [Topic.MESSAGES], handle_batch, storage.processed)
+# Messages to route; PM, configuration, staff actions and replies sent: the state routing reads.
+consumers = consumer_for(
+    "router",
+    [Topic.MESSAGES, Topic.PM, Topic.CONFIG, Topic.ACTIONS, Topic.DELIVERY],
+    handle_batch,
+    storage.processed,
+)
 
 
 def build_app(settings: ServiceSettings) -> FastAPI:
-    return service_app(settings, consumers=consumers, title="Switchboard router")
+    app = service_app(settings, consumers=consumers, title="Switchboard router")
+    app.state.settings = settings
+    app.include_router(internal_api)
+    return app
 
 
 main = main_for("router", RouterSettings, build_app, migrations=MIGRATIONS)

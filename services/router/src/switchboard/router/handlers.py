@@ -1,72 +1,297 @@
-"""Router handlers: apply a batch of events to the router's state and emit decisions."""
+"""Router handler: apply a batch of events to the router's state and emit decisions.
+
+Messages are routed by the pure `decide`; appointment changes re-route the patient's open
+conversations (`reroute`); PM, configuration and staff-action events only update the state
+`decide` reads. Every time a decision uses comes from an event, never from a clock, so a
+replay of the log gives the decisions emitted live (X-REPLAY-1).
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard.events import Event, MessageReceived, MessageRouted, RuleFired, deterministic_id
-from switchboard.router import storage
-
-
-def foundation_decision(message: MessageReceived) -> MessageRouted:
-    """Every message lands in Unassigned, reason Other, location unknown (R-SUB-2)."""
-    return MessageRouted.derive(
-        message,
-        event_id=deterministic_id(message.event_id, "router"),
-        occurred_at=message.received_at,
-        message_id=message.message_id,
-        conversation_id=message.conversation_id,
-        patient_id=message.patient_id,
-        reason="other",
-        reason_source="none",
-        location_source="unknown",
-        inboxes=("unassigned",),
-        decided_at=message.received_at,
-        explanation=(
-            RuleFired(rule="R-SUB-2", outcome="unassigned", inputs={"channel": message.channel}),
-        ),
-    )
+from switchboard.events import (
+    AppointmentChanged,
+    ConversationAssigned,
+    ConversationLinked,
+    ConversationStatusChanged,
+    Event,
+    LocationUpserted,
+    MessageReceived,
+    MessageRouted,
+    PatientUpserted,
+    PracticeMessageRead,
+    ProviderUpserted,
+    ReplySent,
+)
+from switchboard.events.actions import ConversationAction
+from switchboard.router import working_set
+from switchboard.router.decision import (
+    Decision,
+    decide,
+    next_conversation_state,
+    next_patient_state,
+    reroute,
+)
+from switchboard.router.model import (
+    ConversationState,
+    InboundMessage,
+    NextAppointment,
+    PatientState,
+    RouterState,
+    is_active,
+    next_upcoming,
+)
+from switchboard.router.practice_config import CONFIG_EVENTS
+from switchboard.router.snapshots import state_inputs
+from switchboard.router.working_set import AppointmentRow, Decided, WorkingSet
 
 
 async def handle_batch(session: AsyncSession, events: Sequence[Event]) -> list[Event]:
+    ws = await _load(session, events)
     out: list[Event] = []
+    history: list[dict[str, Any]] = []
     for event in events:
         if isinstance(event, MessageReceived):
-            decision = foundation_decision(event)
-            await session.execute(
-                insert(storage.conversations)
-                .values(
-                    conversation_id=event.conversation_id,
-                    practice_id=event.practice_id,
-                    patient_id=event.patient_id,
-                    reason=decision.reason,
-                    reason_set_at=event.received_at,
-                    last_patient_message_at=event.received_at,
-                    status="open",
-                )
-                .on_conflict_do_update(
-                    index_elements=[storage.conversations.c.conversation_id],
-                    set_={
-                        "reason": decision.reason,
-                        "last_patient_message_at": event.received_at,
-                        "status": "open",
-                    },
-                )
-            )
-            await session.execute(
-                insert(storage.decisions)
-                .values(
-                    event_id=decision.event_id,
-                    practice_id=decision.practice_id,
-                    conversation_id=decision.conversation_id,
-                    message_id=decision.message_id,
-                    decided_at=decision.decided_at,
-                    decision=decision.model_dump(mode="json"),
-                )
-                .on_conflict_do_nothing()
-            )
-            out.append(decision)
+            out.append(await _route(session, ws, event))
+        elif isinstance(event, AppointmentChanged):
+            out.extend(_appointment(ws, event))
+        elif isinstance(event, PatientUpserted):
+            _patient(ws, event)
+        elif isinstance(event, LocationUpserted | ProviderUpserted):
+            kind = "location" if isinstance(event, LocationUpserted) else "provider"
+            item = event.location_id if isinstance(event, LocationUpserted) else event.provider_id
+            ws.directory[(event.practice_id, kind, item)] = (event.name, event.active)
+        elif isinstance(event, CONFIG_EVENTS):
+            history.append(_configure(ws, event))
+        elif isinstance(event, ConversationAction | ReplySent):
+            _action(ws, event)
+        # Other events on these topics belong to other services; nothing to do.
+    await working_set.flush(session, ws, history)
     return out
+
+
+async def _load(session: AsyncSession, events: Sequence[Event]) -> WorkingSet:
+    practices: set[str] = set()
+    conversation_ids: set[uuid.UUID] = set()
+    contacts: set[tuple[str, str]] = set()
+    patients: set[tuple[str, str]] = set()
+    appointment_ids: set[tuple[str, str]] = set()
+    reroute_patients: set[tuple[str, str]] = set()
+    for e in events:
+        practices.add(e.practice_id)
+        if isinstance(e, MessageReceived):
+            conversation_ids.add(e.conversation_id)
+            if e.patient_id:
+                patients.add((e.practice_id, e.patient_id))
+            else:
+                contacts.add((e.practice_id, e.sender))
+        elif isinstance(e, ConversationAction | ReplySent):
+            conversation_ids.add(e.conversation_id)
+        elif isinstance(e, PatientUpserted):
+            patients.add((e.practice_id, e.patient_id))
+            contacts.update((e.practice_id, c) for c in (*e.phones, *e.emails))
+        elif isinstance(e, AppointmentChanged):
+            appointment_ids.add((e.practice_id, e.appointment_id))
+            reroute_patients.add((e.practice_id, e.patient_id))
+    return await working_set.load(
+        session,
+        practices=practices,
+        conversation_ids=conversation_ids,
+        contacts=contacts,
+        patients=patients,
+        appointment_ids=appointment_ids,
+        reroute_patients=reroute_patients,
+    )
+
+
+def _patient_state(ws: WorkingSet, practice_id: str, patient_id: str, at: Any) -> PatientState:
+    row = ws.patient(practice_id, patient_id)
+    return PatientState(
+        patient_id,
+        row.profile_location_id,
+        row.profile_provider_id,
+        next_upcoming(ws.active_appointments(practice_id, patient_id), at),
+    )
+
+
+def _resolve_patient(
+    ws: WorkingSet, event: MessageReceived, conversation: ConversationState | None
+) -> tuple[str | None, tuple[str, ...]]:
+    """The patient a message is from: stated by the channel (a verified messenger), linked
+    by staff, or the one patient whose phone/email the sender is. Several: unrecognized."""
+    if event.patient_id:
+        return event.patient_id, ()
+    if conversation is not None and conversation.patient_id:
+        return conversation.patient_id, ()
+    owners = sorted(ws.patients_by_contact(event.practice_id, event.sender))
+    if len(owners) == 1:
+        return owners[0], ()
+    return None, tuple(owners)
+
+
+async def _route(session: AsyncSession, ws: WorkingSet, event: MessageReceived) -> MessageRouted:
+    practice = event.practice_id
+    config = ws.config(practice)
+    settings = config.settings
+    conversation = ws.conversations.get(event.conversation_id)
+    patient_id, matched = _resolve_patient(ws, event, conversation)
+    at = event.received_at
+    patient = _patient_state(ws, practice, patient_id, at) if patient_id else None
+    message = replace(InboundMessage.from_event(event, settings), patient_id=patient_id)
+    open_work: dict[str, int] = {}
+    if "least_open" in settings.auto_assign.values():
+        open_work = await working_set.load_open_work(session, ws, practice)
+    state = RouterState(
+        subscriptions=config.subscription_list,
+        subscriptions_version=config.subscriptions_version,
+        patient=patient,
+        conversation=conversation,
+        open_work=open_work,
+        rr_cursor=ws.rr_cursor[practice],
+    )
+    decision = decide(message, state, settings, now=at)
+    routed = _event(decision, event, config.subscriptions_version, matched)
+
+    ws.put_conversation(practice, next_conversation_state(conversation, message, decision))
+    updated = next_patient_state(patient, decision)
+    if updated is not None and updated != patient:
+        row = ws.patient(practice, updated.patient_id)
+        row.profile_location_id = updated.profile_location_id
+        row.profile_provider_id = updated.profile_provider_id
+        ws.dirty_patients.add((practice, updated.patient_id))
+    if decision.assignee is not None and decision.assigned_via is not None:
+        ws.rr_cursor[practice][decision.assigned_via] = decision.assignee
+        ws.dirty_cursors.add((practice, decision.assigned_via))
+        open_work[decision.assignee] = open_work.get(decision.assignee, 0) + 1
+    _remember(ws, routed, state_inputs(message, conversation, patient))
+    return routed
+
+
+def _event(
+    decision: Decision, cause: Event, subscriptions_version: int, matched: tuple[str, ...]
+) -> MessageRouted:
+    routed = decision.to_event(cause)
+    return routed.model_copy(
+        update={"subscriptions_version": subscriptions_version, "matched_patient_ids": matched}
+    )
+
+
+def _remember(ws: WorkingSet, routed: MessageRouted, inputs: dict[str, Any] | None) -> None:
+    ws.decided.append(
+        Decided(
+            event_id=routed.event_id,
+            practice_id=routed.practice_id,
+            conversation_id=routed.conversation_id,
+            message_id=routed.message_id,
+            decided_at=routed.decided_at,
+            decision=routed.model_dump(mode="json"),
+            inputs=inputs,
+        )
+    )
+
+
+def _appointment(ws: WorkingSet, change: AppointmentChanged) -> list[MessageRouted]:
+    """Keep the newest version of the appointment; if it changed, re-route (X-REROUTE-1)."""
+    practice = change.practice_id
+    key = (practice, change.appointment_id)
+    known = ws.appointments.get(key)
+    if known is not None and (known.appointment.version, known.source_updated_at) >= (
+        change.source_version,
+        change.source_updated_at,
+    ):
+        return []  # a duplicate or an older version delivered late: never moves it back
+    ws.appointments[key] = AppointmentRow(
+        change.patient_id,
+        NextAppointment.from_event(change),
+        is_active(change),
+        change.source_updated_at,
+    )
+    ws.dirty_appointments.add(key)
+
+    config = ws.config(practice)
+    now = change.occurred_at
+    patient = _patient_state(ws, practice, change.patient_id, now)
+    conversations = ws.open_conversations_of(practice, change.patient_id)
+    if not conversations:
+        return []
+    state = RouterState(
+        subscriptions=config.subscription_list,
+        subscriptions_version=config.subscriptions_version,
+        patient=patient,
+    )
+    out = []
+    for decision in reroute(change, conversations, state, config.settings, now):
+        routed = _event(decision, change, config.subscriptions_version, ())
+        current = ws.conversations[decision.conversation_id]
+        ws.put_conversation(
+            practice,
+            replace(current, location_id=decision.location_id, provider_id=decision.provider_id),
+        )
+        _remember(ws, routed, None)
+        out.append(routed)
+    return out
+
+
+def _patient(ws: WorkingSet, event: PatientUpserted) -> None:
+    row = ws.patient(event.practice_id, event.patient_id)
+    if row.source_updated_at is not None and row.source_updated_at > event.source_updated_at:
+        return  # an older version delivered late
+    row.source_updated_at = event.source_updated_at
+    ws.set_contacts(event.practice_id, event.patient_id, (*event.phones, *event.emails))
+
+
+def _configure(ws: WorkingSet, event: Event) -> dict[str, Any]:
+    practice = event.practice_id
+    config = ws.config(practice).apply(event)
+    ws.configs[practice] = config
+    ws.dirty_configs.add(practice)
+    change = event.model_dump(
+        mode="json",
+        exclude={
+            "event_id",
+            "occurred_at",
+            "practice_id",
+            "correlation_id",
+            "causation_id",
+            "traceparent",
+        },
+    )
+    return {
+        "event_id": event.event_id,
+        "practice_id": practice,
+        "seq": config.settings.version + config.subscriptions_version,
+        "event_type": event.event_type,
+        "actor": getattr(event, "actor", "unknown"),
+        "occurred_at": event.occurred_at,
+        "change": change,
+        "settings_version": config.settings.version,
+        "subscriptions_version": config.subscriptions_version,
+        "config": config.to_json(),
+    }
+
+
+def _action(ws: WorkingSet, event: ConversationAction | ReplySent) -> None:
+    current = ws.conversations.get(event.conversation_id)
+    if current is None:
+        return  # not a conversation the router has routed (yet); nothing to remember
+    if isinstance(event, ConversationAssigned):
+        updated = replace(current, assignee=event.assignee)
+    elif isinstance(event, ConversationStatusChanged):
+        # R-REASON-3: only a closed conversation lets the patient pick a reason again.
+        updated = replace(current, status=event.status, assigned=event.status == "open")
+    elif isinstance(event, ConversationLinked):
+        updated = replace(current, patient_id=event.patient_id)
+    elif isinstance(event, PracticeMessageRead):
+        updated = replace(current, patient_read_last_practice_message=True)
+    elif isinstance(event, ReplySent):
+        # R-REASON-3: until the patient reads this reply, they are not asked for a reason.
+        updated = replace(current, patient_read_last_practice_message=False)
+    else:
+        return
+    ws.put_conversation(event.practice_id, updated)

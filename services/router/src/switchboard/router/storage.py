@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, DateTime, MetaData, Table, Text
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, Table, Text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 from switchboard.platform.db import processed_events_table
 
@@ -24,6 +24,10 @@ conversations = Table(
     Column("status", Text, nullable=False, server_default="open"),
     Column("assigned", Boolean, nullable=False, server_default="false"),
     Column("patient_read_last", Boolean, nullable=False, server_default="true"),
+    Column("assignee", Text),
+    Column("location_id", Text),
+    Column("provider_id", Text),
+    Column("shared_inboxes", ARRAY(Text), nullable=False, server_default="{}"),
 )
 
 decisions = Table(
@@ -35,4 +39,77 @@ decisions = Table(
     Column("message_id", UUID(as_uuid=True)),
     Column("decided_at", DateTime(timezone=True), nullable=False),
     Column("decision", JSONB, nullable=False),
+    # The conversation and patient state the message met, so a what-if can replay it.
+    Column("inputs", JSONB),
+)
+
+# The latest configuration per practice, and every change with the fold right after it.
+practice_config = Table(
+    "practice_config",
+    metadata,
+    Column("practice_id", Text, primary_key=True),
+    Column("config", JSONB, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+config_history = Table(
+    "config_history",
+    metadata,
+    Column("event_id", UUID(as_uuid=True), primary_key=True),
+    Column("practice_id", Text, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("event_type", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("change", JSONB, nullable=False),
+    Column("settings_version", Integer, nullable=False),
+    Column("subscriptions_version", Integer, nullable=False),
+    Column("config", JSONB, nullable=False),
+)
+
+patients = Table(
+    "patients",
+    metadata,
+    Column("practice_id", Text, primary_key=True),
+    Column("patient_id", Text, primary_key=True),
+    Column("profile_location_id", Text),
+    Column("profile_provider_id", Text),
+    Column("contacts", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("source_updated_at", DateTime(timezone=True)),
+)
+patient_contacts = Table(
+    "patient_contacts",
+    metadata,
+    Column("practice_id", Text, primary_key=True),
+    Column("contact", Text, primary_key=True),
+    Column("patient_id", Text, primary_key=True),
+)
+appointments = Table(
+    "appointments",
+    metadata,
+    Column("practice_id", Text, primary_key=True),
+    Column("appointment_id", Text, primary_key=True),
+    Column("patient_id", Text, nullable=False),
+    Column("start", DateTime(timezone=True), nullable=False),
+    Column("location_id", Text),
+    Column("provider_id", Text),
+    Column("active", Boolean, nullable=False),
+    Column("source_version", Integer, nullable=False),
+    Column("source_updated_at", DateTime(timezone=True), nullable=False),
+    Column("event_id", UUID(as_uuid=True), nullable=False),
+)
+directory = Table(
+    "directory",
+    metadata,
+    Column("practice_id", Text, primary_key=True),
+    Column("kind", Text, primary_key=True),  # location | provider
+    Column("item_id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+rr_cursor = Table(
+    "rr_cursor",
+    metadata,
+    Column("practice_id", Text, primary_key=True),
+    Column("inbox", Text, primary_key=True),
+    Column("last_staff_id", Text, nullable=False),
 )

@@ -1,0 +1,150 @@
+"""A practice's routing configuration, folded from its config events (X-ASOF-1). Pure.
+
+The router keeps the latest fold per practice and, beside every change, the fold as it stood
+right after it, so "what were the settings, and was this person subscribed, at time T" is
+one lookup of the last change at or before T.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from switchboard.events import (
+    AutoAssignPolicySet,
+    Event,
+    ReasonAdded,
+    RoutingSettingsChanged,
+    StaffSubscriptionsSet,
+    VoicemailExtensionMapped,
+)
+from switchboard.router.model import RoutingSettings, Subscription
+
+CONFIG_EVENTS = (
+    RoutingSettingsChanged,
+    StaffSubscriptionsSet,
+    VoicemailExtensionMapped,
+    ReasonAdded,
+    AutoAssignPolicySet,
+)
+
+
+@dataclass(frozen=True)
+class PracticeConfig:
+    """Settings (versioned by `settings.version`) and subscriptions (by `subscriptions_version`)."""
+
+    settings: RoutingSettings
+    subscriptions: dict[str, Subscription] = field(default_factory=dict)
+    subscriptions_version: int = 0
+
+    @classmethod
+    def initial(cls, practice_id: str) -> PracticeConfig:
+        """Every dimension off, nobody subscribed: the product's default (section 2)."""
+        return cls(RoutingSettings(practice_id))
+
+    @property
+    def subscription_list(self) -> tuple[Subscription, ...]:
+        return tuple(self.subscriptions[s] for s in sorted(self.subscriptions))
+
+    def apply(self, event: Event) -> PracticeConfig:
+        """The configuration after one config event; anything else leaves it unchanged."""
+        if event.practice_id != self.settings.practice_id:
+            raise ValueError("config event of another practice (T-1)")
+        s = self.settings
+        if isinstance(event, StaffSubscriptionsSet):
+            subs = dict(self.subscriptions)
+            sub = Subscription(
+                event.staff_id,
+                reasons=frozenset(event.reasons),
+                locations=frozenset(event.locations),
+                providers=frozenset(event.providers),
+                inboxes=frozenset(event.inboxes),
+            )
+            if sub.reasons or sub.locations or sub.providers or sub.inboxes:
+                subs[event.staff_id] = sub
+            else:
+                subs.pop(event.staff_id, None)
+            return replace(
+                self, subscriptions=subs, subscriptions_version=self.subscriptions_version + 1
+            )
+        if isinstance(event, RoutingSettingsChanged):
+            s = replace(
+                s,
+                reason_routing=_pick(event.reason_routing, s.reason_routing),
+                location_routing=_pick(event.location_routing, s.location_routing),
+                provider_routing=_pick(event.provider_routing, s.provider_routing),
+            )
+        elif isinstance(event, VoicemailExtensionMapped):
+            extensions = dict(s.voicemail_extensions)
+            if event.target is None:
+                extensions.pop(event.extension, None)
+            else:
+                extensions[event.extension] = event.target
+            s = replace(s, voicemail_extensions=extensions)
+        elif isinstance(event, ReasonAdded):
+            s = replace(s, extra_reasons={**s.extra_reasons, event.code: event.label})
+        elif isinstance(event, AutoAssignPolicySet):
+            policies = {**s.auto_assign, event.inbox: event.policy}
+            if event.policy is None:
+                policies.pop(event.inbox)
+            s = replace(s, auto_assign=policies)
+        else:
+            return self
+        return replace(self, settings=replace(s, version=s.version + 1))
+
+    # --- JSON, for the router's tables -------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        s = self.settings
+        return {
+            "practice_id": s.practice_id,
+            "version": s.version,
+            "reason_routing": s.reason_routing,
+            "location_routing": s.location_routing,
+            "provider_routing": s.provider_routing,
+            "voicemail_extensions": dict(sorted(s.voicemail_extensions.items())),
+            "extra_reasons": dict(sorted(s.extra_reasons.items())),
+            "auto_assign": dict(sorted(s.auto_assign.items())),
+            "textable_numbers": sorted(s.textable_numbers),
+            "subscriptions_version": self.subscriptions_version,
+            "subscriptions": [subscription_json(sub) for sub in self.subscription_list],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PracticeConfig:
+        settings = RoutingSettings(
+            practice_id=data["practice_id"],
+            version=data["version"],
+            reason_routing=data["reason_routing"],
+            location_routing=data["location_routing"],
+            provider_routing=data["provider_routing"],
+            voicemail_extensions=data["voicemail_extensions"],
+            extra_reasons=data["extra_reasons"],
+            auto_assign=data["auto_assign"],
+            textable_numbers=frozenset(data["textable_numbers"]),
+        )
+        subs = {
+            d["staff_id"]: Subscription(
+                d["staff_id"],
+                reasons=frozenset(d["reasons"]),
+                locations=frozenset(d["locations"]),
+                providers=frozenset(d["providers"]),
+                inboxes=frozenset(d["inboxes"]),
+            )
+            for d in data["subscriptions"]
+        }
+        return cls(settings, subs, data["subscriptions_version"])
+
+
+def subscription_json(sub: Subscription) -> dict[str, Any]:
+    return {
+        "staff_id": sub.staff_id,
+        "reasons": sorted(sub.reasons),
+        "locations": sorted(sub.locations),
+        "providers": sorted(sub.providers),
+        "inboxes": sorted(sub.inboxes),
+    }
+
+
+def _pick(new: bool | None, old: bool) -> bool:
+    return old if new is None else new

@@ -8,3 +8,7 @@ class GatewaySettings(ServiceSettings):
     # Signs staff session tokens. Must be set to a real secret outside local runs.
     jwt_secret: str = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105
     token_ttl_s: int = 12 * 3600
+    # The router's internal API (routing state, explanations, coverage, what-if).
+    router_url: str = "http://127.0.0.1:8002"
+    # How long an admin change waits for the router to apply it before answering 202.
+    apply_wait_s: float = 5.0

@@ -1,17 +1,70 @@
-"""notifier: wiring only. Its capability is built in its own issue; today it runs, reports
-health and connects to Kafka, so the supervisor and deploy manifests are complete."""
+"""notifier: alerts to the right staff (I-NOTIFY-1), availability (X-AVAIL-1) and response
+timers (X-SLA-1). Wiring only: one consumer (routing, configuration, delivery), the
+dispatcher of external alerts, and the timer loop."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
 from fastapi import FastAPI
 
+from switchboard.events import Topic
+from switchboard.notifier import storage
+from switchboard.notifier.dispatcher import Dispatcher
+from switchboard.notifier.escalations import TimerLoop
+from switchboard.notifier.handlers import NotifierHandler
 from switchboard.notifier.settings import NotifierSettings
-from switchboard.platform.service import main_for, service_app
+from switchboard.platform.service import consumer_for, main_for, service_app
 from switchboard.platform.settings import ServiceSettings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+TOPICS = [Topic.ROUTING, Topic.CONFIG, Topic.DELIVERY]
 
 
 def build_app(settings: ServiceSettings) -> FastAPI:
-    return service_app(settings, title="Switchboard notifier", database=False)
+    if not isinstance(settings, NotifierSettings):
+        settings = NotifierSettings(**settings.model_dump())
+    handler = NotifierHandler(settings)
+    consumers = consumer_for("notifier", TOPICS, handler, storage.processed)
+
+    async def _workers() -> bool:
+        workers: list[tuple[Any, asyncio.Task[None]]] = getattr(app.state, "workers", [])
+        return bool(workers) and all(w.ready and not t.done() for w, t in workers)
+
+    app = service_app(
+        settings,
+        consumers=consumers,
+        extra_checks={"timers_and_dispatcher": _workers},
+        title="Switchboard notifier",
+    )
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with inner(app):
+            rt = app.state.runtime
+            workers: list[tuple[Any, asyncio.Task[None]]] = []
+            for worker in (
+                Dispatcher(settings, rt.sessionmaker, rt.publisher),
+                TimerLoop(settings, rt.sessionmaker, rt.publisher),
+            ):
+                workers.append((worker, asyncio.create_task(worker.run())))
+            app.state.workers = workers
+            try:
+                yield
+            finally:
+                for worker, _ in workers:
+                    worker.stop()
+                for _, task in workers:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(task, timeout=10)
+
+    app.router.lifespan_context = lifespan
+    return app
 
 
-main = main_for("notifier", NotifierSettings, build_app)
+main = main_for("notifier", NotifierSettings, build_app, migrations=MIGRATIONS)

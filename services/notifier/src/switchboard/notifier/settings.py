@@ -1,7 +1,61 @@
+"""notifier settings (`SWITCHBOARD_*`).
+
+SWITCHBOARD_APP_BASE_URL=https://switchboard.example   links in email, SMS and webhooks
+SWITCHBOARD_SMTP_HOST=mail.example  SWITCHBOARD_SMTP_PORT=587   (unset host = no email)
+SWITCHBOARD_SMTP_FROM=alerts@example  SWITCHBOARD_SMTP_STARTTLS=true
+SWITCHBOARD_SMTP_USERNAME / SWITCHBOARD_SMTP_PASSWORD
+SWITCHBOARD_SMS_API_BASE_URL=https://api.twilio.com   (unset = no SMS)
+SWITCHBOARD_SMS_ACCOUNT_SID / SWITCHBOARD_SMS_AUTH_TOKEN / SWITCHBOARD_SMS_FROM
+"""
+
 from __future__ import annotations
+
+from pydantic import SecretStr
 
 from switchboard.platform.settings import ServiceSettings
 
 
 class NotifierSettings(ServiceSettings):
     http_port: int = 8004
+
+    # Base of the absolute links in email, SMS and webhook alerts (the gateway's UI).
+    app_base_url: str = "http://127.0.0.1:8000"
+
+    # Email over SMTP. No host: email alerts fail with `email_not_configured`.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "alerts@switchboard.invalid"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_s: float = 10.0
+
+    # SMS through the provider's REST API (Twilio's Messages resource shape).
+    sms_api_base_url: str | None = None
+    sms_account_sid: str = ""
+    sms_auth_token: SecretStr | None = None
+    sms_from: str | None = None
+    sms_timeout_s: float = 10.0
+
+    # Webhooks: per request timeout, alerts per signed request, requests in flight per endpoint.
+    webhook_timeout_s: float = 5.0
+    webhook_batch_max: int = 50
+    endpoint_concurrency: int = 4
+
+    # Every external send: attempts before giving up, and the backoff between them (an
+    # endpoint that fails is paused for the backoff; other endpoints are unaffected).
+    send_max_attempts: int = 6
+    send_backoff_initial_s: float = 1.0
+    send_backoff_max_s: float = 300.0
+    # A claimed alert whose sender died is claimed again after this lease.
+    send_lease_s: float = 60.0
+    dispatcher_poll_s: float = 0.05
+    dispatcher_max_inflight: int = 400
+
+    # Response timers: how often due timers are looked for, and how many fire per transaction.
+    timer_poll_s: float = 0.5
+    timer_batch_max: int = 100
+
+    # Routing decisions older than this (by their decided_at) alert nobody and start no timer:
+    # a notifier replaying an old log must not page staff about last month's messages.
+    alert_max_age_s: float = 24 * 3600

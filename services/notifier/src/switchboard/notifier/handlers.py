@@ -1,0 +1,234 @@
+"""The notifier's consumer: routing decisions become alerts and timers, configuration events
+update settings, replies stop timers. One batch = one transaction (the consumer policy).
+
+External sends never happen here: email, SMS and webhook alerts become outbox rows keyed by
+their deterministic alert id (a redelivered event inserts nothing new), and the dispatcher
+sends them. In-app alerts, failures for want of an address, and orphan alerts are events
+this handler returns for the consumer to publish."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from prometheus_client import Counter
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard.events import (
+    Event,
+    MessageRouted,
+    OrphanAlertRaised,
+    ReplyFailed,
+    ReplySent,
+    deterministic_id,
+)
+from switchboard.notifier import storage
+from switchboard.notifier.alerts import Cause, materialize
+from switchboard.notifier.fanout import AlertRequest, message_targets, plan_fanout
+from switchboard.notifier.settings import NotifierSettings
+from switchboard.notifier.sla import TimerPlan, plan_timer, reply_stops_timer
+from switchboard.notifier.state import CONFIG_EVENTS, CoalesceState, Directory
+from switchboard.platform.logging import get_logger
+
+log = get_logger(__name__)
+
+HANDLED = (MessageRouted, ReplySent, ReplyFailed, *CONFIG_EVENTS)
+SKIPPED = Counter(
+    "switchboard_notifier_skipped_total", "Events the notifier reads past", ["reason"]
+)
+PLANNED = Counter(
+    "switchboard_notifier_alerts_planned_total", "Alerts planned", ["channel", "kind"]
+)
+COALESCED = Counter("switchboard_notifier_coalesced_total", "Alerts coalesced into an earlier one")
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class NotifierHandler:
+    def __init__(self, settings: NotifierSettings, clock: Clock = utcnow) -> None:
+        self.settings = settings
+        self.clock = clock
+
+    async def __call__(self, session: AsyncSession, events: Sequence[Event]) -> list[Event]:
+        mine = [e for e in events if isinstance(e, HANDLED)]
+        if len(mine) < len(events):
+            # Other services' events on the same topics (routing settings on the config
+            # topic, say): read past them, never dead-letter them.
+            SKIPPED.labels("not_for_notifier").inc(len(events) - len(mine))
+        if not mine:
+            return []
+        now = self.clock()
+        too_old = now - timedelta(seconds=self.settings.alert_max_age_s)
+        routed = [e for e in mine if isinstance(e, MessageRouted)]
+        fresh = [e for e in routed if e.decided_at >= too_old]
+        if len(fresh) < len(routed):
+            SKIPPED.labels("too_old").inc(len(routed) - len(fresh))
+        conversations = {e.conversation_id for e in fresh} | {
+            e.conversation_id for e in mine if isinstance(e, ReplySent)
+        }
+
+        directory = Directory()
+        await directory.load_practices(session, {e.practice_id for e in fresh})
+        await directory.load_staff(
+            session,
+            {
+                (e.practice_id, s)
+                for e in fresh
+                for s, _ in message_targets(e.recipients, e.assignee)
+            }
+            | {
+                (e.practice_id, s)
+                for e in fresh
+                for s in directory.config(e.practice_id).front_line
+            },
+        )
+        coalesce = CoalesceState()
+        await coalesce.load(session, conversations)
+        running = await self._running_timers(session, conversations)
+        new_timers: dict[uuid.UUID, tuple[MessageRouted, TimerPlan]] = {}
+        out: list[Event] = []
+        outbox_rows: list[dict[str, Any]] = []
+        fresh_ids = {e.event_id for e in fresh}
+
+        for event in mine:
+            if isinstance(event, CONFIG_EVENTS):
+                await directory.apply(session, event)
+            elif isinstance(event, MessageRouted):
+                if event.event_id not in fresh_ids:
+                    continue
+                await self._routed(event, directory, coalesce, now, out, outbox_rows, session)
+                config = directory.config(event.practice_id)
+                has_timer = event.conversation_id in running or event.conversation_id in new_timers
+                timer = plan_timer(event, config, running=has_timer)
+                if timer is not None:
+                    new_timers[event.conversation_id] = (event, timer)
+            elif isinstance(event, ReplySent):
+                coalesce.clear(event.conversation_id)
+                pending = new_timers.get(event.conversation_id)
+                if pending and reply_stops_timer(pending[1].started_at, event.sent_at):
+                    del new_timers[event.conversation_id]
+                started = running.get(event.conversation_id)
+                if started is not None and reply_stops_timer(started, event.sent_at):
+                    await self._cancel_timers(session, event, now)
+                    del running[event.conversation_id]
+
+        await coalesce.save(session)
+        if outbox_rows:
+            await session.execute(insert(storage.outbox).on_conflict_do_nothing(), outbox_rows)
+        if new_timers:
+            await session.execute(
+                insert(storage.timers).on_conflict_do_nothing(),
+                [self._timer_row(e, t) for e, t in new_timers.values()],
+            )
+        return out
+
+    async def _routed(
+        self,
+        event: MessageRouted,
+        directory: Directory,
+        coalesce: CoalesceState,
+        now: datetime,
+        out: list[Event],
+        outbox_rows: list[dict[str, Any]],
+        session: AsyncSession,
+    ) -> None:
+        config = directory.config(event.practice_id)
+        # A configuration event earlier in this batch may have named new front-line staff.
+        missing = [
+            (event.practice_id, s)
+            for s in (*event.recipients, *(config.front_line), event.assignee)
+            if s and (event.practice_id, s) not in directory.prefs
+        ]
+        if missing:
+            await directory.load_staff(session, missing)
+        request = AlertRequest(
+            kind="message",
+            cause_id=event.event_id,
+            conversation_id=event.conversation_id,
+            at=event.decided_at,
+            targets=message_targets(event.recipients, event.assignee),
+            message_id=event.message_id,
+            patient_id=event.patient_id,
+            routing_reason=event.reason,
+        )
+        plan = plan_fanout(
+            request,
+            config,
+            directory.profiles(event.practice_id),
+            coalesce.for_conversation(event.conversation_id),
+        )
+        for staff_key in plan.alerted:
+            coalesce.record(event.practice_id, event.conversation_id, staff_key, event.decided_at)
+        if plan.coalesced:
+            COALESCED.inc(len(plan.coalesced))
+        cause = Cause(event.practice_id, event.correlation_id, event.event_id, event.traceparent)
+        events, rows = materialize(plan, request, cause, now, self.settings)
+        for a in plan.alerts:
+            PLANNED.labels(a.channel, a.kind).inc()
+        if plan.orphan:
+            events.append(
+                OrphanAlertRaised.derive(
+                    event,
+                    event_id=deterministic_id(event.event_id, "orphan"),
+                    occurred_at=now,
+                    conversation_id=event.conversation_id,
+                    message_id=event.message_id,
+                    matched_staff_ids=tuple(s for s, _ in request.targets),
+                    unavailable_staff_ids=tuple(plan.unavailable),
+                    front_line_staff_ids=tuple(plan.front_line_alerted),
+                    raised_at=event.decided_at,
+                )
+            )
+        out.extend(events)
+        outbox_rows.extend(rows)
+
+    async def _running_timers(
+        self, session: AsyncSession, conversations: set[uuid.UUID]
+    ) -> dict[uuid.UUID, datetime]:
+        if not conversations:
+            return {}
+        t = storage.timers
+        rows = await session.execute(
+            select(t.c.conversation_id, t.c.started_at).where(
+                t.c.conversation_id.in_(sorted(conversations)), t.c.status == "pending"
+            )
+        )
+        return {conv: started for conv, started in rows}
+
+    async def _cancel_timers(self, session: AsyncSession, reply: ReplySent, now: datetime) -> None:
+        t = storage.timers
+        await session.execute(
+            update(t)
+            .where(
+                t.c.conversation_id == reply.conversation_id,
+                t.c.status == "pending",
+                t.c.started_at <= reply.sent_at,
+            )
+            .values(status="cancelled", cancelled_at=now)
+        )
+
+    def _timer_row(self, event: MessageRouted, timer: TimerPlan) -> dict[str, Any]:
+        return {
+            "timer_id": timer.timer_id,
+            "practice_id": event.practice_id,
+            "conversation_id": timer.conversation_id,
+            "status": "pending",
+            "started_at": timer.started_at,
+            "due_at": timer.due_at,
+            "target_minutes": timer.target_minutes,
+            "routing_reason": event.reason,
+            "recipients": list(event.recipients),
+            "assignee": event.assignee,
+            "message_id": event.message_id,
+            "patient_id": event.patient_id,
+            "correlation_id": event.correlation_id,
+            "cause_event_id": event.event_id,
+        }

@@ -1,0 +1,100 @@
+"""The notifier's own state, in schema `notifier`: settings folded from the log, coalescing
+state, durable response timers and the outbox of external alerts (the dedupe record).
+
+Migrations are raw SQL (migrations/versions); these tables mirror them for queries."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, Table, Text, func
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+from switchboard.platform.db import processed_events_table
+
+SCHEMA = "notifier"
+metadata = MetaData(schema=SCHEMA)
+
+processed = processed_events_table(metadata)
+
+# Newest PracticeNotificationSettingsChanged of each practice (the whole event, as JSON).
+practice_settings = Table(
+    "practice_settings",
+    metadata,
+    Column("practice_id", Text, primary_key=True),
+    Column("doc", JSONB, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+)
+
+# Newest StaffAvailabilityChanged / NotificationPreferencesChanged of each staff member.
+staff_settings = Table(
+    "staff_settings",
+    metadata,
+    Column("practice_id", Text, primary_key=True),
+    Column("staff_id", Text, primary_key=True),
+    Column("kind", Text, primary_key=True),  # availability | preferences
+    Column("doc", JSONB, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("practice_id", Text, primary_key=True),
+    Column("subscription_id", Text, primary_key=True),
+    Column("url", Text),  # NULL = removed
+    Column("secret", Text),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+)
+
+# When each staff member was last alerted about a conversation (burst coalescing).
+coalesce = Table(
+    "coalesce",
+    metadata,
+    Column("conversation_id", UUID(as_uuid=True), primary_key=True),
+    Column("staff_id", Text, primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("practice_id", Text, nullable=False),
+    Column("last_alert_at", DateTime(timezone=True), nullable=False),
+)
+
+timers = Table(
+    "timers",
+    metadata,
+    Column("timer_id", UUID(as_uuid=True), primary_key=True),
+    Column("practice_id", Text, nullable=False),
+    Column("conversation_id", UUID(as_uuid=True), nullable=False),
+    Column("status", Text, nullable=False),  # pending | fired | cancelled
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("target_minutes", Integer, nullable=False),
+    Column("routing_reason", Text),
+    Column("recipients", JSONB, nullable=False),
+    Column("assignee", Text),
+    Column("message_id", UUID(as_uuid=True)),
+    Column("patient_id", Text),
+    Column("correlation_id", UUID(as_uuid=True), nullable=False),
+    Column("cause_event_id", UUID(as_uuid=True), nullable=False),
+    Column("fired_at", DateTime(timezone=True)),
+    Column("cancelled_at", DateTime(timezone=True)),
+    Column("escalation_event_id", UUID(as_uuid=True)),
+)
+
+# One row per external alert (email, SMS, webhook), keyed by its deterministic id: a
+# redelivered routing event inserts nothing new, so nothing is sent twice.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("alert_id", UUID(as_uuid=True), primary_key=True),
+    Column("practice_id", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("endpoint_key", Text, nullable=False),
+    Column("address", Text, nullable=False),
+    Column("alert", JSONB, nullable=False),
+    Column("status", Text, nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("done_at", DateTime(timezone=True)),
+    Column("reported", Boolean, nullable=False, server_default="false"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,11 +86,15 @@ def service_app(
     *,
     consumers: ConsumerFactory | None = None,
     extra_checks: dict[str, ReadinessCheck] | None = None,
-    on_start: Callable[[FastAPI, Runtime], None] | None = None,
+    on_start: Callable[[FastAPI, Runtime], Awaitable[None] | None] | None = None,
+    on_stop: Callable[[FastAPI, Runtime], Awaitable[None]] | None = None,
     title: str | None = None,
     database: bool = True,
 ) -> FastAPI:
-    """A FastAPI app whose lifespan opens the engine and producer and runs the consumers."""
+    """A FastAPI app whose lifespan opens the engine and producer and runs the consumers.
+
+    `on_start` (plain or async) runs once the engine and producer are open, before the
+    consumers start; `on_stop` runs first at shutdown, while both are still open."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -99,7 +104,9 @@ def service_app(
         rt = Runtime(settings, engine, make_sessionmaker(engine), Publisher(producer, settings))
         app.state.runtime = rt
         if on_start:
-            on_start(app, rt)
+            started = on_start(app, rt)
+            if inspect.isawaitable(started):
+                await started
         for runner in consumers(rt) if consumers else ():
             rt.consumers.append(runner)
             rt.tasks.append(asyncio.create_task(runner.run(), name=runner.name))
@@ -107,6 +114,9 @@ def service_app(
         try:
             yield
         finally:
+            if on_stop:
+                with contextlib.suppress(Exception):
+                    await on_stop(app, rt)
             for runner in rt.consumers:
                 runner.stop()
             for task in rt.tasks:

@@ -1,17 +1,106 @@
-"""pm-sync: wiring only. Its capability is built in its own issue; today it runs, reports
-health and connects to Kafka, so the supervisor and deploy manifests are complete."""
+"""pm-sync: wiring. Three things run in one process:
+
+* the HL7 v2 listener (MLLP, `SWITCHBOARD_MLLP_PORT`): SIU / ADT -> events, ACK `AA` only
+  after Kafka acknowledged them (acks=all); messages pipelined on a connection are
+  published together;
+* one FHIR R4 poller per practice in `SWITCHBOARD_FHIR_PRACTICES` (fhir_sync.py);
+* the consumer of its own `switchboard.pm` events into schema pm_sync, which the internal
+  read endpoints (api.py) answer from.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from pathlib import Path
+from typing import cast
 
-from switchboard.platform.service import main_for, service_app
+from fastapi import FastAPI
+from prometheus_client import Counter
+
+from switchboard.events import Topic
+from switchboard.platform.http import NotReady
+from switchboard.platform.logging import get_logger
+from switchboard.platform.service import Runtime, consumer_for, main_for, service_app
 from switchboard.platform.settings import ServiceSettings
+from switchboard.pm_sync import api, storage
+from switchboard.pm_sync.fhir_sync import FhirSync
+from switchboard.pm_sync.handlers import handle_batch
+from switchboard.pm_sync.hl7_intake import HL7Error, hl7_batch_callback
+from switchboard.pm_sync.mllp import MLLPServer
 from switchboard.pm_sync.settings import PmSyncSettings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+log = get_logger(__name__)
+
+HL7_REJECTED = Counter(
+    "switchboard_pm_hl7_rejected_total", "HL7 messages answered AE / AR", ["code"]
+)
+
+consumers = consumer_for("pm-sync", [Topic.PM], handle_batch, storage.processed)
+
+
+def _hl7_rejected(err: HL7Error) -> None:
+    # The reason names segment and field only (never a value): safe to log.
+    HL7_REJECTED.labels(err.code).inc()
+    log.warning(
+        "hl7_rejected",
+        ack_code=err.code,
+        location=err.location,
+        reason=err.reason,
+        control_id=err.control_id,
+    )
 
 
 def build_app(settings: ServiceSettings) -> FastAPI:
-    return service_app(settings, title="Switchboard pm-sync", database=False)
+    cfg = cast(PmSyncSettings, settings)
+
+    async def on_start(app: FastAPI, rt: Runtime) -> None:
+        app.state.fhir = FhirSync(cfg, rt.publisher, rt.sessionmaker)
+        app.state.mllp = None
+        if cfg.mllp_enabled:
+            callback = hl7_batch_callback(
+                cfg.hl7_practice_id,
+                rt.publisher.publish,
+                default_tz=cfg.default_timezone,
+                on_error=_hl7_rejected,
+            )
+            server = MLLPServer(
+                on_batch=callback,
+                host=cfg.mllp_host,
+                port=cfg.mllp_port,
+                max_batch=cfg.mllp_max_batch,
+            )
+            await server.start()
+            app.state.mllp = server
+        app.state.fhir.start()
+
+    async def on_stop(app: FastAPI, rt: Runtime) -> None:
+        if app.state.mllp is not None:
+            await app.state.mllp.close()
+        await app.state.fhir.stop()
+
+    async def mllp_ready() -> bool:
+        server: MLLPServer | None = app.state.mllp
+        if server is None:
+            return True  # disabled
+        if not server.serving:
+            raise NotReady("MLLP listener is not accepting connections")
+        return True
+
+    async def fhir_ready() -> bool:
+        fhir: FhirSync = app.state.fhir
+        return await fhir.ready()
+
+    app = service_app(
+        cfg,
+        consumers=consumers,
+        on_start=on_start,
+        on_stop=on_stop,
+        extra_checks={"mllp": mllp_ready, "fhir": fhir_ready},
+        title="Switchboard pm-sync",
+    )
+    app.state.settings = cfg
+    app.include_router(api.router)
+    return app
 
 
-main = main_for("pm-sync", PmSyncSettings, build_app)
+main = main_for("pm-sync", PmSyncSettings, build_app, migrations=MIGRATIONS)

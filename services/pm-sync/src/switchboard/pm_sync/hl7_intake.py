@@ -678,6 +678,65 @@ def ack(
 Publish = Callable[[Sequence[Event]], Awaitable[None]]
 
 
+def hl7_batch_callback(
+    practice_id: str,
+    publish: Publish,
+    *,
+    default_tz: tzinfo | str = "UTC",
+    on_error: Callable[[HL7Error], None] | None = None,
+) -> Callable[[Sequence[str]], Awaitable[list[str]]]:
+    """An `MLLPServer.on_batch`: parse each message, publish the events of all of them in one
+    call, then ACK each, in order.
+
+    AA only after `publish` returned (the events are durable). A bad message -> AE/AR with
+    ERR, and the others go on. A publish failure -> AR with ERR 207 for every message that
+    had events; the sender resends (ids are deterministic, so a resend collapses with
+    anything that did get through).
+    """
+
+    async def on_batch(texts: Sequence[str]) -> list[str]:
+        outcomes: list[HL7Result | HL7Error] = []
+        events: list[Event] = []
+        for text in texts:
+            try:
+                result = parse_hl7(text, practice_id, default_tz=default_tz)
+            except HL7Error as err:
+                if on_error is not None:
+                    on_error(err)
+                outcomes.append(err)
+                continue
+            outcomes.append(result)
+            events.extend(result.events)
+        stored = True
+        if events:
+            try:
+                await publish(events)
+            except Exception:
+                stored = False
+        replies = []
+        for text, outcome in zip(texts, outcomes, strict=True):
+            if isinstance(outcome, HL7Error):
+                replies.append(ack(text, outcome.code, error=outcome))
+            elif outcome.events and not stored:
+                failure = HL7Error(
+                    "MSH",
+                    None,
+                    "could not store the message, resend later",
+                    code="AR",
+                    err_code=ERR_INTERNAL,
+                    control_id=outcome.control_id,
+                )
+                if on_error is not None:
+                    on_error(failure)
+                replies.append(ack(text, "AR", error=failure))
+            else:
+                note = "ignored: trigger not used" if outcome.ignored else ""
+                replies.append(ack(text, "AA", note))
+        return replies
+
+    return on_batch
+
+
 def hl7_callback(
     practice_id: str,
     publish: Publish,
@@ -685,35 +744,10 @@ def hl7_callback(
     default_tz: tzinfo | str = "UTC",
     on_error: Callable[[HL7Error], None] | None = None,
 ) -> Callable[[str], Awaitable[str]]:
-    """An `MLLPServer.on_message`: parse, publish, then ACK.
-
-    AA only after `publish` returned (the events are durable). A bad message -> AE/AR with
-    ERR. A publish failure -> AR with ERR 207 and the sender resends (ids are deterministic,
-    so the resend collapses with anything that did get through).
-    """
+    """An `MLLPServer.on_message`: parse, publish, then ACK (`hl7_batch_callback` of one)."""
+    on_batch = hl7_batch_callback(practice_id, publish, default_tz=default_tz, on_error=on_error)
 
     async def on_message(text: str) -> str:
-        try:
-            result = parse_hl7(text, practice_id, default_tz=default_tz)
-        except HL7Error as err:
-            if on_error is not None:
-                on_error(err)
-            return ack(text, err.code, error=err)
-        if result.events:
-            try:
-                await publish(result.events)
-            except Exception:
-                failure = HL7Error(
-                    "MSH",
-                    None,
-                    "could not store the message, resend later",
-                    code="AR",
-                    err_code=ERR_INTERNAL,
-                    control_id=result.control_id,
-                )
-                if on_error is not None:
-                    on_error(failure)
-                return ack(text, "AR", error=failure)
-        return ack(text, "AA", "ignored: trigger not used" if result.ignored else "")
+        return (await on_batch([text]))[0]
 
     return on_message

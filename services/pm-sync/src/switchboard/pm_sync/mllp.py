@@ -1,9 +1,10 @@
 """MLLP (Minimal Lower Layer Protocol) over asyncio: <VT> message <FS><CR>.
 
-`MLLPServer` reads frames one after the other on each connection, hands each message to an
-async `on_message(text) -> ack_text` callback and writes the ACK frame back before reading
-the next one (HL7 original-mode acknowledgement keeps order per connection). A bad message,
-an oversized frame or a failing callback gets a reject ACK, and the connection stays usable.
+`MLLPServer` reads the frames of each connection in order, hands each message to an async
+`on_message(text) -> ack_text` callback (or the messages that arrived pipelined together to
+`on_batch(texts) -> ack_texts`) and writes the ACKs back in order (HL7 original-mode
+acknowledgement keeps order per connection). A bad message, an oversized frame or a failing
+callback gets a reject ACK, and the connection stays usable.
 
 `MLLPClient` sends a message and waits for its ACK; `send_many` pipelines a window of
 messages on one connection (the server still answers in order).
@@ -13,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Self
 
 from switchboard.platform.logging import get_logger
@@ -26,6 +28,8 @@ END_BLOCK = b"\x1c\x0d"
 DEFAULT_MAX_FRAME_BYTES = 1 << 20
 
 OnMessage = Callable[[str], Awaitable[str]]
+# Several messages (in order) -> their ACKs (same order).
+OnBatch = Callable[[list[str]], Awaitable[Sequence[str]]]
 
 
 class MLLPError(ConnectionError):
@@ -79,20 +83,34 @@ async def read_frame(reader: asyncio.StreamReader) -> bytes | None:
         return data[start + 1 : -len(END_BLOCK)]
 
 
+@dataclass(frozen=True, slots=True)
+class _Reject:
+    reply: str  # the ACK of a frame that could not be read
+
+
 class MLLPServer:
-    """`async with MLLPServer(on_message, port=0) as server:` ... `server.port`."""
+    """`async with MLLPServer(on_message, port=0) as server:` ... `server.port`.
+
+    Give `on_message` (one message -> its ACK) or `on_batch` (messages that arrived
+    pipelined on one connection -> their ACKs, e.g. to publish them to Kafka together)."""
 
     def __init__(
         self,
-        on_message: OnMessage,
+        on_message: OnMessage | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         *,
+        on_batch: OnBatch | None = None,
+        max_batch: int = 256,
         encoding: str = "utf-8",
         max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
         idle_timeout_s: float | None = None,
     ) -> None:
+        if (on_message is None) == (on_batch is None):
+            raise ValueError("give exactly one of on_message and on_batch")
         self.on_message = on_message
+        self.on_batch = on_batch
+        self.max_batch = max(1, max_batch)
         self.host = host
         self.port = port
         self.encoding = encoding
@@ -111,6 +129,10 @@ class MLLPServer:
         if sockets:
             self.port = sockets[0].getsockname()[1]
         log.info("mllp_listening", host=self.host, port=self.port)
+
+    @property
+    def serving(self) -> bool:
+        return self._server is not None and self._server.is_serving()
 
     async def close(self, grace_s: float = 5.0) -> None:
         """Stop accepting, end open connections (a message being handled finishes first,
@@ -143,10 +165,21 @@ class MLLPServer:
         assert self._server is not None
         await self._server.serve_forever()
 
-    async def _answer(self, payload: bytes) -> str:
-        text = _decode(payload, self.encoding)
+    async def _answer(self, payloads: list[bytes]) -> list[str]:
+        """The ACKs of consecutive messages, in order: one `on_batch` call, or `on_message`
+        for each. A failing callback answers AR (resend later) for the messages it had."""
+        texts = [_decode(p, self.encoding) for p in payloads]
+        replies: list[str] = []
         try:
-            reply = await self.on_message(text)
+            if self.on_batch is not None:
+                answered = list(await self.on_batch(texts))
+                if len(answered) != len(texts):
+                    raise RuntimeError("on_batch returned the wrong number of ACKs")
+                return answered
+            assert self.on_message is not None
+            for text in texts:
+                replies.append(await self.on_message(text))
+            return replies
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -154,15 +187,12 @@ class MLLPServer:
             err = HL7Error(
                 "MSH", None, "internal error, resend later", code="AR", err_code=ERR_INTERNAL
             )
-            return ack(text, "AR", error=err)
-        return reply
+            return [*replies, *(ack(t, "AR", error=err) for t in texts[len(replies) :])]
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._connections[task] = writer
-        peer = writer.get_extra_info("peername")
-        log.info("mllp_connected", peer=str(peer))
+    async def _read_frames(
+        self, reader: asyncio.StreamReader, queue: asyncio.Queue[bytes | _Reject | None]
+    ) -> None:
+        """Frames into `queue` as they arrive (a broken one as its reject ACK), then None."""
         try:
             while True:
                 try:
@@ -174,28 +204,64 @@ class MLLPServer:
                     err = HL7Error(
                         "MSH", None, "message too large", code="AR", err_code=ERR_SEGMENT_SEQUENCE
                     )
-                    reply = ack("", "AR", error=err)
+                    await queue.put(_Reject(ack("", "AR", error=err)))
+                    continue
                 except IncompleteFrame:
                     break
                 except MLLPError:
                     err = HL7Error(
                         "MSH", None, "not an MLLP frame", code="AR", err_code=ERR_SEGMENT_SEQUENCE
                     )
-                    reply = ack("", "AR", error=err)
+                    await queue.put(_Reject(ack("", "AR", error=err)))
+                    continue
                 except TimeoutError:
                     break
-                else:
-                    if payload is None:
+                if payload is None:
+                    break
+                await queue.put(payload)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        await queue.put(None)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Frames are read ahead while earlier ones are handled; the messages waiting when
+        the handler is free are handled together (up to `max_batch`), and their ACKs are
+        written in order. A sender in original mode (one at a time) gets batches of one."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._connections[task] = writer
+        peer = writer.get_extra_info("peername")
+        log.info("mllp_connected", peer=str(peer))
+        queue: asyncio.Queue[bytes | _Reject | None] = asyncio.Queue(maxsize=2 * self.max_batch)
+        frames = asyncio.create_task(self._read_frames(reader, queue))
+        try:
+            finished = False
+            while not finished:
+                first = await queue.get()
+                if first is None:
+                    break
+                items: list[bytes | _Reject] = [first]
+                while len(items) < self.max_batch and not queue.empty():
+                    item = queue.get_nowait()
+                    if item is None:
+                        finished = True
                         break
-                    reply = await self._answer(payload)
-                self.messages += 1
-                if ack_code(reply) != "AA":
-                    self.rejected += 1
-                writer.write(frame(reply, self.encoding))
+                    items.append(item)
+                payloads = [i for i in items if isinstance(i, bytes)]
+                answers = iter(await self._answer(payloads) if payloads else [])
+                for item in items:
+                    reply = item.reply if isinstance(item, _Reject) else next(answers)
+                    self.messages += 1
+                    if ack_code(reply) != "AA":
+                        self.rejected += 1
+                    writer.write(frame(reply, self.encoding))
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
+            frames.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await frames
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()

@@ -70,8 +70,13 @@ def normalize_email(raw: str | None) -> str | None:
 # --- newest state -----------------------------------------------------------------------------
 
 
+def status_rank(status: str) -> int:
+    """Tie-break rank of an appointment status (later in a visit's life = higher)."""
+    return _STATUS_RANK.get(status, -1)
+
+
 def _appointment_order(a: AppointmentChanged) -> tuple[int, datetime, int, str]:
-    return (a.source_version, a.source_updated_at, _STATUS_RANK.get(a.status, -1), str(a.event_id))
+    return (a.source_version, a.source_updated_at, status_rank(a.status), str(a.event_id))
 
 
 def latest_appointments(

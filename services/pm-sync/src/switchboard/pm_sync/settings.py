@@ -1,7 +1,49 @@
+"""pm-sync settings (`SWITCHBOARD_*`).
+
+SWITCHBOARD_MLLP_PORT=2575               HL7 v2 over MLLP listener (0 = an ephemeral port)
+SWITCHBOARD_HL7_PRACTICE_ID=demo         the practice whose PM system sends on that port
+SWITCHBOARD_FHIR_PRACTICES='[{"practice_id": "demo", "base_url": "https://ehr/fhir",
+                              "token": "...", "interval_s": 60}]'
+"""
+
 from __future__ import annotations
+
+from pydantic import BaseModel, Field, SecretStr
 
 from switchboard.platform.settings import ServiceSettings
 
 
+class FhirPractice(BaseModel):
+    """One practice's FHIR R4 server, polled every `interval_s`."""
+
+    practice_id: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    base_url: str
+    token: SecretStr | None = None  # bearer token; never logged
+    interval_s: float = Field(default=60.0, gt=0)
+    page_size: int = Field(default=100, ge=1, le=1000)
+
+
 class PmSyncSettings(ServiceSettings):
     http_port: int = 8005
+
+    # HL7 v2 over MLLP. One listener takes one practice's feed.
+    mllp_enabled: bool = True
+    mllp_host: str = "127.0.0.1"
+    mllp_port: int = 2575
+    mllp_max_batch: int = 256  # pipelined messages published to Kafka together
+    hl7_practice_id: str = "demo"
+    # Zone for HL7 times without a UTC offset, and "today" of patients with no zone of their own.
+    default_timezone: str = "America/New_York"
+
+    # FHIR R4 pollers, one per practice.
+    fhir_practices: list[FhirPractice] = Field(default_factory=list)
+    fhir_max_attempts: int = 5  # HTTP attempts per page before a poll counts as failed
+    fhir_backoff_initial_s: float = 0.5
+    fhir_backoff_max_s: float = 60.0
+    fhir_timeout_s: float = 30.0
+
+    # When set, /internal/* requires `Authorization: Bearer <internal_token>`.
+    internal_token: SecretStr | None = None
+
+    def fhir_practice(self, practice_id: str) -> FhirPractice | None:
+        return next((p for p in self.fhir_practices if p.practice_id == practice_id), None)

@@ -1,0 +1,106 @@
+"""The consumer of pm-sync's own `switchboard.pm` events: folds a batch (projection.py) and
+upserts it into schema pm_sync, where a row is replaced only by a newer version, so
+duplicates, redeliveries and out-of-order updates never duplicate or regress anything."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Table, delete, tuple_
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard.events import Event
+from switchboard.pm_sync import projection, storage
+
+# Rows per statement: well under PostgreSQL's 65,535 bind parameters.
+_CHUNK = 500
+
+
+def _chunks(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    return [rows[i : i + _CHUNK] for i in range(0, len(rows), _CHUNK)]
+
+
+async def _upsert_newer(
+    session: AsyncSession,
+    table: Table,
+    rows: list[dict[str, Any]],
+    keys: Sequence[str],
+    order: Sequence[str],
+) -> list[Any]:
+    """Insert rows; replace an existing row only when `order` of the new one is greater.
+    Returns the primary keys of the rows written."""
+    written: list[Any] = []
+    for chunk in _chunks(rows):
+        stmt = insert(table).values(chunk)
+        newer = tuple_(*(stmt.excluded[c] for c in order)) > tuple_(*(table.c[c] for c in order))
+        upsert = stmt.on_conflict_do_update(
+            index_elements=[table.c[k] for k in keys],
+            set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys},
+            where=newer,
+        ).returning(*(table.c[k] for k in keys))
+        written.extend((await session.execute(upsert)).all())
+    return written
+
+
+async def handle_batch(session: AsyncSession, events: Sequence[Event]) -> list[Event]:
+    folded = projection.fold(events)
+    await _upsert_newer(
+        session,
+        storage.appointments,
+        [projection.appointment_row(e) for e in folded.appointments],
+        ("practice_id", "appointment_id"),
+        ("source_version", "source_updated_at", "status_rank", "event_id"),
+    )
+    written = await _upsert_newer(
+        session,
+        storage.patients,
+        [projection.patient_row(e) for e in folded.patients],
+        ("practice_id", "patient_id"),
+        ("source_updated_at", "event_id"),
+    )
+    if written:
+        # The contact index follows the patient row that won.
+        won = {(r.practice_id, r.patient_id) for r in written}
+        await _replace_contacts(
+            session, [p for p in folded.patients if (p.practice_id, p.patient_id) in won]
+        )
+    await _upsert_newer(
+        session,
+        storage.care_teams,
+        [projection.care_team_row(e) for e in folded.care_teams],
+        ("practice_id", "care_team_id"),
+        ("source_updated_at", "event_id"),
+    )
+    await _upsert_newer(
+        session,
+        storage.locations,
+        [projection.location_row(e) for e in folded.locations],
+        ("practice_id", "location_id"),
+        ("updated_at", "event_id"),
+    )
+    await _upsert_newer(
+        session,
+        storage.providers,
+        [projection.provider_row(e) for e in folded.providers],
+        ("practice_id", "provider_id"),
+        ("updated_at", "event_id"),
+    )
+    return []
+
+
+async def _replace_contacts(session: AsyncSession, patients: Sequence[Any]) -> None:
+    c = storage.contacts
+    for start in range(0, len(patients), _CHUNK):
+        part = patients[start : start + _CHUNK]
+        await session.execute(
+            delete(c).where(
+                tuple_(c.c.practice_id, c.c.patient_id).in_(
+                    [(p.practice_id, p.patient_id) for p in part]
+                )
+            )
+        )
+        rows = [row for p in part for row in projection.contact_rows(p)]
+        for chunk in _chunks(rows):
+            await session.execute(insert(c).values(chunk).on_conflict_do_nothing())

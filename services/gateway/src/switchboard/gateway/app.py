@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from switchboard.gateway.api import router
+from switchboard.gateway.ehr import router as ehr_router
 from switchboard.gateway.settings import GatewaySettings
 from switchboard.gateway.users import load_users_file, upsert_users
 from switchboard.platform.service import main_for, service_app
@@ -20,6 +21,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     app = service_app(settings, title="Switchboard gateway")
     app.state.settings = settings
     app.include_router(router)
+    app.include_router(ehr_router)
     return app
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pydantic import SecretStr
+
 from switchboard.platform.settings import ServiceSettings
 
 
@@ -12,3 +14,7 @@ class GatewaySettings(ServiceSettings):
     router_url: str = "http://127.0.0.1:8002"
     # How long an admin change waits for the router to apply it before answering 202.
     apply_wait_s: float = 5.0
+    # pm-sync's internal API ("Sync with EHR"); scripts/up.sh derives it from the port base.
+    pm_sync_url: str = "http://127.0.0.1:8005"
+    pm_sync_token: SecretStr | None = None  # pm-sync's SWITCHBOARD_INTERNAL_TOKEN, if set
+    pm_sync_timeout_s: float = 30.0

@@ -140,8 +140,10 @@ class NotifierHandler:
         outbox_rows: list[dict[str, Any]],
         session: AsyncSession,
     ) -> None:
+        # A configuration event earlier in this batch may have changed the practice's
+        # settings (reloaded here) or named new front-line staff.
+        await directory.load_practices(session, [event.practice_id])
         config = directory.config(event.practice_id)
-        # A configuration event earlier in this batch may have named new front-line staff.
         missing = [
             (event.practice_id, s)
             for s in (*event.recipients, *(config.front_line), event.assignee)

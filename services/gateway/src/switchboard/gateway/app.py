@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from switchboard.gateway.api import router
 from switchboard.gateway.ehr import router as ehr_router
+from switchboard.gateway.notify_admin import router as notify_router
 from switchboard.gateway.settings import GatewaySettings
 from switchboard.gateway.users import load_users_file, upsert_users
 from switchboard.platform.service import main_for, service_app
@@ -22,6 +23,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     app.state.settings = settings
     app.include_router(router)
     app.include_router(ehr_router)
+    app.include_router(notify_router)
     return app
 
 

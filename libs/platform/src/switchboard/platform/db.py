@@ -56,4 +56,5 @@ async def mark_processed(
 ) -> None:
     rows = [{"consumer": consumer, "event_id": i, "outcome": outcome} for i in event_ids]
     if rows:
-        await session.execute(insert(table).values(rows).on_conflict_do_nothing())
+        # executemany of one statement: compiled once, not once per batch size
+        await session.execute(insert(table).on_conflict_do_nothing(), rows)

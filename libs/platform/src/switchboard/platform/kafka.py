@@ -28,7 +28,7 @@ def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
         client_id=settings.service_name,
         acks="all",
         enable_idempotence=True,
-        linger_ms=2,
+        linger_ms=settings.producer_linger_ms,
         request_timeout_ms=int(settings.publish_timeout_s * 1000) + 1000,
         retry_backoff_ms=100,
     )

@@ -23,6 +23,9 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     # Seconds a producer may take to get acks=all before the caller gives up (webhook -> 503).
     publish_timeout_s: float = 5.0
+    # How long the producer waits to fill a batch. A service that publishes a whole batch at
+    # once and waits for it (pm-sync's MLLP intake) gains nothing from waiting: it sets 0.
+    producer_linger_ms: int = 2
     consumer_batch_max: int = 500
     consumer_fetch_max_wait_ms: int = 50
     consumer_max_attempts: int = 5

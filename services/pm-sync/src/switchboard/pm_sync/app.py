@@ -26,6 +26,7 @@ from switchboard.pm_sync.fhir_sync import FhirSync
 from switchboard.pm_sync.handlers import handle_batch
 from switchboard.pm_sync.hl7_intake import HL7Error, hl7_batch_callback
 from switchboard.pm_sync.mllp import MLLPServer
+from switchboard.pm_sync.parse_pool import ParsePool
 from switchboard.pm_sync.settings import PmSyncSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -56,12 +57,22 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     async def on_start(app: FastAPI, rt: Runtime) -> None:
         app.state.fhir = FhirSync(cfg, rt.publisher, rt.sessionmaker)
         app.state.mllp = None
+        app.state.parse_pool = None
         if cfg.mllp_enabled:
+            pool = ParsePool(
+                cfg.hl7_practice_id,
+                cfg.default_timezone,
+                workers=cfg.hl7_parse_workers,
+                min_batch=cfg.hl7_parse_min_batch,
+            )
+            await pool.start()
+            app.state.parse_pool = pool
             callback = hl7_batch_callback(
                 cfg.hl7_practice_id,
                 rt.publisher.publish,
                 default_tz=cfg.default_timezone,
                 on_error=_hl7_rejected,
+                parse=pool,
             )
             server = MLLPServer(
                 on_batch=callback,
@@ -76,6 +87,8 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     async def on_stop(app: FastAPI, rt: Runtime) -> None:
         if app.state.mllp is not None:
             await app.state.mllp.close()
+        if app.state.parse_pool is not None:
+            await app.state.parse_pool.close()
         await app.state.fhir.stop()
 
     async def mllp_ready() -> bool:

@@ -4,6 +4,7 @@ duplicates, redeliveries and out-of-order updates never duplicate or regress any
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,34 +15,36 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard.events import Event
 from switchboard.pm_sync import projection, storage
 
-# Rows per statement: well under PostgreSQL's 65,535 bind parameters.
+# Rows per statement for the contact index (well under PostgreSQL's 65,535 parameters).
 _CHUNK = 500
 
 
-def _chunks(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    return [rows[i : i + _CHUNK] for i in range(0, len(rows), _CHUNK)]
+@functools.cache
+def _upsert(table: Table, keys: tuple[str, ...], order: tuple[str, ...]) -> Any:
+    """INSERT ... ON CONFLICT DO UPDATE ... WHERE (new order) > (stored order) RETURNING keys.
+    Built once per table and run executemany-style, so SQLAlchemy compiles it once."""
+    stmt = insert(table)
+    newer = tuple_(*(stmt.excluded[c] for c in order)) > tuple_(*(table.c[c] for c in order))
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c[k] for k in keys],
+        set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys},
+        where=newer,
+    ).returning(*(table.c[k] for k in keys))
 
 
 async def _upsert_newer(
     session: AsyncSession,
     table: Table,
     rows: list[dict[str, Any]],
-    keys: Sequence[str],
-    order: Sequence[str],
+    keys: tuple[str, ...],
+    order: tuple[str, ...],
 ) -> list[Any]:
     """Insert rows; replace an existing row only when `order` of the new one is greater.
-    Returns the primary keys of the rows written."""
-    written: list[Any] = []
-    for chunk in _chunks(rows):
-        stmt = insert(table).values(chunk)
-        newer = tuple_(*(stmt.excluded[c] for c in order)) > tuple_(*(table.c[c] for c in order))
-        upsert = stmt.on_conflict_do_update(
-            index_elements=[table.c[k] for k in keys],
-            set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys},
-            where=newer,
-        ).returning(*(table.c[k] for k in keys))
-        written.extend((await session.execute(upsert)).all())
-    return written
+    Returns the primary keys of the rows written. Rows must have distinct keys (fold first)."""
+    if not rows:
+        return []
+    result = await session.execute(_upsert(table, keys, order), rows)
+    return list(result.all())
 
 
 async def handle_batch(session: AsyncSession, events: Sequence[Event]) -> list[Event]:
@@ -90,6 +93,9 @@ async def handle_batch(session: AsyncSession, events: Sequence[Event]) -> list[E
     return []
 
 
+_INSERT_CONTACTS = insert(storage.contacts).on_conflict_do_nothing()
+
+
 async def _replace_contacts(session: AsyncSession, patients: Sequence[Any]) -> None:
     c = storage.contacts
     for start in range(0, len(patients), _CHUNK):
@@ -102,5 +108,5 @@ async def _replace_contacts(session: AsyncSession, patients: Sequence[Any]) -> N
             )
         )
         rows = [row for p in part for row in projection.contact_rows(p)]
-        for chunk in _chunks(rows):
-            await session.execute(insert(c).values(chunk).on_conflict_do_nothing())
+        if rows:
+            await session.execute(_INSERT_CONTACTS, rows)

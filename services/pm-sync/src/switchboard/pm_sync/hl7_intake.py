@@ -135,6 +135,23 @@ class HL7Error(ValueError):
     def location(self) -> str:
         return self.segment if self.field is None else f"{self.segment}-{self.field}"
 
+    def __reduce__(self) -> Any:  # picklable, so a worker process can parse
+        return (
+            _hl7_error,
+            (self.segment, self.field, self.reason, self.code, self.err_code, self.control_id),
+        )
+
+
+def _hl7_error(
+    segment: str,
+    field: int | None,
+    reason: str,
+    code: Literal["AE", "AR"],
+    err_code: int,
+    control_id: str | None,
+) -> HL7Error:
+    return HL7Error(segment, field, reason, code=code, err_code=err_code, control_id=control_id)
+
 
 @dataclass(frozen=True, slots=True)
 class HL7Result:
@@ -678,12 +695,32 @@ def ack(
 Publish = Callable[[Sequence[Event]], Awaitable[None]]
 
 
+Parsed = HL7Result | HL7Error
+
+
+def parse_many(texts: Sequence[str], practice_id: str, default_tz: tzinfo | str) -> list[Parsed]:
+    """`parse_hl7` of each message; an HL7Error is returned in its place, not raised.
+    Top-level and picklable, so it can run in a worker process."""
+    out: list[Parsed] = []
+    for text in texts:
+        try:
+            out.append(parse_hl7(text, practice_id, default_tz=default_tz))
+        except HL7Error as err:
+            out.append(err)
+    return out
+
+
+# Parses messages (e.g. in a worker process); None = in this process.
+ParseMany = Callable[[Sequence[str]], Awaitable[list[Parsed]]]
+
+
 def hl7_batch_callback(
     practice_id: str,
     publish: Publish,
     *,
     default_tz: tzinfo | str = "UTC",
     on_error: Callable[[HL7Error], None] | None = None,
+    parse: ParseMany | None = None,
 ) -> Callable[[Sequence[str]], Awaitable[list[str]]]:
     """An `MLLPServer.on_batch`: parse each message, publish the events of all of them in one
     call, then ACK each, in order.
@@ -691,22 +728,21 @@ def hl7_batch_callback(
     AA only after `publish` returned (the events are durable). A bad message -> AE/AR with
     ERR, and the others go on. A publish failure -> AR with ERR 207 for every message that
     had events; the sender resends (ids are deterministic, so a resend collapses with
-    anything that did get through).
+    anything that did get through). `parse` may move the parsing elsewhere (a process).
     """
 
     async def on_batch(texts: Sequence[str]) -> list[str]:
-        outcomes: list[HL7Result | HL7Error] = []
+        if parse is not None:
+            outcomes = await parse(texts)
+        else:
+            outcomes = parse_many(texts, practice_id, default_tz)
         events: list[Event] = []
-        for text in texts:
-            try:
-                result = parse_hl7(text, practice_id, default_tz=default_tz)
-            except HL7Error as err:
+        for outcome in outcomes:
+            if isinstance(outcome, HL7Error):
                 if on_error is not None:
-                    on_error(err)
-                outcomes.append(err)
-                continue
-            outcomes.append(result)
-            events.extend(result.events)
+                    on_error(outcome)
+            else:
+                events.extend(outcome.events)
         stored = True
         if events:
             try:

@@ -25,6 +25,8 @@ class FhirPractice(BaseModel):
 
 class PmSyncSettings(ServiceSettings):
     http_port: int = 8005
+    # The MLLP intake publishes what arrived together and waits for it: no reason to linger.
+    producer_linger_ms: int = 0
 
     # HL7 v2 over MLLP. One listener takes one practice's feed.
     mllp_enabled: bool = True
@@ -32,6 +34,10 @@ class PmSyncSettings(ServiceSettings):
     mllp_port: int = 2575
     mllp_max_batch: int = 256  # pipelined messages published to Kafka together
     hl7_practice_id: str = "demo"
+    # Worker processes that parse HL7 when several messages arrived together (0 = parse in
+    # this process), and how many make a hand-over worth it.
+    hl7_parse_workers: int = 1
+    hl7_parse_min_batch: int = 8
     # Zone for HL7 times without a UTC offset, and "today" of patients with no zone of their own.
     default_timezone: str = "America/New_York"
 

@@ -1,0 +1,64 @@
+"""HL7 parsing in a worker process, so a busy MLLP connection uses a second core.
+
+Parsing (python-hl7 builds a tree of every field) is most of the intake's CPU. When enough
+messages arrived together (`min_batch`), they are parsed in the worker while this process
+keeps publishing, acknowledging and projecting; a few at a time are parsed here (the
+hand-over would cost more than it saves). A worker that dies is replaced, and the batch it
+had is parsed here instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from switchboard.platform.logging import get_logger
+from switchboard.pm_sync.hl7_intake import Parsed, parse_many
+
+log = get_logger(__name__)
+
+
+def _warm() -> bool:
+    return True
+
+
+class ParsePool:
+    def __init__(
+        self, practice_id: str, default_tz: str, *, workers: int = 1, min_batch: int = 8
+    ) -> None:
+        self.practice_id = practice_id
+        self.default_tz = default_tz
+        self.workers = workers
+        self.min_batch = max(1, min_batch)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # spawn: a fresh interpreter, nothing inherited from this process's event loop
+        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+
+    async def start(self) -> None:
+        if self.workers <= 0:
+            return
+        self._pool = self._new_pool()
+        await asyncio.get_running_loop().run_in_executor(self._pool, _warm)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    async def __call__(self, texts: Sequence[str]) -> list[Parsed]:
+        if self._pool is None or len(texts) < self.min_batch:
+            return parse_many(texts, self.practice_id, self.default_tz)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._pool, parse_many, list(texts), self.practice_id, self.default_tz
+            )
+        except BrokenProcessPool:
+            log.error("hl7_parse_worker_died_replacing")
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool()
+            return parse_many(texts, self.practice_id, self.default_tz)

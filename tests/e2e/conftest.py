@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 class System:
     gateway: str
     ingest: str
+    topic_prefix: str = ""
+    kafka: str = "127.0.0.1:19092"
     twilio_token: str = "dev-twilio-auth-token"
 
     def login(self, username: str, password: str) -> dict[str, str]:
@@ -33,11 +35,12 @@ class System:
 def system(tmp_path_factory) -> System:
     run_home = tmp_path_factory.mktemp("run")
     port_base = int(os.environ.get("SB_E2E_PORT_BASE", "18000"))
+    prefix = f"e2e{uuid.uuid4().hex[:6]}."
     env = os.environ | {
         "SB_RUN_HOME": str(run_home),
         "SB_PORT_BASE": str(port_base),
         "SB_DB_NAME": f"sb_e2e_{uuid.uuid4().hex[:8]}",
-        "SWITCHBOARD_TOPIC_PREFIX": f"e2e{uuid.uuid4().hex[:6]}.",
+        "SWITCHBOARD_TOPIC_PREFIX": prefix,
         "SB_SKIP_DEMO": "1",
     }
     up = subprocess.run(
@@ -49,7 +52,10 @@ def system(tmp_path_factory) -> System:
         )
         pytest.fail(f"make up failed:\n{up.stdout[-3000:]}\n{up.stderr[-3000:]}\n{logs}")
     yield System(
-        gateway=f"http://127.0.0.1:{port_base}", ingest=f"http://127.0.0.1:{port_base + 1}"
+        gateway=f"http://127.0.0.1:{port_base}",
+        ingest=f"http://127.0.0.1:{port_base + 1}",
+        topic_prefix=prefix,
+        kafka=os.environ.get("SWITCHBOARD_KAFKA_BOOTSTRAP", "127.0.0.1:19092"),
     )
     subprocess.run(
         ["bash", "scripts/down.sh"], cwd=ROOT, env=env | {"SB_KEEP_INFRA": "1"}, check=False

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from switchboard.gateway.admin import admin
 from switchboard.gateway.api import router
 from switchboard.gateway.ehr import router as ehr_router
 from switchboard.gateway.notify_admin import router as notify_router
@@ -24,6 +25,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     app.include_router(router)
     app.include_router(ehr_router)
     app.include_router(notify_router)
+    app.include_router(admin)
     return app
 
 

@@ -1,0 +1,362 @@
+"""Routing administration (T-2: practice admins) and routing explanations (X-EXPLAIN-1).
+
+A change is validated here against what the router knows (the catalogue, the locations and
+providers from the PM system) and the practice's staff, appended to the log as one event
+naming who made it, and answered once the router has applied it (read-your-writes), or with
+202 and the event id when that takes longer than `apply_wait_s`. Reads go to the router's
+internal API, always for the caller's own practice (T-1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+import httpx
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import insert, select
+
+from switchboard.events import (
+    AutoAssignPolicySet,
+    Event,
+    ReasonAdded,
+    RoutingSettingsChanged,
+    StaffSubscriptionsSet,
+    VoicemailExtensionMapped,
+)
+from switchboard.gateway import storage
+from switchboard.gateway.api import inbox_user, principal
+from switchboard.gateway.auth import Principal
+from switchboard.gateway.settings import GatewaySettings
+
+admin = APIRouter(prefix="/api", tags=["routing administration"])
+
+SHARED_INBOX = re.compile(r"^shared:[a-z0-9][a-z0-9_-]{0,62}$")
+UNASSIGNED = "unassigned"
+LOCATION_UNKNOWN, PROVIDER_UNKNOWN = "location_unknown", "provider_unknown"
+
+
+def practice_admin(p: Annotated[Principal, Depends(principal)]) -> Principal:
+    if not p.is_admin:
+        raise HTTPException(403, "only practice admins manage routing")
+    return p
+
+
+def platform_operator(p: Annotated[Principal, Depends(principal)]) -> Principal:
+    if p.role != "platform_operator":
+        raise HTTPException(403, "only platform operators add reasons")
+    return p
+
+
+def _settings(request: Request) -> GatewaySettings:
+    settings: GatewaySettings = request.app.state.settings
+    return settings
+
+
+async def _router(request: Request, method: str, practice_id: str, path: str, **kw: Any) -> Any:
+    url = f"{_settings(request).router_url}/internal/practices/{practice_id}{path}"
+    try:
+        async with httpx.AsyncClient(timeout=60) as client:
+            response = await client.request(method, url, **kw)
+    except httpx.HTTPError as exc:
+        raise HTTPException(502, "the routing service is unavailable") from exc
+    if response.status_code == 404:
+        raise HTTPException(404, response.json().get("detail", "not found"))
+    if response.status_code >= 400:
+        raise HTTPException(502, f"the routing service answered {response.status_code}")
+    return response.json()
+
+
+async def _append_and_wait(request: Request, response: Response, event: Event) -> dict[str, Any]:
+    """Append a config event; answer once the router has applied it, or 202 after a wait."""
+    await request.app.state.runtime.publisher.publish([event])
+    deadline = time.monotonic() + _settings(request).apply_wait_s
+    url = (
+        f"{_settings(request).router_url}/internal/practices/{event.practice_id}"
+        f"/config/events/{event.event_id}"
+    )
+    async with httpx.AsyncClient(timeout=5) as client:
+        while time.monotonic() < deadline:
+            try:
+                if (await client.get(url)).status_code == 200:
+                    return {"event_id": str(event.event_id), "applied": True}
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.05)
+    response.status_code = 202
+    return {"event_id": str(event.event_id), "applied": False}
+
+
+def _envelope(p: Principal, practice_id: str | None = None) -> dict[str, Any]:
+    event_id = uuid.uuid4()
+    return {
+        "event_id": event_id,
+        "correlation_id": event_id,
+        "occurred_at": datetime.now(UTC),
+        "practice_id": practice_id or p.practice_id,
+        "actor": p.user_id,
+    }
+
+
+async def _staff_ids(request: Request, practice_id: str) -> set[str]:
+    u = storage.users.c
+    async with request.app.state.runtime.sessionmaker() as session:
+        rows = await session.scalars(select(u.user_id).where(u.practice_id == practice_id))
+        return set(rows)
+
+
+# --- reads ----------------------------------------------------------------------------
+
+
+@admin.get("/admin/routing")
+async def routing_state(
+    request: Request, p: Annotated[Principal, Depends(practice_admin)]
+) -> dict[str, Any]:
+    """Settings, subscriptions, catalogue, locations and providers, and the staff."""
+    state = await _router(request, "GET", p.practice_id, "/routing")
+    u = storage.users.c
+    async with request.app.state.runtime.sessionmaker() as session:
+        rows = await session.execute(
+            select(u.user_id, u.display_name, u.role)
+            .where(u.practice_id == p.practice_id)
+            .order_by(u.display_name)
+        )
+        state["staff"] = [dict(r) for r in rows.mappings()]
+    return dict(state)
+
+
+@admin.get("/admin/routing/coverage")
+async def coverage(request: Request, p: Annotated[Principal, Depends(practice_admin)]) -> Any:
+    """Every reason x location nobody would receive (X-COVERAGE-1)."""
+    return await _router(request, "GET", p.practice_id, "/coverage")
+
+
+@admin.get("/admin/routing/history")
+async def history(
+    request: Request,
+    p: Annotated[Principal, Depends(practice_admin)],
+    at: datetime | None = None,
+    staff_id: Annotated[str | None, Query(max_length=128)] = None,
+) -> Any:
+    """Settings and subscriptions as they stood at `at`, with every change (X-ASOF-1)."""
+    params: dict[str, str] = {}
+    if at is not None:
+        params["at"] = at.isoformat()
+    if staff_id is not None:
+        params["staff_id"] = staff_id
+    return await _router(request, "GET", p.practice_id, "/config/history", params=params)
+
+
+@admin.get("/routing/reasons")
+async def reasons_offered(
+    request: Request,
+    p: Annotated[Principal, Depends(inbox_user)],
+    conversation_id: uuid.UUID | None = None,
+) -> Any:
+    """The reasons patients are offered now (R-REASON-2), and whether this conversation
+    would show the picker (R-REASON-3)."""
+    params = {"conversation_id": str(conversation_id)} if conversation_id else {}
+    return await _router(request, "GET", p.practice_id, "/reasons", params=params)
+
+
+@admin.get("/conversations/{conversation_id}/routing")
+async def explain(
+    conversation_id: uuid.UUID,
+    request: Request,
+    p: Annotated[Principal, Depends(inbox_user)],
+    staff_id: str | None = None,
+) -> Any:
+    """Why each message of the conversation went where it went, and, with `staff_id`, why
+    that person did or did not receive it (X-EXPLAIN-1). Recorded as an access (T-3)."""
+    params = {"staff_id": staff_id} if staff_id else {}
+    body = await _router(
+        request, "GET", p.practice_id, f"/conversations/{conversation_id}/decisions", params=params
+    )
+    async with request.app.state.runtime.sessionmaker() as session, session.begin():
+        await session.execute(
+            insert(storage.access_log).values(
+                practice_id=p.practice_id,
+                user_id=p.user_id,
+                conversation_id=conversation_id,
+                action="explain",
+            )
+        )
+    return body
+
+
+class Subscriptions(BaseModel):
+    staff_id: str | None = Field(default=None, max_length=128)
+    reasons: list[str] = Field(default_factory=list, max_length=100)
+    locations: list[str] = Field(default_factory=list, max_length=500)
+    providers: list[str] = Field(default_factory=list, max_length=500)
+    inboxes: list[str] = Field(default_factory=list, max_length=100)
+
+
+class WhatIf(BaseModel):
+    days: float = Field(default=7, gt=0, le=90)
+    reason_routing: bool | None = None
+    location_routing: bool | None = None
+    provider_routing: bool | None = None
+    subscriptions: list[Subscriptions] | None = None
+
+
+@admin.post("/admin/routing/what-if")
+async def what_if(
+    body: WhatIf, request: Request, p: Annotated[Principal, Depends(practice_admin)]
+) -> Any:
+    """Who would have received what over the past `days` under a proposal (X-WHATIF-1)."""
+    if body.subscriptions:
+        state = await _router(request, "GET", p.practice_id, "/routing")
+        staff = await _staff_ids(request, p.practice_id)
+        for sub in body.subscriptions:
+            if sub.staff_id is None:
+                raise HTTPException(422, "each proposed subscription names its staff_id")
+            _check_subscription(sub, state, staff, sub.staff_id)
+    payload = body.model_dump(mode="json")
+    return await _router(request, "POST", p.practice_id, "/what-if", json=payload)
+
+
+# --- changes --------------------------------------------------------------------------
+
+
+class SettingsChange(BaseModel):
+    reason_routing: bool | None = None
+    location_routing: bool | None = None
+    provider_routing: bool | None = None
+
+
+@admin.patch("/admin/routing/settings")
+async def change_settings(
+    body: SettingsChange,
+    request: Request,
+    response: Response,
+    p: Annotated[Principal, Depends(practice_admin)],
+) -> dict[str, Any]:
+    """Turn reason, location or provider routing on or off; omitted fields stay as they are."""
+    if body.model_dump(exclude_none=True) == {}:
+        raise HTTPException(
+            422, "nothing to change: give reason_routing, location_routing or provider_routing"
+        )
+    event = RoutingSettingsChanged(**_envelope(p), **body.model_dump())
+    return await _append_and_wait(request, response, event)
+
+
+def _check_subscription(
+    body: Subscriptions, state: dict[str, Any], staff: set[str], staff_id: str
+) -> None:
+    if staff_id not in staff:
+        raise HTTPException(422, f"unknown staff member {staff_id!r} in this practice")
+    known = {
+        "reasons": {r["code"] for r in state["reasons"]},
+        "locations": {x["id"] for x in state["locations"]} | {LOCATION_UNKNOWN},
+        "providers": {x["id"] for x in state["providers"]} | {PROVIDER_UNKNOWN},
+    }
+    for field, allowed in known.items():
+        unknown = sorted(set(getattr(body, field)) - allowed)
+        if unknown:
+            raise HTTPException(422, f"unknown {field[:-1]} {', '.join(map(repr, unknown))}")
+    bad = sorted(i for i in body.inboxes if i != UNASSIGNED and not SHARED_INBOX.match(i))
+    if bad:
+        raise HTTPException(
+            422, f"unknown inbox {', '.join(map(repr, bad))}: use 'unassigned' or 'shared:<id>'"
+        )
+
+
+@admin.put("/admin/routing/subscriptions/{staff_id}")
+async def set_subscriptions(
+    staff_id: str,
+    body: Subscriptions,
+    request: Request,
+    response: Response,
+    p: Annotated[Principal, Depends(inbox_user)],
+) -> dict[str, Any]:
+    """Replace a staff member's subscriptions (R-SUB-1). Admins set anyone's; staff set their
+    own, which is what changing one's inbox filters does (R-SUB-3)."""
+    if not p.is_admin and staff_id != p.user_id:
+        raise HTTPException(403, "only practice admins change other people's subscriptions")
+    if body.staff_id not in (None, staff_id):
+        raise HTTPException(422, "staff_id in the body differs from the one in the path")
+    state = await _router(request, "GET", p.practice_id, "/routing")
+    _check_subscription(body, state, await _staff_ids(request, p.practice_id), staff_id)
+    event = StaffSubscriptionsSet(
+        **_envelope(p),
+        staff_id=staff_id,
+        reasons=tuple(sorted(set(body.reasons))),
+        locations=tuple(sorted(set(body.locations))),
+        providers=tuple(sorted(set(body.providers))),
+        inboxes=tuple(sorted(set(body.inboxes))),
+    )
+    return await _append_and_wait(request, response, event)
+
+
+class ExtensionTarget(BaseModel):
+    # A reason code, or "shared:<id>" for a custom shared inbox; null removes the mapping.
+    target: str | None = Field(max_length=80)
+
+
+@admin.put("/admin/routing/voicemail-extensions/{extension}")
+async def map_extension(
+    extension: str,
+    body: ExtensionTarget,
+    request: Request,
+    response: Response,
+    p: Annotated[Principal, Depends(practice_admin)],
+) -> dict[str, Any]:
+    """Map a voicemail extension to a reason (R-OVERWRITE-1) or a shared inbox (R-VOICEMAIL-1)."""
+    if not re.fullmatch(r"[0-9*#]{1,16}", extension):
+        raise HTTPException(422, "an extension is 1-16 of 0-9, * and #")
+    if body.target is not None and not SHARED_INBOX.match(body.target):
+        state = await _router(request, "GET", p.practice_id, "/routing")
+        if body.target not in {r["code"] for r in state["reasons"]}:
+            raise HTTPException(
+                422, f"unknown reason {body.target!r}; a shared inbox is 'shared:<id>'"
+            )
+    event = VoicemailExtensionMapped(**_envelope(p), extension=extension, target=body.target)
+    return await _append_and_wait(request, response, event)
+
+
+class Policy(BaseModel):
+    policy: Literal["round_robin", "least_open"] | None
+
+
+@admin.put("/admin/routing/auto-assign/{inbox}")
+async def set_auto_assign(
+    inbox: str,
+    body: Policy,
+    request: Request,
+    response: Response,
+    p: Annotated[Principal, Depends(practice_admin)],
+) -> dict[str, Any]:
+    """Auto-assignment for a shared inbox (X-BALANCE-1); null turns it off (the default)."""
+    if inbox != UNASSIGNED and not SHARED_INBOX.match(inbox):
+        raise HTTPException(422, f"unknown inbox {inbox!r}: use 'unassigned' or 'shared:<id>'")
+    event = AutoAssignPolicySet(**_envelope(p), inbox=inbox, policy=body.policy)
+    return await _append_and_wait(request, response, event)
+
+
+class NewReason(BaseModel):
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9_]{0,63}$")
+    label: str = Field(min_length=1, max_length=80)
+
+
+@admin.post("/platform/practices/{practice_id}/reasons")
+async def add_reason(
+    practice_id: str,
+    body: NewReason,
+    request: Request,
+    response: Response,
+    p: Annotated[Principal, Depends(platform_operator)],
+) -> dict[str, Any]:
+    """Platform operators add a reason to a practice's catalogue (R-REASON-1)."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", practice_id):
+        raise HTTPException(422, "a practice id is a lowercase slug")
+    state = await _router(request, "GET", practice_id, "/routing")
+    if body.code in {r["code"] for r in state["reasons"]}:
+        raise HTTPException(409, f"reason {body.code!r} already exists and cannot be reworded")
+    event = ReasonAdded(**_envelope(p, practice_id), code=body.code, label=body.label)
+    return await _append_and_wait(request, response, event)

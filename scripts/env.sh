@@ -24,6 +24,10 @@ export SB_DB_NAME="${SB_DB_NAME:-switchboard}"
 export SWITCHBOARD_DATABASE_URL="postgresql+psycopg://switchboard@127.0.0.1:$PG_PORT/$SB_DB_NAME"
 export SWITCHBOARD_TOPIC_PREFIX="${SWITCHBOARD_TOPIC_PREFIX:-}"
 SERVICES="gateway ingest router inbox-projection notifier pm-sync"
+# pm-sync's HL7 (MLLP) listener: 2575 on the default port base, moved with it otherwise.
+export SB_MLLP_PORT="${SB_MLLP_PORT:-$((2575 + SB_PORT_BASE - 8000))}"
+# The demo practice's local FHIR R4 server (make up only).
+export SB_DEMO_FHIR_PORT="${SB_DEMO_FHIR_PORT:-$((SB_PORT_BASE + 90))}"
 service_port() { # service -> port
   local i=0; for s in $SERVICES; do [ "$s" = "$1" ] && { echo $((SB_PORT_BASE + i)); return; }; i=$((i + 1)); done
 }

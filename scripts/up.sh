@@ -13,11 +13,24 @@ psql -h 127.0.0.1 -p "$PG_PORT" -U switchboard -d postgres -tc \
   "SELECT 1 FROM pg_database WHERE datname='$SB_DB_NAME'" | grep -q 1 ||
   psql -h 127.0.0.1 -p "$PG_PORT" -U switchboard -d postgres -qc "CREATE DATABASE \"$SB_DB_NAME\""
 uv run --frozen python scripts/topics.py
-for s in router inbox-projection gateway; do uv run --frozen "switchboard-$s" migrate >/dev/null; done
+for s in router inbox-projection gateway pm-sync; do uv run --frozen "switchboard-$s" migrate >/dev/null; done
 echo "migrations: applied"
 
 mkdir -p "$SB_RUN_HOME/logs"
 conf="$SB_RUN_HOME/supervisord.conf"
+demo=1; [ "${SB_SKIP_DEMO:-}" = 1 ] && demo=0
+demo_fhir="http://127.0.0.1:$SB_DEMO_FHIR_PORT/fhir"
+extra_env() { # service -> its own supervisord environment entries
+  case $1 in
+    pm-sync)
+      printf ',SWITCHBOARD_MLLP_PORT="%s"' "$SB_MLLP_PORT"
+      # the demo practice's EHR: the local FHIR server below, polled every 30 s
+      [ $demo = 1 ] && printf ",SWITCHBOARD_FHIR_PRACTICES='%s'" \
+        "[{\"practice_id\":\"demo\",\"base_url\":\"$demo_fhir\",\"token\":\"demo-fhir-token\",\"interval_s\":30}]"
+      ;;
+  esac
+  return 0
+}
 {
   cat <<CONF
 [supervisord]
@@ -41,7 +54,7 @@ CONF
 [program:$s]
 command=$ROOT/.venv/bin/switchboard-$s run
 directory=$ROOT
-environment=SWITCHBOARD_HTTP_PORT="$(service_port "$s")",SWITCHBOARD_KAFKA_BOOTSTRAP="$SWITCHBOARD_KAFKA_BOOTSTRAP",SWITCHBOARD_DATABASE_URL="$SWITCHBOARD_DATABASE_URL",SWITCHBOARD_TOPIC_PREFIX="$SWITCHBOARD_TOPIC_PREFIX",SWITCHBOARD_ROUTER_URL="http://127.0.0.1:$(service_port router)"
+environment=SWITCHBOARD_HTTP_PORT="$(service_port "$s")",SWITCHBOARD_KAFKA_BOOTSTRAP="$SWITCHBOARD_KAFKA_BOOTSTRAP",SWITCHBOARD_DATABASE_URL="$SWITCHBOARD_DATABASE_URL",SWITCHBOARD_TOPIC_PREFIX="$SWITCHBOARD_TOPIC_PREFIX",SWITCHBOARD_ROUTER_URL="http://127.0.0.1:$(service_port router)",SWITCHBOARD_PM_SYNC_URL="http://127.0.0.1:$(service_port pm-sync)"$(extra_env "$s")
 stdout_logfile=$SB_RUN_HOME/logs/$s.log
 redirect_stderr=true
 autorestart=true
@@ -50,6 +63,20 @@ stopasgroup=true
 killasgroup=true
 CONF
   done
+  if [ $demo = 1 ]; then
+    cat <<CONF
+
+[program:demo-fhir]
+command=$ROOT/.venv/bin/python -m switchboard.pm_sync.fhir_server --port $SB_DEMO_FHIR_PORT --token demo-fhir-token
+directory=$ROOT
+stdout_logfile=$SB_RUN_HOME/logs/demo-fhir.log
+redirect_stderr=true
+autorestart=true
+startsecs=1
+stopasgroup=true
+killasgroup=true
+CONF
+  fi
 } > "$conf"
 
 ctl() { "$ROOT/.venv/bin/supervisorctl" -c "$conf" "$@"; }
@@ -73,13 +100,20 @@ done
 echo "services: ready"
 
 uv run --frozen switchboard-gateway load-users demo/staff.json
-[ "${SB_SKIP_DEMO:-}" = 1 ] || uv run --frozen python scripts/demo_messages.py
+if [ $demo = 1 ]; then
+  # The demo practice through pm-sync's real interfaces: its PM system's HL7 feed over MLLP
+  # (registrations, bookings, reschedules, cancellations, no-shows); pm-sync's FHIR poller
+  # reads locations, providers, patients and care teams from the demo-fhir server.
+  uv run --frozen python -m switchboard.pm_sync.demo --port "$SB_MLLP_PORT" --window 64
+  uv run --frozen python scripts/demo_messages.py
+fi
 
 cat <<MSG
 
 Switchboard is up in $((SECONDS - started))s.
   gateway (staff API)  http://127.0.0.1:$(service_port gateway)   (OpenAPI: /docs)
   ingest (webhooks)    http://127.0.0.1:$(service_port ingest)
+  pm-sync HL7 (MLLP)   127.0.0.1:$SB_MLLP_PORT   demo EHR (FHIR R4) $demo_fhir
   logs                 $SB_RUN_HOME/logs/<service>.log
   Kafka                $SWITCHBOARD_KAFKA_BOOTSTRAP   PostgreSQL 127.0.0.1:$PG_PORT/$SB_DB_NAME
   sign in              admin@demo / demo-admin

@@ -550,7 +550,7 @@ def fhir_cfg(prepared, practice: str, server: FhirTestServer, **overrides: Any) 
         interval_s=0.3,
         page_size=2,
     )
-    return pm_settings(prepared, mllp_enabled=False, fhir_practices=[fhir], **overrides)
+    return pm_settings(prepared, **({"mllp_enabled": False, "fhir_practices": [fhir]} | overrides))
 
 
 def cursors(database_url: str, practice: str) -> dict[str, str]:
@@ -609,6 +609,32 @@ async def test_fhir_pages_are_polled_and_an_invalid_resource_is_dead_lettered(pr
     reason = by_resource["Patient/pat-2"]["dlq.error"].decode()
     assert "Patient.birthDate" in reason and "May 1975" not in reason  # no values in reasons
     assert by_resource["Patient/pat-2"]["dlq.consumer"] == b"pm-sync-fhir"
+
+
+async def test_an_hl7_update_keeps_the_timezone_fhir_gave(prepared):
+    """HL7 ADT has no field for a patient's zone: a newer ADT keeps the FHIR one (I-PANEL-1
+    shows the patient's local time)."""
+    practice = practice_id()
+    t0 = NOW - timedelta(days=5)
+    zone = [{"url": "http://hl7.org/fhir/StructureDefinition/tz-code", "valueCode": "Asia/Tokyo"}]
+    with FhirTestServer(
+        {"Patient": [fhir_patient("tz-1", t0, extension=zone)]}, token="secret-token"
+    ) as server:
+        cfg = fhir_cfg(prepared, practice, server, mllp_enabled=True, hl7_practice_id=practice)
+        async with running(cfg) as service:
+            first = await eventually(lambda: panel(service, "tz-1", practice))
+            assert first["timezone"] == "Asia/Tokyo"
+            async with service.mllp() as client:
+                reply = await client.send(adt("tz-1", given="Renamed", at=NOW - timedelta(days=1)))
+            assert ack_code(reply) == "AA"
+
+            async def renamed() -> dict[str, Any] | None:
+                p = await panel(service, "tz-1", practice)
+                return p if p and p["given_name"] == "Renamed" else None
+
+            seen = await eventually(renamed)
+            assert seen["timezone"] == "Asia/Tokyo"
+            assert seen["local_time"].endswith("+09:00")
 
 
 async def test_fhir_cursor_is_kept_per_practice_and_type_and_a_restart_resumes(prepared):

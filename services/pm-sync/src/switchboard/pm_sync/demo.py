@@ -87,7 +87,7 @@ _MA_FOR_LOCATION = {
     "loc-brooklyn": "u-ma-brooklyn-1",
     "loc-queens": "u-ma-queens-1",
 }
-# The first five match demo/staff.json; the gateway seeding should add the others.
+# All of them are in demo/staff.json (practice "demo"), which `make up` loads into the gateway.
 DEMO_STAFF: tuple[DemoStaff, ...] = (
     DemoStaff("u-admin", "practice_admin", "Avery Admin", "admin"),
     DemoStaff("u-front-1", "staff", "Frankie Front Desk", "front_desk"),

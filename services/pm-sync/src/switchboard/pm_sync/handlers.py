@@ -8,7 +8,7 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, delete, tuple_
+from sqlalchemy import Table, delete, func, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,15 +20,23 @@ _CHUNK = 500
 
 
 @functools.cache
-def _upsert(table: Table, keys: tuple[str, ...], order: tuple[str, ...]) -> Any:
+def _upsert(
+    table: Table, keys: tuple[str, ...], order: tuple[str, ...], keep: tuple[str, ...] = ()
+) -> Any:
     """INSERT ... ON CONFLICT DO UPDATE ... WHERE (new order) > (stored order) RETURNING keys.
-    Built once per table and run executemany-style, so SQLAlchemy compiles it once."""
+    Columns in `keep` keep their stored value when the newer row has none. Built once per
+    table and run executemany-style, so SQLAlchemy compiles it once."""
     stmt = insert(table)
     newer = tuple_(*(stmt.excluded[c] for c in order)) > tuple_(*(table.c[c] for c in order))
+    values: dict[str, Any] = {
+        c.name: func.coalesce(stmt.excluded[c.name], table.c[c.name])
+        if c.name in keep
+        else stmt.excluded[c.name]
+        for c in table.columns
+        if c.name not in keys
+    }
     return stmt.on_conflict_do_update(
-        index_elements=[table.c[k] for k in keys],
-        set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys},
-        where=newer,
+        index_elements=[table.c[k] for k in keys], set_=values, where=newer
     ).returning(*(table.c[k] for k in keys))
 
 
@@ -38,12 +46,13 @@ async def _upsert_newer(
     rows: list[dict[str, Any]],
     keys: tuple[str, ...],
     order: tuple[str, ...],
+    keep: tuple[str, ...] = (),
 ) -> list[Any]:
     """Insert rows; replace an existing row only when `order` of the new one is greater.
     Returns the primary keys of the rows written. Rows must have distinct keys (fold first)."""
     if not rows:
         return []
-    result = await session.execute(_upsert(table, keys, order), rows)
+    result = await session.execute(_upsert(table, keys, order, keep), rows)
     return list(result.all())
 
 
@@ -62,6 +71,8 @@ async def handle_batch(session: AsyncSession, events: Sequence[Event]) -> list[E
         [projection.patient_row(e) for e in folded.patients],
         ("practice_id", "patient_id"),
         ("source_updated_at", "event_id"),
+        # HL7 ADT has no field for the patient's zone: an update that does not say keeps it
+        ("timezone",),
     )
     if written:
         # The contact index follows the patient row that won.

@@ -206,12 +206,13 @@ def _appointment(ws: WorkingSet, change: AppointmentChanged) -> list[MessageRout
         change.source_updated_at,
     ):
         return []  # a duplicate or an older version delivered late: never moves it back
-    ws.appointments[key] = AppointmentRow(
+    row = AppointmentRow(
         change.patient_id,
         NextAppointment.from_event(change),
         is_active(change),
         change.source_updated_at,
     )
+    ws.put_appointment(practice, change.appointment_id, row)
     ws.dirty_appointments.add(key)
 
     config = ws.config(practice)

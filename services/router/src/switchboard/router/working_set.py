@@ -71,6 +71,10 @@ class WorkingSet:
     patients: dict[PatientKey, PatientRow] = field(default_factory=dict)
     contacts: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     appointments: dict[tuple[str, str], AppointmentRow] = field(default_factory=dict)
+    # (practice, patient) -> the appointment keys of that patient, for per-message lookups.
+    patient_appointments: dict[PatientKey, set[tuple[str, str]]] = field(
+        default_factory=lambda: defaultdict(set)
+    )
     rr_cursor: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
     open_work: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -100,11 +104,19 @@ class WorkingSet:
         return self.patients[key]
 
     def active_appointments(self, practice_id: str, patient_id: str) -> list[NextAppointment]:
-        return [
-            row.appointment
-            for (practice, _), row in self.appointments.items()
-            if practice == practice_id and row.patient_id == patient_id and row.active
-        ]
+        rows = (
+            self.appointments[k]
+            for k in self.patient_appointments.get((practice_id, patient_id), ())
+        )
+        return [row.appointment for row in rows if row.active]
+
+    def put_appointment(self, practice_id: str, appointment_id: str, row: AppointmentRow) -> None:
+        key = (practice_id, appointment_id)
+        previous = self.appointments.get(key)
+        if previous is not None and previous.patient_id != row.patient_id:
+            self.patient_appointments[(practice_id, previous.patient_id)].discard(key)
+        self.appointments[key] = row
+        self.patient_appointments[(practice_id, row.patient_id)].add(key)
 
     def open_conversations_of(self, practice_id: str, patient_id: str) -> list[ConversationState]:
         return [
@@ -234,18 +246,22 @@ async def load(
     if appointment_filter:
         rows = await session.execute(select(a).where(or_(*appointment_filter)))
         for row in rows.mappings():
-            ws.appointments[(row["practice_id"], row["appointment_id"])] = AppointmentRow(
-                row["patient_id"],
-                NextAppointment(
-                    appointment_id=row["appointment_id"],
-                    start=row["start"],
-                    version=row["source_version"],
-                    location_id=row["location_id"],
-                    provider_id=row["provider_id"],
-                    event_id=row["event_id"],
+            ws.put_appointment(
+                row["practice_id"],
+                row["appointment_id"],
+                AppointmentRow(
+                    row["patient_id"],
+                    NextAppointment(
+                        appointment_id=row["appointment_id"],
+                        start=row["start"],
+                        version=row["source_version"],
+                        location_id=row["location_id"],
+                        provider_id=row["provider_id"],
+                        event_id=row["event_id"],
+                    ),
+                    row["active"],
+                    row["source_updated_at"],
                 ),
-                row["active"],
-                row["source_updated_at"],
             )
     return ws
 

@@ -58,7 +58,13 @@ class NotifierHandler:
         self.clock = clock
 
     async def __call__(self, session: AsyncSession, events: Sequence[Event]) -> list[Event]:
-        mine = [e for e in events if isinstance(e, HANDLED)]
+        # Configuration first: a poll mixes topics, and a decision fetched beside a settings
+        # change published before it should see the change. (Kafka orders nothing across
+        # topics; this closes the gap within one poll, e.g. when catching up after a start.)
+        mine = sorted(
+            (e for e in events if isinstance(e, HANDLED)),
+            key=lambda e: not isinstance(e, CONFIG_EVENTS),
+        )
         if len(mine) < len(events):
             # Other services' events on the same topics (routing settings on the config
             # topic, say): read past them, never dead-letter them.

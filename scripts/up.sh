@@ -13,7 +13,7 @@ psql -h 127.0.0.1 -p "$PG_PORT" -U switchboard -d postgres -tc \
   "SELECT 1 FROM pg_database WHERE datname='$SB_DB_NAME'" | grep -q 1 ||
   psql -h 127.0.0.1 -p "$PG_PORT" -U switchboard -d postgres -qc "CREATE DATABASE \"$SB_DB_NAME\""
 uv run --frozen python scripts/topics.py
-for s in router inbox-projection gateway pm-sync; do uv run --frozen "switchboard-$s" migrate >/dev/null; done
+for s in router inbox-projection gateway pm-sync notifier; do uv run --frozen "switchboard-$s" migrate >/dev/null; done
 echo "migrations: applied"
 
 mkdir -p "$SB_RUN_HOME/logs"
@@ -22,6 +22,14 @@ demo=1; [ "${SB_SKIP_DEMO:-}" = 1 ] && demo=0
 demo_fhir="http://127.0.0.1:$SB_DEMO_FHIR_PORT/fhir"
 extra_env() { # service -> its own supervisord environment entries
   case $1 in
+    notifier)
+      # alert links open the local gateway; email and SMS only when the caller configured them
+      printf ',SWITCHBOARD_APP_BASE_URL="http://127.0.0.1:%s"' "$(service_port gateway)"
+      [ -n "${SWITCHBOARD_SMTP_HOST:-}" ] && printf ',SWITCHBOARD_SMTP_HOST="%s",SWITCHBOARD_SMTP_PORT="%s"' \
+        "$SWITCHBOARD_SMTP_HOST" "${SWITCHBOARD_SMTP_PORT:-25}"
+      [ -n "${SWITCHBOARD_SMS_API_BASE_URL:-}" ] && printf ',SWITCHBOARD_SMS_API_BASE_URL="%s"' \
+        "$SWITCHBOARD_SMS_API_BASE_URL"
+      ;;
     pm-sync)
       printf ',SWITCHBOARD_MLLP_PORT="%s"' "$SB_MLLP_PORT"
       # the demo practice's EHR: the local FHIR server below, polled every 30 s

@@ -24,7 +24,12 @@ from router_process import (
 )
 from sqlalchemy import create_engine, text
 
-from switchboard.events import Topic, deterministic_id
+from switchboard.events import (
+    AutoAssignPolicySet,
+    StaffAvailabilityChanged,
+    Topic,
+    deterministic_id,
+)
 from switchboard.platform.kafka import Publisher, ensure_topics, make_producer
 
 pytestmark = pytest.mark.integration
@@ -33,6 +38,16 @@ MANHATTAN, BROOKLYN = "loc-manhattan", "loc-brooklyn"
 MA = "u-ma-manhattan-1"
 FRONT = "u-front-desk"
 SHARED_PHONE = "+12125550177"
+
+
+def envelope(name: str, at) -> dict:
+    eid = deterministic_id("router-it", "cfg", name)
+    return {
+        "event_id": eid,
+        "correlation_id": eid,
+        "practice_id": "manhattan-medical",
+        "occurred_at": at,
+    }
 
 
 def conversation_of(sender: str) -> uuid.UUID:
@@ -206,6 +221,39 @@ async def test_what_if_reports_who_would_receive_what(world):
     # Without location routing the MA receives the refill request wherever the patient goes.
     assert staff[MA]["before"] >= 1
     assert staff[FRONT]["after"] >= staff[FRONT]["before"] - 1
+
+
+async def test_auto_assignment_never_picks_someone_away(world):
+    # covers X-BALANCE-1, X-AVAIL-1
+    settings, publisher, _ = world
+    at = NOW + timedelta(hours=5)
+    await publisher.publish(
+        [
+            subscribed(
+                "u-front-2",
+                at=at,
+                reasons=("other",),
+                locations=("location_unknown",),
+                inboxes=("unassigned",),
+            ),
+            AutoAssignPolicySet(
+                actor="u-admin", inbox="unassigned", policy="round_robin", **envelope("rr", at)
+            ),
+            StaffAvailabilityChanged(
+                actor="u-admin", staff_id=FRONT, out_of_office_from=at, **envelope("ooo", at)
+            ),
+        ]
+    )
+    first = message("m5", "+12125550999", channel="sms", at=at + timedelta(minutes=1))
+    second = message("m6", "+12125550998", channel="sms", at=at + timedelta(minutes=2))
+    await publisher.publish([first, second])
+    decisions = await routed_until(
+        settings,
+        lambda ds: by_message(ds, first) is not None and by_message(ds, second) is not None,
+    )
+    assert by_message(decisions, first).assignee == "u-front-2"
+    assert by_message(decisions, second).assignee == "u-front-2"  # FRONT is away: never picked
+    assert FRONT in by_message(decisions, first).recipients  # still routed, alerts skip them
 
 
 async def test_replaying_the_log_gives_the_decisions_emitted_live(world, settings, test_db):

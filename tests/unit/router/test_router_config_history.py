@@ -153,3 +153,33 @@ def test_state_snapshot_round_trips_for_what_if_replays():
     pid, conv2, pat2 = states_from(state_inputs(msg, conv, pat), CONVERSATION)
     assert (pid, conv2, pat2) == (PATIENT, conv, pat)
     assert states_from({"patient_id": None}, CONVERSATION) == (None, None, None)
+
+
+def test_availability_is_kept_beside_settings_without_changing_their_version():
+    # covers X-AVAIL-1, X-BALANCE-1
+    from switchboard.events import PracticeNotificationSettingsChanged, StaffAvailabilityChanged
+    from switchboard.events.notifications import WeeklyWindow
+
+    config = PracticeConfig.initial(PRACTICE).apply(
+        PracticeNotificationSettingsChanged(timezone="America/New_York", **envelope(1))
+    )
+    monday_shift = WeeklyWindow(weekday=0, start="09:00", end="17:00")
+    config = config.apply(
+        StaffAvailabilityChanged(staff_id="ma-1", shifts=(monday_shift,), **envelope(2))
+    )
+    config = config.apply(
+        StaffAvailabilityChanged(
+            staff_id="ma-2",
+            out_of_office_from=T0,
+            out_of_office_until=T0 + timedelta(days=2),
+            **envelope(3),
+        )
+    )
+    assert (config.settings.version, config.subscriptions_version, config.seq) == (0, 0, 3)
+    # T0 is Monday 09:00 UTC = 05:00 in New York: before ma-1's shift; ma-2 is out of office.
+    assert set(config.away_at(T0)) == {"ma-1", "ma-2"}
+    # Monday 14:00 UTC = 10:00 New York: ma-1 on shift, ma-2 still away.
+    assert set(config.away_at(T0 + timedelta(hours=5))) == {"ma-2"}
+    # Two days later ma-2 is back; Wednesday is outside ma-1's only (Monday) window.
+    assert set(config.away_at(T0 + timedelta(days=2, hours=5))) == {"ma-1"}
+    assert PracticeConfig.from_json(config.to_json()) == config

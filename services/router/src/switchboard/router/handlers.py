@@ -152,6 +152,7 @@ async def _route(session: AsyncSession, ws: WorkingSet, event: MessageReceived) 
         subscriptions_version=config.subscriptions_version,
         patient=patient,
         conversation=conversation,
+        availability=config.away_at(at),
         open_work=open_work,
         rr_cursor=ws.rr_cursor[practice],
     )
@@ -225,6 +226,7 @@ def _appointment(ws: WorkingSet, change: AppointmentChanged) -> list[MessageRout
         subscriptions=config.subscription_list,
         subscriptions_version=config.subscriptions_version,
         patient=patient,
+        availability=config.away_at(now),
     )
     out = []
     for decision in reroute(change, conversations, state, config.settings, now):
@@ -266,7 +268,7 @@ def _configure(ws: WorkingSet, event: Event) -> dict[str, Any]:
     return {
         "event_id": event.event_id,
         "practice_id": practice,
-        "seq": config.settings.version + config.subscriptions_version,
+        "seq": config.seq,
         "event_type": event.event_type,
         "actor": getattr(event, "actor", "unknown"),
         "occurred_at": event.occurred_at,

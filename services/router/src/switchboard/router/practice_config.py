@@ -8,17 +8,21 @@ one lookup of the last change at or before T.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from switchboard.events import (
     AutoAssignPolicySet,
     Event,
+    PracticeNotificationSettingsChanged,
     ReasonAdded,
     RoutingSettingsChanged,
+    StaffAvailabilityChanged,
     StaffSubscriptionsSet,
     VoicemailExtensionMapped,
 )
-from switchboard.router.model import RoutingSettings, Subscription
+from switchboard.router.availability import Availability, Shift
+from switchboard.router.model import RoutingSettings, StaffAvailability, Subscription
 
 CONFIG_EVENTS = (
     RoutingSettingsChanged,
@@ -26,6 +30,9 @@ CONFIG_EVENTS = (
     VoicemailExtensionMapped,
     ReasonAdded,
     AutoAssignPolicySet,
+    # Not routing settings, but auto-assignment never picks someone away (X-BALANCE-1).
+    StaffAvailabilityChanged,
+    PracticeNotificationSettingsChanged,
 )
 
 
@@ -36,6 +43,10 @@ class PracticeConfig:
     settings: RoutingSettings
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
     subscriptions_version: int = 0
+    availability: dict[str, Availability] = field(default_factory=dict)
+    timezone: str = "UTC"
+    # Every applied change, counted: the position of this fold in the practice's history.
+    seq: int = 0
 
     @classmethod
     def initial(cls, practice_id: str) -> PracticeConfig:
@@ -46,11 +57,33 @@ class PracticeConfig:
     def subscription_list(self) -> tuple[Subscription, ...]:
         return tuple(self.subscriptions[s] for s in sorted(self.subscriptions))
 
+    def away_at(self, at: datetime) -> dict[str, StaffAvailability]:
+        """Who is away at `at`, in the form `decide` reads (only the away ones)."""
+        return {
+            staff: StaffAvailability(away=True)
+            for staff, a in self.availability.items()
+            if a.away(at, self.timezone)
+        }
+
     def apply(self, event: Event) -> PracticeConfig:
         """The configuration after one config event; anything else leaves it unchanged."""
         if event.practice_id != self.settings.practice_id:
             raise ValueError("config event of another practice (T-1)")
+        changed = self._apply(event)
+        return changed if changed is self else replace(changed, seq=self.seq + 1)
+
+    def _apply(self, event: Event) -> PracticeConfig:
         s = self.settings
+        if isinstance(event, StaffAvailabilityChanged):
+            availability = dict(self.availability)
+            availability[event.staff_id] = Availability(
+                event.out_of_office_from,
+                event.out_of_office_until,
+                tuple(Shift(w.weekday, w.start, w.end) for w in event.shifts),
+            )
+            return replace(self, availability=availability)
+        if isinstance(event, PracticeNotificationSettingsChanged):
+            return replace(self, timezone=event.timezone)
         if isinstance(event, StaffSubscriptionsSet):
             subs = dict(self.subscriptions)
             sub = Subscription(
@@ -108,6 +141,16 @@ class PracticeConfig:
             "textable_numbers": sorted(s.textable_numbers),
             "subscriptions_version": self.subscriptions_version,
             "subscriptions": [subscription_json(sub) for sub in self.subscription_list],
+            "timezone": self.timezone,
+            "seq": self.seq,
+            "availability": {
+                staff: {
+                    "from": a.out_of_office_from.isoformat() if a.out_of_office_from else None,
+                    "until": a.out_of_office_until.isoformat() if a.out_of_office_until else None,
+                    "shifts": [[x.weekday, x.start, x.end] for x in a.shifts],
+                }
+                for staff, a in sorted(self.availability.items())
+            },
         }
 
     @classmethod
@@ -133,7 +176,22 @@ class PracticeConfig:
             )
             for d in data["subscriptions"]
         }
-        return cls(settings, subs, data["subscriptions_version"])
+        availability = {
+            staff: Availability(
+                datetime.fromisoformat(a["from"]) if a["from"] else None,
+                datetime.fromisoformat(a["until"]) if a["until"] else None,
+                tuple(Shift(*x) for x in a["shifts"]),
+            )
+            for staff, a in data.get("availability", {}).items()
+        }
+        return cls(
+            settings,
+            subs,
+            data["subscriptions_version"],
+            availability,
+            data.get("timezone", "UTC"),
+            data.get("seq", settings.version + data["subscriptions_version"]),
+        )
 
 
 def subscription_json(sub: Subscription) -> dict[str, Any]:

@@ -45,11 +45,14 @@ async def config_at_versions(
         return PracticeConfig.initial(practice_id)
     h = storage.config_history
     row = await session.scalar(
-        select(h.c.config).where(
+        select(h.c.config)
+        .where(
             h.c.practice_id == practice_id,
             h.c.settings_version == settings_version,
             h.c.subscriptions_version == subscriptions_version,
         )
+        .order_by(h.c.seq.desc())
+        .limit(1)
     )
     if row is None:
         raise LookupError("no configuration with those versions")

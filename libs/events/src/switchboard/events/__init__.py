@@ -3,8 +3,11 @@
 from switchboard.events.actions import (
     ConversationAssigned,
     ConversationLinked,
+    ConversationRead,
     ConversationStatusChanged,
     PracticeMessageRead,
+    ReplyAttachment,
+    ReplyRequested,
 )
 from switchboard.events.config import (
     AutoAssignPolicySet,
@@ -51,6 +54,7 @@ from switchboard.events.registry import (
     event_class,
     registered_events,
 )
+from switchboard.events.staff import StaffAddressesSet
 from switchboard.events.topics import Topic, topic_for
 
 __all__ = [
@@ -66,6 +70,7 @@ __all__ = [
     "ConversationAssigned",
     "ConversationEscalated",
     "ConversationLinked",
+    "ConversationRead",
     "ConversationStatusChanged",
     "EmailThreading",
     "Event",
@@ -79,11 +84,14 @@ __all__ = [
     "PracticeNotificationSettingsChanged",
     "ProviderUpserted",
     "ReasonAdded",
+    "ReplyAttachment",
     "ReplyFailed",
+    "ReplyRequested",
     "ReplySent",
     "RoutingSettingsChanged",
     "RuleFired",
     "SlaTarget",
+    "StaffAddressesSet",
     "StaffAvailabilityChanged",
     "StaffSubscriptionsSet",
     "Topic",

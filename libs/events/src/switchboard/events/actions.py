@@ -10,9 +10,10 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from switchboard.events.envelope import Event
+from switchboard.events.messages import Channel
 from switchboard.events.registry import register
 from switchboard.events.topics import Topic
 
@@ -66,4 +67,48 @@ class PracticeMessageRead(ConversationAction):
     version: Literal[1] = 1
 
     message_id: uuid.UUID
+    read_at: AwareDatetime
+
+
+class ReplyAttachment(BaseModel):
+    """A file sent with a reply: a patient document or an upload, by reference (I-REPLY-1)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ref: str = Field(min_length=1, max_length=1024)
+    filename: str | None = Field(default=None, max_length=255)
+    content_type: str | None = Field(default=None, max_length=128)
+
+
+@register
+class ReplyRequested(ConversationAction):
+    """A staff reply handed to ingest to send on the conversation's channel and line
+    (I-REPLY-1, I-LINE-1). Contains patient data (the body). Whether the conversation closes
+    is a separate ConversationStatusChanged appended with it ("Send and Close", I-STATUS-1);
+    `keep_open` records the choice. `message_id` is the outbound message's id, which the
+    delivery events (ReplySent / ReplyFailed) name."""
+
+    event_type: Literal["ReplyRequested"] = "ReplyRequested"
+    version: Literal[1] = 1
+
+    message_id: uuid.UUID
+    channel: Channel
+    line: str = Field(min_length=1, max_length=320)
+    to: str = Field(min_length=1, max_length=320)
+    body: str = Field(default="", max_length=20_000)
+    subject: str | None = Field(default=None, max_length=998)
+    attachments: tuple[ReplyAttachment, ...] = ()
+    secure: bool = False
+    keep_open: bool = False
+    template_id: str | None = Field(default=None, max_length=128)
+    requested_at: AwareDatetime
+
+
+@register
+class ConversationRead(ConversationAction):
+    """A staff member opened the conversation: their unread marker moves to `read_at`."""
+
+    event_type: Literal["ConversationRead"] = "ConversationRead"
+    version: Literal[1] = 1
+
     read_at: AwareDatetime

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Column, DateTime, MetaData, Table, Text, func, select
-from sqlalchemy.dialects.postgresql import UUID, insert
+from sqlalchemy import (
+    Column,
+    DateTime,
+    MetaData,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -41,8 +56,13 @@ async def already_processed(
     ids = list(event_ids)
     if not ids:
         return set()
+    # `= ANY(array)`: one parameter whatever the batch size, so the query text stays the
+    # same and the driver's parsed-query cache keeps it (an IN list is new text each size).
     rows = await session.execute(
-        select(table.c.event_id).where(table.c.consumer == consumer, table.c.event_id.in_(ids))
+        select(table.c.event_id).where(
+            table.c.consumer == consumer,
+            table.c.event_id == any_(bindparam("ids", ids, type_=ARRAY(UUID(as_uuid=True)))),
+        )
     )
     return set(rows.scalars())
 
@@ -58,3 +78,44 @@ async def mark_processed(
     if rows:
         # executemany of one statement: compiled once, not once per batch size
         await session.execute(insert(table).on_conflict_do_nothing(), rows)
+
+
+def _json_default(value: object) -> str:
+    # datetimes as ISO text with offset, UUIDs as text: PostgreSQL casts both back.
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+async def write_rows(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    conflict: Sequence[str],
+    update: Sequence[str] = (),
+) -> None:
+    """Insert many rows in ONE statement with ONE parameter: the rows as a JSON array,
+    unpacked by `jsonb_to_recordset`. On a key conflict the `update` columns are set from the
+    new row (none: the existing row is kept).
+
+    Why: executemany sends a statement per row, and a multi-row VALUES is compiled per batch
+    size; this is compiled once and costs one round trip, whatever the batch.
+    """
+    if not rows:
+        return
+    dialect = postgresql.dialect()
+    columns = list(rows[0])
+    types = ", ".join(f'"{c}" {table.c[c].type.compile(dialect)}' for c in columns)
+    names = ", ".join(f'"{c}"' for c in columns)
+    target = f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
+    if update:
+        sets = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in update)
+        action = f"DO UPDATE SET {sets}"
+    else:
+        action = "DO NOTHING"
+    keys = ", ".join(f'"{c}"' for c in conflict)
+    # Names and types come from the Table definition, never from input.
+    sql = (
+        f"INSERT INTO {target} ({names}) SELECT {names} "  # noqa: S608
+        f"FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({types}) "
+        f"ON CONFLICT ({keys}) {action}"
+    )
+    await session.execute(text(sql), {"rows": json.dumps(list(rows), default=_json_default)})

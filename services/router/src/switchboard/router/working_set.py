@@ -12,13 +12,13 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, or_, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard.platform.db import write_rows
 from switchboard.router import storage
 from switchboard.router.model import ConversationState, NextAppointment
 from switchboard.router.practice_config import PracticeConfig
@@ -297,67 +297,50 @@ def _conversation(row: Any) -> ConversationState:
 
 
 async def flush(session: AsyncSession, ws: WorkingSet, history: Sequence[dict[str, Any]]) -> None:
-    """Write back what the batch changed: a handful of multi-row statements."""
-    now = func.now()
-    if ws.dirty_configs:
-        table = storage.practice_config
-        rows = [
-            {
-                "practice_id": p,
-                "config": ws.configs[p].to_json(),
-                "updated_at": datetime.now().astimezone(),
-            }
+    """Write back what the batch changed: one statement per table (see `write_rows`)."""
+    now = datetime.now(UTC)
+    await write_rows(
+        session,
+        storage.practice_config,
+        [
+            {"practice_id": p, "config": ws.configs[p].to_json(), "updated_at": now}
             for p in sorted(ws.dirty_configs)
-        ]
-        stmt = insert(table)
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[table.c.practice_id],
-                set_={"config": stmt.excluded.config, "updated_at": now},
-            ),
-            rows,
-        )
-    if history:
-        await session.execute(
-            insert(storage.config_history).on_conflict_do_nothing(), list(history)
-        )
-    if ws.dirty_conversations:
-        table = storage.conversations
-        rows = [
-            _conversation_row(ws.conversation_practice[cid], ws.conversations[cid])
-            for cid in sorted(ws.dirty_conversations)
-        ]
-        stmt = insert(table)
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[table.c.conversation_id],
-                set_={k: stmt.excluded[k] for k in rows[0] if k != "conversation_id"},
-            ),
-            rows,
-        )
-    if ws.dirty_patients:
-        table = storage.patients
-        rows = [
+        ],
+        conflict=["practice_id"],
+        update=["config", "updated_at"],
+    )
+    await write_rows(session, storage.config_history, history, conflict=["event_id"])
+    conversations = [
+        _conversation_row(ws.conversation_practice[cid], ws.conversations[cid])
+        for cid in sorted(ws.dirty_conversations)
+    ]
+    await write_rows(
+        session,
+        storage.conversations,
+        conversations,
+        conflict=["conversation_id"],
+        update=[c for c in conversations[0] if c != "conversation_id"] if conversations else [],
+    )
+    patients = []
+    for practice, pid in sorted(ws.dirty_patients):
+        patient = ws.patients[(practice, pid)]
+        patients.append(
             {
                 "practice_id": practice,
                 "patient_id": pid,
-                "profile_location_id": ws.patients[(practice, pid)].profile_location_id,
-                "profile_provider_id": ws.patients[(practice, pid)].profile_provider_id,
-                "contacts": list(ws.patients[(practice, pid)].contacts),
-                "source_updated_at": ws.patients[(practice, pid)].source_updated_at,
+                "profile_location_id": patient.profile_location_id,
+                "profile_provider_id": patient.profile_provider_id,
+                "contacts": list(patient.contacts),
+                "source_updated_at": patient.source_updated_at,
             }
-            for practice, pid in sorted(ws.dirty_patients)
-        ]
-        stmt = insert(table)
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[table.c.practice_id, table.c.patient_id],
-                set_={
-                    k: stmt.excluded[k] for k in rows[0] if k not in ("practice_id", "patient_id")
-                },
-            ),
-            rows,
         )
+    await write_rows(
+        session,
+        storage.patients,
+        patients,
+        conflict=["practice_id", "patient_id"],
+        update=["profile_location_id", "profile_provider_id", "contacts", "source_updated_at"],
+    )
     if ws.contact_removes:
         table = storage.patient_contacts
         await session.execute(
@@ -367,78 +350,61 @@ async def flush(session: AsyncSession, ws: WorkingSet, history: Sequence[dict[st
                 )
             )
         )
-    if ws.contact_adds:
-        await session.execute(
-            insert(storage.patient_contacts).on_conflict_do_nothing(),
-            [
-                {"practice_id": p, "contact": c, "patient_id": i}
-                for p, c, i in sorted(ws.contact_adds)
-            ],
+    await write_rows(
+        session,
+        storage.patient_contacts,
+        [{"practice_id": p, "contact": c, "patient_id": i} for p, c, i in sorted(ws.contact_adds)],
+        conflict=["practice_id", "contact", "patient_id"],
+    )
+    appointments = []
+    for practice, appointment_id in sorted(ws.dirty_appointments):
+        appt = ws.appointments[(practice, appointment_id)]
+        appointments.append(
+            {
+                "practice_id": practice,
+                "appointment_id": appointment_id,
+                "patient_id": appt.patient_id,
+                "start": appt.appointment.start,
+                "location_id": appt.appointment.location_id,
+                "provider_id": appt.appointment.provider_id,
+                "active": appt.active,
+                "source_version": appt.appointment.version,
+                "source_updated_at": appt.source_updated_at,
+                "event_id": appt.appointment.event_id,
+            }
         )
-    if ws.dirty_appointments:
-        table = storage.appointments
-        rows = []
-        for practice, appointment_id in sorted(ws.dirty_appointments):
-            row = ws.appointments[(practice, appointment_id)]
-            rows.append(
-                {
-                    "practice_id": practice,
-                    "appointment_id": appointment_id,
-                    "patient_id": row.patient_id,
-                    "start": row.appointment.start,
-                    "location_id": row.appointment.location_id,
-                    "provider_id": row.appointment.provider_id,
-                    "active": row.active,
-                    "source_version": row.appointment.version,
-                    "source_updated_at": row.source_updated_at,
-                    "event_id": row.appointment.event_id,
-                }
-            )
-        stmt = insert(table)
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[table.c.practice_id, table.c.appointment_id],
-                set_={
-                    k: stmt.excluded[k]
-                    for k in rows[0]
-                    if k not in ("practice_id", "appointment_id")
-                },
-            ),
-            rows,
-        )
-    if ws.directory:
-        table = storage.directory
-        rows = [
+    await write_rows(
+        session,
+        storage.appointments,
+        appointments,
+        conflict=["practice_id", "appointment_id"],
+        update=[k for k in appointments[0] if k not in ("practice_id", "appointment_id")]
+        if appointments
+        else [],
+    )
+    await write_rows(
+        session,
+        storage.directory,
+        [
             {"practice_id": p, "kind": k, "item_id": i, "name": name, "active": active}
             for (p, k, i), (name, active) in sorted(ws.directory.items())
-        ]
-        stmt = insert(table)
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[table.c.practice_id, table.c.kind, table.c.item_id],
-                set_={"name": stmt.excluded.name, "active": stmt.excluded.active},
-            ),
-            rows,
-        )
-    if ws.dirty_cursors:
-        table = storage.rr_cursor
-        rows = [
+        ],
+        conflict=["practice_id", "kind", "item_id"],
+        update=["name", "active"],
+    )
+    await write_rows(
+        session,
+        storage.rr_cursor,
+        [
             {"practice_id": p, "inbox": i, "last_staff_id": ws.rr_cursor[p][i]}
             for p, i in sorted(ws.dirty_cursors)
-        ]
-        stmt = insert(table)
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[table.c.practice_id, table.c.inbox],
-                set_={"last_staff_id": stmt.excluded.last_staff_id},
-            ),
-            rows,
-        )
-    if ws.decided:
-        await session.execute(
-            insert(storage.decisions).on_conflict_do_nothing(),
-            [vars(d) for d in ws.decided],
-        )
+        ],
+        conflict=["practice_id", "inbox"],
+        update=["last_staff_id"],
+    )
+    await write_rows(
+        session, storage.decisions, [vars(d) for d in ws.decided], conflict=["event_id"]
+    )
 
 
 def _conversation_row(practice_id: str, c: ConversationState) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from notifier_support import HttpReceiver, SmtpSink, TopicReader, eventually
 
 from switchboard.events import (
     ChannelChoice,
+    ConversationStatusChanged,
     Event,
     LocationUpserted,
     MessageRouted,
@@ -342,8 +343,11 @@ async def test_a_failing_webhook_backs_off_is_reported_and_does_not_slow_the_oth
 async def test_unanswered_conversation_escalates_once_and_a_reply_stops_the_timer(notifier):
     p = practice_id()
     now = datetime.now(UTC)
-    late, answered = uuid.uuid4(), uuid.uuid4()
-    async with TopicReader(notifier.settings, Topic.NOTIFICATIONS) as out:
+    late, answered, closed = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    async with (
+        TopicReader(notifier.settings, Topic.NOTIFICATIONS) as out,
+        TopicReader(notifier.settings, Topic.ACTIONS) as actions,
+    ):
         await notifier.publish(
             practice_settings(
                 p, sla_minutes=1, front_line_staff_ids=("u-front",), escalation_reassign_to="u-lead"
@@ -352,7 +356,14 @@ async def test_unanswered_conversation_escalates_once_and_a_reply_stops_the_time
         # Decided 57 s ago with a one-minute target (around the clock): due in ~3 s.
         first = routed(p, late, recipients=("u-1",), at=now - timedelta(seconds=57))
         second = routed(p, answered, recipients=("u-1",), at=now - timedelta(seconds=57))
-        await notifier.publish(first, second)
+        third = routed(p, closed, recipients=("u-1",), at=now - timedelta(seconds=57))
+        await notifier.publish(first, second, third)
+        # Closed by hand without a reply: staff decided, nothing waits for an answer.
+        await notifier.publish(
+            ConversationStatusChanged(
+                **env(p), conversation_id=closed, actor="u-1", status="closed"
+            )
+        )
         await notifier.publish(
             ReplySent(
                 **env(p),
@@ -374,7 +385,13 @@ async def test_unanswered_conversation_escalates_once_and_a_reply_stops_the_time
         )
         await asyncio.sleep(1.0)  # more rounds of the timer loop: nothing fires twice
         assert not out.of("ConversationEscalated", conversation_id=answered)
+        assert not out.of("ConversationEscalated", conversation_id=closed)
         assert len(out.of("ConversationEscalated", conversation_id=late)) == 1
+        # The escalation reassigns, as a staff action by the system.
+        await eventually(lambda: actions.of("ConversationAssigned", conversation_id=late))
+        (moved,) = actions.of("ConversationAssigned", conversation_id=late)
+        assert moved.assignee == "u-lead" and moved.actor == "system:escalation"
+        assert moved.causation_id == esc.event_id
 
 
 # covers I-NOTIFY-1

@@ -22,7 +22,7 @@ from switchboard.platform.service import consumer_for, main_for, service_app
 from switchboard.platform.settings import ServiceSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-TOPICS = [Topic.ROUTING, Topic.CONFIG, Topic.DELIVERY]
+TOPICS = [Topic.ROUTING, Topic.CONFIG, Topic.DELIVERY, Topic.ACTIONS]
 
 
 def build_app(settings: ServiceSettings) -> FastAPI:

@@ -21,7 +21,12 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from switchboard.events import ConversationEscalated, Event, deterministic_id
+from switchboard.events import (
+    ConversationAssigned,
+    ConversationEscalated,
+    Event,
+    deterministic_id,
+)
 from switchboard.notifier import storage
 from switchboard.notifier.alerts import Cause, materialize
 from switchboard.notifier.fanout import AlertRequest, escalation_targets, plan_fanout
@@ -174,6 +179,22 @@ class TimerLoop:
             cause = Cause(practice_id, r["correlation_id"], escalation_id)
             alert_events, rows_out = materialize(plan, request, cause, now, self.settings)
             events.append(escalated)
+            if config.escalation_reassign_to and config.escalation_reassign_to != r["assignee"]:
+                # The reassignment is a staff action like any other, by the system, so the
+                # inbox and the router apply it the same way (X-SLA-1).
+                reassign_id = deterministic_id(escalation_id, "reassign")
+                events.append(
+                    ConversationAssigned(
+                        event_id=reassign_id,
+                        occurred_at=now,
+                        practice_id=practice_id,
+                        correlation_id=r["correlation_id"],
+                        causation_id=escalation_id,
+                        conversation_id=r["conversation_id"],
+                        actor="system:escalation",
+                        assignee=config.escalation_reassign_to,
+                    )
+                )
             events.extend(alert_events)
             outbox_rows.extend(rows_out)
             fired.append((r["timer_id"], escalation_id))

@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.events import (
+    ConversationStatusChanged,
     Event,
     MessageRouted,
     OrphanAlertRaised,
@@ -36,7 +37,7 @@ from switchboard.platform.logging import get_logger
 
 log = get_logger(__name__)
 
-HANDLED = (MessageRouted, ReplySent, ReplyFailed, *CONFIG_EVENTS)
+HANDLED = (MessageRouted, ReplySent, ReplyFailed, ConversationStatusChanged, *CONFIG_EVENTS)
 SKIPPED = Counter(
     "switchboard_notifier_skipped_total", "Events the notifier reads past", ["reason"]
 )
@@ -78,7 +79,7 @@ class NotifierHandler:
         if len(fresh) < len(routed):
             SKIPPED.labels("too_old").inc(len(routed) - len(fresh))
         conversations = {e.conversation_id for e in fresh} | {
-            e.conversation_id for e in mine if isinstance(e, ReplySent)
+            e.conversation_id for e in mine if isinstance(e, ReplySent | ConversationStatusChanged)
         }
 
         directory = Directory()
@@ -123,7 +124,19 @@ class NotifierHandler:
                     del new_timers[event.conversation_id]
                 started = running.get(event.conversation_id)
                 if started is not None and reply_stops_timer(started, event.sent_at):
-                    await self._cancel_timers(session, event, now)
+                    await self._cancel_timers(session, event.conversation_id, event.sent_at, now)
+                    del running[event.conversation_id]
+            elif isinstance(event, ConversationStatusChanged) and event.status == "closed":
+                # Closed without a reply (handled elsewhere, or nothing to answer): staff
+                # decided, so the conversation no longer waits for a first response.
+                pending = new_timers.get(event.conversation_id)
+                if pending and reply_stops_timer(pending[1].started_at, event.occurred_at):
+                    del new_timers[event.conversation_id]
+                started = running.get(event.conversation_id)
+                if started is not None and reply_stops_timer(started, event.occurred_at):
+                    await self._cancel_timers(
+                        session, event.conversation_id, event.occurred_at, now
+                    )
                     del running[event.conversation_id]
 
         await coalesce.save(session)
@@ -211,14 +224,16 @@ class NotifierHandler:
         )
         return {conv: started for conv, started in rows}
 
-    async def _cancel_timers(self, session: AsyncSession, reply: ReplySent, now: datetime) -> None:
+    async def _cancel_timers(
+        self, session: AsyncSession, conversation_id: uuid.UUID, until: datetime, now: datetime
+    ) -> None:
         t = storage.timers
         await session.execute(
             update(t)
             .where(
-                t.c.conversation_id == reply.conversation_id,
+                t.c.conversation_id == conversation_id,
                 t.c.status == "pending",
-                t.c.started_at <= reply.sent_at,
+                t.c.started_at <= until,
             )
             .values(status="cancelled", cancelled_at=now)
         )

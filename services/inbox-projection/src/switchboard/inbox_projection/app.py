@@ -1,7 +1,15 @@
-"""inbox-projection: builds the inbox read models from the log. Wiring only."""
+"""inbox-projection: builds the inbox read models from the log. Wiring only.
+
+switchboard-inbox-projection [run|migrate]   the live consumer (and migrations)
+switchboard-inbox-projection rebuild          replay the log into a new generation and
+                                              switch to it (X-REPLAY-1)
+"""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import sys
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -10,19 +18,46 @@ from switchboard.events import Topic
 from switchboard.inbox_projection import storage
 from switchboard.inbox_projection.handlers import handle_batch
 from switchboard.inbox_projection.settings import ProjectionSettings
+from switchboard.platform.logging import configure_logging
+from switchboard.platform.migrations import upgrade
 from switchboard.platform.service import consumer_for, main_for, service_app
 from switchboard.platform.settings import ServiceSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
+TOPICS = [Topic.MESSAGES, Topic.ROUTING, Topic.ACTIONS, Topic.DELIVERY, Topic.PM, Topic.CONFIG]
 
-consumers = consumer_for(
-    "inbox-projection", [Topic.MESSAGES, Topic.ROUTING], handle_batch, storage.processed
-)
+consumers = consumer_for("inbox-projection", TOPICS, handle_batch, storage.processed)
 
 
 def build_app(settings: ServiceSettings) -> FastAPI:
     return service_app(settings, consumers=consumers, title="Switchboard inbox projection")
 
 
-main = main_for("inbox-projection", ProjectionSettings, build_app, migrations=MIGRATIONS)
+_serve = main_for("inbox-projection", ProjectionSettings, build_app, migrations=MIGRATIONS)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["rebuild"]:
+        from switchboard.inbox_projection.rebuild import rebuild
+
+        parser = argparse.ArgumentParser(prog="switchboard-inbox-projection rebuild")
+        parser.add_argument("--no-switch", action="store_true", help="build, do not switch")
+        parser.add_argument("--batch", type=int, default=5000, help="events per transaction")
+        parser.add_argument("--no-progress", action="store_true")
+        opts = parser.parse_args(args[1:])
+        settings = ProjectionSettings(service_name="inbox-projection-rebuild")
+        configure_logging("inbox-projection", settings.log_level)
+        upgrade(MIGRATIONS, settings.database_url)
+        result = asyncio.run(
+            rebuild(
+                settings,
+                switch=not opts.no_switch,
+                batch=opts.batch,
+                progress=not opts.no_progress,
+            )
+        )
+        print(result.summary())
+        return
+    _serve(args)

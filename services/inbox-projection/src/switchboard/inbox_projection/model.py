@@ -1,0 +1,604 @@
+"""The inbox fold: pure functions from events to read-model rows. No I/O.
+
+`Fold` holds the state one batch touches (loaded by handlers.py), applies the batch's events
+in order, and collects what to write. Every change is stamped with the event's own time, never
+a clock, so a rebuild from the log gives the rows the live projection wrote (X-REPLAY-1).
+
+Inbox membership (`boxes`) is a function of a conversation and its patients' care teams; the
+fold records every change of it as an interval, which answers "what was in this inbox at T"
+(X-ASOF-1).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
+from datetime import UTC, date, datetime
+from typing import Any
+
+from switchboard.events import (
+    CareTeamUpserted,
+    ConversationAssigned,
+    ConversationLinked,
+    ConversationRead,
+    ConversationStatusChanged,
+    Event,
+    LocationUpserted,
+    MessageReceived,
+    MessageRouted,
+    PatientUpserted,
+    PracticeMessageRead,
+    ReplyFailed,
+    ReplyRequested,
+    ReplySent,
+    StaffAddressesSet,
+    StaffSubscriptionsSet,
+    deterministic_id,
+)
+from switchboard.events.actions import ConversationAction
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+UNASSIGNED = "unassigned"
+SYSTEM = "system"
+
+# Events this projection applies (anything else on its topics is skipped).
+HANDLED = (
+    MessageReceived,
+    MessageRouted,
+    ConversationAction,
+    ReplySent,
+    ReplyFailed,
+    PatientUpserted,
+    CareTeamUpserted,
+    LocationUpserted,
+    StaffSubscriptionsSet,
+    StaffAddressesSet,
+)
+
+
+@dataclass
+class Conversation:
+    conversation_id: uuid.UUID
+    practice_id: str
+    channel: str = "unknown"
+    line: str = ""
+    sender: str = ""
+    patient_id: str | None = None
+    linked_by: str | None = None
+    matched_patient_ids: list[str] = field(default_factory=list)
+    status: str = "open"
+    status_at: datetime | None = None
+    assignee: str | None = None
+    assigned_at: datetime | None = None
+    reason: str | None = None
+    location_id: str | None = None
+    provider_id: str | None = None
+    inboxes: list[str] = field(default_factory=list)
+    recipients: list[str] = field(default_factory=list)
+    explanation: list[dict[str, Any]] | None = None
+    routed_at: datetime | None = None
+    message_count: int = 0
+    last_message_at: datetime | None = None
+    last_inbound_at: datetime | None = None
+    sent_by: list[str] = field(default_factory=list)
+    version: int = 0
+
+    @property
+    def sort_at(self) -> datetime:
+        return self.last_message_at or self.routed_at or EPOCH
+
+    def row(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Conversation:
+        names = {f.name for f in fields(cls)}
+        data = {k: v for k, v in row.items() if k in names}
+        for k in ("matched_patient_ids", "inboxes", "recipients", "sent_by"):
+            data[k] = list(data.get(k) or [])
+        return cls(**data)
+
+
+@dataclass
+class Patient:
+    practice_id: str
+    patient_id: str
+    given_name: str = ""
+    family_name: str = ""
+    birth_date: date | None = None
+    phones: list[str] = field(default_factory=list)
+    emails: list[str] = field(default_factory=list)
+    preferred_language: str | None = None
+    timezone: str | None = None
+    own_care_team: list[str] = field(default_factory=list)
+    own_primary_contact: str | None = None
+    care_team: list[str] = field(default_factory=list)
+    primary_contact: str | None = None
+    source_updated_at: datetime | None = None
+
+    def row(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Patient:
+        names = {f.name for f in fields(cls)}
+        data = {k: v for k, v in row.items() if k in names}
+        for k in ("phones", "emails", "own_care_team", "care_team"):
+            data[k] = list(data.get(k) or [])
+        return cls(**data)
+
+
+@dataclass
+class CareTeam:
+    practice_id: str
+    care_team_id: str
+    patient_id: str
+    members: list[str]
+    primary_contact: str | None
+    active: bool
+    source_updated_at: datetime
+
+    def row(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def boxes(c: Conversation, patients: dict[tuple[str, str], Patient]) -> frozenset[str]:
+    """The view boxes a conversation is in (I-VIEW-1..4). See storage.membership."""
+    out: set[str] = set()
+    if c.assignee:
+        out.add(f"assigned:{c.assignee}")
+    out.update(f"routed:{r}" for r in c.recipients)
+    out.update(f"sent:{s}" for s in c.sent_by)
+    out.update(f"inbox:{i}" for i in c.inboxes)
+    if c.patient_id is not None:
+        p = patients.get((c.practice_id, c.patient_id))
+        team = set(p.care_team) if p else set()
+        if p and p.primary_contact:
+            out.add(f"primary:{p.primary_contact}")
+        out.update(f"careteam:{m}" for m in team)
+        out.add("all")
+        # My Inbox / Unrecognized: assigned to me, no matching patient on my care team.
+        if c.assignee and c.assignee not in team:
+            out.add(f"unrec:{c.assignee}")
+    else:
+        out.add("all_unrec")
+        if c.assignee:
+            out.add(f"unrec:{c.assignee}")
+        # Care Team / Unrecognized: the sender matches several patients, some on my team.
+        for pid in c.matched_patient_ids:
+            p = patients.get((c.practice_id, pid))
+            if p:
+                out.update(f"careteam_unrec:{m}" for m in p.care_team)
+    return frozenset(out)
+
+
+def membership_rows(c: Conversation, bx: Iterable[str]) -> list[dict[str, Any]]:
+    base = {
+        "practice_id": c.practice_id,
+        "conversation_id": c.conversation_id,
+        "last_message_at": c.sort_at,
+        "status": c.status,
+        "assigned": c.assignee is not None,
+        "channel": c.channel,
+        "reason": c.reason,
+        "location_id": c.location_id,
+    }
+    return [{**base, "box": b} for b in sorted(bx)]
+
+
+def _later(at: datetime, than: datetime | None) -> bool:
+    return than is None or at >= than
+
+
+def _max(a: datetime | None, b: datetime) -> datetime:
+    return b if a is None or b > a else a
+
+
+@dataclass
+class Fold:
+    """One batch's state and output. Load the state, `apply` the events, write the output."""
+
+    conversations: dict[uuid.UUID, Conversation] = field(default_factory=dict)
+    patients: dict[tuple[str, str], Patient] = field(default_factory=dict)
+    care_teams: dict[tuple[str, str], CareTeam] = field(default_factory=dict)
+    # (practice, address) -> staff id, for every practice the batch has messages of.
+    addresses: dict[tuple[str, str], str] = field(default_factory=dict)
+    # (practice, staff) -> shared inboxes subscribed now.
+    subscriptions: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    # outcomes already recorded in this generation (for causation checks)
+    outcomes: dict[uuid.UUID, str] = field(default_factory=dict)
+    emit: bool = True
+
+    # output
+    dirty: set[uuid.UUID] = field(default_factory=set)
+    dirty_patients: set[tuple[str, str]] = field(default_factory=set)
+    dirty_care_teams: set[tuple[str, str]] = field(default_factory=set)
+    dirty_address_staff: set[tuple[str, str]] = field(default_factory=set)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    reads: dict[tuple[uuid.UUID, str], dict[str, Any]] = field(default_factory=dict)
+    locations: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    applied: list[dict[str, Any]] = field(default_factory=list)
+    history_open: list[dict[str, Any]] = field(default_factory=list)
+    history_close: list[dict[str, Any]] = field(default_factory=list)
+    subs_open: list[dict[str, Any]] = field(default_factory=list)
+    subs_close: list[dict[str, Any]] = field(default_factory=list)
+    out: list[Event] = field(default_factory=list)
+    # boxes as stored before this batch, and as they are now
+    stored_boxes: dict[uuid.UUID, frozenset[str]] = field(default_factory=dict)
+    now_boxes: dict[uuid.UUID, frozenset[str]] = field(default_factory=dict)
+    _open_in_batch: dict[tuple[uuid.UUID, str], dict[str, Any]] = field(default_factory=dict)
+    _subs_open_in_batch: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+
+    def loaded(self) -> None:
+        """Call once the state is loaded: remembers the boxes stored before the batch."""
+        for cid, c in self.conversations.items():
+            self.stored_boxes[cid] = self.now_boxes[cid] = boxes(c, self.patients)
+
+    # --- helpers --------------------------------------------------------------------
+    def _conversation(self, practice_id: str, cid: uuid.UUID) -> Conversation:
+        c = self.conversations.get(cid)
+        if c is None:
+            c = self.conversations[cid] = Conversation(cid, practice_id)
+            self.stored_boxes[cid] = self.now_boxes[cid] = frozenset()
+        elif c.practice_id != practice_id:
+            raise ValueError("event names a conversation of another practice (T-1)")
+        return c
+
+    def _changed(self, c: Conversation, at: datetime) -> None:
+        """Record a change of `c` at event time `at`: membership intervals follow."""
+        cid = c.conversation_id
+        self.dirty.add(cid)
+        before = self.now_boxes.get(cid, frozenset())
+        after = boxes(c, self.patients)
+        for b in sorted(after - before):
+            row = {
+                "practice_id": c.practice_id,
+                "box": b,
+                "conversation_id": cid,
+                "valid_from": at,
+                "valid_to": None,
+            }
+            self.history_open.append(row)
+            self._open_in_batch[(cid, b)] = row
+        for b in sorted(before - after):
+            opened = self._open_in_batch.pop((cid, b), None)
+            if opened is not None:
+                opened["valid_to"] = at
+            else:
+                self.history_close.append({"c": cid, "b": b, "t": at})
+        self.now_boxes[cid] = after
+
+    def _record(self, e: Event, outcome: str, c: Conversation | None = None) -> None:
+        self.outcomes[e.event_id] = outcome
+        self.applied.append(
+            {
+                "event_id": e.event_id,
+                "outcome": outcome,
+                "conversation_id": c.conversation_id if c else None,
+                "version": c.version if c else None,
+            }
+        )
+
+    def _refuse(self, e: ConversationAction, c: Conversation | None) -> str | None:
+        """Why an action is not applied: unknown conversation, stale version, or a cause
+        that was itself refused ("Send and Close" after a refused reply)."""
+        if c is None:
+            return "missing"
+        if e.expected_version is not None and e.expected_version != c.version:
+            return "conflict"
+        if e.causation_id is not None and self.outcomes.get(e.causation_id, "applied") not in (
+            "applied",
+        ):
+            return "conflict"
+        return None
+
+    # --- apply ----------------------------------------------------------------------
+    def apply(self, events: Iterable[Event]) -> None:
+        for e in events:
+            if isinstance(e, MessageReceived):
+                self._received(e)
+            elif isinstance(e, MessageRouted):
+                self._routed(e)
+            elif isinstance(e, ConversationRead):
+                self._read(e)
+            elif isinstance(e, PracticeMessageRead):
+                self.deliveries.append(
+                    {
+                        "message_id": e.message_id,
+                        "kind": "read",
+                        "practice_id": e.practice_id,
+                        "conversation_id": e.conversation_id,
+                        "at": e.read_at,
+                        "why": None,
+                    }
+                )
+                self._record(e, "applied")
+            elif isinstance(e, ConversationAction):
+                self._action(e)
+            elif isinstance(e, ReplySent | ReplyFailed):
+                self._delivery(e)
+            elif isinstance(e, PatientUpserted):
+                self._patient(e)
+            elif isinstance(e, CareTeamUpserted):
+                self._care_team(e)
+            elif isinstance(e, LocationUpserted):
+                self.locations[(e.practice_id, e.location_id)] = {
+                    "practice_id": e.practice_id,
+                    "location_id": e.location_id,
+                    "name": e.name,
+                    "active": e.active,
+                }
+            elif isinstance(e, StaffSubscriptionsSet):
+                self._subscriptions(e)
+            elif isinstance(e, StaffAddressesSet):
+                self._addresses(e)
+
+    def _received(self, e: MessageReceived) -> None:
+        c = self._conversation(e.practice_id, e.conversation_id)
+        c.channel, c.line, c.sender = e.channel, e.recipient, e.sender
+        if e.patient_id and c.linked_by is None and c.patient_id is None:
+            c.patient_id, c.matched_patient_ids = e.patient_id, []
+        c.message_count += 1
+        c.last_message_at = _max(c.last_message_at, e.received_at)
+        c.last_inbound_at = _max(c.last_inbound_at, e.received_at)
+        if _later(e.received_at, c.status_at):  # any inbound message opens it (I-STATUS-1)
+            c.status, c.status_at = "open", e.received_at
+        owner = self.addresses.get((e.practice_id, e.recipient.lower()))
+        if owner and c.assignee is None:  # written to a person's own address (I-ASSIGN-1)
+            c.assignee, c.assigned_at = owner, e.received_at
+            if self.emit:
+                self.out.append(
+                    ConversationAssigned.derive(
+                        e,
+                        event_id=deterministic_id(e.practice_id, "auto-assign", e.message_id),
+                        occurred_at=e.received_at,
+                        conversation_id=e.conversation_id,
+                        actor=SYSTEM,
+                        assignee=owner,
+                    )
+                )
+        c.version += 1
+        self.messages.append(
+            {
+                "message_id": e.message_id,
+                "practice_id": e.practice_id,
+                "conversation_id": e.conversation_id,
+                "direction": "inbound",
+                "channel": e.channel,
+                "sender": e.sender,
+                "recipient": e.recipient,
+                "subject": e.subject,
+                "body": e.body,
+                "attachments": [a.model_dump(mode="json") for a in e.attachments],
+                "sent_at": e.received_at,
+                "actor": None,
+                "details": None,
+            }
+        )
+        self._changed(c, e.received_at)
+        self._record(e, "applied", c)
+
+    def _routed(self, e: MessageRouted) -> None:
+        self.decisions.append(
+            {
+                "event_id": e.event_id,
+                "practice_id": e.practice_id,
+                "conversation_id": e.conversation_id,
+                "message_id": e.message_id,
+                "trigger": e.trigger,
+                "reason": e.reason,
+                "location_id": e.location_id,
+                "provider_id": e.provider_id,
+                "recipients": list(e.recipients),
+                "inboxes": list(e.inboxes),
+                "decided_at": e.decided_at,
+            }
+        )
+        c = self._conversation(e.practice_id, e.conversation_id)
+        # An older decision (a re-route processed late) never overwrites a newer one.
+        if _later(e.decided_at, c.routed_at):
+            c.reason, c.location_id, c.provider_id = e.reason, e.location_id, e.provider_id
+            c.inboxes, c.recipients = list(e.inboxes), list(e.recipients)
+            c.explanation = [r.model_dump(mode="json") for r in e.explanation]
+            c.routed_at = e.decided_at
+            if c.linked_by is None:
+                c.patient_id = e.patient_id or c.patient_id
+                c.matched_patient_ids = [] if c.patient_id else sorted(e.matched_patient_ids)
+        if e.assignee and _later(e.decided_at, c.assigned_at):  # auto-assignment (X-BALANCE-1)
+            c.assignee, c.assigned_at = e.assignee, e.decided_at
+        c.version += 1
+        self._changed(c, e.decided_at)
+        self._record(e, "applied", c)
+
+    def _read(self, e: ConversationRead) -> None:
+        key = (e.conversation_id, e.actor)
+        prev = self.reads.get(key)
+        if prev is None or e.read_at > prev["read_at"]:
+            self.reads[key] = {
+                "conversation_id": e.conversation_id,
+                "user_id": e.actor,
+                "practice_id": e.practice_id,
+                "read_at": e.read_at,
+            }
+        self._record(e, "applied")
+
+    def _action(self, e: ConversationAction) -> None:
+        c = self.conversations.get(e.conversation_id)
+        if c is not None and c.practice_id != e.practice_id:
+            c = None  # never across practices (T-1)
+        why = self._refuse(e, c)
+        if why is None and isinstance(e, ReplyRequested) and c and c.patient_id is None:
+            why = "unrecognized"  # cannot be answered until linked (I-UNREC-1)
+        if why is not None or c is None:
+            self._record(e, why or "missing", c)
+            return
+        at = e.occurred_at
+        if isinstance(e, ConversationAssigned):
+            if _later(at, c.assigned_at):
+                c.assignee, c.assigned_at = e.assignee, at
+        elif isinstance(e, ConversationStatusChanged):
+            if _later(at, c.status_at):
+                c.status, c.status_at = e.status, at
+        elif isinstance(e, ConversationLinked):
+            c.patient_id, c.linked_by, c.matched_patient_ids = e.patient_id, e.actor, []
+        elif isinstance(e, ReplyRequested):
+            at = e.requested_at
+            if e.actor not in c.sent_by:
+                c.sent_by = sorted([*c.sent_by, e.actor])
+            c.message_count += 1
+            c.last_message_at = _max(c.last_message_at, at)
+            self.messages.append(
+                {
+                    "message_id": e.message_id,
+                    "practice_id": e.practice_id,
+                    "conversation_id": e.conversation_id,
+                    "direction": "outbound",
+                    "channel": e.channel,
+                    "sender": e.line,
+                    "recipient": e.to,
+                    "subject": e.subject,
+                    "body": e.body,
+                    "attachments": [a.model_dump(mode="json") for a in e.attachments],
+                    "sent_at": at,
+                    "actor": e.actor,
+                    "details": {
+                        "secure": e.secure,
+                        "keep_open": e.keep_open,
+                        "template_id": e.template_id,
+                    },
+                }
+            )
+        else:
+            self._record(e, "ignored", c)
+            return
+        c.version += 1
+        self._changed(c, at)
+        self._record(e, "applied", c)
+
+    def _delivery(self, e: ReplySent | ReplyFailed) -> None:
+        sent = isinstance(e, ReplySent)
+        self.deliveries.append(
+            {
+                "message_id": e.message_id,
+                "kind": "sent" if sent else "failed",
+                "practice_id": e.practice_id,
+                "conversation_id": e.conversation_id,
+                "at": e.sent_at if isinstance(e, ReplySent) else e.failed_at,
+                "why": None if isinstance(e, ReplySent) else e.why,
+            }
+        )
+        c = self.conversations.get(e.conversation_id)
+        mine = sent and c and c.practice_id == e.practice_id and e.actor != SYSTEM
+        if c and mine and e.actor not in c.sent_by:
+            c.sent_by = sorted([*c.sent_by, e.actor])
+            self._changed(c, e.occurred_at)
+        self._record(e, "applied", c)
+
+    def _affected(self, practice_id: str, patient_id: str) -> list[Conversation]:
+        return [
+            c
+            for c in self.conversations.values()
+            if c.practice_id == practice_id
+            and (c.patient_id == patient_id or patient_id in c.matched_patient_ids)
+        ]
+
+    def _effective(self, p: Patient) -> None:
+        teams = sorted(
+            (
+                t
+                for t in self.care_teams.values()
+                if t.practice_id == p.practice_id and t.patient_id == p.patient_id and t.active
+            ),
+            key=lambda t: (t.source_updated_at, t.care_team_id),
+        )
+        members = set(p.own_care_team)
+        primary = p.own_primary_contact
+        for t in teams:
+            members.update(t.members)
+            if t.primary_contact:
+                primary = t.primary_contact
+        p.care_team, p.primary_contact = sorted(members), primary
+
+    def _patient_changed(self, practice_id: str, patient_id: str, at: datetime) -> None:
+        p = self.patients[(practice_id, patient_id)]
+        self._effective(p)
+        self.dirty_patients.add((practice_id, patient_id))
+        for c in self._affected(practice_id, patient_id):
+            self._changed(c, at)
+
+    def _patient(self, e: PatientUpserted) -> None:
+        key = (e.practice_id, e.patient_id)
+        p = self.patients.get(key)
+        if p is None:
+            p = self.patients[key] = Patient(e.practice_id, e.patient_id)
+        elif not _later(e.source_updated_at, p.source_updated_at):
+            self._record(e, "stale")
+            return
+        p.given_name, p.family_name, p.birth_date = e.given_name, e.family_name, e.birth_date
+        p.phones, p.emails = list(e.phones), [m.lower() for m in e.emails]
+        p.preferred_language = e.preferred_language
+        p.timezone = e.timezone or p.timezone
+        p.own_care_team, p.own_primary_contact = list(e.care_team), e.primary_contact
+        p.source_updated_at = e.source_updated_at
+        self._patient_changed(e.practice_id, e.patient_id, e.occurred_at)
+        self._record(e, "applied")
+
+    def _care_team(self, e: CareTeamUpserted) -> None:
+        key = (e.practice_id, e.care_team_id)
+        t = self.care_teams.get(key)
+        if t is not None and e.source_updated_at < t.source_updated_at:
+            self._record(e, "stale")
+            return
+        self.care_teams[key] = CareTeam(
+            e.practice_id,
+            e.care_team_id,
+            e.patient_id,
+            sorted(e.members),
+            e.primary_contact,
+            e.active,
+            e.source_updated_at,
+        )
+        self.dirty_care_teams.add(key)
+        pkey = (e.practice_id, e.patient_id)
+        if pkey not in self.patients:
+            self.patients[pkey] = Patient(e.practice_id, e.patient_id)
+        self._patient_changed(e.practice_id, e.patient_id, e.occurred_at)
+        self._record(e, "applied")
+
+    def _subscriptions(self, e: StaffSubscriptionsSet) -> None:
+        key = (e.practice_id, e.staff_id)
+        before = self.subscriptions.get(key, set())
+        after = set(e.inboxes)
+        for inbox in sorted(after - before):
+            row = {
+                "practice_id": e.practice_id,
+                "staff_id": e.staff_id,
+                "inbox": inbox,
+                "valid_from": e.occurred_at,
+                "valid_to": None,
+            }
+            self.subs_open.append(row)
+            self._subs_open_in_batch[(e.practice_id, e.staff_id, inbox)] = row
+        for inbox in sorted(before - after):
+            opened = self._subs_open_in_batch.pop((e.practice_id, e.staff_id, inbox), None)
+            if opened is not None:
+                opened["valid_to"] = e.occurred_at
+            else:
+                self.subs_close.append(
+                    {"p": e.practice_id, "s": e.staff_id, "i": inbox, "t": e.occurred_at}
+                )
+        self.subscriptions[key] = after
+        self._record(e, "applied")
+
+    def _addresses(self, e: StaffAddressesSet) -> None:
+        for k in [
+            k for k, v in self.addresses.items() if k[0] == e.practice_id and v == e.staff_id
+        ]:
+            del self.addresses[k]
+        for a in e.addresses:
+            self.addresses[(e.practice_id, a.strip().lower())] = e.staff_id
+        self.dirty_address_staff.add((e.practice_id, e.staff_id))
+        self._record(e, "applied")

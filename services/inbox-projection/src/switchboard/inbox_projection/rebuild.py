@@ -1,0 +1,188 @@
+"""Rebuild the inbox read models from the log (X-REPLAY-1).
+
+1. Create a new generation (schema `inbox_r<n>`) with every table.
+2. Read every partition of the projection's topics from the earliest offset up to the end
+   offsets seen at the start, in consumer group `<consumer_group_prefix>inbox-rebuild-<n>`
+   (never the live group), applying big batches with the live handler's fold, one
+   transaction each, with a progress bar.
+3. Switch: under the exclusive switch lock, mark the new generation active. Live batches take
+   that lock shared, so once the switch commits every live batch writes to the new one.
+4. Catch up: read on to the end offsets seen after the switch. Whatever the live consumer
+   applied to the old generation before the switch is on the log before those offsets; the
+   per-generation `applied` record makes events both see count once.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+import time
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import ValidationError
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+from tqdm import tqdm
+
+from switchboard.events import Event, UnknownEventError, decode
+from switchboard.inbox_projection import storage
+from switchboard.inbox_projection.handlers import apply_batch
+from switchboard.platform.db import make_engine, make_sessionmaker
+from switchboard.platform.logging import get_logger
+from switchboard.platform.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+
+@dataclass
+class RebuildResult:
+    schema: str
+    events: int
+    skipped: int
+    seconds: float
+    switched: bool
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> str:
+        state = "active" if self.switched else "built, not switched"
+        return (
+            f"rebuilt {self.schema} ({state}): {self.events} events in {self.seconds:.1f}s "
+            f"({self.rate:,.0f} events/s), {self.skipped} unreadable records skipped"
+        )
+
+
+async def new_generation(engine: AsyncEngine) -> str:
+    async with engine.begin() as conn:
+        names = (await conn.execute(select(storage.generations.c.schema_name))).scalars().all()
+        numbers = [int(m.group(1)) for n in names if (m := re.match(r"^inbox_r(\d+)$", n))]
+        schema = f"inbox_r{max(numbers, default=1) + 1}"
+        await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        await conn.run_sync(storage.create_generation, schema)
+        await conn.execute(storage.generations.insert().values(schema_name=schema, active=False))
+    return schema
+
+
+async def switch_to(engine: AsyncEngine, schema: str, events: int) -> None:
+    storage.check_generation(schema)
+    g = storage.generations
+    async with engine.begin() as conn:
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": storage.SWITCH_LOCK})
+        await conn.execute(update(g).where(g.c.active).values(active=False))
+        await conn.execute(
+            update(g)
+            .where(g.c.schema_name == schema)
+            .values(active=True, activated_at=text("now()"), events=events)
+        )
+
+
+class _Reader:
+    def __init__(self, settings: ServiceSettings, group: str, topics: list[str]) -> None:
+        self.settings = settings
+        self.topics = topics
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap,
+            group_id=group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+            fetch_max_bytes=64 * 1024 * 1024,
+        )
+        self.partitions: list[TopicPartition] = []
+
+    async def start(self) -> None:
+        await self.consumer.start()
+        await self.consumer.topics()  # fetches the cluster's metadata
+        for topic in self.topics:
+            for p in sorted(self.consumer.partitions_for_topic(topic) or ()):
+                self.partitions.append(TopicPartition(topic, p))
+        self.consumer.assign(self.partitions)
+        await self.consumer.seek_to_beginning(*self.partitions)
+
+    async def end_offsets(self) -> dict[TopicPartition, int]:
+        return dict(await self.consumer.end_offsets(self.partitions))
+
+    async def remaining(self, end: dict[TopicPartition, int]) -> int:
+        total = 0
+        for tp in self.partitions:
+            total += max(0, end[tp] - await self.consumer.position(tp))
+        return total
+
+    async def stop(self) -> None:
+        await self.consumer.stop()
+
+
+async def rebuild(
+    settings: ServiceSettings,
+    *,
+    switch: bool = True,
+    batch: int = 5000,
+    progress: bool = True,
+) -> RebuildResult:
+    from switchboard.inbox_projection.app import TOPICS
+
+    engine = make_engine(settings.database_url)
+    sessionmaker = make_sessionmaker(engine)
+    started = time.perf_counter()
+    schema = await new_generation(engine)
+    reader = _Reader(
+        settings,
+        f"{settings.consumer_group_prefix}inbox-rebuild-{schema}",
+        [settings.topic(t) for t in TOPICS],
+    )
+    await reader.start()
+    applied = skipped = 0
+    bar = tqdm(total=0, unit="ev", desc=f"rebuild {schema}", disable=not progress)
+
+    async def drain(end: dict[TopicPartition, int]) -> None:
+        nonlocal applied, skipped
+        bar.total = (bar.total or 0) + await reader.remaining(end)
+        bar.refresh()
+        while await reader.remaining(end) > 0:
+            batches = await reader.consumer.getmany(timeout_ms=1000, max_records=batch)
+            records = [r for tp, rs in batches.items() for r in rs if r.offset < end.get(tp, 0)]
+            # Records beyond `end` are read again by the next drain.
+            for tp, rs in batches.items():
+                over = [r for r in rs if r.offset >= end.get(tp, 0)]
+                if over:
+                    reader.consumer.seek(tp, over[0].offset)
+            events: list[Event] = []
+            for r in heapq.merge(
+                *(sorted(rs, key=lambda r: r.offset) for rs in _by_partition(records)),
+                key=lambda r: r.timestamp,
+            ):
+                try:
+                    events.append(decode(r.value))
+                except (UnknownEventError, ValidationError):
+                    skipped += 1
+            if events:
+                async with sessionmaker() as session, session.begin():
+                    await apply_batch(session, events, schema, emit=False)
+            applied += len(records)
+            bar.update(len(records))
+        if reader.partitions:
+            await reader.consumer.commit({tp: end[tp] for tp in reader.partitions})
+
+    try:
+        await drain(await reader.end_offsets())
+        if switch:
+            await switch_to(engine, schema, applied)
+            await drain(await reader.end_offsets())
+    finally:
+        bar.close()
+        await reader.stop()
+        await engine.dispose()
+    seconds = time.perf_counter() - started
+    log.info("inbox_rebuilt", schema=schema, events=applied, seconds=round(seconds, 2))
+    return RebuildResult(schema, applied, skipped, seconds, switch)
+
+
+def _by_partition(records: list) -> list[list]:  # type: ignore[type-arg]
+    parts: dict[tuple[str, int], list] = {}  # type: ignore[type-arg]
+    for r in records:
+        parts.setdefault((r.topic, r.partition), []).append(r)
+    return list(parts.values())

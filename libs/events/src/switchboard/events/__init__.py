@@ -47,6 +47,7 @@ from switchboard.events.pm import (
     ProviderUpserted,
 )
 from switchboard.events.pm_extra import CareTeamUpserted
+from switchboard.events.receipts import ReplyDeliveryUpdated
 from switchboard.events.registry import (
     UnknownEventError,
     decode,
@@ -85,6 +86,7 @@ __all__ = [
     "ProviderUpserted",
     "ReasonAdded",
     "ReplyAttachment",
+    "ReplyDeliveryUpdated",
     "ReplyFailed",
     "ReplyRequested",
     "ReplySent",

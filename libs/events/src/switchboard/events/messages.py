@@ -23,6 +23,8 @@ class Attachment(BaseModel):
     filename: str | None = None
     # Where the bytes are: an attachment-store key or the provider's media URL.
     ref: str
+    # Length of a recording (a voicemail), in seconds.
+    duration_s: float | None = Field(default=None, ge=0)
 
 
 class EmailThreading(BaseModel):
@@ -56,6 +58,8 @@ class MessageReceived(Event):
     selected_reason: str | None = None
     voicemail_extension: str | None = None
     email_threading: EmailThreading | None = None
+    # The label of the practice line written to (I-LINE-1: shown beside the patient's name).
+    line_label: str | None = Field(default=None, max_length=80)
 
     def partition_key(self) -> str:
         # One sender's messages stay in order: stickiness depends on the previous one.

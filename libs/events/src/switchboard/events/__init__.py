@@ -48,6 +48,7 @@ from switchboard.events.pm import (
 )
 from switchboard.events.pm_extra import CareTeamUpserted
 from switchboard.events.receipts import ReplyDeliveryUpdated
+from switchboard.events.presence import PresenceChanged
 from switchboard.events.registry import (
     UnknownEventError,
     decode,
@@ -82,6 +83,7 @@ __all__ = [
     "OrphanAlertRaised",
     "PatientUpserted",
     "PracticeMessageRead",
+    "PresenceChanged",
     "PracticeNotificationSettingsChanged",
     "ProviderUpserted",
     "ReasonAdded",

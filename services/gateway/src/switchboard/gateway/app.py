@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from switchboard.gateway import live
 from switchboard.gateway.admin import admin
 from switchboard.gateway.api import router
 from switchboard.gateway.ehr import router as ehr_router
@@ -20,12 +21,21 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def build_app(settings: ServiceSettings) -> FastAPI:
-    app = service_app(settings, title="Switchboard gateway")
+    hub = live.Hub()
+    app = service_app(
+        settings,
+        title="Switchboard gateway",
+        on_start=live.start,
+        on_stop=live.stop,
+        extra_checks={"live_relay": hub.is_ready},
+    )
     app.state.settings = settings
+    app.state.hub = hub
     app.include_router(router)
     app.include_router(ehr_router)
     app.include_router(notify_router)
     app.include_router(admin)
+    app.include_router(live.live)
     return app
 
 

@@ -1,0 +1,236 @@
+"""Live updates over a WebSocket (I-LIVE-1, I-NOTIFY-1 in-app alerts).
+
+Each gateway replica reads the live topics from their end with a group-less consumer, so
+every replica sees every record, and relays to its own connected staff what concerns them:
+changed conversations (routing, staff actions, replies), their in-app alerts, and who else
+is viewing or typing. Presence a client reports is published to Kafka, never kept in one
+replica's memory, so staff on different replicas see each other.
+
+What goes over the socket names conversations and staff, never patient data: the client
+re-reads a changed conversation through the API, which applies the policies (T-2) and
+records the access (T-3).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+from fastapi import APIRouter, FastAPI, WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
+
+from switchboard.events import (
+    AlertSent,
+    Event,
+    MessageRouted,
+    PresenceChanged,
+    ReplyFailed,
+    ReplySent,
+    Topic,
+    UnknownEventError,
+    decode,
+)
+from switchboard.events.actions import ConversationAction
+from switchboard.gateway.auth import Principal, read_token
+from switchboard.platform.logging import get_logger
+from switchboard.platform.service import Runtime
+
+log = get_logger(__name__)
+live = APIRouter()
+
+LIVE_TOPICS = (Topic.ROUTING, Topic.ACTIONS, Topic.DELIVERY, Topic.NOTIFICATIONS, Topic.PRESENCE)
+PRESENCE_TTL = timedelta(seconds=30)
+# A client that cannot keep up loses updates rather than slowing everyone (it re-reads).
+CLIENT_QUEUE = 500
+
+
+def view(event: Event, who: Principal) -> dict[str, Any] | None:
+    """What `who` is told about `event`, if anything. Pure."""
+    if event.practice_id != who.practice_id:
+        return None  # T-1
+    if isinstance(event, AlertSent):
+        if event.channel != "in_app" or event.staff_id != who.user_id:
+            return None
+        return {
+            "type": "alert",
+            "conversation_id": str(event.conversation_id),
+            "kind": event.kind,
+            "why": event.why,
+            "reason": event.routing_reason,
+            "link": event.link,
+        }
+    if isinstance(event, PresenceChanged):
+        if event.staff_id == who.user_id:
+            return None
+        return {
+            "type": "presence",
+            "conversation_id": str(event.conversation_id),
+            "staff_id": event.staff_id,
+            "display_name": event.display_name,
+            "state": event.state,
+            "expires_at": event.expires_at.isoformat(),
+        }
+    if not who.has_inbox:
+        return None
+    if isinstance(event, MessageRouted | ConversationAction | ReplySent | ReplyFailed):
+        conversation_id = event.conversation_id
+        return {
+            "type": "conversation",
+            "conversation_id": str(conversation_id),
+            "change": event.event_type,
+        }
+    return None
+
+
+@dataclass(eq=False)
+class Client:
+    who: Principal
+    queue: asyncio.Queue[dict[str, Any]] = field(
+        default_factory=lambda: asyncio.Queue(CLIENT_QUEUE)
+    )
+    dropped: int = 0
+
+    def offer(self, message: dict[str, Any]) -> None:
+        try:
+            self.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            self.dropped += 1
+
+
+@dataclass
+class Hub:
+    """The connected clients of this replica, by practice."""
+
+    clients: dict[str, set[Client]] = field(default_factory=lambda: defaultdict(set))
+    task: asyncio.Task[None] | None = None
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def is_ready(self) -> bool:
+        return self.ready.is_set() and self.task is not None and not self.task.done()
+
+    def add(self, client: Client) -> None:
+        self.clients[client.who.practice_id].add(client)
+
+    def remove(self, client: Client) -> None:
+        self.clients[client.who.practice_id].discard(client)
+
+    def dispatch(self, event: Event) -> None:
+        for client in tuple(self.clients.get(event.practice_id, ())):
+            message = view(event, client.who)
+            if message is not None:
+                client.offer(message)
+
+    async def relay(self, rt: Runtime) -> None:
+        settings = rt.settings
+        consumer = AIOKafkaConsumer(
+            *(settings.topic(t) for t in LIVE_TOPICS),
+            bootstrap_servers=settings.kafka_bootstrap,
+            group_id=None,  # every replica reads everything, from now on
+            auto_offset_reset="latest",
+            enable_auto_commit=False,
+            client_id=f"{settings.service_name}-live",
+            fetch_max_wait_ms=50,
+        )
+        while True:
+            try:
+                await consumer.start()
+                break
+            except Exception as exc:  # Kafka not reachable yet: retry, readiness reports it
+                log.warning("live_relay_waiting", error=type(exc).__name__)
+                await asyncio.sleep(1)
+        try:
+            # Position every partition at its end before saying we are live.
+            for tp in consumer.assignment():
+                await consumer.position(tp)
+            self.ready.set()
+            while True:
+                batches = await consumer.getmany(timeout_ms=500, max_records=1000)
+                for records in batches.values():
+                    for record in records:
+                        try:
+                            event = decode(record.value)
+                        except (UnknownEventError, ValidationError):
+                            continue  # not ours to judge: the consumers dead-letter it
+                        self.dispatch(event)
+        finally:
+            await consumer.stop()
+
+
+async def start(app: FastAPI, rt: Runtime) -> None:
+    hub: Hub = app.state.hub
+    hub.task = asyncio.create_task(hub.relay(rt), name="live-relay")
+
+
+async def stop(app: FastAPI, rt: Runtime) -> None:
+    hub: Hub = app.state.hub
+    if hub.task is not None:
+        hub.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await hub.task
+
+
+def presence(who: Principal, conversation_id: uuid.UUID, state: str, name: str) -> PresenceChanged:
+    now = datetime.now(UTC)
+    event_id = uuid.uuid4()
+    return PresenceChanged(
+        event_id=event_id,
+        correlation_id=event_id,
+        occurred_at=now,
+        practice_id=who.practice_id,
+        conversation_id=conversation_id,
+        staff_id=who.user_id,
+        display_name=name,
+        state=state,  # type: ignore[arg-type]
+        expires_at=now + PRESENCE_TTL,
+    )
+
+
+@live.websocket("/api/live")
+async def live_socket(websocket: WebSocket, token: str | None = None) -> None:
+    """Browsers cannot set headers on a WebSocket: the token comes as `?token=`."""
+    settings = websocket.app.state.settings
+    who = read_token(token or "", settings.jwt_secret)
+    if who is None:
+        await websocket.close(code=4401, reason="sign in first")
+        return
+    await websocket.accept()
+    hub: Hub = websocket.app.state.hub
+    client = Client(who)
+    hub.add(client)
+    publisher = websocket.app.state.runtime.publisher
+
+    async def send() -> None:
+        while True:
+            await websocket.send_json(await client.queue.get())
+
+    sender = asyncio.create_task(send())
+    try:
+        await websocket.send_json({"type": "hello", "user_id": who.user_id})
+        while True:
+            message = await websocket.receive_json()
+            state = message.get("type") if isinstance(message, dict) else None
+            if state not in ("viewing", "typing", "left"):
+                await websocket.send_json(
+                    {"type": "error", "detail": "type must be viewing, typing or left"}
+                )
+                continue
+            try:
+                conversation_id = uuid.UUID(str(message.get("conversation_id")))
+            except ValueError:
+                await websocket.send_json(
+                    {"type": "error", "detail": "conversation_id must be a UUID"}
+                )
+                continue
+            name = str(message.get("display_name", ""))[:200]
+            await publisher.publish([presence(who, conversation_id, state, name)])
+    except WebSocketDisconnect:
+        pass
+    finally:
+        sender.cancel()
+        hub.remove(client)

@@ -1,0 +1,139 @@
+"""Live updates through the gateway's WebSocket, against the real Kafka: two gateway
+replicas, staff of two practices (I-LIVE-1, I-NOTIFY-1, T-1)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from starlette.testclient import TestClient
+
+from switchboard.events import AlertSent, MessageRouted, deterministic_id
+from switchboard.gateway.app import build_app
+from switchboard.gateway.auth import Principal, issue_token
+from switchboard.gateway.settings import GatewaySettings
+from switchboard.platform.kafka import Publisher, ensure_topics, make_producer
+
+pytestmark = pytest.mark.integration
+SECRET = "test-secret-for-live-updates-0123456789"
+
+
+def token(user: str, practice: str = "demo", role: str = "staff") -> str:
+    return issue_token(Principal(user, practice, role, frozenset()), SECRET, 3600)
+
+
+def publish(settings, *events) -> None:
+    async def send() -> None:
+        producer = make_producer(settings)
+        await producer.start()
+        try:
+            await Publisher(producer, settings).publish(events)
+        finally:
+            await producer.stop()
+
+    asyncio.run(send())
+
+
+def env(n: str, practice: str = "demo") -> dict:
+    eid = deterministic_id("live-test", n, uuid.uuid4())
+    return {
+        "event_id": eid,
+        "correlation_id": eid,
+        "practice_id": practice,
+        "occurred_at": datetime.now(UTC),
+    }
+
+
+def receive_until(ws, kind: str, timeout: float = 20.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        message = ws.receive_json()
+        if message["type"] == kind:
+            return message
+    raise AssertionError(f"no {kind} message")
+
+
+@pytest.fixture(scope="module")
+def replicas(settings):
+    gw = GatewaySettings(
+        service_name="gateway",
+        kafka_bootstrap=settings.kafka_bootstrap,
+        database_url=settings.database_url,
+        topic_prefix=settings.topic_prefix,
+        jwt_secret=SECRET,
+    )
+    asyncio.run(ensure_topics(gw))
+    with TestClient(build_app(gw)) as one, TestClient(build_app(gw)) as two:
+        for client in (one, two):
+            deadline = time.monotonic() + 30
+            while client.get("/readyz").json()["checks"].get("live_relay") is not True:
+                assert time.monotonic() < deadline, client.get("/readyz").json()
+                time.sleep(0.2)
+        yield gw, one, two
+
+
+def test_presence_and_updates_cross_replicas_and_never_practices(replicas):
+    # covers I-LIVE-1, I-NOTIFY-1, T-1
+    gw, one, two = replicas
+    conversation = uuid.uuid4()
+    with (
+        one.websocket_connect(f"/api/live?token={token('u-a')}") as a,
+        two.websocket_connect(f"/api/live?token={token('u-b')}") as b,
+        two.websocket_connect(f"/api/live?token={token('u-x', practice='other')}") as x,
+    ):
+        for ws in (a, b, x):
+            assert ws.receive_json()["type"] == "hello"
+        # u-a (replica one) opens the conversation and types; u-b (replica two) sees it.
+        a.send_json({"type": "viewing", "conversation_id": str(conversation), "display_name": "A"})
+        seen = receive_until(b, "presence")
+        assert (seen["staff_id"], seen["state"], seen["display_name"]) == ("u-a", "viewing", "A")
+        a.send_json({"type": "typing", "conversation_id": str(conversation)})
+        assert receive_until(b, "presence")["state"] == "typing"
+
+        # A routed message and an in-app alert for u-b only.
+        now = datetime.now(UTC)
+        publish(
+            gw,
+            MessageRouted(
+                **env("routed"),
+                message_id=uuid.uuid4(),
+                conversation_id=conversation,
+                reason="other",
+                reason_source="none",
+                decided_at=now,
+            ),
+            AlertSent(
+                **env("alert"),
+                conversation_id=conversation,
+                alert_id=uuid.uuid4(),
+                staff_id="u-b",
+                channel="in_app",
+                kind="message",
+                why="subscribed",
+                link="/inbox",
+                sent_at=now,
+            ),
+        )
+        assert receive_until(a, "conversation")["conversation_id"] == str(conversation)
+        alert = receive_until(b, "alert")
+        assert alert["conversation_id"] == str(conversation) and alert["why"] == "subscribed"
+        assert receive_until(b, "conversation")["change"] == "MessageRouted"
+
+        # The other practice's user heard nothing of it (T-1): a marker proves the socket works.
+        x.send_json({"type": "viewing", "conversation_id": "not-a-uuid"})
+        assert x.receive_json() == {"type": "error", "detail": "conversation_id must be a UUID"}
+
+
+def test_a_socket_without_a_valid_token_is_refused(replicas):
+    _, one, _ = replicas
+    from starlette.websockets import WebSocketDisconnect
+
+    with (
+        pytest.raises(WebSocketDisconnect) as refused,
+        one.websocket_connect("/api/live?token=nope") as ws,
+    ):
+        ws.receive_json()
+    assert refused.value.code == 4401

@@ -72,3 +72,40 @@ def test_parse_results_cross_a_process_boundary():
     err = again[1]
     assert isinstance(err, HL7Error) and str(err) == "SCH-11: start time missing"
     assert (err.code, err.err_code, err.control_id) == ("AE", 101, "MSG0001")
+
+
+async def test_two_stage_handler_parses_ahead_and_publishes_in_arrival_order():
+    import asyncio
+
+    from test_pm_hl7_intake import siu
+
+    published: list[str] = []
+    log: list[str] = []
+
+    async def slow_publish(events):
+        log.append("publish-start")
+        await asyncio.sleep(0.01)  # waiting for Kafka
+        published.extend(e.appointment_id for e in events)
+        log.append("publish-end")
+
+    handler = hl7_batch_callback("demo", slow_publish)
+    prepare = handler.prepare
+
+    async def logged_prepare(texts):
+        log.append("prepare")
+        return await prepare(texts)
+
+    handler.prepare = logged_prepare  # type: ignore[method-assign]
+    messages = [siu("S12", f"C{i:04d}", "20250115090000-0500", appt=f"A{i:04d}") for i in range(60)]
+    async with (
+        MLLPServer(on_batch=handler, port=0, max_batch=8) as server,
+        MLLPClient("127.0.0.1", server.port) as client,
+    ):
+        acks = await client.send_many(messages, window=60)
+    assert [ack_code(a) for a in acks] == ["AA"] * 60
+    assert published == [f"A{i:04d}" for i in range(60)]  # order kept across batches
+    # some batch was parsed while the one before it waited for its publish
+    overlaps = [
+        i for i in range(1, len(log) - 1) if log[i] == "prepare" and log[i - 1] == "publish-start"
+    ]
+    assert overlaps

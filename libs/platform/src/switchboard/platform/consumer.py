@@ -119,6 +119,7 @@ class ConsumerRunner:
             # The broker answers a fetch as soon as data arrives; this bounds the idle wait
             # between fetch rounds (aiokafka's default 500 ms showed as end-to-end latency).
             fetch_max_wait_ms=self.settings.consumer_fetch_max_wait_ms,
+            fetch_min_bytes=self.settings.consumer_fetch_min_bytes,
         )
 
     async def run(self) -> None:

@@ -28,6 +28,10 @@ class ServiceSettings(BaseSettings):
     producer_linger_ms: int = 2
     consumer_batch_max: int = 500
     consumer_fetch_max_wait_ms: int = 50
+    # The broker answers a fetch once it has this many bytes (or the wait above is over):
+    # raise it where bigger batches matter more than a few ms of latency (pm-sync's own
+    # projection), keep 1 where latency matters (routing).
+    consumer_fetch_min_bytes: int = 1
     consumer_max_attempts: int = 5
     consumer_backoff_initial_s: float = 0.2
     consumer_backoff_max_s: float = 10.0

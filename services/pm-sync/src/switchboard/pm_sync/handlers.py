@@ -21,11 +21,16 @@ _CHUNK = 500
 
 @functools.cache
 def _upsert(
-    table: Table, keys: tuple[str, ...], order: tuple[str, ...], keep: tuple[str, ...] = ()
+    table: Table,
+    keys: tuple[str, ...],
+    order: tuple[str, ...],
+    keep: tuple[str, ...] = (),
+    returning: bool = False,
 ) -> Any:
-    """INSERT ... ON CONFLICT DO UPDATE ... WHERE (new order) > (stored order) RETURNING keys.
+    """INSERT ... ON CONFLICT DO UPDATE ... WHERE (new order) > (stored order) [RETURNING keys].
     Columns in `keep` keep their stored value when the newer row has none. Built once per
-    table and run executemany-style, so SQLAlchemy compiles it once."""
+    table and run executemany-style, so SQLAlchemy compiles it once; without RETURNING the
+    driver runs it as a prepared executemany (with it, as one long multi-row statement)."""
     stmt = insert(table)
     newer = tuple_(*(stmt.excluded[c] for c in order)) > tuple_(*(table.c[c] for c in order))
     values: dict[str, Any] = {
@@ -35,9 +40,10 @@ def _upsert(
         for c in table.columns
         if c.name not in keys
     }
-    return stmt.on_conflict_do_update(
+    upsert = stmt.on_conflict_do_update(
         index_elements=[table.c[k] for k in keys], set_=values, where=newer
-    ).returning(*(table.c[k] for k in keys))
+    )
+    return upsert.returning(*(table.c[k] for k in keys)) if returning else upsert
 
 
 async def _upsert_newer(
@@ -47,13 +53,15 @@ async def _upsert_newer(
     keys: tuple[str, ...],
     order: tuple[str, ...],
     keep: tuple[str, ...] = (),
+    returning: bool = False,
 ) -> list[Any]:
     """Insert rows; replace an existing row only when `order` of the new one is greater.
-    Returns the primary keys of the rows written. Rows must have distinct keys (fold first)."""
+    With `returning`, the primary keys of the rows written. Rows must have distinct keys
+    (fold first)."""
     if not rows:
         return []
-    result = await session.execute(_upsert(table, keys, order, keep), rows)
-    return list(result.all())
+    result = await session.execute(_upsert(table, keys, order, keep, returning), rows)
+    return list(result.all()) if returning else []
 
 
 async def handle_batch(session: AsyncSession, events: Sequence[Event]) -> list[Event]:
@@ -73,6 +81,7 @@ async def handle_batch(session: AsyncSession, events: Sequence[Event]) -> list[E
         ("source_updated_at", "event_id"),
         # HL7 ADT has no field for the patient's zone: an update that does not say keeps it
         ("timezone",),
+        returning=True,
     )
     if written:
         # The contact index follows the patient row that won.

@@ -714,14 +714,7 @@ def parse_many(texts: Sequence[str], practice_id: str, default_tz: tzinfo | str)
 ParseMany = Callable[[Sequence[str]], Awaitable[list[Parsed]]]
 
 
-def hl7_batch_callback(
-    practice_id: str,
-    publish: Publish,
-    *,
-    default_tz: tzinfo | str = "UTC",
-    on_error: Callable[[HL7Error], None] | None = None,
-    parse: ParseMany | None = None,
-) -> Callable[[Sequence[str]], Awaitable[list[str]]]:
+class HL7BatchHandler:
     """An `MLLPServer.on_batch`: parse each message, publish the events of all of them in one
     call, then ACK each, in order.
 
@@ -729,13 +722,33 @@ def hl7_batch_callback(
     ERR, and the others go on. A publish failure -> AR with ERR 207 for every message that
     had events; the sender resends (ids are deterministic, so a resend collapses with
     anything that did get through). `parse` may move the parsing elsewhere (a process).
+
+    Two stages for the MLLP server: `prepare` (parse) of the next batch may run while
+    `commit` (publish, ACK) of this one waits for Kafka; commits keep arrival order.
     """
 
-    async def on_batch(texts: Sequence[str]) -> list[str]:
-        if parse is not None:
-            outcomes = await parse(texts)
-        else:
-            outcomes = parse_many(texts, practice_id, default_tz)
+    def __init__(
+        self,
+        practice_id: str,
+        publish: Publish,
+        *,
+        default_tz: tzinfo | str = "UTC",
+        on_error: Callable[[HL7Error], None] | None = None,
+        parse: ParseMany | None = None,
+    ) -> None:
+        self.practice_id = practice_id
+        self.publish = publish
+        self.default_tz = default_tz
+        self.on_error = on_error
+        self.parse = parse
+
+    async def prepare(self, texts: Sequence[str]) -> list[Parsed]:
+        if self.parse is not None:
+            return await self.parse(texts)
+        return parse_many(texts, self.practice_id, self.default_tz)
+
+    async def commit(self, texts: Sequence[str], outcomes: Sequence[Parsed]) -> list[str]:
+        on_error = self.on_error
         events: list[Event] = []
         for outcome in outcomes:
             if isinstance(outcome, HL7Error):
@@ -746,7 +759,7 @@ def hl7_batch_callback(
         stored = True
         if events:
             try:
-                await publish(events)
+                await self.publish(events)
             except Exception:
                 stored = False
         replies = []
@@ -770,7 +783,22 @@ def hl7_batch_callback(
                 replies.append(ack(text, "AA", note))
         return replies
 
-    return on_batch
+    async def __call__(self, texts: Sequence[str]) -> list[str]:
+        return await self.commit(texts, await self.prepare(texts))
+
+
+def hl7_batch_callback(
+    practice_id: str,
+    publish: Publish,
+    *,
+    default_tz: tzinfo | str = "UTC",
+    on_error: Callable[[HL7Error], None] | None = None,
+    parse: ParseMany | None = None,
+) -> HL7BatchHandler:
+    """See `HL7BatchHandler`."""
+    return HL7BatchHandler(
+        practice_id, publish, default_tz=default_tz, on_error=on_error, parse=parse
+    )
 
 
 def hl7_callback(

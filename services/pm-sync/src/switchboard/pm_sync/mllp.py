@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Self
+from typing import Any, Protocol, Self, runtime_checkable
 
 from switchboard.platform.logging import get_logger
 from switchboard.pm_sync.hl7_intake import ERR_INTERNAL, ERR_SEGMENT_SEQUENCE, HL7Error, ack
@@ -88,6 +88,24 @@ class _Reject:
     reply: str  # the ACK of a frame that could not be read
 
 
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    items: list[bytes | _Reject]
+    texts: list[str]  # the readable messages among items, decoded
+    prepared: asyncio.Task[Any]
+
+
+@runtime_checkable
+class TwoStageHandler(Protocol):
+    """A batch handler in two stages: `prepare` (e.g. parse, in a worker process) may run for
+    the next batch while `commit` (e.g. publish and wait for Kafka) runs for this one;
+    commits run one at a time, in arrival order."""
+
+    async def prepare(self, texts: list[str]) -> Any: ...
+
+    async def commit(self, texts: list[str], prepared: Any) -> Sequence[str]: ...
+
+
 class MLLPServer:
     """`async with MLLPServer(on_message, port=0) as server:` ... `server.port`.
 
@@ -110,6 +128,7 @@ class MLLPServer:
             raise ValueError("give exactly one of on_message and on_batch")
         self.on_message = on_message
         self.on_batch = on_batch
+        self._two_stage = isinstance(on_batch, TwoStageHandler)
         self.max_batch = max(1, max_batch)
         self.host = host
         self.port = port
@@ -165,21 +184,32 @@ class MLLPServer:
         assert self._server is not None
         await self._server.serve_forever()
 
-    async def _answer(self, payloads: list[bytes]) -> list[str]:
-        """The ACKs of consecutive messages, in order: one `on_batch` call, or `on_message`
-        for each. A failing callback answers AR (resend later) for the messages it had."""
-        texts = [_decode(p, self.encoding) for p in payloads]
+    async def _prepare(self, texts: list[str]) -> Any:
+        """Stage one of a batch (a two-stage handler's `prepare`); may run while the batch
+        before it is still being committed."""
+        if self._two_stage:
+            return await self.on_batch.prepare(texts)  # type: ignore[union-attr]
+        return None
+
+    async def _answer(self, texts: list[str], prepared: asyncio.Task[Any]) -> list[str]:
+        """The ACKs of consecutive messages, in order: a two-stage handler's `commit`, one
+        `on_batch` call, or `on_message` for each. A failing callback answers AR (resend
+        later) for the messages it had not answered."""
         replies: list[str] = []
         try:
-            if self.on_batch is not None:
+            done = await prepared
+            if self._two_stage:
+                answered = list(await self.on_batch.commit(texts, done))  # type: ignore[union-attr]
+            elif self.on_batch is not None:
                 answered = list(await self.on_batch(texts))
-                if len(answered) != len(texts):
-                    raise RuntimeError("on_batch returned the wrong number of ACKs")
-                return answered
-            assert self.on_message is not None
-            for text in texts:
-                replies.append(await self.on_message(text))
-            return replies
+            else:
+                assert self.on_message is not None
+                for text in texts:
+                    replies.append(await self.on_message(text))
+                return replies
+            if len(answered) != len(texts):
+                raise RuntimeError("the batch handler returned the wrong number of ACKs")
+            return answered
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -226,14 +256,17 @@ class MLLPServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Frames are read ahead while earlier ones are handled; the messages waiting when
         the handler is free are handled together (up to `max_batch`), and their ACKs are
-        written in order. A sender in original mode (one at a time) gets batches of one."""
+        written in order. A sender in original mode (one at a time) gets batches of one.
+        With a two-stage handler, the next batch is prepared while one is committed."""
         task = asyncio.current_task()
         if task is not None:
             self._connections[task] = writer
         peer = writer.get_extra_info("peername")
         log.info("mllp_connected", peer=str(peer))
         queue: asyncio.Queue[bytes | _Reject | None] = asyncio.Queue(maxsize=2 * self.max_batch)
+        batches: asyncio.Queue[_Batch | None] = asyncio.Queue(maxsize=1)
         frames = asyncio.create_task(self._read_frames(reader, queue))
+        answering = asyncio.create_task(self._write_answers(writer, batches))
         try:
             finished = False
             while not finished:
@@ -247,27 +280,58 @@ class MLLPServer:
                         finished = True
                         break
                     items.append(item)
-                payloads = [i for i in items if isinstance(i, bytes)]
-                answers = iter(await self._answer(payloads) if payloads else [])
-                for item in items:
-                    reply = item.reply if isinstance(item, _Reject) else next(answers)
-                    self.messages += 1
-                    if ack_code(reply) != "AA":
-                        self.rejected += 1
-                    writer.write(frame(reply, self.encoding))
-                await writer.drain()
+                texts = [_decode(i, self.encoding) for i in items if isinstance(i, bytes)]
+                prepared = asyncio.create_task(self._prepare(texts))
+                if not await self._hand_over(batches, _Batch(items, texts, prepared), answering):
+                    prepared.cancel()
+                    break
+            if not answering.done():
+                await self._hand_over(batches, None, answering)
+                await answering
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
-            frames.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await frames
+            for helper in (frames, answering):
+                helper.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await helper
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
             if task is not None:
                 self._connections.pop(task, None)
             log.info("mllp_disconnected", peer=str(peer))
+
+    @staticmethod
+    async def _hand_over(
+        batches: asyncio.Queue[_Batch | None], batch: _Batch | None, answering: asyncio.Task[None]
+    ) -> bool:
+        """Queue a batch for the writer; False when the writer has stopped (peer gone)."""
+        put = asyncio.ensure_future(batches.put(batch))
+        await asyncio.wait({put, answering}, return_when=asyncio.FIRST_COMPLETED)
+        if not put.done():
+            put.cancel()
+            return False
+        return True
+
+    async def _write_answers(
+        self, writer: asyncio.StreamWriter, batches: asyncio.Queue[_Batch | None]
+    ) -> None:
+        """Commit batches in arrival order and write their ACKs."""
+        while True:
+            batch = await batches.get()
+            if batch is None:
+                return
+            answers = iter(await self._answer(batch.texts, batch.prepared) if batch.texts else [])
+            if not batch.texts:
+                batch.prepared.cancel()
+            for item in batch.items:
+                reply = item.reply if isinstance(item, _Reject) else next(answers)
+                self.messages += 1
+                if ack_code(reply) != "AA":
+                    self.rejected += 1
+                writer.write(frame(reply, self.encoding))
+            await writer.drain()
 
 
 class MLLPClient:

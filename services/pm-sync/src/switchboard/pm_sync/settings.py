@@ -27,6 +27,9 @@ class PmSyncSettings(ServiceSettings):
     http_port: int = 8005
     # The MLLP intake publishes what arrived together and waits for it: no reason to linger.
     producer_linger_ms: int = 0
+    # Its own projection can lag by a few ms: bigger batches leave the CPU to the intake.
+    consumer_fetch_min_bytes: int = 64 * 1024
+    consumer_fetch_max_wait_ms: int = 100
 
     # HL7 v2 over MLLP. One listener takes one practice's feed.
     mllp_enabled: bool = True

@@ -8,9 +8,11 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from switchboard.gateway import live
+from switchboard.gateway.actions import router as actions_router
 from switchboard.gateway.admin import admin
 from switchboard.gateway.api import router
 from switchboard.gateway.ehr import router as ehr_router
+from switchboard.gateway.inbox import router as inbox_router
 from switchboard.gateway.notify_admin import router as notify_router
 from switchboard.gateway.settings import GatewaySettings
 from switchboard.gateway.users import load_users_file, upsert_users
@@ -32,6 +34,8 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     app.state.settings = settings
     app.state.hub = hub
     app.include_router(router)
+    app.include_router(inbox_router)
+    app.include_router(actions_router)
     app.include_router(ehr_router)
     app.include_router(notify_router)
     app.include_router(admin)

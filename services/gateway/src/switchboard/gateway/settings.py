@@ -18,3 +18,13 @@ class GatewaySettings(ServiceSettings):
     pm_sync_url: str = "http://127.0.0.1:8005"
     pm_sync_token: SecretStr | None = None  # pm-sync's SWITCHBOARD_INTERNAL_TOKEN, if set
     pm_sync_timeout_s: float = 30.0
+    # Optional OIDC issuer (oidc.py): RS256 tokens verified against its JWKS, beside local users.
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None  # default: <issuer>/.well-known/jwks.json
+    oidc_algorithms: tuple[str, ...] = ("RS256",)
+    oidc_practice_claim: str = "practice"
+    oidc_role_claim: str = "role"
+    oidc_policies_claim: str = "policies"
+    # How long a staff action waits for the inbox projection to apply it before 202.
+    action_wait_s: float = 5.0

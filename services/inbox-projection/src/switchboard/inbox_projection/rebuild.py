@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -79,6 +80,21 @@ async def switch_to(engine: AsyncEngine, schema: str, events: int) -> None:
         )
 
 
+async def partitions(settings: ServiceSettings, topics: list[str]) -> list[TopicPartition]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    return sorted(
+        TopicPartition(t["topic"], p["partition"])
+        for t in described
+        if t.get("error_code") == 0
+        for p in t["partitions"]
+    )
+
+
 class _Reader:
     def __init__(self, settings: ServiceSettings, group: str, topics: list[str]) -> None:
         self.settings = settings
@@ -96,10 +112,9 @@ class _Reader:
 
     async def start(self) -> None:
         await self.consumer.start()
-        await self.consumer.topics()  # fetches the cluster's metadata
-        for topic in self.topics:
-            for p in sorted(self.consumer.partitions_for_topic(topic) or ()):
-                self.partitions.append(TopicPartition(topic, p))
+        self.partitions = await partitions(self.settings, self.topics)
+        if not self.partitions:
+            raise RuntimeError("none of the projection's topics exist: nothing to rebuild")
         self.consumer.assign(self.partitions)
         await self.consumer.seek_to_beginning(*self.partitions)
 
@@ -186,3 +201,22 @@ def _by_partition(records: list) -> list[list]:  # type: ignore[type-arg]
     for r in records:
         parts.setdefault((r.topic, r.partition), []).append(r)
     return list(parts.values())
+
+
+async def checksums(engine: AsyncEngine, schema: str) -> dict[str, tuple[int, str]]:
+    """Per table of a generation: (rows, md5 over every row's every column, in a fixed
+    order). Two generations with equal checksums hold the same read models."""
+    storage.check_generation(schema)
+    out: dict[str, tuple[int, str]] = {}
+    async with engine.connect() as conn:
+        for table in storage.CHECKSUMMED:
+            row = (
+                await conn.execute(
+                    text(
+                        f"SELECT count(*), coalesce(md5(string_agg(r, '|' ORDER BY r)), '') "  # noqa: S608
+                        f'FROM (SELECT t::text AS r FROM "{schema}".{table.name} t) x'
+                    )
+                )
+            ).one()
+            out[table.name] = (int(row[0]), str(row[1]))
+    return out

@@ -138,12 +138,11 @@ deliveries = Table(
     "deliveries",
     gen,
     Column("message_id", UUID(as_uuid=True), primary_key=True),
+    Column("kind", Text, primary_key=True),  # sent | failed | read (by the patient)
     Column("practice_id", Text, nullable=False),
     Column("conversation_id", UUID(as_uuid=True), nullable=False),
-    Column("status", Text, nullable=False),  # sent | failed
-    Column("why", Text),
     Column("at", DateTime(timezone=True), nullable=False),
-    Column("read_at", DateTime(timezone=True)),
+    Column("why", Text),
 )
 
 # Every routing decision of a conversation: the history shows the selected reason (R-LABEL-1).

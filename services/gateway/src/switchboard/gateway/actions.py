@@ -1,0 +1,340 @@
+"""Staff actions on a conversation, as events appended to the log (I-AUDIT-1).
+
+    POST /api/conversations/{id}/assign   {"assignee": "u-1" | null, "expected_version": 7}
+    POST /api/conversations/{id}/status   {"status": "open" | "closed", "expected_version": 7}
+    POST /api/conversations/{id}/link     {"patient_id": "...", "expected_version": 7}
+    POST /api/conversations/{id}/reply    {"body": "...", "keep_open": false, ...}
+    PUT  /api/admin/staff/{staff_id}/addresses   {"addresses": ["+1212..."]} (admins)
+
+Each is validated here (4xx with the reason), appended (acks=all), and answered once the
+inbox projection has applied it (read-your-writes: 200 with the conversation), or 202 with
+the event id when that takes longer than `action_wait_s`. `expected_version` is the version
+the user saw: a conversation changed meanwhile gets 409 here or, in a race, from the
+projection, which refuses a stale action and records it; nothing is applied twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard.events import (
+    ConversationAssigned,
+    ConversationLinked,
+    ConversationStatusChanged,
+    Event,
+    ReplyAttachment,
+    ReplyRequested,
+    StaffAddressesSet,
+)
+from switchboard.gateway import readmodel, storage
+from switchboard.gateway.api import inbox_user, principal
+from switchboard.gateway.auth import Principal
+from switchboard.gateway.inbox import (
+    ConversationSummary,
+    eligible_assignees,
+    summary,
+    visible_conversation,
+)
+from switchboard.gateway.settings import GatewaySettings
+from switchboard.platform.kafka import PublishError
+from switchboard.platform.logging import get_logger
+
+log = get_logger(__name__)
+router = APIRouter(prefix="/api", tags=["staff actions"])
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class Versioned(BaseModel):
+    # The conversation version the user acted on; omit to act whatever changed meanwhile.
+    expected_version: int | None = Field(default=None, ge=0)
+
+
+class Assign(Versioned):
+    assignee: str | None = Field(default=None, min_length=1, max_length=128)
+
+
+class StatusChange(Versioned):
+    status: Literal["open", "closed"]
+
+
+class Link(Versioned):
+    patient_id: str = Field(min_length=1, max_length=128)
+
+
+class Reply(Versioned):
+    body: str = Field(default="", max_length=20_000)
+    subject: str | None = Field(default=None, max_length=998)
+    attachments: list[ReplyAttachment] = Field(default_factory=list, max_length=10)
+    secure: bool = False
+    # "Send and keep Open"; the default is "Send and Close" (I-STATUS-1).
+    keep_open: bool = False
+    template_id: str | None = Field(default=None, max_length=128)
+
+
+class ActionResult(BaseModel):
+    event_id: uuid.UUID
+    applied: bool
+    conversation: ConversationSummary | None = None
+
+
+class Addresses(BaseModel):
+    addresses: list[str] = Field(default_factory=list, max_length=20)
+
+
+def _settings(request: Request) -> GatewaySettings:
+    settings: GatewaySettings = request.app.state.settings
+    return settings
+
+
+def _envelope(p: Principal, conversation_id: uuid.UUID, expected: int | None) -> dict[str, Any]:
+    event_id = uuid.uuid4()
+    return {
+        "event_id": event_id,
+        "correlation_id": event_id,
+        "occurred_at": datetime.now(UTC),
+        "practice_id": p.practice_id,
+        "conversation_id": conversation_id,
+        "actor": p.user_id,
+        "expected_version": expected,
+    }
+
+
+async def _load(
+    request: Request, p: Principal, conversation_id: uuid.UUID, expected: int | None
+) -> dict[str, Any]:
+    async with request.app.state.runtime.sessionmaker() as session:
+        row = await visible_conversation(session, p, conversation_id)
+    if expected is not None and expected != row["version"]:
+        raise HTTPException(
+            409,
+            f"the conversation changed meanwhile (version {row['version']}, you saw "
+            f"{expected}): reload it and try again",
+        )
+    return row
+
+
+async def append_and_wait(
+    request: Request, response: Response, p: Principal, events: list[Event]
+) -> ActionResult:
+    """Publish `events` (in order, one partition), then wait for the projection's outcome."""
+    try:
+        await request.app.state.runtime.publisher.publish(events)
+    except PublishError:
+        raise HTTPException(503, "the event log is unavailable, try again") from None
+    ids = [e.event_id for e in events]
+    conversation_id = getattr(events[0], "conversation_id", None)
+    deadline = time.monotonic() + _settings(request).action_wait_s
+    while True:
+        async with request.app.state.runtime.sessionmaker() as session:
+            outcomes = await readmodel.outcomes(session, ids)
+            if len(outcomes) == len(ids):
+                bad = {o for o in outcomes.values() if o != "applied"}
+                if "conflict" in bad:
+                    raise HTTPException(
+                        409, "the conversation changed meanwhile: reload it and try again"
+                    )
+                if "unrecognized" in bad:
+                    raise HTTPException(
+                        409, "unrecognized conversation: link it to a patient before replying"
+                    )
+                if bad:
+                    raise HTTPException(409, f"not applied: {', '.join(sorted(bad))}")
+                conv = None
+                if isinstance(conversation_id, uuid.UUID):
+                    row = await readmodel.conversation(
+                        session, p.practice_id, conversation_id, p.user_id
+                    )
+                    conv = summary(row) if row else None
+                return ActionResult(event_id=ids[0], applied=True, conversation=conv)
+        if time.monotonic() >= deadline:
+            response.status_code = 202
+            return ActionResult(event_id=ids[0], applied=False)
+        await asyncio.sleep(0.02)
+
+
+@router.post("/conversations/{conversation_id}/assign")
+async def assign(
+    conversation_id: uuid.UUID,
+    body: Assign,
+    request: Request,
+    response: Response,
+    p: Annotated[Principal, Depends(inbox_user)],
+) -> ActionResult:
+    """Assign, reassign (`assignee`) or unassign (`null`). Only to users with access to the
+    conversation's patient (I-ASSIGN-1)."""
+    row = await _load(request, p, conversation_id, body.expected_version)
+    if body.assignee is not None and body.assignee != row["assignee"]:
+        async with request.app.state.runtime.sessionmaker() as session:
+            boxes = [b for b in row["boxes"] if not b.startswith("assigned:")]
+            allowed = {
+                u["user_id"] for u in await eligible_assignees(session, p.practice_id, boxes)
+            }
+        if body.assignee not in allowed:
+            raise HTTPException(
+                422, f"{body.assignee} is not a user of this practice with access to the patient"
+            )
+    event = ConversationAssigned(
+        **_envelope(p, conversation_id, body.expected_version), assignee=body.assignee
+    )
+    return await append_and_wait(request, response, p, [event])
+
+
+@router.post("/conversations/{conversation_id}/status")
+async def change_status(
+    conversation_id: uuid.UUID,
+    body: StatusChange,
+    request: Request,
+    response: Response,
+    p: Annotated[Principal, Depends(inbox_user)],
+) -> ActionResult:
+    """Open or close by hand, at any time (I-STATUS-1)."""
+    await _load(request, p, conversation_id, body.expected_version)
+    event = ConversationStatusChanged(
+        **_envelope(p, conversation_id, body.expected_version), status=body.status
+    )
+    return await append_and_wait(request, response, p, [event])
+
+
+@router.post("/conversations/{conversation_id}/link")
+async def link(
+    conversation_id: uuid.UUID,
+    body: Link,
+    request: Request,
+    response: Response,
+    p: Annotated[Principal, Depends(inbox_user)],
+) -> ActionResult:
+    """Link to a patient of this practice, which makes the conversation answerable
+    (I-UNREC-1). Candidates: GET .../link-candidates."""
+    await _load(request, p, conversation_id, body.expected_version)
+    async with request.app.state.runtime.sessionmaker() as session:
+        found = await readmodel.patients(session, p.practice_id, ids=[body.patient_id])
+    if not found:
+        raise HTTPException(422, "no such patient in this practice")
+    event = ConversationLinked(
+        **_envelope(p, conversation_id, body.expected_version), patient_id=body.patient_id
+    )
+    return await append_and_wait(request, response, p, [event])
+
+
+@router.post("/conversations/{conversation_id}/reply")
+async def reply(
+    conversation_id: uuid.UUID,
+    body: Reply,
+    request: Request,
+    response: Response,
+    p: Annotated[Principal, Depends(inbox_user)],
+) -> ActionResult:
+    """Reply on the conversation's channel and line (I-LINE-1), handed to ingest to send
+    (ReplyRequested). "Send and Close" unless `keep_open` (I-STATUS-1). An unrecognized
+    conversation cannot be answered until linked (I-UNREC-1)."""
+    row = await _load(request, p, conversation_id, body.expected_version)
+    if row["patient_id"] is None:
+        raise HTTPException(409, "unrecognized conversation: link it to a patient before replying")
+    if not body.body.strip() and not body.attachments:
+        raise HTTPException(422, "a reply needs a body or an attachment")
+    email = row["channel"] in ("email", "secure_email")
+    if body.secure and not email:
+        raise HTTPException(422, "secure sending is for email conversations only")
+    if body.subject is not None and not email:
+        raise HTTPException(422, "a subject is for email conversations only")
+    if row["channel"] not in ("sms", "email", "secure_email", "web_chat", "voicemail"):
+        raise HTTPException(409, "the conversation's channel is not known yet: try again shortly")
+    if row["channel"] == "voicemail":
+        raise HTTPException(422, "a voicemail cannot be answered on its channel")
+    envelope = _envelope(p, conversation_id, body.expected_version)
+    now = envelope["occurred_at"]
+    events: list[Event] = [
+        ReplyRequested(
+            **envelope,
+            message_id=uuid.uuid4(),
+            channel=row["channel"],
+            line=row["line"],
+            to=row["sender"],
+            body=body.body,
+            subject=body.subject,
+            attachments=tuple(body.attachments),
+            secure=body.secure,
+            keep_open=body.keep_open,
+            template_id=body.template_id,
+            requested_at=now,
+        )
+    ]
+    if not body.keep_open:
+        close_id = uuid.uuid4()
+        events.append(
+            ConversationStatusChanged(
+                event_id=close_id,
+                correlation_id=envelope["correlation_id"],
+                causation_id=envelope["event_id"],
+                occurred_at=now,
+                practice_id=p.practice_id,
+                conversation_id=conversation_id,
+                actor=p.user_id,
+                status="closed",
+            )
+        )
+    return await append_and_wait(request, response, p, events)
+
+
+def _normalize_address(value: str) -> str:
+    value = value.strip()
+    if "@" in value:
+        if not EMAIL.match(value):
+            raise HTTPException(422, "addresses: not an email address")
+        return value.lower()
+    phone = readmodel.normalize_phone(value)
+    if phone is None:
+        raise HTTPException(422, "addresses: not a phone number or email address")
+    return phone
+
+
+def practice_admin(p: Annotated[Principal, Depends(principal)]) -> Principal:
+    if not p.is_admin:
+        raise HTTPException(403, "only practice admins set staff addresses")
+    return p
+
+
+@router.put("/admin/staff/{staff_id}/addresses")
+async def set_addresses(
+    staff_id: str,
+    body: Addresses,
+    request: Request,
+    response: Response,
+    p: Annotated[Principal, Depends(practice_admin)],
+) -> ActionResult:
+    """The numbers and addresses that belong to one staff member: a message written to one
+    is assigned to them automatically (I-ASSIGN-1)."""
+    addresses = sorted({_normalize_address(a) for a in body.addresses})
+    async with request.app.state.runtime.sessionmaker() as session:
+        await _known_staff(session, p.practice_id, staff_id)
+    event_id = uuid.uuid4()
+    event = StaffAddressesSet(
+        event_id=event_id,
+        correlation_id=event_id,
+        occurred_at=datetime.now(UTC),
+        practice_id=p.practice_id,
+        actor=p.user_id,
+        staff_id=staff_id,
+        addresses=tuple(addresses),
+    )
+    return await append_and_wait(request, response, p, [event])
+
+
+async def _known_staff(session: AsyncSession, practice_id: str, staff_id: str) -> None:
+    u = storage.users.c
+    found = await session.scalar(
+        select(u.user_id).where(u.practice_id == practice_id, u.user_id == staff_id)
+    )
+    if found is None:
+        raise HTTPException(404, "no such staff member in this practice")

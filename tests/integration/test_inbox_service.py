@@ -1,0 +1,549 @@
+"""The inbox from webhook to API through the real Kafka and PostgreSQL: ingest (in process)
+takes a signed SMS webhook, the router and the inbox projection run as processes, and the
+gateway (in process) lists, reads, searches and acts. Then a rebuild from offset 0 gives the
+same rows as the live projection."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+from inbox_support import (
+    OTHER,
+    PRACTICE,
+    ServiceProcess,
+    eventually,
+    in_process,
+    patient,
+    phone,
+    user,
+)
+from sqlalchemy import text
+
+from switchboard.events import StaffSubscriptionsSet, deterministic_id
+from switchboard.gateway.app import MIGRATIONS as GATEWAY_MIGRATIONS
+from switchboard.gateway.app import build_app as gateway_app
+from switchboard.gateway.auth import Principal, issue_token
+from switchboard.gateway.settings import GatewaySettings
+from switchboard.gateway.users import upsert_users
+from switchboard.inbox_projection.app import MIGRATIONS as INBOX_MIGRATIONS
+from switchboard.inbox_projection.app import TOPICS
+from switchboard.inbox_projection.rebuild import checksums, partitions, rebuild
+from switchboard.ingest.app import build_app as ingest_app
+from switchboard.ingest.settings import IngestSettings
+from switchboard.ingest.twilio import signature
+from switchboard.platform.db import make_engine
+from switchboard.platform.kafka import Publisher, ensure_topics, make_producer
+from switchboard.platform.migrations import upgrade
+
+pytestmark = pytest.mark.integration
+
+LINE, BILLING_LINE = "+12125550000", "+12125550001"
+SECRET = "inbox-it-secret-0123456789abcdef0123456789"
+USERS = [
+    user("u-admin", "practice_admin", ("inbox.full_patient",)),
+    user("u-ct", "staff", ("inbox.care_team",)),
+    user("u-staff", "staff"),
+    user("u-sub", "staff"),
+    user("u-api", "api_client", ("inbox.api",)),
+    user("u-noinbox", "no_inbox"),
+    user("u-op", "platform_operator"),
+    user("u-other", "practice_admin", ("inbox.full_patient",), practice=OTHER),
+]
+ROLE = {u["user_id"]: u for u in USERS}
+STATE: dict[str, Any] = {}
+
+
+def token(user_id: str) -> dict[str, str]:
+    u = ROLE[user_id]
+    p = Principal(u["user_id"], u["practice_id"], u["role"], frozenset(u["policies"]))
+    return {"Authorization": f"Bearer {issue_token(p, SECRET, 3600)}"}
+
+
+class World:
+    def __init__(self, settings, publisher, gateway, ingest, projection, group_prefix):
+        self.settings = settings
+        self.publisher = publisher
+        self.gateway: httpx.AsyncClient = gateway
+        self.ingest: httpx.AsyncClient = ingest
+        self.projection = projection
+        self.group_prefix = group_prefix
+
+    async def sms(self, sender: str, body: str, line: str = LINE) -> uuid.UUID:
+        sid = f"SM{uuid.uuid4().hex}"
+        url = f"http://ingest/webhooks/twilio/sms/{PRACTICE}"
+        params = {"MessageSid": sid, "From": sender, "To": line, "Body": body}
+        r = await self.ingest.post(
+            url, data=params, headers={"X-Twilio-Signature": signature("tw-token", url, params)}
+        )
+        assert r.status_code == 200, r.text
+        return deterministic_id(PRACTICE, "sms", line, sender)
+
+    async def get(self, path: str, who: str, **params: Any) -> httpx.Response:
+        return await self.gateway.get(path, headers=token(who), params=params)
+
+    async def post(self, path: str, who: str, body: dict[str, Any]) -> httpx.Response:
+        return await self.gateway.post(path, headers=token(who), json=body)
+
+    async def listing(self, view: str, who: str, **params: Any) -> list[dict[str, Any]]:
+        r = await self.get(f"/api/inboxes/{view}", who, **params)
+        assert r.status_code == 200, r.text
+        return list(r.json()["items"])
+
+    async def listed(self, view: str, who: str, cid: uuid.UUID, **params: Any) -> Any:
+        async def found() -> Any:
+            items = await self.listing(view, who, **params)
+            return next((c for c in items if c["conversation_id"] == str(cid)), None)
+
+        return await eventually(found)
+
+    async def conversation(self, cid: uuid.UUID, who: str = "u-admin") -> dict[str, Any]:
+        r = await self.get(f"/api/conversations/{cid}", who)
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+
+@pytest.fixture(scope="module")
+async def world(settings, test_db):
+    cfg = settings.model_copy(update={"topic_prefix": f"inbox{uuid.uuid4().hex[:6]}."})
+    await ensure_topics(cfg)
+    upgrade(INBOX_MIGRATIONS, test_db)
+    upgrade(GATEWAY_MIGRATIONS, test_db)
+    upsert_users(test_db, USERS)
+    producer = make_producer(cfg)
+    await producer.start()
+    router = ServiceProcess("router", cfg, "inbox-it-")
+    projection = ServiceProcess("inbox-projection", cfg, "inbox-it-")
+    router.start()
+    projection.start()
+    gw = gateway_app(
+        GatewaySettings(
+            service_name="gateway",
+            kafka_bootstrap=cfg.kafka_bootstrap,
+            database_url=test_db,
+            topic_prefix=cfg.topic_prefix,
+            jwt_secret=SECRET,
+            pm_sync_url="http://127.0.0.1:9",  # nothing listens: the panel is a 502
+            action_wait_s=20,
+        )
+    )
+    ing = ingest_app(
+        IngestSettings(
+            service_name="ingest",
+            kafka_bootstrap=cfg.kafka_bootstrap,
+            topic_prefix=cfg.topic_prefix,
+            twilio_auth_token="tw-token",
+            practices=[PRACTICE],
+            smtp_listen_port=None,
+        )
+    )
+    async with in_process(gw, "http://gateway") as g, in_process(ing, "http://ingest") as i:
+        yield World(cfg, Publisher(producer, cfg), g, i, projection, "inbox-it-")
+    projection.stop()
+    router.stop()
+    await producer.stop()
+
+
+async def test_sms_webhook_to_every_view(world):
+    # covers I-VIEW-1, I-VIEW-2, I-VIEW-3, I-VIEW-4, R-SUB-2, R-LABEL-1, T-3
+    w = world
+    sender = phone()
+    now = datetime.now(UTC)
+    await w.publisher.publish(
+        [
+            patient(
+                "pat-1", "Ada", "Lovelace", phones=(sender,), care_team=("u-ct",), primary="u-ct"
+            ),
+            StaffSubscriptionsSet(
+                event_id=uuid.uuid4(),
+                correlation_id=uuid.uuid4(),
+                occurred_at=now - timedelta(seconds=5),
+                practice_id=PRACTICE,
+                actor="u-admin",
+                staff_id="u-sub",
+                inboxes=("unassigned",),
+            ),
+        ]
+    )
+
+    async def known() -> bool:
+        r = await w.get("/api/patients", "u-admin", q="lovelace")
+        return r.status_code == 200 and bool(r.json())
+
+    await eventually(known)
+    await eventually(lambda: _subscribed(w, "u-sub"))
+    cid = await w.sms(sender, "Need a refill of my inhaler")
+    STATE.update(cid=cid, sender=sender)
+    item = await w.listed("shared/unassigned", "u-admin", cid)
+    assert item["patient"] == {"patient_id": "pat-1", "name": "Ada Lovelace"}
+    assert item["status"] == "open" and item["unread"] is True
+    assert item["reason"] == "other"  # labels show in Unassigned (R-LABEL-1)
+    assert (await w.listed("care-team/directed", "u-ct", cid))["conversation_id"] == str(cid)
+    assert await w.listed("my/primary-contact", "u-ct", cid)
+    assert await w.listed("all/directed", "u-admin", cid)
+    assert await w.listed("shared/unassigned", "u-sub", cid)
+    assert await w.listed("/api/inboxes/unassigned".removeprefix("/api/inboxes/"), "u-admin", cid)
+
+    detail = await w.conversation(cid)
+    assert [m["body"] for m in detail["messages"]] == ["Need a refill of my inhaler"]
+    assert detail["decisions"][0]["reason"] == "other"  # the history shows the reason
+    assert "R-SUB-2" in {step["rule"] for step in detail["explanation"]}
+    assert detail["answerable"] is True
+    async with make_engine(w.settings.database_url).connect() as conn:
+        logged = await conn.scalar(
+            text(
+                "SELECT count(*) FROM gateway.access_log WHERE conversation_id = :c "
+                "AND user_id = 'u-admin' AND action = 'read'"
+            ),
+            {"c": cid},
+        )
+    assert logged >= 1  # T-3
+    # Reading it clears the unread mark for this user only.
+    await eventually(
+        lambda: _flag(w, "shared/unassigned", "u-admin", cid, "unread", False), timeout_s=20
+    )
+    assert (await w.listed("shared/unassigned", "u-sub", cid))["unread"] is True
+
+    views = (await w.get("/api/inboxes", "u-ct")).json()
+    paths = {v["path"]: v["counts"] for v in views}
+    assert "care-team/directed" in paths and "all/directed" not in paths
+    assert paths["care-team/directed"]["total"] >= 1
+
+
+async def _subscribed(w: World, who: str) -> bool:
+    r = await w.get("/api/inboxes/shared/unassigned", who)
+    return r.status_code == 200
+
+
+async def _flag(w: World, view: str, who: str, cid: uuid.UUID, key: str, value: Any) -> bool:
+    item = await w.listed(view, who, cid)
+    return bool(item[key] == value)
+
+
+MATRIX = {
+    # endpoint: expected status per user
+    "/api/inboxes/my/assigned": {
+        "u-admin": 200, "u-ct": 200, "u-staff": 200, "u-sub": 200, "u-api": 200,
+        "u-noinbox": 403, "u-op": 403, "u-other": 200,
+    },
+    "/api/inboxes/care-team/directed": {
+        "u-admin": 200, "u-ct": 200, "u-staff": 403, "u-sub": 403, "u-api": 200,
+        "u-noinbox": 403, "u-op": 403, "u-other": 200,
+    },
+    "/api/inboxes/all/unrecognized": {
+        "u-admin": 200, "u-ct": 403, "u-staff": 403, "u-sub": 403, "u-api": 200,
+        "u-noinbox": 403, "u-op": 403, "u-other": 200,
+    },
+    "/api/inboxes/shared/unassigned": {
+        "u-admin": 200, "u-ct": 403, "u-staff": 403, "u-sub": 200, "u-api": 200,
+        "u-noinbox": 403, "u-op": 403, "u-other": 200,
+    },
+    "/api/conversations/{cid}": {
+        "u-admin": 200, "u-ct": 200, "u-staff": 403, "u-sub": 200, "u-api": 200,
+        "u-noinbox": 403, "u-op": 403, "u-other": 404,
+    },
+    "/api/conversations/{cid}/assignees": {
+        "u-admin": 200, "u-ct": 200, "u-staff": 403, "u-sub": 200, "u-api": 200,
+        "u-noinbox": 403, "u-op": 403, "u-other": 404,
+    },
+    # allowed callers reach pm-sync, which is not running here: 502
+    "/api/conversations/{cid}/panel": {
+        "u-admin": 502, "u-ct": 502, "u-staff": 403, "u-sub": 502, "u-api": 502,
+        "u-noinbox": 403, "u-op": 403, "u-other": 404,
+    },
+    "/api/search?q=Lovelace": {
+        "u-admin": 200, "u-ct": 200, "u-staff": 200, "u-sub": 200, "u-api": 200,
+        "u-noinbox": 403, "u-op": 403, "u-other": 200,
+    },
+}  # fmt: skip
+
+
+async def test_permission_matrix_roles_policies_endpoints(world):
+    # covers T-1, T-2, I-PANEL-1
+    w = world
+    cid = STATE["cid"]
+    failures = []
+    for endpoint, expected in MATRIX.items():
+        for who, status in expected.items():
+            r = await w.gateway.get(endpoint.format(cid=cid), headers=token(who))
+            if r.status_code != status:
+                failures.append(f"{who} {endpoint}: {r.status_code} != {status} ({r.text[:80]})")
+    assert failures == []
+    # Another practice learns nothing: the same 404 as an id that does not exist.
+    theirs = await w.get(f"/api/conversations/{cid}", "u-other")
+    missing = await w.get(f"/api/conversations/{uuid.uuid4()}", "u-other")
+    assert theirs.status_code == missing.status_code == 404 and theirs.json() == missing.json()
+    for view in ("all/directed", "shared/unassigned"):
+        assert all(c["conversation_id"] != str(cid) for c in await w.listing(view, "u-other"))
+    found = (await w.get("/api/search", "u-other", q="Lovelace")).json()["items"]
+    assert found == []
+    close = {"status": "closed"}
+    assert (await w.post(f"/api/conversations/{cid}/status", "u-other", close)).status_code == 404
+    assert (await w.post(f"/api/conversations/{cid}/status", "u-staff", close)).status_code == 403
+    assert (await w.gateway.get("/api/inboxes")).status_code == 401
+
+
+async def test_assign_status_reply_and_versions(world):
+    # covers I-ASSIGN-1, I-STATUS-1, I-VIEW-1
+    w = world
+    cid = STATE["cid"]
+    version = (await w.conversation(cid))["version"]
+    # only to users with access to the patient
+    r = await w.post(f"/api/conversations/{cid}/assign", "u-admin", {"assignee": "u-staff"})
+    assert r.status_code == 422 and "access" in r.json()["detail"]
+    r = await w.post(f"/api/conversations/{cid}/assign", "u-admin", {"assignee": "u-nobody"})
+    assert r.status_code == 422
+    r = await w.post(
+        f"/api/conversations/{cid}/assign",
+        "u-admin",
+        {"assignee": "u-ct", "expected_version": version},
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["applied"] is True and body["conversation"]["assignee"] == "u-ct"
+    assert body["conversation"]["version"] == version + 1  # read your writes
+    assert await w.listed("my/assigned", "u-ct", cid)
+    STATE["while_assigned"] = datetime.now(UTC)
+    # the same stale version again: 409, nothing applied twice
+    r = await w.post(
+        f"/api/conversations/{cid}/assign",
+        "u-admin",
+        {"assignee": None, "expected_version": version},
+    )
+    assert r.status_code == 409
+    assert (await w.conversation(cid))["assignee"] == "u-ct"
+    # unassigned-only filter hides it now
+    items = await w.listing("shared/unassigned", "u-admin", unassigned_only="true")
+    assert all(c["conversation_id"] != str(cid) for c in items)
+
+    # "Send and Close" is the default; the reply shows in Sent
+    r = await w.post(f"/api/conversations/{cid}/reply", "u-ct", {"body": "Sent to your pharmacy"})
+    assert r.status_code == 200, r.text
+    assert r.json()["conversation"]["status"] == "closed"
+    assert await w.listed("my/sent", "u-ct", cid)
+    detail = await w.conversation(cid, "u-ct")
+    assert [m["direction"] for m in detail["messages"]] == ["inbound", "outbound"]
+    assert detail["messages"][1]["actor"] == "u-ct"
+    # any inbound message opens it again
+    await w.sms(STATE["sender"], "Thanks! One more question")
+
+    async def reopened() -> bool:
+        return (await w.conversation(cid, "u-ct"))["status"] == "open"
+
+    await eventually(reopened)
+    # "Send and keep Open"
+    r = await w.post(
+        f"/api/conversations/{cid}/reply", "u-ct", {"body": "Go ahead", "keep_open": True}
+    )
+    assert r.status_code == 200 and r.json()["conversation"]["status"] == "open"
+    # by hand, any time
+    r = await w.post(f"/api/conversations/{cid}/status", "u-ct", {"status": "closed"})
+    assert r.status_code == 200 and r.json()["conversation"]["status"] == "closed"
+    assert await w.listed("care-team/directed", "u-ct", cid, status="closed")
+    # unassign
+    r = await w.post(f"/api/conversations/{cid}/assign", "u-admin", {"assignee": None})
+    assert r.status_code == 200 and r.json()["conversation"]["assignee"] is None
+    # bad input: 4xx with a reason
+    r = await w.post(f"/api/conversations/{cid}/status", "u-ct", {"status": "snoozed"})
+    assert r.status_code == 422
+    r = await w.post(f"/api/conversations/{cid}/reply", "u-ct", {"body": "  "})
+    assert r.status_code == 422 and "body" in r.json()["detail"]
+    r = await w.post(f"/api/conversations/{cid}/reply", "u-ct", {"body": "x", "secure": True})
+    assert r.status_code == 422 and "email" in r.json()["detail"]
+    r = await w.get("/api/inboxes/shared/unassigned", "u-admin", cursor="not-a-cursor")
+    assert r.status_code == 422
+
+
+async def test_unrecognized_is_answerable_only_once_linked(world):
+    # covers I-UNREC-1, I-VIEW-1, I-VIEW-2, I-VIEW-3
+    w = world
+    family = phone()
+    await w.publisher.publish(
+        [
+            patient("pat-2", "Bea", "Family", phones=(family,), care_team=("u-admin",)),
+            patient("pat-3", "Cal", "Family", phones=(family,), care_team=("u-ct",)),
+        ]
+    )
+
+    async def both_known() -> bool:
+        r = await w.get("/api/patients", "u-admin", q=family)
+        return r.status_code == 200 and len(r.json()) == 2
+
+    await eventually(both_known)
+    cid = await w.sms(family, "Is the lab open Saturday?")
+    item = await w.listed("all/unrecognized", "u-admin", cid)
+    assert item["unrecognized"] is True and sorted(item["matched_patient_ids"]) == [
+        "pat-2",
+        "pat-3",
+    ]
+    # Care Team / Unrecognized: some of the matching patients are on my care team
+    assert await w.listed("care-team/unrecognized", "u-ct", cid)
+    r = await w.post(f"/api/conversations/{cid}/reply", "u-ct", {"body": "Yes"})
+    assert r.status_code == 409 and "link" in r.json()["detail"]
+    candidates = (await w.get(f"/api/conversations/{cid}/link-candidates", "u-ct")).json()
+    assert sorted(p["patient_id"] for p in candidates["matching"]) == ["pat-2", "pat-3"]
+    r = await w.post(f"/api/conversations/{cid}/link", "u-ct", {"patient_id": "pat-404"})
+    assert r.status_code == 422
+    r = await w.post(f"/api/conversations/{cid}/link", "u-ct", {"patient_id": "pat-3"})
+    assert r.status_code == 200, r.text
+    assert r.json()["conversation"]["unrecognized"] is False
+    r = await w.post(f"/api/conversations/{cid}/reply", "u-ct", {"body": "Yes, 9 to 1"})
+    assert r.status_code == 200, r.text
+    assert await w.listed("care-team/directed", "u-ct", cid)
+    # assigned to someone whose care team does not have the patient: their Unrecognized
+    r = await w.post(f"/api/conversations/{cid}/assign", "u-admin", {"assignee": "u-admin"})
+    assert r.status_code == 200
+    assert await w.listed("my/unrecognized", "u-admin", cid)
+    STATE["linked"] = cid
+
+
+async def test_written_to_a_staff_members_own_number_assigns_it(world):
+    # covers I-ASSIGN-1
+    w = world
+    r = await w.gateway.put(
+        "/api/admin/staff/u-sub/addresses",
+        headers=token("u-admin"),
+        json={"addresses": ["(212) 555-0001"]},
+    )
+    assert r.status_code == 200, r.text
+    r = await w.gateway.put(
+        "/api/admin/staff/u-sub/addresses", headers=token("u-ct"), json={"addresses": []}
+    )
+    assert r.status_code == 403
+    r = await w.gateway.put(
+        "/api/admin/staff/u-sub/addresses", headers=token("u-admin"), json={"addresses": ["x"]}
+    )
+    assert r.status_code == 422
+    cid = await w.sms(phone(), "Question about my bill", line=BILLING_LINE)
+    item = await w.listed("my/assigned", "u-sub", cid)
+    assert item["assignee"] == "u-sub"
+
+
+async def test_search_by_phone_name_text_with_filters(world):
+    # covers I-SEARCH-1
+    w = world
+    cid, sender = STATE["cid"], STATE["sender"]
+
+    async def ids(who: str = "u-admin", **params: Any) -> set[str]:
+        r = await w.get("/api/search", who, **params)
+        assert r.status_code == 200, r.text
+        return {c["conversation_id"] for c in r.json()["items"]}
+
+    assert str(cid) in await ids(phone=sender)
+    assert str(cid) in await ids(phone=LINE)  # to
+    assert str(cid) in await ids(name="lovel")
+    assert str(cid) in await ids(text="inhaler")
+    assert str(cid) in await ids(q="inhaler")
+    assert str(cid) in await ids(text="pharmacy")  # a reply's text
+    assert str(cid) in await ids(text="inhaler", status="closed", channel="sms")
+    assert str(cid) not in await ids(text="inhaler", status="open")
+    assert str(cid) not in await ids(text="inhaler", channel="email")
+    assert str(cid) in await ids(text="inhaler", reason="other", unassigned_only="true")
+    assert str(cid) not in await ids(text="inhaler", location="loc-nowhere")
+    assert str(cid) not in await ids("u-staff", text="inhaler")  # not in any of my views
+    assert (await w.get("/api/search", "u-admin")).status_code == 422
+    assert (await w.get("/api/search", "u-admin", phone="12")).status_code == 422
+
+
+async def test_paging_with_a_keyset_cursor(world):
+    # covers I-VIEW-4
+    w = world
+    for i in range(3):
+        await w.sms(phone(), f"page test {i}")
+
+    async def three_or_more() -> list[dict[str, Any]] | None:
+        items = await w.listing("shared/unassigned", "u-admin", limit=200)
+        return items if len(items) >= 5 else None
+
+    everything = await eventually(three_or_more)
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 2}
+        if cursor:
+            params["cursor"] = cursor
+        r = await w.get("/api/inboxes/shared/unassigned", "u-admin", **params)
+        page = r.json()
+        seen += [c["conversation_id"] for c in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == [c["conversation_id"] for c in everything]
+    oldest = await w.listing("shared/unassigned", "u-admin", sort="oldest", limit=200)
+    assert [c["conversation_id"] for c in oldest] == seen[::-1]
+
+
+async def test_an_inbox_as_it_stood_and_who_could_see_it(world):
+    # covers X-ASOF-1
+    w = world
+    cid = STATE["cid"]
+    then = STATE["while_assigned"]
+    r = await w.get("/api/inboxes/my/assigned/as-of", "u-ct", at=then.isoformat())
+    assert r.status_code == 200, r.text
+    assert str(cid) in {i["conversation_id"] for i in r.json()["items"]}
+    assert "u-ct" in r.json()["visible_to"]
+    now = await w.get("/api/inboxes/my/assigned/as-of", "u-ct", at=datetime.now(UTC).isoformat())
+    assert str(cid) not in {i["conversation_id"] for i in now.json()["items"]}
+    shared = await w.get(
+        "/api/inboxes/shared/unassigned/as-of", "u-admin", at=datetime.now(UTC).isoformat()
+    )
+    body = shared.json()
+    assert str(cid) in {i["conversation_id"] for i in body["items"]}
+    assert {"u-sub", "u-admin", "u-api"} <= set(body["visible_to"])
+    assert "u-staff" not in body["visible_to"]
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC).isoformat()
+    old = await w.get("/api/inboxes/shared/unassigned/as-of", "u-admin", at=long_ago)
+    assert old.json()["items"] == [] and "u-sub" not in old.json()["visible_to"]
+    naive = await w.get("/api/inboxes/my/assigned/as-of", "u-ct", at="2026-01-01T10:00:00")
+    assert naive.status_code == 422
+
+
+async def _lag(w: World) -> int:
+    """Records on the projection's topics its live group has not committed yet."""
+    tps = await partitions(w.settings, [w.settings.topic(t) for t in TOPICS])
+    assert len(tps) == 6 * len(TOPICS)
+    admin = AIOKafkaAdminClient(bootstrap_servers=w.settings.kafka_bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=w.settings.kafka_bootstrap)
+    await admin.start()
+    await consumer.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(f"{w.group_prefix}inbox-projection")
+        end = await consumer.end_offsets(tps)
+    finally:
+        await consumer.stop()
+        await admin.close()
+    return sum(end[tp] - (committed[tp].offset if tp in committed else 0) for tp in tps)
+
+
+async def test_rebuild_from_offset_zero_equals_live(world):
+    # covers X-REPLAY-1, I-AUDIT-1
+    w = world
+    await eventually(lambda: _idle(w), timeout_s=60)
+    engine = make_engine(w.settings.database_url)
+    live = await checksums(engine, "inbox")
+    assert live["conversations"][0] >= 4 and live["membership_history"][0] > 0
+    result = await rebuild(
+        w.settings.model_copy(update={"consumer_group_prefix": f"rb{uuid.uuid4().hex[:6]}-"}),
+        progress=False,
+    )
+    assert result.switched and result.events > 0
+    rebuilt = await checksums(engine, result.schema)
+    assert rebuilt == live
+    async with engine.connect() as conn:
+        active = await conn.scalar(text("SELECT schema_name FROM inbox.generations WHERE active"))
+    await engine.dispose()
+    assert active == result.schema
+    # the gateway reads the new generation, and the live projection writes to it
+    cid = STATE["cid"]
+    assert (await w.conversation(cid))["patient"]["name"] == "Ada Lovelace"
+    new = await w.sms(phone(), "after the switch")
+    assert await w.listed("shared/unassigned", "u-admin", new)
+
+
+async def _idle(w: World) -> bool:
+    return await _lag(w) == 0

@@ -1,15 +1,15 @@
 """How many SIU messages per second pm-sync's HL7 intake acknowledges over ONE MLLP
 connection (real TCP on 127.0.0.1).
 
-    uv run python bench/hl7_intake_bench.py --kafka [--count 20000] [--window 1 64]
-    uv run python bench/hl7_intake_bench.py [--count 5000] [--window 1]      # no Kafka
+    uv run python bench/hl7_intake_bench.py [--count 20000] [--window 1 64 256]
+    uv run python bench/hl7_intake_bench.py --in-process [--count 5000]      # no Kafka
 
---kafka (the figure that counts): the real pm-sync app (build_app, its lifespan, its own
+The default (the figure that counts): the real pm-sync app (build_app, its lifespan, its own
 consumer projecting into PostgreSQL in the same process) against the running Kafka and
 PostgreSQL (`make up`, or scripts/kafka.sh + scripts/postgres.sh), on a throw-away topic
 prefix and database. Durable settings: acks=all, idempotent producer, every ACK written
-only after Kafka acknowledged that message's event. Without --kafka: parse + ACK with a
-trivial in-process publish.
+only after Kafka acknowledged that message's event. --in-process: parse + ACK with a
+trivial in-process publish, no Kafka, no service.
 
 window 1 is HL7 original mode (send, wait for the ACK, send the next); a larger window
 pipelines messages on the connection (the server still answers in order, and publishes the
@@ -147,13 +147,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=None)
     parser.add_argument("--window", type=int, nargs="+", default=None)
-    parser.add_argument("--kafka", action="store_true", help="the real service, durable")
+    parser.add_argument("--in-process", action="store_true", help="no Kafka, no service")
     args = parser.parse_args()
     configure_logging("hl7-bench", "WARNING")
-    if args.kafka:
-        asyncio.run(durable(args.count or 20000, args.window or [1, 64]))
-    else:
+    if args.in_process:
         asyncio.run(in_process(args.count or 5000, args.window or [1]))
+    else:
+        asyncio.run(durable(args.count or 20000, args.window or [1, 64, 256]))
 
 
 if __name__ == "__main__":

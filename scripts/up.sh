@@ -13,7 +13,7 @@ psql -h 127.0.0.1 -p "$PG_PORT" -U switchboard -d postgres -tc \
   "SELECT 1 FROM pg_database WHERE datname='$SB_DB_NAME'" | grep -q 1 ||
   psql -h 127.0.0.1 -p "$PG_PORT" -U switchboard -d postgres -qc "CREATE DATABASE \"$SB_DB_NAME\""
 uv run --frozen python scripts/topics.py
-for s in router inbox-projection gateway pm-sync notifier; do uv run --frozen "switchboard-$s" migrate >/dev/null; done
+for s in router inbox-projection gateway pm-sync notifier ingest; do uv run --frozen "switchboard-$s" migrate >/dev/null; done
 echo "migrations: applied"
 
 mkdir -p "$SB_RUN_HOME/logs"
@@ -29,6 +29,12 @@ extra_env() { # service -> its own supervisord environment entries
         "$SWITCHBOARD_SMTP_HOST" "${SWITCHBOARD_SMTP_PORT:-25}"
       [ -n "${SWITCHBOARD_SMS_API_BASE_URL:-}" ] && printf ',SWITCHBOARD_SMS_API_BASE_URL="%s"' \
         "$SWITCHBOARD_SMS_API_BASE_URL"
+      ;;
+    ingest)
+      # inbound mail (SMTP) on a port that moves with the port base; files kept per run
+      printf ',SWITCHBOARD_SMTP_LISTEN_PORT="%s",SWITCHBOARD_ATTACHMENT_DIR="%s"' \
+        "$((2525 + SB_PORT_BASE - 8000))" "$SB_RUN_HOME/attachments"
+      printf ',SWITCHBOARD_PATIENT_PAGE_URL="http://127.0.0.1:%s/patient"' "$(service_port ingest)"
       ;;
     pm-sync)
       printf ',SWITCHBOARD_MLLP_PORT="%s"' "$SB_MLLP_PORT"

@@ -1,29 +1,14 @@
-"""The SMS webhook's edge behaviour, with the publisher replaced by an in-memory one."""
-
-from types import SimpleNamespace
+"""The SMS and voicemail webhooks' edge behaviour, with the publisher replaced by an
+in-memory one and the contacts look-up by a stand-in."""
 
 import pytest
-from fastapi.testclient import TestClient
+from ingest_fakes import TOKEN, FakePublisher, make_client
 
 from switchboard.events import deterministic_id
-from switchboard.ingest.app import build_app
-from switchboard.ingest.settings import IngestSettings
 from switchboard.ingest.twilio import signature, signature_valid
-from switchboard.platform.kafka import PublishError
 
-TOKEN = "test-token"
 URL = "http://testserver/webhooks/twilio/sms/demo"
-
-
-class FakePublisher:
-    def __init__(self, fail: bool = False) -> None:
-        self.published = []
-        self.fail = fail
-
-    async def publish(self, events, timeout_s=None):
-        if self.fail:
-            raise PublishError("Kafka did not acknowledge within 5s")
-        self.published.extend(events)
+VM_URL = "http://testserver/webhooks/twilio/voicemail/demo"
 
 
 @pytest.fixture
@@ -32,10 +17,8 @@ def publisher():
 
 
 @pytest.fixture
-def client(publisher):
-    app = build_app(IngestSettings(twilio_auth_token=TOKEN, practices=["demo"]))
-    app.state.runtime = SimpleNamespace(publisher=publisher)
-    return TestClient(app)  # no lifespan: no Kafka here
+def client(tmp_path, publisher):
+    return make_client(tmp_path, publisher)
 
 
 def params(**over):
@@ -69,7 +52,14 @@ def test_valid_sms_is_published_once_with_an_id_from_the_provider(client, publis
     [event] = publisher.published
     assert event.event_id == deterministic_id("demo", "twilio", "SM123")
     assert event.channel == "sms" and event.recipient == "+12125550000"
-    assert event.body == "hi"
+    assert event.body == "hi" and event.line_label == "Front desk"
+
+
+def test_retried_webhook_has_the_same_event_id(client, publisher):
+    post(client, params())
+    post(client, params())
+    a, b = publisher.published
+    assert a.event_id == b.event_id and a.conversation_id == b.conversation_id
 
 
 def test_same_line_same_sender_is_one_thread_other_line_another(client, publisher):
@@ -79,6 +69,23 @@ def test_same_line_same_sender_is_one_thread_other_line_another(client, publishe
     a, b, c = publisher.published
     assert a.conversation_id == b.conversation_id  # covers I-LINE-1
     assert c.conversation_id != a.conversation_id
+    assert c.line_label == "Billing"
+
+
+def test_each_sms_from_an_unrecognized_number_is_its_own_communication(tmp_path):
+    publisher = FakePublisher()
+    client = make_client(tmp_path, publisher, recognized=False)
+    post(client, params(MessageSid="SM1"))
+    post(client, params(MessageSid="SM2"))
+    a, b = publisher.published
+    assert a.conversation_id != b.conversation_id  # covers I-THREAD-1
+
+
+def test_a_number_that_is_no_line_of_the_practice_is_404(client, publisher):
+    assert post(client, params(To="+19995550000")).status_code == 404
+    # another practice's line is not this practice's (T-1)
+    assert post(client, params(To="+13105550000")).status_code == 404
+    assert publisher.published == []
 
 
 @pytest.mark.parametrize("sig", ["", "bm90IGEgc2lnbmF0dXJl"])
@@ -97,20 +104,60 @@ def test_missing_field_is_422_naming_it(client, publisher):
     assert publisher.published == []
 
 
+def test_body_too_long_is_422(client, publisher):
+    r = post(client, params(Body="x" * 20_001))
+    assert r.status_code == 422 and "Body" in r.json()["detail"]
+    assert publisher.published == []
+
+
+def test_wrong_content_type_is_415(client, publisher):
+    r = client.post("/webhooks/twilio/sms/demo", json=params())
+    assert r.status_code == 415
+
+
 def test_media_without_url_is_422(client, publisher):
     r = post(client, params(NumMedia="1"))
     assert r.status_code == 422
     assert "MediaUrl0" in r.json()["detail"]
 
 
-def test_mms_media_become_attachments(client, publisher):
+def test_mms_media_are_fetched_into_the_store(tmp_path):
+    publisher = FakePublisher()
+    client = make_client(
+        tmp_path, publisher, media={"https://media.example/1": (200, b"\xff\xd8jpeg")}
+    )
     r = post(
         client,
         params(NumMedia="1", MediaUrl0="https://media.example/1", MediaContentType0="image/jpeg"),
     )
     assert r.status_code == 200
     [a] = publisher.published[0].attachments
-    assert a.content_type == "image/jpeg" and a.ref == "https://media.example/1"
+    assert a.content_type == "image/jpeg" and a.size_bytes == 6
+    assert a.ref.startswith("store:demo/")
+    assert (tmp_path / "attachments" / a.ref.removeprefix("store:")).read_bytes() == b"\xff\xd8jpeg"
+
+
+def test_mms_media_over_the_limit_is_413_and_nothing_published(tmp_path):
+    publisher = FakePublisher()
+    client = make_client(tmp_path, publisher, media={"https://media.example/1": (200, b"x" * 1001)})
+    r = post(client, params(NumMedia="1", MediaUrl0="https://media.example/1"))
+    assert r.status_code == 413
+    assert publisher.published == []
+
+
+def test_media_the_provider_cannot_serve_is_503_so_it_retries(tmp_path):
+    publisher = FakePublisher()
+    client = make_client(tmp_path, publisher, media={})
+    r = post(client, params(NumMedia="1", MediaUrl0="https://media.example/gone"))
+    assert r.status_code == 503 and publisher.published == []
+
+
+def test_media_urls_kept_as_refs_when_fetching_is_off(tmp_path):
+    publisher = FakePublisher()
+    client = make_client(tmp_path, publisher, fetch_media=False)
+    post(client, params(NumMedia="1", MediaUrl0="https://media.example/1"))
+    [a] = publisher.published[0].attachments
+    assert a.ref == "https://media.example/1"
 
 
 def test_unknown_practice_is_404(client, publisher):
@@ -120,8 +167,47 @@ def test_unknown_practice_is_404(client, publisher):
     assert publisher.published == []
 
 
-def test_kafka_unavailable_is_503_so_the_provider_retries():
-    app = build_app(IngestSettings(twilio_auth_token=TOKEN))
-    app.state.runtime = SimpleNamespace(publisher=FakePublisher(fail=True))
-    r = post(TestClient(app), params())
+def test_kafka_unavailable_is_503_so_the_provider_retries(tmp_path):
+    client = make_client(tmp_path, FakePublisher(fail=True))
+    r = post(client, params())
     assert r.status_code == 503
+
+
+def voicemail(**over):
+    return {
+        "CallSid": "CA1",
+        "RecordingSid": "RE1",
+        "RecordingUrl": "https://api.example/Recordings/RE1",
+        "RecordingDuration": "42",
+        "From": "+12125550101",
+        "To": "+12125550000",
+        "Digits": "3",
+        "TranscriptionText": "please refill my prescription",
+    } | over
+
+
+def test_voicemail_carries_caller_line_extension_recording_and_transcription(client, publisher):
+    r = post(client, voicemail(), url=VM_URL)
+    assert r.status_code == 200
+    [e] = publisher.published
+    assert e.channel == "voicemail" and e.sender == "+12125550101"
+    assert e.recipient == "+12125550000"
+    assert e.voicemail_extension == "3"  # covers R-OVERWRITE-1 (the router maps it)
+    assert e.body == "please refill my prescription"
+    [rec] = e.attachments
+    assert rec.ref.endswith("/RE1") and rec.duration_s == 42
+    assert e.event_id == deterministic_id("demo", "twilio-voicemail", "RE1")
+
+
+def test_voicemail_from_a_known_patient_joins_their_thread_on_that_number(client, publisher):
+    post(client, params(MessageSid="SM1"))
+    post(client, voicemail(), url=VM_URL)
+    sms, vm = publisher.published
+    assert sms.conversation_id == vm.conversation_id
+
+
+def test_voicemail_bad_extension_or_number_is_refused(client, publisher):
+    assert post(client, voicemail(Digits="3; drop"), url=VM_URL).status_code == 422
+    assert post(client, voicemail(To="+19995550000"), url=VM_URL).status_code == 404
+    assert post(client, voicemail(RecordingDuration="long"), url=VM_URL).status_code == 422
+    assert publisher.published == []

@@ -1,21 +1,129 @@
-"""ingest: the channel edge. Wiring only."""
+"""ingest: the channel edge, both directions. Wiring only.
+
+In: SMS/MMS, voicemail and delivery-status webhooks, raw email over HTTP and SMTP, the
+patient page (messenger, secure email). Out: the `ingest-replies` consumer records each
+ReplyRequested once and the dispatcher sends it (SMS provider, SMTP relay, patient page).
+The `ingest-contacts` consumer keeps who each number belongs to (I-THREAD-1).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Any
+
+import httpx
 from fastapi import FastAPI
 
+from switchboard.events import Topic
+from switchboard.ingest import storage
+from switchboard.ingest.attachments import AttachmentStore, make_store
+from switchboard.ingest.dispatcher import Dispatcher
+from switchboard.ingest.handlers import Handlers
+from switchboard.ingest.identity import Attempts
+from switchboard.ingest.intake import Intake
+from switchboard.ingest.internal import router as internal_api
+from switchboard.ingest.lines import Directory
+from switchboard.ingest.patient_api import router as patient_api
+from switchboard.ingest.peers import Peers
+from switchboard.ingest.senders import EmailSender, SmsSender
 from switchboard.ingest.settings import IngestSettings
-from switchboard.ingest.webhooks import router
-from switchboard.platform.service import main_for, service_app
+from switchboard.ingest.smtp import SmtpListener
+from switchboard.ingest.webhooks import router as webhooks
+from switchboard.platform.consumer import ConsumerRunner
+from switchboard.platform.service import Runtime, main_for, service_app
 from switchboard.platform.settings import ServiceSettings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def wire(app: FastAPI, settings: IngestSettings, runtime: Any, store: AttachmentStore) -> None:
+    """The request-side objects, on app.state (tests call this with stand-ins)."""
+    client = httpx.AsyncClient(
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=50)
+    )
+    app.state.http = client
+    app.state.store = store
+    app.state.intake = Intake(
+        settings,
+        app.state.directory,
+        store,
+        runtime.sessionmaker,
+        runtime.publisher,
+        client,
+    )
+    app.state.peers = Peers(settings, client)
+    app.state.attempts = Attempts(settings.verify_max_failures, settings.verify_window_s)
 
 
 def build_app(settings: ServiceSettings) -> FastAPI:
-    assert isinstance(settings, IngestSettings)
-    app = service_app(settings, title="Switchboard ingest", database=False)
+    if not isinstance(settings, IngestSettings):
+        settings = IngestSettings(**settings.model_dump())
+    directory = Directory(settings.lines, settings.practices)
+    handlers = Handlers(settings, directory)
+
+    def consumers(rt: Runtime) -> list[ConsumerRunner]:
+        common: dict[str, Any] = {
+            "settings": rt.settings,
+            "sessionmaker": rt.sessionmaker,
+            "processed": storage.processed,
+            "publisher": rt.publisher,
+        }
+        return [
+            ConsumerRunner(
+                name="ingest-replies", topics=[Topic.ACTIONS], handler=handlers.actions, **common
+            ),
+            ConsumerRunner(
+                name="ingest-contacts", topics=[Topic.PM], handler=handlers.contacts, **common
+            ),
+        ]
+
+    async def on_start(app: FastAPI, rt: Runtime) -> None:
+        wire(app, settings, rt, make_store(settings))
+        dispatcher = Dispatcher(
+            settings,
+            rt.sessionmaker,
+            rt.publisher,
+            {
+                "sms": SmsSender(settings, app.state.http),
+                "email": EmailSender(settings, app.state.store, rt.sessionmaker, app.state.http),
+            },
+        )
+        app.state.dispatcher = dispatcher
+        app.state.dispatcher_task = asyncio.create_task(dispatcher.run(), name="dispatcher")
+        app.state.smtp = None
+        if settings.smtp_listen_port:
+            app.state.smtp = SmtpListener(settings, app.state.intake)
+            await app.state.smtp.start()
+
+    async def on_stop(app: FastAPI, rt: Runtime) -> None:
+        if app.state.smtp is not None:
+            await app.state.smtp.stop()
+        app.state.dispatcher.stop()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(app.state.dispatcher_task, timeout=10)
+        await app.state.http.aclose()
+
+    async def _dispatcher() -> bool:
+        d = getattr(app.state, "dispatcher", None)
+        task = getattr(app.state, "dispatcher_task", None)
+        return bool(d is not None and d.ready and task is not None and not task.done())
+
+    app = service_app(
+        settings,
+        consumers=consumers,
+        extra_checks={"dispatcher": _dispatcher},
+        on_start=on_start,
+        on_stop=on_stop,
+        title="Switchboard ingest",
+    )
     app.state.settings = settings
-    app.include_router(router)
+    app.state.directory = directory
+    app.include_router(webhooks)
+    app.include_router(patient_api)
+    app.include_router(internal_api)
     return app
 
 
-main = main_for("ingest", IngestSettings, build_app)
+main = main_for("ingest", IngestSettings, build_app, migrations=MIGRATIONS)

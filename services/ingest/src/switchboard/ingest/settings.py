@@ -1,6 +1,43 @@
+"""ingest settings (`SWITCHBOARD_*`).
+
+SWITCHBOARD_LINES='[{"practice_id":"demo","channel":"sms","address":"+12125550000","label":"Main"}]'
+    the practices' SMS lines, voicemail numbers and mailboxes (channel sms | voice | email)
+SWITCHBOARD_TWILIO_AUTH_TOKEN          signs SMS, voicemail and status webhooks
+SWITCHBOARD_EMAIL_WEBHOOK_SECRET       signs raw email posted over HTTP
+SWITCHBOARD_SMTP_LISTEN_PORT=2525      inbound mail (unset: no SMTP listener)
+SWITCHBOARD_SMTP_RELAY_HOST / _PORT    outbound mail (unset: email replies fail, not configured)
+SWITCHBOARD_SMS_API_BASE_URL           the SMS provider (Twilio's Messages resource shape)
+SWITCHBOARD_ROUTER_URL / SWITCHBOARD_PM_SYNC_URL   reasons to offer / patient look-ups
+"""
+
 from __future__ import annotations
 
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+
 from switchboard.platform.settings import ServiceSettings
+
+LineChannel = Literal["sms", "voice", "email"]
+
+
+class Line(BaseModel):
+    """A number or mailbox of a practice: SMS lines (I-LINE-1), voicemail numbers, mailboxes."""
+
+    practice_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)
+    channel: LineChannel
+    address: str = Field(min_length=3, max_length=320)
+    label: str | None = Field(default=None, max_length=80)
+
+
+DEFAULT_LINES = [
+    Line(practice_id="demo", channel="sms", address="+12125550000", label="Front desk"),
+    Line(practice_id="demo", channel="sms", address="+12125550001", label="Billing"),
+    Line(practice_id="demo", channel="voice", address="+12125550000", label="Main number"),
+    Line(practice_id="demo", channel="email", address="front@demo.switchboard.test"),
+    Line(practice_id="other", channel="sms", address="+13105550000", label="Front desk"),
+    Line(practice_id="other", channel="email", address="front@other.switchboard.test"),
+]
 
 
 class IngestSettings(ServiceSettings):
@@ -8,8 +45,66 @@ class IngestSettings(ServiceSettings):
     # Shared secret the SMS provider signs webhooks with (Twilio's auth token).
     twilio_auth_token: str = "dev-twilio-auth-token"  # noqa: S105
     # The public base URL the provider posts to (signatures cover the full URL). When unset,
-    # the URL the request arrived on is used.
+    # the URL the request arrived on is used. Also the base of status-callback and media URLs.
     public_base_url: str | None = None
-    # Practices this deployment serves; a webhook for any other gets 404.
+    # Practices this deployment serves (besides those with lines); any other gets 404.
     practices: list[str] = ["demo"]
+    lines: list[Line] = Field(default_factory=lambda: list(DEFAULT_LINES))
     max_body_chars: int = 20_000
+
+    # Attachments: one store (filesystem here; S3-compatible in production).
+    attachment_store: Literal["filesystem", "s3"] = "filesystem"
+    attachment_dir: str = ".local/attachments"
+    s3_endpoint_url: str | None = None
+    s3_bucket: str = "switchboard-attachments"
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    max_attachment_bytes: int = 10 * 1024 * 1024
+    max_email_bytes: int = 30 * 1024 * 1024
+    # Fetch MMS media into the store (with the SMS account's credentials when set).
+    fetch_media: bool = True
+    media_fetch_timeout_s: float = 10.0
+    # Signed media URLs (outbound MMS) stay valid this long.
+    media_url_ttl_s: int = 24 * 3600
+
+    # Email in: raw RFC 5322 over HTTP (signed), and an SMTP listener.
+    email_webhook_secret: SecretStr = SecretStr("dev-email-webhook-secret")
+    email_webhook_max_skew_s: int = 300
+    smtp_listen_host: str = "127.0.0.1"
+    smtp_listen_port: int | None = 2525
+    # Email out: the practice's relay. The host part of Message-IDs we create.
+    smtp_relay_host: str | None = None
+    smtp_relay_port: int = 25
+    smtp_relay_username: str | None = None
+    smtp_relay_password: SecretStr | None = None
+    smtp_relay_starttls: bool = False
+    smtp_timeout_s: float = 15.0
+    mail_domain: str = "switchboard.invalid"
+
+    # SMS out: the provider's REST API (Twilio's Messages resource).
+    sms_api_base_url: str | None = None
+    sms_account_sid: str = ""
+    sms_auth_token: SecretStr | None = None
+    sms_timeout_s: float = 10.0
+
+    # Sending: attempts, backoff between them, the lease of a claimed send, concurrency.
+    send_max_attempts: int = 6
+    send_backoff_initial_s: float = 1.0
+    send_backoff_max_s: float = 300.0
+    send_lease_s: float = 60.0
+    send_concurrency: int = 16
+    dispatcher_poll_s: float = 0.1
+
+    # The messenger / patient page: who is asked what, and the services it asks.
+    router_url: str = "http://127.0.0.1:8002"
+    pm_sync_url: str = "http://127.0.0.1:8005"
+    internal_token: SecretStr | None = None
+    internal_timeout_s: float = 5.0
+    patient_page_url: str = "http://127.0.0.1:8001/patient"
+    session_ttl_s: int = 3600
+    secure_link_ttl_s: int = 30 * 24 * 3600
+    verify_max_failures: int = 5
+    verify_window_s: int = 900
+    # Signs secure-email links and outbound media URLs (HMAC-SHA256).
+    link_secret: SecretStr = SecretStr("dev-link-secret")

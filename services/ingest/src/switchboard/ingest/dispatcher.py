@@ -1,0 +1,281 @@
+"""Sends what the `actions` consumer put in `ingest.outbound`, and reports each reply as
+ReplySent or ReplyFailed (Topic.DELIVERY).
+
+- Claims due rows with FOR UPDATE SKIP LOCKED and a lease: several ingest replicas share
+  the work, and a claimed row whose process died is claimed again when its lease ends.
+- A failed attempt is retried with exponential backoff up to `send_max_attempts`; a
+  permanent failure (bad number, refused recipient, nothing configured) ends it at once.
+- Result first, report second: the row is marked sent/failed before its event is
+  published, so a crash never sends a reply twice; a sweep publishes what a crash left
+  unreported (deterministic event ids make a repeat harmless).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from datetime import UTC, datetime, timedelta
+
+from prometheus_client import Counter
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from switchboard.events import Event, ReplyRequested, decode
+from switchboard.ingest import storage
+from switchboard.ingest.handlers import failed_event, sent_event
+from switchboard.ingest.senders import OutboundItem, Sender, SendResult
+from switchboard.ingest.settings import IngestSettings
+from switchboard.platform.consumer import is_transient
+from switchboard.platform.kafka import Publisher
+from switchboard.platform.logging import get_logger
+
+log = get_logger(__name__)
+
+SENDS = Counter("switchboard_ingest_replies_total", "Replies sent", ["kind", "outcome"])
+
+CLAIM = text(
+    """
+    WITH picked AS (
+        SELECT message_id FROM ingest.outbound
+        WHERE (status = 'pending' AND next_attempt_at <= :now)
+           OR (status = 'sending' AND lease_until < :now)
+        ORDER BY next_attempt_at
+        LIMIT :n
+        FOR UPDATE SKIP LOCKED
+    )
+    UPDATE ingest.outbound o
+    SET status = 'sending', lease_until = :lease, attempts = o.attempts + 1
+    FROM picked WHERE o.message_id = picked.message_id
+    RETURNING o.message_id, o.practice_id, o.conversation_id, o.kind, o.line, o.to_addr,
+              o.request, o.attempts
+    """
+)
+
+
+def _request(doc: dict[str, object]) -> ReplyRequested:
+    event = decode(doc)
+    assert isinstance(event, ReplyRequested)
+    return event
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        settings: IngestSettings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        publisher: Publisher,
+        senders: dict[str, Sender],
+    ) -> None:
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.publisher = publisher
+        self.senders = senders
+        self.inflight = 0
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.ready = False
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        delay = self.settings.consumer_backoff_initial_s
+        last_sweep = 0.0
+        try:
+            while not self._stopping.is_set():
+                try:
+                    if time.monotonic() - last_sweep > 5.0:
+                        await self.report_unreported()
+                        last_sweep = time.monotonic()
+                    claimed = await self.claim_and_send()
+                    self.ready = True
+                    delay = self.settings.consumer_backoff_initial_s
+                except Exception as exc:
+                    self.ready = False
+                    if is_transient(exc):
+                        log.warning("dispatcher_retrying", error=type(exc).__name__)
+                    else:
+                        log.exception("dispatcher_round_failed", error=type(exc).__name__)
+                    await self._sleep(delay)
+                    delay = min(delay * 2, self.settings.consumer_backoff_max_s)
+                    continue
+                if claimed == 0:
+                    await self._sleep(self.settings.dispatcher_poll_s)
+        finally:
+            for task in list(self.tasks):
+                with contextlib.suppress(BaseException):
+                    await asyncio.wait_for(task, timeout=self.settings.smtp_timeout_s + 1)
+
+    async def _sleep(self, seconds: float) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+
+    async def claim_and_send(self) -> int:
+        room = self.settings.send_concurrency - self.inflight
+        if room <= 0:
+            return 0
+        now = datetime.now(UTC)
+        async with self.sessionmaker() as session, session.begin():
+            rows = (
+                await session.execute(
+                    CLAIM,
+                    {
+                        "now": now,
+                        "n": room,
+                        "lease": now + timedelta(seconds=self.settings.send_lease_s),
+                    },
+                )
+            ).all()
+        for r in rows:
+            item = OutboundItem(
+                message_id=r.message_id,
+                practice_id=r.practice_id,
+                conversation_id=r.conversation_id,
+                kind=r.kind,
+                line=r.line,
+                to=r.to_addr,
+                request=_request(r.request),
+                attempts=r.attempts,
+            )
+            self.inflight += 1
+            task = asyncio.create_task(self._deliver(item))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        return len(rows)
+
+    def backoff(self, attempts: int) -> float:
+        s = self.settings
+        return float(
+            min(s.send_backoff_initial_s * 2 ** max(0, attempts - 1), s.send_backoff_max_s)
+        )
+
+    async def _deliver(self, item: OutboundItem) -> None:
+        try:
+            sender = self.senders["email" if item.kind == "secure_notice" else item.kind]
+            try:
+                result = await sender.send(item)
+            except Exception as exc:  # a sender bug must not lose the reply
+                log.exception("sender_failed", kind=item.kind, error=type(exc).__name__)
+                result = SendResult(False, why="sender_error")
+            await self._finish(item, result)
+        except Exception as exc:
+            # Database or Kafka trouble while recording: the lease brings the row back.
+            log.warning("delivery_not_recorded", kind=item.kind, error=type(exc).__name__)
+        finally:
+            self.inflight -= 1
+            self._wake.set()
+
+    async def _finish(self, item: OutboundItem, result: SendResult) -> None:
+        now = datetime.now(UTC)
+        o = storage.outbound
+        final = result.ok or result.permanent or item.attempts >= self.settings.send_max_attempts
+        why = result.why or "failed"
+        if not result.ok and not result.permanent:
+            why = f"{why}_after_{item.attempts}_attempts"
+        async with self.sessionmaker() as session, session.begin():
+            if result.ok:
+                values = {
+                    "status": "sent",
+                    "provider_message_id": result.provider_message_id,
+                    "done_at": now,
+                    "lease_until": None,
+                }
+            elif final:
+                values = {
+                    "status": "failed",
+                    "last_error": why,
+                    "done_at": now,
+                    "lease_until": None,
+                }
+            else:
+                values = {
+                    "status": "pending",
+                    "last_error": result.why,
+                    "next_attempt_at": now + timedelta(seconds=self.backoff(item.attempts)),
+                    "lease_until": None,
+                }
+            await session.execute(update(o).where(o.c.message_id == item.message_id).values(values))
+        if not final:
+            SENDS.labels(item.kind, "retry").inc()
+            log.warning(
+                "reply_send_retrying",
+                practice_id=item.practice_id,
+                kind=item.kind,
+                why=result.why,
+                attempt=item.attempts,
+            )
+            return
+        event = self._event(item.request, result.ok, result.provider_message_id, why, now)
+        await self.publisher.publish([event])
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(
+                update(o).where(o.c.message_id == item.message_id).values(reported=True)
+            )
+        SENDS.labels(item.kind, "sent" if result.ok else "failed").inc()
+        log.info(
+            "reply_sent" if result.ok else "reply_failed",
+            practice_id=item.practice_id,
+            kind=item.kind,
+            attempts=item.attempts,
+            why=None if result.ok else why,
+        )
+
+    @staticmethod
+    def _event(
+        request: ReplyRequested, ok: bool, provider_id: str | None, why: str, at: datetime
+    ) -> Event:
+        if ok:
+            return sent_event(request, provider_id, at)
+        return failed_event(request, why, at, provider_id)
+
+    async def report_unreported(self, older_than_s: float = 10.0) -> int:
+        """Publish the result of sends a crash left unreported."""
+        now = datetime.now(UTC)
+        o = storage.outbound
+        async with self.sessionmaker() as session, session.begin():
+            rows = (
+                await session.execute(
+                    select(
+                        o.c.message_id,
+                        o.c.request,
+                        o.c.status,
+                        o.c.provider_message_id,
+                        o.c.last_error,
+                        o.c.done_at,
+                    )
+                    .where(
+                        o.c.reported.is_(False),
+                        o.c.status.in_(["sent", "failed"]),
+                        o.c.done_at < now - timedelta(seconds=older_than_s),
+                    )
+                    .limit(500)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                return 0
+            events = [
+                self._event(
+                    _request(r.request),
+                    r.status == "sent",
+                    r.provider_message_id,
+                    r.last_error or "failed",
+                    r.done_at,
+                )
+                for r in rows
+            ]
+            await self.publisher.publish(events)
+            await session.execute(
+                update(o)
+                .where(o.c.message_id.in_([r.message_id for r in rows]))
+                .values(reported=True)
+            )
+        log.info("replies_reported_late", count=len(rows))
+        return len(rows)

@@ -1,0 +1,84 @@
+"""The patient page's identity check: name and date of birth against the practice's
+patients who use the phone (messenger) or the address (secure email). Pure, plus a small
+in-process limiter of failed attempts."""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
+
+import phonenumbers
+
+
+def normalize_phone(raw: str, region: str = "US") -> str | None:
+    """E.164, or None when it is not a valid number."""
+    try:
+        number = phonenumbers.parse(raw.strip(), region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def name_key(name: str) -> str:
+    """Case, accents, hyphens and spacing do not matter: "José  María" == "jose-maria"."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    plain = plain.replace("-", " ").replace("'", "").replace("\u2019", "")
+    return " ".join(plain.casefold().split())
+
+
+def matching_patients(
+    candidates: Iterable[Mapping[str, Any]], given_name: str, family_name: str, birth_date: date
+) -> list[str]:
+    """Ids of the candidates with this name and date of birth."""
+    given, family = name_key(given_name), name_key(family_name)
+    found = []
+    for c in candidates:
+        dob = c.get("birth_date")
+        if dob is None or str(dob) != birth_date.isoformat():
+            continue
+        if name_key(str(c.get("given_name", ""))) != given:
+            continue
+        if name_key(str(c.get("family_name", ""))) != family:
+            continue
+        pid = str(c.get("patient_id"))
+        if pid not in found:
+            found.append(pid)
+    return found
+
+
+class Attempts:
+    """Failed identity checks per key (practice + phone/address): after `limit` in `window_s`
+    seconds, further tries are refused until the window passes (no guessing birth dates)."""
+
+    def __init__(self, limit: int, window_s: float, clock: Any = time.monotonic) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self.clock = clock
+        self._failures: dict[str, list[float]] = {}
+
+    def _recent(self, key: str) -> list[float]:
+        now = self.clock()
+        kept = [t for t in self._failures.get(key, []) if now - t < self.window_s]
+        if kept:
+            self._failures[key] = kept
+        else:
+            self._failures.pop(key, None)
+        return kept
+
+    def blocked(self, key: str) -> bool:
+        return len(self._recent(key)) >= self.limit
+
+    def failed(self, key: str) -> None:
+        self._recent(key)
+        self._failures.setdefault(key, []).append(self.clock())
+        if len(self._failures) > 100_000:  # bounded memory under a flood of keys
+            self._failures.pop(next(iter(self._failures)))
+
+    def succeeded(self, key: str) -> None:
+        self._failures.pop(key, None)

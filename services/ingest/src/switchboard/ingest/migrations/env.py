@@ -1,0 +1,4 @@
+from switchboard.ingest.storage import SCHEMA, metadata
+from switchboard.platform.migrations import run_env
+
+run_env(metadata, SCHEMA)

@@ -1,0 +1,78 @@
+"""The internal APIs ingest asks: the router (which reasons the messenger offers, R-REASON-2
+and R-REASON-3) and pm-sync (patients by phone or email, and their details, for the
+patient page's identity check)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+
+from switchboard.ingest.settings import IngestSettings
+from switchboard.platform.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class PeerUnavailable(RuntimeError):
+    """The service did not answer usefully; the message names which and how."""
+
+
+class Peers:
+    def __init__(self, settings: IngestSettings, client: httpx.AsyncClient) -> None:
+        self.settings = settings
+        self.client = client
+
+    def _headers(self) -> dict[str, str]:
+        token = self.settings.internal_token
+        return {"authorization": f"Bearer {token.get_secret_value()}"} if token else {}
+
+    async def _get(self, base: str, name: str, path: str, params: dict[str, str]) -> Any:
+        try:
+            r = await self.client.get(
+                f"{base.rstrip('/')}{path}",
+                params=params,
+                headers=self._headers(),
+                timeout=self.settings.internal_timeout_s,
+            )
+        except httpx.HTTPError as exc:
+            raise PeerUnavailable(f"{name}: {type(exc).__name__}") from None
+        if r.status_code == 404:
+            return None
+        if r.status_code != 200:
+            raise PeerUnavailable(f"{name}: HTTP {r.status_code}")
+        return r.json()
+
+    async def reasons(self, practice_id: str, conversation_id: uuid.UUID) -> dict[str, Any]:
+        """{show_picker, why, reasons: [{code, label}], current_reason} from the router."""
+        body = await self._get(
+            self.settings.router_url,
+            "router",
+            f"/internal/practices/{practice_id}/reasons",
+            {"conversation_id": str(conversation_id)},
+        )
+        if not isinstance(body, dict):
+            raise PeerUnavailable("router: no answer about reasons")
+        return body
+
+    async def patients_by_contact(
+        self, practice_id: str, *, phone: str | None = None, email: str | None = None
+    ) -> list[dict[str, Any]]:
+        params = {"phone": phone} if phone else {"email": email or ""}
+        body = await self._get(
+            self.settings.pm_sync_url,
+            "pm-sync",
+            f"/internal/practices/{practice_id}/patients",
+            params,
+        )
+        return list(body.get("patients", [])) if isinstance(body, dict) else []
+
+    async def patient(self, practice_id: str, patient_id: str) -> dict[str, Any] | None:
+        body = await self._get(
+            self.settings.pm_sync_url,
+            "pm-sync",
+            f"/internal/practices/{practice_id}/patients/{patient_id}",
+            {},
+        )
+        return body if isinstance(body, dict) else None

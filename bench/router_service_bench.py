@@ -1,7 +1,7 @@
 """Router service throughput, Kafka in and out, durable settings, against a bare aiokafka
 consume-then-produce pass-through on the same topics, in the same run.
 
-    uv run python bench/router_service_bench.py [--count 20000] [--patients 500]
+    uv run python bench/router_service_bench.py [--count 20000] [--patients 500] [--replicas 1]
 
 Needs the running Kafka and PostgreSQL (`make up`, or scripts/kafka.sh + scripts/postgres.sh).
 Uses a throw-away topic prefix and database. The router runs as its own process
@@ -191,7 +191,7 @@ async def pass_through(
         await producer.stop()
 
 
-async def run(count: int, patients: int) -> None:
+async def run(count: int, patients: int, replicas: int) -> None:
     prefix = f"bench{uuid.uuid4().hex[:6]}."
     db = f"sb_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(
@@ -206,28 +206,31 @@ async def run(count: int, patients: int) -> None:
     producer = make_producer(settings)
     await producer.start()
     publisher = Publisher(producer, settings)
-    port = 18950
-    env = {
-        **os.environ,
-        "SWITCHBOARD_KAFKA_BOOTSTRAP": KAFKA,
-        "SWITCHBOARD_DATABASE_URL": url,
-        "SWITCHBOARD_TOPIC_PREFIX": prefix,
-        "SWITCHBOARD_HTTP_PORT": str(port),
-        "SWITCHBOARD_LOG_LEVEL": "WARNING",
-    }
     exe = os.path.join(os.path.dirname(sys.executable), "switchboard-router")
-    router = await asyncio.create_subprocess_exec(exe, "run", env=env)
+    routers = []
+    for i in range(replicas):
+        env = {
+            **os.environ,
+            "SWITCHBOARD_KAFKA_BOOTSTRAP": KAFKA,
+            "SWITCHBOARD_DATABASE_URL": url,
+            "SWITCHBOARD_TOPIC_PREFIX": prefix,
+            "SWITCHBOARD_HTTP_PORT": str(18950 + i),
+            "SWITCHBOARD_LOG_LEVEL": "WARNING",
+        }
+        routers.append(await asyncio.create_subprocess_exec(exe, "run", env=env))
     try:
         async with httpx.AsyncClient(timeout=1) as client:
-            while True:
-                try:
-                    if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.2)
+            for i in range(replicas):
+                while True:
+                    try:
+                        ready = await client.get(f"http://127.0.0.1:{18950 + i}/readyz")
+                        if ready.status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    await asyncio.sleep(0.2)
         await produce(publisher, setup_events(patients))
-        await asyncio.sleep(3)  # let the router apply the setup before timing
+        await asyncio.sleep(5)  # let the routers join and apply the setup before timing
 
         batch = messages(count, patients, "router")
         started = time.perf_counter()
@@ -236,11 +239,13 @@ async def run(count: int, patients: int) -> None:
         finished = await count_until(settings, settings.topic(Topic.ROUTING), count, timeout_s=600)
         router_rate = count / (finished - started)
         print(
-            f"router service: {count} messages in {finished - started:.2f}s "
+            f"router service, {replicas} process(es): {count} messages "
+            f"in {finished - started:.2f}s "
             f"= {router_rate:,.0f} msg/s (input written in {written - started:.2f}s)"
         )
-        router.terminate()
-        await router.wait()
+        for router in routers:
+            router.terminate()
+            await router.wait()
 
         # Same topics, same way of timing: from the first input written to the last output.
         sink = settings.topic(Topic.NOTIFICATIONS)
@@ -259,9 +264,10 @@ async def run(count: int, patients: int) -> None:
         )
         print(f"ratio router / pass-through: {router_rate / pass_rate:.2f}")
     finally:
-        if router.returncode is None:
-            router.terminate()
-            await router.wait()
+        for router in routers:
+            if router.returncode is None:
+                router.terminate()
+                await router.wait()
         await producer.stop()
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
@@ -271,8 +277,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=20000)
     parser.add_argument("--patients", type=int, default=500)
+    parser.add_argument("--replicas", type=int, default=1, help="router processes (one group)")
     args = parser.parse_args()
-    asyncio.run(run(args.count, args.patients))
+    asyncio.run(run(args.count, args.patients, args.replicas))
 
 
 if __name__ == "__main__":

@@ -80,6 +80,24 @@ async def mark_processed(
         await session.execute(insert(table).on_conflict_do_nothing(), rows)
 
 
+class RawJSON(str):
+    """A value for `write_rows` that is already JSON text (e.g. a pydantic model's
+    `model_dump_json()`): spliced in as it is, never encoded a second time."""
+
+
+def _json_rows(rows: Sequence[Mapping[str, Any]]) -> str:
+    if not any(isinstance(v, RawJSON) for v in rows[0].values()):
+        return json.dumps(list(rows), default=_json_default)
+
+    def value(v: Any) -> str:
+        return v if isinstance(v, RawJSON) else json.dumps(v, default=_json_default)
+
+    out = []
+    for row in rows:
+        out.append("{" + ",".join(f"{json.dumps(k)}:{value(v)}" for k, v in row.items()) + "}")
+    return "[" + ",".join(out) + "]"
+
+
 def _json_default(value: object) -> str:
     # datetimes as ISO text with offset, UUIDs as text: PostgreSQL casts both back.
     return value.isoformat() if isinstance(value, datetime) else str(value)
@@ -118,4 +136,4 @@ async def write_rows(
         f"FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({types}) "
         f"ON CONFLICT ({keys}) {action}"
     )
-    await session.execute(text(sql), {"rows": json.dumps(list(rows), default=_json_default)})
+    await session.execute(text(sql), {"rows": _json_rows(rows)})

@@ -30,6 +30,7 @@ from switchboard.events import (
     ReplySent,
 )
 from switchboard.events.actions import ConversationAction
+from switchboard.platform.db import RawJSON
 from switchboard.router import working_set
 from switchboard.router.decision import (
     Decision,
@@ -191,7 +192,7 @@ def _remember(ws: WorkingSet, routed: MessageRouted, inputs: dict[str, Any] | No
             conversation_id=routed.conversation_id,
             message_id=routed.message_id,
             decided_at=routed.decided_at,
-            decision=routed.model_dump(mode="json"),
+            decision=RawJSON(routed.model_dump_json()),
             inputs=inputs,
         )
     )

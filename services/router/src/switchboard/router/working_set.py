@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard.platform.db import write_rows
+from switchboard.platform.db import RawJSON, write_rows
 from switchboard.router import storage
 from switchboard.router.model import ConversationState, NextAppointment
 from switchboard.router.practice_config import PracticeConfig
@@ -56,7 +56,7 @@ class Decided:
     conversation_id: uuid.UUID
     message_id: uuid.UUID | None
     decided_at: datetime
-    decision: dict[str, Any]
+    decision: RawJSON
     inputs: dict[str, Any] | None
 
 

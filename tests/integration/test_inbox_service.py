@@ -34,7 +34,9 @@ from switchboard.gateway.users import upsert_users
 from switchboard.inbox_projection.app import MIGRATIONS as INBOX_MIGRATIONS
 from switchboard.inbox_projection.app import TOPICS
 from switchboard.inbox_projection.rebuild import checksums, partitions, rebuild
+from switchboard.ingest.app import MIGRATIONS as INGEST_MIGRATIONS
 from switchboard.ingest.app import build_app as ingest_app
+from switchboard.ingest.queries import contact_owners
 from switchboard.ingest.settings import IngestSettings
 from switchboard.ingest.twilio import signature
 from switchboard.platform.db import make_engine
@@ -66,7 +68,8 @@ def token(user_id: str) -> dict[str, str]:
 
 
 class World:
-    def __init__(self, settings, publisher, gateway, ingest, projection, group_prefix):
+    def __init__(self, settings, publisher, gateway, ingest, projection, group_prefix, ingest_app):
+        self.ingest_app = ingest_app
         self.settings = settings
         self.publisher = publisher
         self.gateway: httpx.AsyncClient = gateway
@@ -75,6 +78,8 @@ class World:
         self.group_prefix = group_prefix
 
     async def sms(self, sender: str, body: str, line: str = LINE) -> uuid.UUID:
+        """Post a signed SMS webhook to ingest; the conversation it landed in, once the
+        gateway lists it (ingest threads a known number, I-THREAD-1 keeps others apart)."""
         sid = f"SM{uuid.uuid4().hex}"
         url = f"http://ingest/webhooks/twilio/sms/{PRACTICE}"
         params = {"MessageSid": sid, "From": sender, "To": line, "Body": body}
@@ -82,7 +87,27 @@ class World:
             url, data=params, headers={"X-Twilio-Signature": signature("tw-token", url, params)}
         )
         assert r.status_code == 200, r.text
-        return deterministic_id(PRACTICE, "sms", line, sender)
+        candidates = {
+            str(deterministic_id(PRACTICE, "sms", line, sender)),
+            str(deterministic_id(PRACTICE, "sms", line, sender, sid)),
+        }
+
+        async def landed() -> uuid.UUID | None:
+            found = await self.get("/api/search", "u-admin", phone=sender, limit=200)
+            ids = {c["conversation_id"] for c in found.json()["items"]} & candidates
+            return uuid.UUID(ids.pop()) if ids else None
+
+        return await eventually(landed)
+
+    async def ingest_knows(self, sender: str) -> None:
+        """Wait until ingest has the number as one patient's (it then threads it)."""
+        sessionmaker = self.ingest_app.state.runtime.sessionmaker
+
+        async def one_owner() -> bool:
+            async with sessionmaker() as session:
+                return len(await contact_owners(session, PRACTICE, sender)) == 1
+
+        await eventually(one_owner)
 
     async def get(self, path: str, who: str, **params: Any) -> httpx.Response:
         return await self.gateway.get(path, headers=token(who), params=params)
@@ -109,11 +134,12 @@ class World:
 
 
 @pytest.fixture(scope="module")
-async def world(settings, test_db):
+async def world(settings, test_db, tmp_path_factory):
     cfg = settings.model_copy(update={"topic_prefix": f"inbox{uuid.uuid4().hex[:6]}."})
     await ensure_topics(cfg)
     upgrade(INBOX_MIGRATIONS, test_db)
     upgrade(GATEWAY_MIGRATIONS, test_db)
+    upgrade(INGEST_MIGRATIONS, test_db)
     upsert_users(test_db, USERS)
     producer = make_producer(cfg)
     await producer.start()
@@ -136,14 +162,17 @@ async def world(settings, test_db):
         IngestSettings(
             service_name="ingest",
             kafka_bootstrap=cfg.kafka_bootstrap,
+            database_url=test_db,
             topic_prefix=cfg.topic_prefix,
+            consumer_group_prefix="inbox-it-",
+            attachment_dir=str(tmp_path_factory.mktemp("attachments")),
             twilio_auth_token="tw-token",
             practices=[PRACTICE],
             smtp_listen_port=None,
         )
     )
     async with in_process(gw, "http://gateway") as g, in_process(ing, "http://ingest") as i:
-        yield World(cfg, Publisher(producer, cfg), g, i, projection, "inbox-it-")
+        yield World(cfg, Publisher(producer, cfg), g, i, projection, "inbox-it-", ing)
     projection.stop()
     router.stop()
     await producer.stop()
@@ -176,6 +205,7 @@ async def test_sms_webhook_to_every_view(world):
         return r.status_code == 200 and bool(r.json())
 
     await eventually(known)
+    await w.ingest_knows(sender)
     await eventually(lambda: _subscribed(w, "u-sub"))
     cid = await w.sms(sender, "Need a refill of my inhaler")
     STATE.update(cid=cid, sender=sender)

@@ -1,3 +1,4 @@
+# ruff: noqa: S608  (SQL text holds only generation schema and column names from the tables)
 """Apply a batch of events to one generation of the inbox read models.
 
 One batch = one transaction (the platform consumer opens it): load the state the batch
@@ -9,11 +10,14 @@ event twice to the same tables.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from psycopg.types.json import Jsonb
 from sqlalchemy import Table, any_, bindparam, delete, func, select, text, tuple_, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Text
@@ -230,16 +234,87 @@ def _upsert(table: Table, keys: Sequence[str], skip: Sequence[str] = ()) -> Any:
     )
 
 
+def _cols(table: Table) -> list[str]:
+    return [c.name for c in table.columns if c.computed is None]
+
+
+_PG_TYPES = {
+    "TIMESTAMP WITH TIME ZONE": "timestamptz",
+    "TEXT[]": "text[]",
+    "BOOLEAN": "bool",
+    "INTEGER": "int4",
+}
+
+
+@functools.cache
+def _copy_plan(table: Table) -> tuple[list[str], list[str], frozenset[str]]:
+    """Columns, their PostgreSQL types (for COPY), and which of them are jsonb."""
+    cols = [c for c in table.columns if c.computed is None]
+    names = [str(c.type.compile(dialect=postgresql.dialect())) for c in cols]
+    types = [_PG_TYPES.get(n, n.lower()) for n in names]
+    jsonb = frozenset(c.name for c, t in zip(cols, types, strict=True) if t == "jsonb")
+    return [c.name for c in cols], types, jsonb
+
+
+async def copy_rows(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    conflict: str | None = None,
+) -> None:
+    """Write rows with COPY (one round trip for the whole batch). With `conflict` (the SQL
+    after ON CONFLICT), through a temporary staging table and one INSERT ... SELECT."""
+    if not rows:
+        return
+    cols, types, jsonb = _copy_plan(table)
+    target = f'"{table.schema}".{table.name}'
+    names = ", ".join(cols)
+    conn = await session.connection()
+    raw = (await conn.get_raw_connection()).driver_connection
+    assert raw is not None
+    into = target
+    if conflict is not None:
+        into = f"_stage_{table.name}"
+        await session.execute(
+            text(f"CREATE TEMP TABLE IF NOT EXISTS {into} (LIKE {target}) ON COMMIT DELETE ROWS")
+        )
+    async with raw.cursor() as cur, cur.copy(f"COPY {into} ({names}) FROM STDIN") as copy:
+        copy.set_types(types)
+        for row in rows:
+            await copy.write_row(
+                [Jsonb(row[c]) if c in jsonb and row[c] is not None else row[c] for c in cols]
+            )
+    if conflict is not None:
+        await session.execute(
+            text(
+                f"INSERT INTO {target} ({names}) SELECT {names} FROM {into} ON CONFLICT {conflict}"
+            )
+        )
+        await session.execute(text(f"TRUNCATE {into}"))
+
+
+def _update_all(table: Table, keys: Sequence[str]) -> str:
+    sets = ", ".join(f"{c} = excluded.{c}" for c in _cols(table) if c not in keys)
+    return f"({', '.join(keys)}) DO UPDATE SET {sets}"
+
+
 async def write(session: AsyncSession, t: dict[str, Table], fold: Fold) -> None:
     async def many(stmt: Any, rows: list[dict[str, Any]]) -> None:
         if rows:
             await session.execute(stmt, rows)
 
     convs = [fold.conversations[c] for c in sorted(fold.dirty)]
-    await many(_upsert(t["conversations"], ["conversation_id"]), [c.row() for c in convs])
-    await many(insert(t["messages"]).on_conflict_do_nothing(), fold.messages)
-    await many(insert(t["deliveries"]).on_conflict_do_nothing(), fold.deliveries)
-    await many(insert(t["decisions"]).on_conflict_do_nothing(), fold.decisions)
+    conv_t = t["conversations"]
+    await copy_rows(
+        session,
+        conv_t,
+        [c.row() for c in convs],
+        conflict=_update_all(conv_t, ["conversation_id"]),
+    )
+    await copy_rows(session, t["messages"], fold.messages, conflict="DO NOTHING")
+    await copy_rows(session, t["deliveries"], fold.deliveries, conflict="DO NOTHING")
+    await copy_rows(session, t["decisions"], fold.decisions, conflict="DO NOTHING")
     if fold.reads:
         r = t["reads"]
         stmt = insert(r)
@@ -250,9 +325,12 @@ async def write(session: AsyncSession, t: dict[str, Table], fold: Fold) -> None:
             ),
             list(fold.reads.values()),
         )
-    await many(
-        _upsert(t["patients"], ["practice_id", "patient_id"]),
+    pt = t["patients"]
+    await copy_rows(
+        session,
+        pt,
         [fold.patients[k].row() for k in sorted(fold.dirty_patients)],
+        conflict=_update_all(pt, ["practice_id", "patient_id"]),
     )
     await many(
         _upsert(t["care_teams"], ["practice_id", "care_team_id"]),
@@ -296,15 +374,30 @@ async def write(session: AsyncSession, t: dict[str, Table], fold: Fold) -> None:
         rows = []
         for c in convs:
             rows += membership_rows(c, fold.now_boxes[c.conversation_id])
-        await many(insert(m), rows)
+        await copy_rows(session, m, rows)
     h = t["membership_history"]
-    await many(
-        update(h)
-        .where(
-            h.c.conversation_id == bindparam("c"), h.c.box == bindparam("b"), h.c.valid_to.is_(None)
+    if fold.history_close:
+        await session.execute(
+            text(
+                f"""UPDATE "{h.schema}".membership_history h SET valid_to = x.t
+                FROM unnest(CAST(:c AS uuid[]), CAST(:b AS text[]), CAST(:t AS timestamptz[]))
+                    AS x(c, b, t)
+                WHERE h.conversation_id = x.c AND h.box = x.b AND h.valid_to IS NULL"""
+            ),
+            {
+                "c": [r["c"] for r in fold.history_close],
+                "b": [r["b"] for r in fold.history_close],
+                "t": [r["t"] for r in fold.history_close],
+            },
         )
-        .values(valid_to=bindparam("t")),
-        fold.history_close,
-    )
-    await many(insert(h), fold.history_open)
-    await many(insert(t["applied"]).on_conflict_do_nothing(), fold.applied)
+        # an interval closed at the instant it opened was never there
+        await session.execute(
+            text(
+                f"""DELETE FROM "{h.schema}".membership_history
+                WHERE conversation_id = ANY(CAST(:c AS uuid[])) AND valid_to = valid_from"""
+            ),
+            {"c": sorted({r["c"] for r in fold.history_close})},
+        )
+    await copy_rows(session, h, fold.history_open)
+    # ids were checked under the generation's lock: plain COPY
+    await copy_rows(session, t["applied"], fold.applied)

@@ -83,6 +83,8 @@ class Conversation:
     last_inbound_at: datetime | None = None
     sent_by: list[str] = field(default_factory=list)
     version: int = 0
+    # The latest event time applied: membership changes are stamped no earlier (see _changed).
+    changed_at: datetime | None = None
 
     @property
     def sort_at(self) -> datetime:
@@ -144,7 +146,10 @@ class CareTeam:
 
 
 def boxes(c: Conversation, patients: dict[tuple[str, str], Patient]) -> frozenset[str]:
-    """The view boxes a conversation is in (I-VIEW-1..4). See storage.membership."""
+    """The view boxes a conversation is in (I-VIEW-1..4). See storage.membership.
+    A conversation lands in inboxes once routed (the router's decision puts it there)."""
+    if c.routed_at is None:
+        return frozenset()
     out: set[str] = set()
     if c.assignee:
         out.add(f"assigned:{c.assignee}")
@@ -230,6 +235,7 @@ class Fold:
     stored_boxes: dict[uuid.UUID, frozenset[str]] = field(default_factory=dict)
     now_boxes: dict[uuid.UUID, frozenset[str]] = field(default_factory=dict)
     _open_in_batch: dict[tuple[uuid.UUID, str], dict[str, Any]] = field(default_factory=dict)
+    _closed_in_batch: dict[tuple[uuid.UUID, str], dict[str, Any]] = field(default_factory=dict)
     _subs_open_in_batch: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
 
     def loaded(self) -> None:
@@ -248,27 +254,41 @@ class Fold:
         return c
 
     def _changed(self, c: Conversation, at: datetime) -> None:
-        """Record a change of `c` at event time `at`: membership intervals follow."""
+        """Record a change of `c` at event time `at`: membership intervals follow.
+
+        Stamps never go back in a conversation's own time (`changed_at`), and an interval
+        that would be empty is not kept, so the message and its routing decision, which
+        travel on two topics, give the same history in either order (X-REPLAY-1)."""
         cid = c.conversation_id
         self.dirty.add(cid)
+        stamp = _max(c.changed_at, at)
+        c.changed_at = stamp
         before = self.now_boxes.get(cid, frozenset())
         after = boxes(c, self.patients)
+        for b in sorted(before - after):
+            opened = self._open_in_batch.pop((cid, b), None)
+            if opened is not None and opened["valid_from"] == stamp:
+                self.history_open.remove(opened)  # empty: never there
+            elif opened is not None:
+                opened["valid_to"] = stamp
+            else:
+                closing: dict[str, Any] = {"c": cid, "b": b, "t": stamp}
+                self._closed_in_batch[(cid, b)] = closing
+                self.history_close.append(closing)
         for b in sorted(after - before):
+            close = self._closed_in_batch.pop((cid, b), None)
+            if close is not None and close["t"] == stamp:
+                self.history_close.remove(close)  # closed and opened at once: still there
+                continue
             row = {
                 "practice_id": c.practice_id,
                 "box": b,
                 "conversation_id": cid,
-                "valid_from": at,
+                "valid_from": stamp,
                 "valid_to": None,
             }
             self.history_open.append(row)
             self._open_in_batch[(cid, b)] = row
-        for b in sorted(before - after):
-            opened = self._open_in_batch.pop((cid, b), None)
-            if opened is not None:
-                opened["valid_to"] = at
-            else:
-                self.history_close.append({"c": cid, "b": b, "t": at})
         self.now_boxes[cid] = after
 
     def _record(self, e: Event, outcome: str, c: Conversation | None = None) -> None:
@@ -278,7 +298,6 @@ class Fold:
                 "event_id": e.event_id,
                 "outcome": outcome,
                 "conversation_id": c.conversation_id if c else None,
-                "version": c.version if c else None,
             }
         )
 

@@ -14,12 +14,12 @@
 
 from __future__ import annotations
 
-import heapq
 import re
 import time
+from collections import deque
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 from sqlalchemy import select, text, update
@@ -62,7 +62,7 @@ async def new_generation(engine: AsyncEngine) -> str:
         numbers = [int(m.group(1)) for n in names if (m := re.match(r"^inbox_r(\d+)$", n))]
         schema = f"inbox_r{max(numbers, default=1) + 1}"
         await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        await conn.run_sync(storage.create_generation, schema)
+        await conn.run_sync(storage.create_generation, schema, True)
         await conn.execute(storage.generations.insert().values(schema_name=schema, active=False))
     return schema
 
@@ -153,37 +153,64 @@ async def rebuild(
     applied = skipped = 0
     bar = tqdm(total=0, unit="ev", desc=f"rebuild {schema}", disable=not progress)
 
-    async def drain(end: dict[TopicPartition, int]) -> None:
+    async def apply(records: list[ConsumerRecord]) -> None:
         nonlocal applied, skipped
-        bar.total = (bar.total or 0) + await reader.remaining(end)
+        events: list[Event] = []
+        for r in records:
+            try:
+                events.append(decode(r.value))
+            except (UnknownEventError, ValidationError):
+                skipped += 1
+        if events:
+            async with sessionmaker() as session, session.begin():
+                await apply_batch(session, events, schema, emit=False)
+        applied += len(records)
+        bar.update(len(records))
+
+    async def drain(end: dict[TopicPartition, int]) -> None:
+        """Apply every record before `end`, across all partitions in record-time order: a
+        record is released only once every partition still being read has buffered one at
+        least as late (a watermark), so the rebuild sees the log in the order it was
+        written, whatever order the fetches come back in."""
+        fetched = {tp: await reader.consumer.position(tp) for tp in reader.partitions}
+        bar.total = (bar.total or 0) + sum(max(0, end[tp] - fetched[tp]) for tp in fetched)
         bar.refresh()
-        while await reader.remaining(end) > 0:
-            batches = await reader.consumer.getmany(timeout_ms=1000, max_records=batch)
-            records = [r for tp, rs in batches.items() for r in rs if r.offset < end.get(tp, 0)]
-            # Records beyond `end` are read again by the next drain.
-            for tp, rs in batches.items():
-                over = [r for r in rs if r.offset >= end.get(tp, 0)]
-                if over:
-                    reader.consumer.seek(tp, over[0].offset)
-            events: list[Event] = []
-            for r in heapq.merge(
-                *(sorted(rs, key=lambda r: r.offset) for rs in _by_partition(records)),
-                key=lambda r: r.timestamp,
-            ):
-                try:
-                    events.append(decode(r.value))
-                except (UnknownEventError, ValidationError):
-                    skipped += 1
-            if events:
-                async with sessionmaker() as session, session.begin():
-                    await apply_batch(session, events, schema, emit=False)
-            applied += len(records)
-            bar.update(len(records))
-        if reader.partitions:
-            await reader.consumer.commit({tp: end[tp] for tp in reader.partitions})
+        buffers: dict[TopicPartition, deque[ConsumerRecord]] = {
+            tp: deque() for tp in reader.partitions
+        }
+        while True:
+            reading = [tp for tp in reader.partitions if fetched[tp] < end[tp]]
+            if reading:
+                got = await reader.consumer.getmany(*reading, timeout_ms=500, max_records=batch)
+                for tp, rs in got.items():
+                    for r in rs:
+                        if r.offset >= end[tp]:
+                            reader.consumer.seek(tp, r.offset)  # the next drain reads it
+                            break
+                        buffers[tp].append(r)
+                        fetched[tp] = r.offset + 1
+                for tp in reading:
+                    if tp not in got:  # only control records left (transaction markers)?
+                        fetched[tp] = max(fetched[tp], await reader.consumer.position(tp))
+                reading = [tp for tp in reader.partitions if fetched[tp] < end[tp]]
+            if any(not buffers[tp] for tp in reading):
+                continue  # wait until every partition still being read has data
+            watermark = min((buffers[tp][-1].timestamp for tp in reading), default=None)
+            released: list[ConsumerRecord] = []
+            for buf in buffers.values():
+                while buf and (watermark is None or buf[0].timestamp <= watermark):
+                    released.append(buf.popleft())
+            released.sort(key=lambda r: (r.timestamp, r.topic, r.partition, r.offset))
+            for i in range(0, len(released), batch):
+                await apply(released[i : i + batch])
+            if not reading and not any(buffers.values()):
+                break
+        await reader.consumer.commit({tp: end[tp] for tp in reader.partitions})
 
     try:
         await drain(await reader.end_offsets())
+        async with engine.begin() as conn:
+            await conn.run_sync(storage.create_deferred_indexes, schema)
         if switch:
             await switch_to(engine, schema, applied)
             await drain(await reader.end_offsets())
@@ -194,13 +221,6 @@ async def rebuild(
     seconds = time.perf_counter() - started
     log.info("inbox_rebuilt", schema=schema, events=applied, seconds=round(seconds, 2))
     return RebuildResult(schema, applied, skipped, seconds, switch)
-
-
-def _by_partition(records: list) -> list[list]:  # type: ignore[type-arg]
-    parts: dict[tuple[str, int], list] = {}  # type: ignore[type-arg]
-    for r in records:
-        parts.setdefault((r.topic, r.partition), []).append(r)
-    return list(parts.values())
 
 
 async def checksums(engine: AsyncEngine, schema: str) -> dict[str, tuple[int, str]]:

@@ -5,3 +5,5 @@ from switchboard.platform.settings import ServiceSettings
 
 class ProjectionSettings(ServiceSettings):
     http_port: int = 8003
+    # Bigger polls: the fold's cost per batch is mostly fixed (a few COPYs and look-ups).
+    consumer_batch_max: int = 2000

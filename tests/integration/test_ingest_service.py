@@ -550,14 +550,14 @@ async def test_messenger_identity_reasons_attachments_replies_and_read_receipts(
         "show_picker": True,
         "why": "new_conversation",
         "reasons": [
-            {"code": "refills", "label": "Prescriptions / Refills"},
+            {"code": "prescriptions_refills", "label": "Prescriptions / Refills"},
             {"code": "other", "label": "Other"},
         ],
         "current_reason": None,
     }
     offered = (await world.client.get(f"{page}/reasons", headers=auth)).json()
     assert offered["show_picker"] and [x["code"] for x in offered["reasons"]] == [
-        "refills",
+        "prescriptions_refills",
         "other",
     ]
     msg = {"client_message_id": f"m-{uuid.uuid4().hex}", "body": "Refill please"}
@@ -574,11 +574,11 @@ async def test_messenger_identity_reasons_attachments_replies_and_read_receipts(
     assert up.status_code == 201
     big = await world.client.post(f"{page}/attachments", content=b"x" * 100_001, headers=auth)
     assert big.status_code == 413
-    good = msg | {"reason": "refills", "attachment_ids": [up.json()["attachment_id"]]}
+    good = msg | {"reason": "prescriptions_refills", "attachment_ids": [up.json()["attachment_id"]]}
     r = await world.client.post(f"{page}/messages", json=good, headers=auth)
     assert r.status_code == 202, r.text
     sent = await world.received(uuid.UUID(r.json()["message_id"]))
-    assert sent.channel == "web_chat" and sent.selected_reason == "refills"
+    assert sent.channel == "web_chat" and sent.selected_reason == "prescriptions_refills"
     assert sent.patient_id == "pat-jane" and sent.conversation_id == conversation
     assert sent.sender == "+12125550101" and sent.recipient == MAIN
     [att] = sent.attachments
@@ -594,7 +594,7 @@ async def test_messenger_identity_reasons_attachments_replies_and_read_receipts(
         "show_picker": False,
         "why": "within_one_hour",
         "reasons": [],
-        "current_reason": "refills",
+        "current_reason": "prescriptions_refills",
     }
     assert (await world.client.get(f"{page}/reasons", headers=auth)).json()["reasons"] == []
     later = {

@@ -17,6 +17,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     func,
+    literal,
     select,
     text,
 )
@@ -74,10 +75,20 @@ async def mark_processed(
     event_ids: Iterable[uuid.UUID],
     outcome: str = "applied",
 ) -> None:
-    rows = [{"consumer": consumer, "event_id": i, "outcome": outcome} for i in event_ids]
-    if rows:
-        # executemany of one statement: compiled once, not once per batch size
-        await session.execute(insert(table).on_conflict_do_nothing(), rows)
+    ids = list(event_ids)
+    if ids:
+        # One statement whatever the batch size: INSERT ... SELECT unnest(array). An
+        # executemany runs one statement per id (pipelined), which showed at 2,000 a batch.
+        rows = select(
+            literal(consumer, Text),
+            func.unnest(bindparam("ids", ids, type_=ARRAY(UUID(as_uuid=True)))),
+            literal(outcome, Text),
+        )
+        await session.execute(
+            insert(table)
+            .from_select(["consumer", "event_id", "outcome"], rows)
+            .on_conflict_do_nothing()
+        )
 
 
 class RawJSON(str):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import sys
 from pathlib import Path
 
@@ -31,6 +32,8 @@ consumers = consumer_for("inbox-projection", TOPICS, handle_batch, storage.proce
 
 
 def build_app(settings: ServiceSettings) -> FastAPI:
+    # A poll of 2,000 events makes many short-lived objects: collect less often.
+    gc.set_threshold(50_000, 50, 50)
     return service_app(settings, consumers=consumers, title="Switchboard inbox projection")
 
 

@@ -11,6 +11,7 @@ event twice to the same tables.
 from __future__ import annotations
 
 import functools
+import operator
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -259,9 +260,10 @@ def _copy_plan(table: Table) -> tuple[list[str], list[str], frozenset[str]]:
 async def copy_rows(
     session: AsyncSession,
     table: Table,
-    rows: Sequence[dict[str, Any]],
+    rows: Sequence[Any],
     *,
     conflict: str | None = None,
+    tuples: bool = False,
 ) -> None:
     """Write rows with COPY (one round trip for the whole batch). With `conflict` (the SQL
     after ON CONFLICT), through a temporary staging table and one INSERT ... SELECT."""
@@ -279,12 +281,20 @@ async def copy_rows(
         await session.execute(
             text(f"CREATE TEMP TABLE IF NOT EXISTS {into} (LIKE {target}) ON COMMIT DELETE ROWS")
         )
+    pick = operator.itemgetter(*cols)
     async with raw.cursor() as cur, cur.copy(f"COPY {into} ({names}) FROM STDIN") as copy:
         copy.set_types(types)
-        for row in rows:
-            await copy.write_row(
-                [Jsonb(row[c]) if c in jsonb and row[c] is not None else row[c] for c in cols]
-            )
+        if tuples:
+            for values in rows:
+                await copy.write_row(values)
+        elif not jsonb:
+            for row in rows:
+                await copy.write_row(pick(row))
+        else:
+            for row in rows:
+                await copy.write_row(
+                    [Jsonb(row[c]) if c in jsonb and row[c] is not None else row[c] for c in cols]
+                )
     if conflict is not None:
         await session.execute(
             text(
@@ -371,10 +381,10 @@ async def write(session: AsyncSession, t: dict[str, Table], fold: Fold) -> None:
                 m.c.conversation_id == any_(_uuids("c", [c.conversation_id for c in convs]))
             )
         )
-        rows = []
+        boxed: list[tuple[Any, ...]] = []
         for c in convs:
-            rows += membership_rows(c, fold.now_boxes[c.conversation_id])
-        await copy_rows(session, m, rows)
+            boxed += membership_rows(c, fold.now_boxes[c.conversation_id])
+        await copy_rows(session, m, boxed, tuples=True)
     h = t["membership_history"]
     if fold.history_close:
         await session.execute(

@@ -178,18 +178,11 @@ def boxes(c: Conversation, patients: dict[tuple[str, str], Patient]) -> frozense
     return frozenset(out)
 
 
-def membership_rows(c: Conversation, bx: Iterable[str]) -> list[dict[str, Any]]:
-    base = {
-        "practice_id": c.practice_id,
-        "conversation_id": c.conversation_id,
-        "last_message_at": c.sort_at,
-        "status": c.status,
-        "assigned": c.assignee is not None,
-        "channel": c.channel,
-        "reason": c.reason,
-        "location_id": c.location_id,
-    }
-    return [{**base, "box": b} for b in sorted(bx)]
+def membership_rows(c: Conversation, bx: Iterable[str]) -> list[tuple[Any, ...]]:
+    """Rows of storage.membership, as tuples in its column order (written with COPY)."""
+    p, cid, at, status = c.practice_id, c.conversation_id, c.sort_at, c.status
+    assigned, channel, reason, loc = c.assignee is not None, c.channel, c.reason, c.location_id
+    return [(p, b, cid, at, status, assigned, channel, reason, loc) for b in sorted(bx)]
 
 
 def _later(at: datetime, than: datetime | None) -> bool:

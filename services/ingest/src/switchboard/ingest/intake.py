@@ -8,6 +8,7 @@ TooLarge 413 / 552, Unavailable 503 / 451 (the sender retries; nothing is lost).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from collections.abc import Mapping, Sequence
@@ -68,6 +69,45 @@ class Unavailable(IntakeError):
     smtp = "451 4.3.0"
 
 
+class ContactOwners:
+    """How many patients use a phone or email, asked for many webhooks at once: the look-ups
+    that arrive while one query runs go together in the next, so a burst of webhooks costs a
+    few queries and one pooled connection, not one of each per webhook."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker = sessionmaker
+        self.pending: dict[tuple[str, str], list[asyncio.Future[int]]] = {}
+        self.running = False
+
+    async def count(self, practice_id: str, contact: str) -> int:
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self.pending.setdefault((practice_id, queries.contact_key(contact)), []).append(future)
+        if not self.running:
+            self.running = True
+            asyncio.create_task(self._drain())  # noqa: RUF006 (it ends when nothing waits)
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self.pending:
+                batch, self.pending = self.pending, {}
+                try:
+                    async with self.sessionmaker() as session:
+                        counts = await queries.contact_owner_counts(session, list(batch))
+                except Exception as exc:
+                    for futures in batch.values():
+                        for f in futures:
+                            if not f.done():
+                                f.set_exception(exc)
+                    continue
+                for key, futures in batch.items():
+                    for f in futures:
+                        if not f.done():
+                            f.set_result(counts.get(key, 0))
+        finally:
+            self.running = False
+
+
 def _provider_id(value: str) -> str:
     """Provider ids go in events as given, unless longer than the field allows."""
     return value if len(value) <= 256 else "sha256:" + hashlib.sha256(value.encode()).hexdigest()
@@ -89,6 +129,7 @@ class Intake:
         self.sessionmaker = sessionmaker
         self.publisher = publisher
         self.client = client
+        self.owners = ContactOwners(sessionmaker)
 
     # -- shared ------------------------------------------------------------------------------
     async def publish(self, events: Sequence[MessageReceived], started: float) -> None:
@@ -122,11 +163,9 @@ class Intake:
     async def recognized(self, practice_id: str, sender: str) -> bool:
         """Whether the sender's number is exactly one patient's (I-THREAD-1, I-UNREC-1)."""
         try:
-            async with self.sessionmaker() as session:
-                owners = await queries.contact_owners(session, practice_id, sender)
+            return await self.owners.count(practice_id, sender) == 1
         except (DBAPIError, OSError) as exc:
             raise Unavailable(f"database unavailable: {type(exc).__name__}") from None
-        return len(owners) == 1
 
     async def store_bytes(self, practice_id: str, data: bytes, content_type: str) -> str:
         if len(data) > self.settings.max_attachment_bytes:

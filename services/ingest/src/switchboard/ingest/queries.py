@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import any_, bindparam, select
+from sqlalchemy import any_, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Text
@@ -30,6 +30,27 @@ async def contact_owners(session: AsyncSession, practice_id: str, contact: str) 
         .limit(5)
     )
     return list(rows.scalars())
+
+
+COUNT_OWNERS = text(
+    """
+    SELECT c.practice_id, c.contact, count(*) AS n
+    FROM unnest(CAST(:practices AS text[]), CAST(:contacts AS text[])) AS k(practice_id, contact)
+    JOIN ingest.contacts c ON c.practice_id = k.practice_id AND c.contact = k.contact
+    GROUP BY c.practice_id, c.contact
+    """
+)
+
+
+async def contact_owner_counts(
+    session: AsyncSession, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """How many patients use each (practice, contact key), in one query."""
+    rows = await session.execute(
+        COUNT_OWNERS,
+        {"practices": [k[0] for k in keys], "contacts": [k[1] for k in keys]},
+    )
+    return {(r.practice_id, r.contact): int(r.n) for r in rows}
 
 
 async def email_conversation(

@@ -72,8 +72,16 @@ async def handle_batch(session: AsyncSession, events: Sequence[Event]) -> list[E
 
 
 async def apply_batch(
-    session: AsyncSession, events: Sequence[Event], schema: str, *, emit: bool
+    session: AsyncSession,
+    events: Sequence[Event],
+    schema: str,
+    *,
+    emit: bool,
+    membership: bool = True,
 ) -> list[Event]:
+    """Apply `events` to generation `schema`; the events to publish (only with `emit`).
+    Without `membership`, the membership rows are left for `derive_membership` (a rebuild's
+    bulk load: they are the open history intervals)."""
     t = storage.tables(schema)
     events = [e for e in events if isinstance(e, HANDLED)]
     if not events:
@@ -101,7 +109,7 @@ async def apply_batch(
     fold = await load(session, t, fresh)
     fold.emit = emit
     fold.apply(fresh)
-    await write(session, t, fold)
+    await write(session, t, fold, membership)
     return fold.out
 
 
@@ -282,7 +290,8 @@ async def copy_rows(
             text(f"CREATE TEMP TABLE IF NOT EXISTS {into} (LIKE {target}) ON COMMIT DELETE ROWS")
         )
     pick = operator.itemgetter(*cols)
-    async with raw.cursor() as cur, cur.copy(f"COPY {into} ({names}) FROM STDIN") as copy:
+    sql = f"COPY {into} ({names}) FROM STDIN (FORMAT BINARY)"
+    async with raw.cursor() as cur, cur.copy(sql) as copy:
         copy.set_types(types)
         if tuples:
             for values in rows:
@@ -309,7 +318,9 @@ def _update_all(table: Table, keys: Sequence[str]) -> str:
     return f"({', '.join(keys)}) DO UPDATE SET {sets}"
 
 
-async def write(session: AsyncSession, t: dict[str, Table], fold: Fold) -> None:
+async def write(
+    session: AsyncSession, t: dict[str, Table], fold: Fold, membership: bool = True
+) -> None:
     async def many(stmt: Any, rows: list[dict[str, Any]]) -> None:
         if rows:
             await session.execute(stmt, rows)
@@ -375,7 +386,7 @@ async def write(session: AsyncSession, t: dict[str, Table], fold: Fold) -> None:
         await many(_upsert(sa, ["practice_id", "address"]), rows)
     # membership: rewrite the rows of every conversation that changed
     m = t["membership"]
-    if convs:
+    if convs and membership:
         await session.execute(
             delete(m).where(
                 m.c.conversation_id == any_(_uuids("c", [c.conversation_id for c in convs]))
@@ -411,3 +422,22 @@ async def write(session: AsyncSession, t: dict[str, Table], fold: Fold) -> None:
     await copy_rows(session, h, fold.history_open)
     # ids were checked under the generation's lock: plain COPY
     await copy_rows(session, t["applied"], fold.applied)
+
+
+async def derive_membership(session: AsyncSession, schema: str) -> None:
+    """Fill `membership` from the open history intervals and the conversations (the same
+    rows `write` keeps, model.membership_rows), in one statement."""
+    storage.check_generation(schema)
+    await session.execute(text(f'DELETE FROM "{schema}".membership'))
+    await session.execute(
+        text(
+            f"""INSERT INTO "{schema}".membership (practice_id, box, conversation_id,
+                last_message_at, status, assigned, channel, reason, location_id)
+            SELECT h.practice_id, h.box, h.conversation_id,
+                coalesce(c.last_message_at, c.routed_at, '1970-01-01T00:00:00+00:00'),
+                c.status, c.assignee IS NOT NULL, c.channel, c.reason, c.location_id
+            FROM "{schema}".membership_history h
+            JOIN "{schema}".conversations c ON c.conversation_id = h.conversation_id
+            WHERE h.valid_to IS NULL"""
+        )
+    )

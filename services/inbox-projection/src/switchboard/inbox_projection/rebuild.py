@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from switchboard.events import Event, UnknownEventError, decode
 from switchboard.inbox_projection import storage
-from switchboard.inbox_projection.handlers import apply_batch
+from switchboard.inbox_projection.handlers import apply_batch, derive_membership
 from switchboard.platform.db import make_engine, make_sessionmaker
 from switchboard.platform.logging import get_logger
 from switchboard.platform.settings import ServiceSettings
@@ -156,6 +156,8 @@ async def rebuild(
     applied = skipped = 0
     bar = tqdm(total=0, unit="ev", desc=f"rebuild {schema}", disable=not progress)
 
+    bulk = True  # before the switch: membership rows derived once at the end
+
     async def apply(records: list[ConsumerRecord]) -> None:
         nonlocal applied, skipped
         events: list[Event] = []
@@ -166,7 +168,7 @@ async def rebuild(
                 skipped += 1
         if events:
             async with sessionmaker() as session, session.begin():
-                await apply_batch(session, events, schema, emit=False)
+                await apply_batch(session, events, schema, emit=False, membership=not bulk)
         applied += len(records)
         bar.update(len(records))
 
@@ -212,6 +214,9 @@ async def rebuild(
 
     try:
         await drain(await reader.end_offsets())
+        async with sessionmaker() as session, session.begin():
+            await derive_membership(session, schema)
+        bulk = False
         async with engine.begin() as conn:
             await conn.run_sync(storage.create_deferred_indexes, schema)
         if switch:

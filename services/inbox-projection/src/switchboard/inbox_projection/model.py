@@ -229,12 +229,45 @@ class Fold:
     now_boxes: dict[uuid.UUID, frozenset[str]] = field(default_factory=dict)
     _open_in_batch: dict[tuple[uuid.UUID, str], dict[str, Any]] = field(default_factory=dict)
     _closed_in_batch: dict[tuple[uuid.UUID, str], dict[str, Any]] = field(default_factory=dict)
+    # (practice, patient) -> conversations of that patient or naming it as a candidate
+    _by_patient: dict[tuple[str, str], set[uuid.UUID]] = field(default_factory=dict)
+    _keys_of: dict[uuid.UUID, frozenset[tuple[str, str]]] = field(default_factory=dict)
     _subs_open_in_batch: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+
+    def next_batch(self) -> Fold:
+        """A fold for the next batch that shares this one's state (conversations, patients,
+        care teams, addresses, subscriptions, outcomes, boxes) but not its output."""
+        return Fold(
+            conversations=self.conversations,
+            patients=self.patients,
+            care_teams=self.care_teams,
+            addresses=self.addresses,
+            subscriptions=self.subscriptions,
+            outcomes=self.outcomes,
+            emit=self.emit,
+            stored_boxes=self.now_boxes,
+            now_boxes=self.now_boxes,
+            _by_patient=self._by_patient,
+            _keys_of=self._keys_of,
+        )
+
+    def _index(self, c: Conversation) -> None:
+        pids = [c.patient_id] if c.patient_id else []
+        keys = frozenset((c.practice_id, p) for p in [*pids, *c.matched_patient_ids])
+        old = self._keys_of.get(c.conversation_id, frozenset())
+        if keys == old:
+            return
+        for k in old - keys:
+            self._by_patient.get(k, set()).discard(c.conversation_id)
+        for k in keys - old:
+            self._by_patient.setdefault(k, set()).add(c.conversation_id)
+        self._keys_of[c.conversation_id] = keys
 
     def loaded(self) -> None:
         """Call once the state is loaded: remembers the boxes stored before the batch."""
         for cid, c in self.conversations.items():
             self.stored_boxes[cid] = self.now_boxes[cid] = boxes(c, self.patients)
+            self._index(c)
 
     # --- helpers --------------------------------------------------------------------
     def _conversation(self, practice_id: str, cid: uuid.UUID) -> Conversation:
@@ -254,6 +287,7 @@ class Fold:
         travel on two topics, give the same history in either order (X-REPLAY-1)."""
         cid = c.conversation_id
         self.dirty.add(cid)
+        self._index(c)
         stamp = _max(c.changed_at, at)
         c.changed_at = stamp
         before = self.now_boxes.get(cid, frozenset())
@@ -510,12 +544,8 @@ class Fold:
         self._record(e, "applied", c)
 
     def _affected(self, practice_id: str, patient_id: str) -> list[Conversation]:
-        return [
-            c
-            for c in self.conversations.values()
-            if c.practice_id == practice_id
-            and (c.patient_id == patient_id or patient_id in c.matched_patient_ids)
-        ]
+        cids = self._by_patient.get((practice_id, patient_id), set())
+        return [self.conversations[cid] for cid in sorted(cids)]
 
     def _effective(self, p: Patient) -> None:
         teams = sorted(

@@ -30,6 +30,7 @@ from tqdm import tqdm
 from switchboard.events import Event, UnknownEventError, decode
 from switchboard.inbox_projection import storage
 from switchboard.inbox_projection.handlers import apply_batch, derive_membership
+from switchboard.inbox_projection.model import Fold
 from switchboard.platform.db import make_engine, make_sessionmaker
 from switchboard.platform.logging import get_logger
 from switchboard.platform.settings import ServiceSettings
@@ -157,6 +158,7 @@ async def rebuild(
     bar = tqdm(total=0, unit="ev", desc=f"rebuild {schema}", disable=not progress)
 
     bulk = True  # before the switch: membership rows derived once at the end
+    state = Fold(emit=False)  # the generation's whole state while only the rebuild writes it
 
     async def apply(records: list[ConsumerRecord]) -> None:
         nonlocal applied, skipped
@@ -168,7 +170,14 @@ async def rebuild(
                 skipped += 1
         if events:
             async with sessionmaker() as session, session.begin():
-                await apply_batch(session, events, schema, emit=False, membership=not bulk)
+                await apply_batch(
+                    session,
+                    events,
+                    schema,
+                    emit=False,
+                    membership=not bulk,
+                    state=state if bulk else None,
+                )
         applied += len(records)
         bar.update(len(records))
 

@@ -5,6 +5,7 @@ same rows as the live projection."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -145,8 +146,16 @@ async def world(settings, test_db, tmp_path_factory):
     await producer.start()
     router = ServiceProcess("router", cfg, "inbox-it-")
     projection = ServiceProcess("inbox-projection", cfg, "inbox-it-")
+    pm_sync = ServiceProcess(
+        "pm-sync",
+        cfg,
+        "inbox-it-",
+        SWITCHBOARD_MLLP_ENABLED="false",
+        SWITCHBOARD_FHIR_PRACTICES="[]",
+    )
     router.start()
     projection.start()
+    pm_sync.start()
     gw = gateway_app(
         GatewaySettings(
             service_name="gateway",
@@ -154,7 +163,7 @@ async def world(settings, test_db, tmp_path_factory):
             database_url=test_db,
             topic_prefix=cfg.topic_prefix,
             jwt_secret=SECRET,
-            pm_sync_url="http://127.0.0.1:9",  # nothing listens: the panel is a 502
+            pm_sync_url=pm_sync.url,
             action_wait_s=20,
         )
     )
@@ -175,6 +184,7 @@ async def world(settings, test_db, tmp_path_factory):
         yield World(cfg, Publisher(producer, cfg), g, i, projection, "inbox-it-", ing)
     projection.stop()
     router.stop()
+    pm_sync.stop()
     await producer.stop()
 
 
@@ -281,9 +291,8 @@ MATRIX = {
         "u-admin": 200, "u-ct": 200, "u-staff": 403, "u-sub": 200, "u-api": 200,
         "u-noinbox": 403, "u-op": 403, "u-other": 404,
     },
-    # allowed callers reach pm-sync, which is not running here: 502
     "/api/conversations/{cid}/panel": {
-        "u-admin": 502, "u-ct": 502, "u-staff": 403, "u-sub": 502, "u-api": 502,
+        "u-admin": 200, "u-ct": 200, "u-staff": 403, "u-sub": 200, "u-api": 200,
         "u-noinbox": 403, "u-op": 403, "u-other": 404,
     },
     "/api/search?q=Lovelace": {
@@ -316,6 +325,17 @@ async def test_permission_matrix_roles_policies_endpoints(world):
     assert (await w.post(f"/api/conversations/{cid}/status", "u-other", close)).status_code == 404
     assert (await w.post(f"/api/conversations/{cid}/status", "u-staff", close)).status_code == 403
     assert (await w.gateway.get("/api/inboxes")).status_code == 401
+
+
+async def test_patient_panel_beside_the_conversation(world):
+    # covers I-PANEL-1, T-3
+    w = world
+    r = await w.get(f"/api/conversations/{STATE['cid']}/panel", "u-ct")
+    assert r.status_code == 200, r.text
+    panel = r.json()
+    assert "Ada" in json.dumps(panel) and "Lovelace" in json.dumps(panel)
+    assert "u-ct" in json.dumps(panel)  # care team and primary contact
+    assert "encounters" in json.dumps(panel)
 
 
 async def test_assign_status_reply_and_versions(world):

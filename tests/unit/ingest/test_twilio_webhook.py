@@ -211,3 +211,12 @@ def test_voicemail_bad_extension_or_number_is_refused(client, publisher):
     assert post(client, voicemail(To="+19995550000"), url=VM_URL).status_code == 404
     assert post(client, voicemail(RecordingDuration="long"), url=VM_URL).status_code == 422
     assert publisher.published == []
+
+
+def test_the_patient_page_api_answers_the_practice_site_origin_only(tmp_path):
+    client = make_client(tmp_path, FakePublisher(), patient_page_origins=["https://clinic.test"])
+    pre = {"access-control-request-method": "POST"}
+    ok = client.options("/patient/demo/sessions", headers=pre | {"origin": "https://clinic.test"})
+    assert ok.headers.get("access-control-allow-origin") == "https://clinic.test"
+    other = client.options("/patient/demo/sessions", headers=pre | {"origin": "https://evil.test"})
+    assert "access-control-allow-origin" not in other.headers

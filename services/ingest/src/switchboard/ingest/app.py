@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from switchboard.events import Topic
 from switchboard.ingest import storage
@@ -120,6 +121,14 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.directory = directory
+    if settings.patient_page_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.patient_page_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["authorization", "content-type"],
+            max_age=600,
+        )
     app.include_router(webhooks)
     app.include_router(patient_api)
     app.include_router(internal_api)

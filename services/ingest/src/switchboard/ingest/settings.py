@@ -102,6 +102,8 @@ class IngestSettings(ServiceSettings):
     internal_token: SecretStr | None = None
     internal_timeout_s: float = 5.0
     patient_page_url: str = "http://127.0.0.1:8001/patient"
+    # Web origins allowed to call the patient page's API (a messenger on a practice's site).
+    patient_page_origins: list[str] = []
     session_ttl_s: int = 3600
     secure_link_ttl_s: int = 30 * 24 * 3600
     verify_max_failures: int = 5

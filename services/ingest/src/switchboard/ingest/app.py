@@ -26,6 +26,7 @@ from switchboard.ingest.identity import Attempts
 from switchboard.ingest.intake import Intake
 from switchboard.ingest.internal import router as internal_api
 from switchboard.ingest.lines import Directory
+from switchboard.ingest.page import router as patient_page
 from switchboard.ingest.patient_api import router as patient_api
 from switchboard.ingest.peers import Peers
 from switchboard.ingest.senders import EmailSender, SmsSender
@@ -131,6 +132,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
         )
     app.include_router(webhooks)
     app.include_router(patient_api)
+    app.include_router(patient_page)
     app.include_router(internal_api)
     return app
 

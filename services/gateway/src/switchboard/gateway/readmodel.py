@@ -24,12 +24,16 @@ GENERATION = re.compile(r"^inbox(_r[0-9]{1,6})?$")
 
 
 async def generation(session: AsyncSession) -> str:
+    """The active generation's schema, read once per session (one request)."""
+    cached = session.info.get("inbox_generation")
+    if cached is not None:
+        return str(cached)
     schema = await session.scalar(
         text("SELECT schema_name FROM inbox.generations WHERE active LIMIT 1")
     )
-    if schema is None or not GENERATION.match(schema):
-        return "inbox"
-    return str(schema)
+    found = str(schema) if schema is not None and GENERATION.match(schema) else "inbox"
+    session.info["inbox_generation"] = found
+    return found
 
 
 class BadCursor(ValueError):

@@ -306,6 +306,11 @@ async def test_permission_matrix_roles_policies_endpoints(world):
     # covers T-1, T-2, I-PANEL-1
     w = world
     cid = STATE["cid"]
+
+    async def pm_sync_has_the_patient() -> bool:
+        return (await w.get(f"/api/conversations/{cid}/panel", "u-admin")).status_code == 200
+
+    await eventually(pm_sync_has_the_patient)
     failures = []
     for endpoint, expected in MATRIX.items():
         for who, status in expected.items():

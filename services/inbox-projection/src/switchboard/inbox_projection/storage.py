@@ -189,7 +189,7 @@ membership = Table(
         text("conversation_id DESC"),
         info={"deferred": True},
     ),
-    Index("membership_conversation", "conversation_id"),
+    Index("membership_conversation", "conversation_id", info={"deferred": True}),
 )
 
 # Membership over time (X-ASOF-1): [valid_from, valid_to) in event time.
@@ -356,9 +356,18 @@ def create_generation(conn: Connection, schema: str, defer_indexes: bool = False
             for index in table.indexes:
                 if index.info.get("deferred"):
                     index.drop(conn)
+        # membership is filled in one statement at the end of a rebuild's load (see
+        # handlers.derive_membership): its key is built after, in one pass
+        conn.execute(text(f'ALTER TABLE "{schema}".membership DROP CONSTRAINT membership_pkey'))
 
 
 def create_deferred_indexes(conn: Connection, schema: str) -> None:
+    conn.execute(
+        text(
+            f'ALTER TABLE "{schema}".membership ADD CONSTRAINT membership_pkey '
+            "PRIMARY KEY (practice_id, box, conversation_id)"
+        )
+    )
     for table in tables(schema).values():
         for index in table.indexes:
             if index.info.get("deferred"):

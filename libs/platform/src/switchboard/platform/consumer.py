@@ -110,7 +110,7 @@ class ConsumerRunner:
     def make_consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
             bootstrap_servers=self.settings.kafka_bootstrap,
-            group_id=f"{self.settings.consumer_group_prefix}{self.name}",
+            group_id=self.settings.group_id(self.name),
             client_id=f"{self.settings.service_name}-{self.name}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",

@@ -36,5 +36,10 @@ class ServiceSettings(BaseSettings):
     consumer_backoff_initial_s: float = 0.2
     consumer_backoff_max_s: float = 10.0
 
+    def group_id(self, consumer: str) -> str:
+        """Consumer groups follow the topic prefix unless told otherwise, so runs that share
+        a broker under different prefixes never share (and rebalance) a group."""
+        return f"{self.consumer_group_prefix or self.topic_prefix}{consumer}"
+
     def topic(self, topic: Topic | str) -> str:
         return f"{self.topic_prefix}{topic}"

@@ -231,7 +231,10 @@ def main() -> None:
         "SWITCHBOARD_LOG_LEVEL": args.log_level,
     }
     exe = os.path.join(os.path.dirname(sys.executable), "switchboard-ingest")
-    proc = subprocess.Popen([exe, "run"], env=env, stdout=subprocess.DEVNULL)
+    log_path = f"/tmp/sb-bench-ingest-{run}.log"
+    log_file = open(log_path, "w")  # noqa: SIM115
+    proc = subprocess.Popen([exe, "run"], env=env, stdout=log_file, stderr=subprocess.STDOUT)
+    print(f"ingest log: {log_path}")
     try:
         deadline = time.monotonic() + 60
         while True:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,10 @@ def build_app(settings: ServiceSettings) -> FastAPI:
         )
         app.state.dispatcher = dispatcher
         app.state.dispatcher_task = asyncio.create_task(dispatcher.run(), name="dispatcher")
+        # What start-up built lives as long as the process: out of the collector's way, so
+        # its full collections (pauses in the webhook's answer) stay short.
+        gc.collect()
+        gc.freeze()
         app.state.smtp = None
         if settings.smtp_listen_port:
             app.state.smtp = SmtpListener(settings, app.state.intake)

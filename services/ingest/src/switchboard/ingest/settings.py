@@ -51,6 +51,9 @@ class IngestSettings(ServiceSettings):
     practices: list[str] = ["demo"]
     lines: list[Line] = Field(default_factory=lambda: list(DEFAULT_LINES))
     max_body_chars: int = 20_000
+    # A webhook publishes its one event and waits for acks=all: waiting to fill a batch only
+    # adds latency (concurrent webhooks still share batches while one is in flight).
+    producer_linger_ms: int = 0
 
     # Attachments: one store (filesystem here; S3-compatible in production).
     attachment_store: Literal["filesystem", "s3"] = "filesystem"

@@ -322,24 +322,70 @@ def _update_all(table: Table, keys: Sequence[str]) -> str:
     return f"({', '.join(keys)}) DO UPDATE SET {sets}"
 
 
+class BulkKeys:
+    """What a rebuild's bulk load has written of the append-only tables, so a duplicate
+    (another event naming the same message) is dropped before COPY instead of conflicting."""
+
+    def __init__(self) -> None:
+        self.messages: set[uuid.UUID] = set()
+        self.deliveries: set[tuple[uuid.UUID, str]] = set()
+        self.decisions: set[uuid.UUID] = set()
+
+    def new(self, rows: list[dict[str, Any]], seen: set[Any], *key: str) -> list[dict[str, Any]]:
+        out = []
+        for row in rows:
+            k = row[key[0]] if len(key) == 1 else tuple(row[x] for x in key)
+            if k not in seen:
+                seen.add(k)
+                out.append(row)
+        return out
+
+
+async def write_state(session: AsyncSession, t: dict[str, Table], state: Fold) -> None:
+    """The end of a rebuild's bulk load: every conversation, patient and care team once."""
+    await copy_rows(session, t["conversations"], [c.row() for c in state.conversations.values()])
+    await copy_rows(session, t["patients"], [p.row() for p in state.patients.values()])
+    await copy_rows(session, t["care_teams"], [c.row() for c in state.care_teams.values()])
+
+
 async def write(
-    session: AsyncSession, t: dict[str, Table], fold: Fold, membership: bool = True
+    session: AsyncSession,
+    t: dict[str, Table],
+    fold: Fold,
+    membership: bool = True,
+    bulk: BulkKeys | None = None,
 ) -> None:
+    """Write a folded batch. With `bulk` (a rebuild's bulk load), conversations, patients
+    and care teams are left for `write_state`, and append-only rows are COPYed directly."""
+
     async def many(stmt: Any, rows: list[dict[str, Any]]) -> None:
         if rows:
             await session.execute(stmt, rows)
 
     convs = [fold.conversations[c] for c in sorted(fold.dirty)]
-    conv_t = t["conversations"]
-    await copy_rows(
-        session,
-        conv_t,
-        [c.row() for c in convs],
-        conflict=_update_all(conv_t, ["conversation_id"]),
-    )
-    await copy_rows(session, t["messages"], fold.messages, conflict="DO NOTHING")
-    await copy_rows(session, t["deliveries"], fold.deliveries, conflict="DO NOTHING")
-    await copy_rows(session, t["decisions"], fold.decisions, conflict="DO NOTHING")
+    if bulk is not None:
+        await copy_rows(
+            session, t["messages"], bulk.new(fold.messages, bulk.messages, "message_id")
+        )
+        await copy_rows(
+            session,
+            t["deliveries"],
+            bulk.new(fold.deliveries, bulk.deliveries, "message_id", "kind"),
+        )
+        await copy_rows(
+            session, t["decisions"], bulk.new(fold.decisions, bulk.decisions, "event_id")
+        )
+    else:
+        conv_t = t["conversations"]
+        await copy_rows(
+            session,
+            conv_t,
+            [c.row() for c in convs],
+            conflict=_update_all(conv_t, ["conversation_id"]),
+        )
+        await copy_rows(session, t["messages"], fold.messages, conflict="DO NOTHING")
+        await copy_rows(session, t["deliveries"], fold.deliveries, conflict="DO NOTHING")
+        await copy_rows(session, t["decisions"], fold.decisions, conflict="DO NOTHING")
     if fold.reads:
         r = t["reads"]
         stmt = insert(r)
@@ -350,17 +396,18 @@ async def write(
             ),
             list(fold.reads.values()),
         )
-    pt = t["patients"]
-    await copy_rows(
-        session,
-        pt,
-        [fold.patients[k].row() for k in sorted(fold.dirty_patients)],
-        conflict=_update_all(pt, ["practice_id", "patient_id"]),
-    )
-    await many(
-        _upsert(t["care_teams"], ["practice_id", "care_team_id"]),
-        [fold.care_teams[k].row() for k in sorted(fold.dirty_care_teams)],
-    )
+    if bulk is None:
+        pt = t["patients"]
+        await copy_rows(
+            session,
+            pt,
+            [fold.patients[k].row() for k in sorted(fold.dirty_patients)],
+            conflict=_update_all(pt, ["practice_id", "patient_id"]),
+        )
+        await many(
+            _upsert(t["care_teams"], ["practice_id", "care_team_id"]),
+            [fold.care_teams[k].row() for k in sorted(fold.dirty_care_teams)],
+        )
     await many(
         _upsert(t["locations"], ["practice_id", "location_id"]),
         [fold.locations[k] for k in sorted(fold.locations)],

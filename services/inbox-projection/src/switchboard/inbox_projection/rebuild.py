@@ -14,9 +14,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import re
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass
 
@@ -29,8 +31,14 @@ from tqdm import tqdm
 
 from switchboard.events import Event, UnknownEventError, decode
 from switchboard.inbox_projection import storage
-from switchboard.inbox_projection.handlers import apply_batch, derive_membership
-from switchboard.inbox_projection.model import Fold
+from switchboard.inbox_projection.handlers import (
+    BulkKeys,
+    apply_batch,
+    derive_membership,
+    write,
+    write_state,
+)
+from switchboard.inbox_projection.model import HANDLED, Fold
 from switchboard.platform.db import make_engine, make_sessionmaker
 from switchboard.platform.logging import get_logger
 from switchboard.platform.settings import ServiceSettings
@@ -157,8 +165,24 @@ async def rebuild(
     applied = skipped = 0
     bar = tqdm(total=0, unit="ev", desc=f"rebuild {schema}", disable=not progress)
 
-    bulk = True  # before the switch: membership rows derived once at the end
-    state = Fold(emit=False)  # the generation's whole state while only the rebuild writes it
+    # The bulk load (before the switch, only the rebuild writes the generation): the
+    # generation's whole state stays in memory, each batch is folded here and written by
+    # `writer` meanwhile (PostgreSQL works on one batch while Python folds the next), and the
+    # membership rows are derived once at the end.
+    bulk = True
+    state = Fold(emit=False)
+    seen: set[uuid.UUID] = set()
+    pending: asyncio.Queue[Fold | None] = asyncio.Queue(maxsize=2)
+    tables = storage.tables(schema)
+
+    keys = BulkKeys()
+
+    async def writer() -> None:
+        while (fold := await pending.get()) is not None:
+            async with sessionmaker() as session, session.begin():
+                await write(session, tables, fold, membership=False, bulk=keys)
+
+    writing = asyncio.create_task(writer(), name="rebuild-writer")
 
     async def apply(records: list[ConsumerRecord]) -> None:
         nonlocal applied, skipped
@@ -168,16 +192,21 @@ async def rebuild(
                 events.append(decode(r.value))
             except (UnknownEventError, ValidationError):
                 skipped += 1
-        if events:
+        if events and bulk:
+            fresh = []
+            for e in events:
+                if isinstance(e, HANDLED) and e.event_id not in seen:
+                    seen.add(e.event_id)
+                    fresh.append(e)
+            if fresh:
+                fold = state.next_batch()
+                fold.apply(fresh)
+                if writing.done():
+                    writing.result()  # raises what the writer failed with
+                await pending.put(fold)
+        elif events:
             async with sessionmaker() as session, session.begin():
-                await apply_batch(
-                    session,
-                    events,
-                    schema,
-                    emit=False,
-                    membership=not bulk,
-                    state=state if bulk else None,
-                )
+                await apply_batch(session, events, schema, emit=False)
         applied += len(records)
         bar.update(len(records))
 
@@ -223,15 +252,21 @@ async def rebuild(
 
     try:
         await drain(await reader.end_offsets())
+        await pending.put(None)
+        await writing
         async with sessionmaker() as session, session.begin():
+            await write_state(session, tables, state)
             await derive_membership(session, schema)
         bulk = False
+        seen.clear()
         async with engine.begin() as conn:
             await conn.run_sync(storage.create_deferred_indexes, schema)
         if switch:
             await switch_to(engine, schema, applied)
             await drain(await reader.end_offsets())
     finally:
+        if not writing.done():
+            writing.cancel()
         bar.close()
         await reader.stop()
         await engine.dispose()

@@ -23,7 +23,7 @@ from switchboard.events import Attachment, EmailThreading, MessageReceived, dete
 from switchboard.ingest import mail, queries, twilio
 from switchboard.ingest.attachments import AttachmentStore
 from switchboard.ingest.lines import Directory
-from switchboard.ingest.settings import IngestSettings, Line
+from switchboard.ingest.settings import IngestSettings, Line, LineChannel
 from switchboard.platform.kafka import Publisher, PublishError
 from switchboard.platform.logging import get_logger
 from switchboard.platform.telemetry import current_traceparent
@@ -78,13 +78,14 @@ class ContactOwners:
         self.sessionmaker = sessionmaker
         self.pending: dict[tuple[str, str], list[asyncio.Future[int]]] = {}
         self.running = False
+        self.task: asyncio.Task[None] | None = None
 
     async def count(self, practice_id: str, contact: str) -> int:
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self.pending.setdefault((practice_id, queries.contact_key(contact)), []).append(future)
         if not self.running:
             self.running = True
-            asyncio.create_task(self._drain())  # noqa: RUF006 (it ends when nothing waits)
+            self.task = asyncio.create_task(self._drain())  # ends when nothing waits
         return await future
 
     async def _drain(self) -> None:
@@ -152,10 +153,10 @@ class Intake:
                 attachments=len(e.attachments),
             )
 
-    def practice_line(self, practice_id: str, channel: str, address: str) -> Line:
+    def practice_line(self, practice_id: str, channel: LineChannel, address: str) -> Line:
         if practice_id not in self.directory.practices:
             raise NotOurs("no such practice")
-        line = self.directory.line_of(practice_id, channel, address)  # type: ignore[arg-type]
+        line = self.directory.line_of(practice_id, channel, address)
         if line is None:
             raise NotOurs(f"the number written to is not a {channel} line of this practice")
         return line

@@ -284,13 +284,3 @@ def test_message_and_decision_in_either_order_give_the_same_rows(order):
         sorted((r["box"], r["valid_from"], r["valid_to"]) for r in reference.history_open),
     )
     assert rows == expected
-
-
-def test_copy_text_escapes_what_copy_would_misread():
-    from switchboard.inbox_projection.handlers import _text_value
-
-    assert _text_value(None) == "\\N"
-    assert _text_value("a\tb\\c\nd") == "a\\tb\\\\c\\nd"
-    assert _text_value(True) == "t" and _text_value(False) == "f"
-    assert _text_value(T0) == "2026-06-05T16:00:00+00:00"
-    assert _text_value(CID) == str(CID)

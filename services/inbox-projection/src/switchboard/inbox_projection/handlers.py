@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import functools
 import operator
-import re
 import uuid
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -319,38 +317,6 @@ async def copy_rows(
         await session.execute(text(f"TRUNCATE {into}"))
 
 
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_SPECIAL = re.compile(r"[\\\t\n\r]")
-
-
-def _text_value(v: Any) -> str:
-    if v is None:
-        return "\\N"
-    if isinstance(v, datetime):
-        return v.isoformat()
-    if isinstance(v, bool):
-        return "t" if v else "f"
-    s = str(v)
-    return s.translate(_ESCAPES) if _SPECIAL.search(s) else s
-
-
-async def copy_text(session: AsyncSession, table: Table, rows: Iterable[Sequence[Any]]) -> None:
-    """COPY rows of scalar columns (text, uuid, timestamptz, bool), given in the table's
-    column order, formatted here as COPY text: the many small rows of membership and its
-    history go several times faster than through the driver's per-row adaptation."""
-    lines = ["\t".join(map(_text_value, row)) for row in rows]
-    if not lines:
-        return
-    cols, _, _ = _copy_plan(table)
-    conn = await session.connection()
-    raw = (await conn.get_raw_connection()).driver_connection
-    assert raw is not None
-    sql = f'COPY "{table.schema}".{table.name} ({", ".join(cols)}) FROM STDIN'
-    async with raw.cursor() as cur, cur.copy(sql) as copy:
-        for i in range(0, len(lines), 5000):
-            await copy.write("\n".join(lines[i : i + 5000]) + "\n")
-
-
 def _update_all(table: Table, keys: Sequence[str]) -> str:
     sets = ", ".join(f"{c} = excluded.{c}" for c in _cols(table) if c not in keys)
     return f"({', '.join(keys)}) DO UPDATE SET {sets}"
@@ -480,7 +446,7 @@ async def write(
         boxed: list[tuple[Any, ...]] = []
         for c in convs:
             boxed += membership_rows(c, fold.now_boxes[c.conversation_id])
-        await copy_text(session, m, boxed)
+        await copy_rows(session, m, boxed, tuples=True)
     h = t["membership_history"]
     if fold.history_close:
         await session.execute(
@@ -504,13 +470,14 @@ async def write(
             ),
             {"c": sorted({r["c"] for r in fold.history_close})},
         )
-    await copy_text(
+    await copy_rows(
         session,
         h,
-        (
+        [
             (r["practice_id"], r["box"], r["conversation_id"], r["valid_from"], r["valid_to"])
             for r in fold.history_open
-        ),
+        ],
+        tuples=True,
     )
     # ids were checked under the generation's lock: plain COPY
     await copy_rows(session, t["applied"], fold.applied)

@@ -22,6 +22,7 @@ import time
 import uuid
 from pathlib import Path
 
+import httpx
 from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -43,6 +44,13 @@ from switchboard.platform.db import make_engine
 from switchboard.platform.kafka import Publisher, ensure_topics, make_producer
 from switchboard.platform.migrations import upgrade
 from switchboard.platform.settings import ServiceSettings
+
+
+def _metric(text: str, name: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return 0.0
 
 
 async def main() -> None:
@@ -104,6 +112,21 @@ async def main() -> None:
             f"({total - first_count:,} events in {done_at - first_at:.1f}s)"
         )
         engine.dispose()
+        async with httpx.AsyncClient() as client:
+            metrics = (await client.get(f"{proc.url}/metrics")).text
+        polls = _metric(
+            metrics, 'switchboard_consumer_batch_seconds_count{consumer="inbox-projection"}'
+        )
+        busy = _metric(
+            metrics, 'switchboard_consumer_batch_seconds_sum{consumer="inbox-projection"}'
+        )
+        if polls:
+            print(
+                f"  {polls:.0f} polls, {total / polls:,.0f} events and "
+                f"{busy / polls * 1000:.0f} ms each on average (decode, transaction, Kafka "
+                f"commit); {busy:.1f}s of "
+                f"{done_at - first_at:.1f}s busy"
+            )
 
         result = await rebuild(
             settings.model_copy(update={"consumer_group_prefix": f"rb{uuid.uuid4().hex[:6]}-"}),

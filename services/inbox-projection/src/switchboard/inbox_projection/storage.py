@@ -92,9 +92,14 @@ conversations = Table(
     # Optimistic concurrency: bumped by every change staff would want to have seen.
     Column("version", Integer, nullable=False),
     Column("changed_at", DateTime(timezone=True)),
-    Index("conversations_patient", "practice_id", "patient_id"),
-    Index("conversations_patient_id", "patient_id"),
-    Index("conversations_matched", "matched_patient_ids", postgresql_using="gin"),
+    Index("conversations_patient", "practice_id", "patient_id", info={"deferred": True}),
+    Index("conversations_patient_id", "patient_id", info={"deferred": True}),
+    Index(
+        "conversations_matched",
+        "matched_patient_ids",
+        postgresql_using="gin",
+        info={"deferred": True},
+    ),
     Index("conversations_sender", "practice_id", "sender", info={"deferred": True}),
     Index("conversations_line", "practice_id", "line", info={"deferred": True}),
 )
@@ -123,7 +128,7 @@ messages = Table(
             sqltext="to_tsvector('simple'::regconfig, coalesce(subject, '') || ' ' || body)",
         ),
     ),
-    Index("messages_conversation", "conversation_id", "sent_at"),
+    Index("messages_conversation", "conversation_id", "sent_at", info={"deferred": True}),
     Index(
         "messages_body_trgm",
         "body",
@@ -240,7 +245,7 @@ patients = Table(
         postgresql_ops={"search_name": "gin_trgm_ops"},
         info={"deferred": True},
     ),
-    Index("patients_by_id", "patient_id"),
+    Index("patients_by_id", "patient_id", info={"deferred": True}),
     Index("patients_phones", "phones", postgresql_using="gin", info={"deferred": True}),
     Index("patients_emails", "emails", postgresql_using="gin", info={"deferred": True}),
 )
@@ -255,7 +260,7 @@ care_teams = Table(
     Column("primary_contact", Text),
     Column("active", Boolean, nullable=False),
     Column("source_updated_at", DateTime(timezone=True), nullable=False),
-    Index("care_teams_patient", "practice_id", "patient_id"),
+    Index("care_teams_patient", "practice_id", "patient_id", info={"deferred": True}),
 )
 
 locations = Table(
@@ -276,7 +281,9 @@ inbox_subscriptions = Table(
     Column("inbox", Text, nullable=False),
     Column("valid_from", DateTime(timezone=True), nullable=False),
     Column("valid_to", DateTime(timezone=True)),
-    Index("inbox_subscriptions_current", "practice_id", "staff_id", "inbox"),
+    Index(
+        "inbox_subscriptions_current", "practice_id", "staff_id", "inbox", info={"deferred": True}
+    ),
 )
 
 # A staff member's own numbers and addresses (I-ASSIGN-1).
@@ -345,7 +352,8 @@ def tables(schema: str) -> dict[str, Table]:
 def create_generation(conn: Connection, schema: str, defer_indexes: bool = False) -> None:
     """Create every table of a generation in `schema` (sync connection). With
     `defer_indexes`, the indexes only reads need (search, paging) are left for
-    `create_deferred_indexes`: a rebuild loads faster without them."""
+    `create_deferred_indexes`: a rebuild's bulk load reads nothing back (its state is in
+    memory), so it writes faster without them."""
     check_generation(schema)
     conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
     conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))

@@ -145,7 +145,12 @@ class Hub:
                 log.warning("live_relay_waiting", error=type(exc).__name__)
                 await asyncio.sleep(1)
         try:
-            # Position every partition at its end before saying we are live.
+            # A group-less subscription is assigned as topic metadata arrives: wait until every
+            # live topic has its partitions, and fix each at its end, before saying we are live
+            # (a partition positioned later would skip what was written meanwhile).
+            wanted = {settings.topic(t) for t in LIVE_TOPICS}
+            while {tp.topic for tp in consumer.assignment()} != wanted:  # noqa: ASYNC110 - aiokafka offers no event for it
+                await asyncio.sleep(0.1)
             for tp in consumer.assignment():
                 await consumer.position(tp)
             self.ready.set()

@@ -47,8 +47,8 @@ from switchboard.events.pm import (
     ProviderUpserted,
 )
 from switchboard.events.pm_extra import CareTeamUpserted
-from switchboard.events.receipts import ReplyDeliveryUpdated
 from switchboard.events.presence import PresenceChanged
+from switchboard.events.receipts import ReplyDeliveryUpdated
 from switchboard.events.registry import (
     UnknownEventError,
     decode,
@@ -83,8 +83,8 @@ __all__ = [
     "OrphanAlertRaised",
     "PatientUpserted",
     "PracticeMessageRead",
-    "PresenceChanged",
     "PracticeNotificationSettingsChanged",
+    "PresenceChanged",
     "ProviderUpserted",
     "ReasonAdded",
     "ReplyAttachment",

@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.add_argument("--no-switch", action="store_true", help="build, do not switch")
         parser.add_argument("--batch", type=int, default=5000, help="events per transaction")
         parser.add_argument("--no-progress", action="store_true")
+
         opts = parser.parse_args(args[1:])
         settings = ProjectionSettings(service_name="inbox-projection-rebuild")
         configure_logging("inbox-projection", settings.log_level)

@@ -14,11 +14,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import re
 import time
-import uuid
 from collections import deque
 from dataclasses import dataclass
 
@@ -29,16 +27,10 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from tqdm import tqdm
 
-from switchboard.events import Event, UnknownEventError, decode, event_class
+from switchboard.events import Event, UnknownEventError
 from switchboard.inbox_projection import storage
-from switchboard.inbox_projection.handlers import (
-    BulkKeys,
-    apply_batch,
-    derive_membership,
-    write,
-    write_state,
-)
-from switchboard.inbox_projection.model import HANDLED, Fold
+from switchboard.inbox_projection.bulk import BulkLoader, Raw, fast_decode
+from switchboard.inbox_projection.handlers import apply_batch, derive_membership
 from switchboard.platform.db import make_engine, make_sessionmaker
 from switchboard.platform.logging import get_logger
 from switchboard.platform.settings import ServiceSettings
@@ -165,48 +157,31 @@ async def rebuild(
     applied = skipped = 0
     bar = tqdm(total=0, unit="ev", desc=f"rebuild {schema}", disable=not progress)
 
-    # The bulk load (before the switch, only the rebuild writes the generation): the
-    # generation's whole state stays in memory, each batch is folded here and written by
-    # `writer` meanwhile (PostgreSQL works on one batch while Python folds the next), and the
-    # membership rows are derived once at the end.
+    # The bulk load (bulk.py), then the catch-up after the switch through the live path.
     bulk = True
-    state = Fold(emit=False)
-    seen: set[uuid.UUID] = set()
-    pending: asyncio.Queue[Fold | None] = asyncio.Queue(maxsize=2)
-    tables = storage.tables(schema)
-
-    keys = BulkKeys()
-
-    async def writer() -> None:
-        while (fold := await pending.get()) is not None:
-            async with sessionmaker() as session, session.begin():
-                await write(session, tables, fold, membership=False, bulk=keys)
-
-    writing = asyncio.create_task(writer(), name="rebuild-writer")
+    loader = BulkLoader(sessionmaker, schema)
 
     async def apply(records: list[ConsumerRecord]) -> None:
         nonlocal applied, skipped
-        events: list[Event] = []
-        for r in records:
-            try:
-                events.append(fast_decode(r))
-            except (UnknownEventError, ValidationError):
-                skipped += 1
-        if events and bulk:
-            fresh = []
-            for e in events:
-                if isinstance(e, HANDLED) and e.event_id not in seen:
-                    seen.add(e.event_id)
-                    fresh.append(e)
-            if fresh:
-                fold = state.next_batch()
-                fold.apply(fresh)
-                if writing.done():
-                    writing.result()  # raises what the writer failed with
-                await pending.put(fold)
-        elif events:
-            async with sessionmaker() as session, session.begin():
-                await apply_batch(session, events, schema, emit=False)
+        if bulk:
+            raws: list[Raw] = []
+            for r in records:
+                headers = dict(r.headers or ())
+                raws.append((headers.get("event_type"), headers.get("version"), r.value))
+            await loader.feed(raws)
+        else:
+            events: list[Event] = []
+            for r in records:
+                headers = dict(r.headers or ())
+                try:
+                    events.append(
+                        fast_decode(headers.get("event_type"), headers.get("version"), r.value)
+                    )
+                except (UnknownEventError, ValidationError):
+                    skipped += 1
+            if events:
+                async with sessionmaker() as session, session.begin():
+                    await apply_batch(session, events, schema, emit=False)
         applied += len(records)
         bar.update(len(records))
 
@@ -252,44 +227,24 @@ async def rebuild(
 
     try:
         await drain(await reader.end_offsets())
-        await pending.put(None)
-        await writing
+        await loader.finish()
+        skipped += loader.skipped
         async with sessionmaker() as session, session.begin():
-            await write_state(session, tables, state)
             await derive_membership(session, schema)
         bulk = False
-        seen.clear()
         async with engine.begin() as conn:
             await conn.run_sync(storage.create_deferred_indexes, schema)
         if switch:
             await switch_to(engine, schema, applied)
             await drain(await reader.end_offsets())
     finally:
-        if not writing.done():
-            writing.cancel()
+        loader.cancel()
         bar.close()
         await reader.stop()
         await engine.dispose()
     seconds = time.perf_counter() - started
     log.info("inbox_rebuilt", schema=schema, events=applied, seconds=round(seconds, 2))
     return RebuildResult(schema, applied, skipped, seconds, switch)
-
-
-def fast_decode(record: ConsumerRecord) -> Event:
-    """The event of a record: straight from JSON (pydantic's parser) when the producer's
-    `event_type` / `version` headers name the current version; else the full decode (with
-    upcasting). Either way the model validates the whole event."""
-    headers = dict(record.headers or ())
-    name, version = headers.get("event_type"), headers.get("version")
-    if name is not None and version is not None:
-        try:
-            cls = event_class(name.decode())
-        except UnknownEventError:
-            cls = None
-        if cls is not None and str(cls.model_fields["version"].default) == version.decode():
-            event: Event = cls.model_validate_json(record.value)
-            return event
-    return decode(record.value)
 
 
 async def checksums(engine: AsyncEngine, schema: str) -> dict[str, tuple[int, str]]:

@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
 
         parser = argparse.ArgumentParser(prog="switchboard-inbox-projection rebuild")
         parser.add_argument("--no-switch", action="store_true", help="build, do not switch")
-        parser.add_argument("--batch", type=int, default=5000, help="events per transaction")
+        parser.add_argument("--batch", type=int, default=10_000, help="events per transaction")
         parser.add_argument("--no-progress", action="store_true")
 
         opts = parser.parse_args(args[1:])

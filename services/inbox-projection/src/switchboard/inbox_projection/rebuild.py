@@ -137,7 +137,7 @@ async def rebuild(
     settings: ServiceSettings,
     *,
     switch: bool = True,
-    batch: int = 5000,
+    batch: int = 10_000,
     progress: bool = True,
 ) -> RebuildResult:
     from switchboard.inbox_projection.app import TOPICS

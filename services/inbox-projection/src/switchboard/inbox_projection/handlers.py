@@ -343,7 +343,17 @@ class BulkKeys:
 
 async def write_state(session: AsyncSession, t: dict[str, Table], state: Fold) -> None:
     """The end of a rebuild's bulk load: every conversation, patient and care team once."""
-    await copy_rows(session, t["conversations"], [c.row() for c in state.conversations.values()])
+    cols, _, jsonb = _copy_plan(t["conversations"])
+    get = operator.attrgetter(*cols)  # Conversation has the table's columns as attributes
+    wrap = [i for i, c in enumerate(cols) if c in jsonb]
+    rows = []
+    for c in state.conversations.values():
+        values = list(get(c))
+        for i in wrap:
+            if values[i] is not None:
+                values[i] = Jsonb(values[i])
+        rows.append(values)
+    await copy_rows(session, t["conversations"], rows, tuples=True)
     await copy_rows(session, t["patients"], [p.row() for p in state.patients.values()])
     await copy_rows(session, t["care_teams"], [c.row() for c in state.care_teams.values()])
 
@@ -487,6 +497,7 @@ async def derive_membership(session: AsyncSession, schema: str) -> None:
     """Fill `membership` from the open history intervals and the conversations (the same
     rows `write` keeps, model.membership_rows), in one statement."""
     storage.check_generation(schema)
+    await session.execute(text("SET LOCAL work_mem = '256MB'"))  # one hash join in memory
     await session.execute(text(f'DELETE FROM "{schema}".membership'))
     await session.execute(
         text(

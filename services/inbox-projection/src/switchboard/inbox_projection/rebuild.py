@@ -18,7 +18,7 @@ import gc
 import re
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -45,6 +45,7 @@ class RebuildResult:
     skipped: int
     seconds: float
     switched: bool
+    phases: dict[str, float] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
@@ -54,7 +55,8 @@ class RebuildResult:
         state = "active" if self.switched else "built, not switched"
         return (
             f"rebuilt {self.schema} ({state}): {self.events} events in {self.seconds:.1f}s "
-            f"({self.rate:,.0f} events/s), {self.skipped} unreadable records skipped"
+            f"({self.rate:,.0f} events/s), {self.skipped} unreadable records skipped; "
+            + ", ".join(f"{k} {v:.1f}s" for k, v in self.phases.items())
         )
 
 
@@ -225,18 +227,32 @@ async def rebuild(
                 break
         await reader.consumer.commit({tp: end[tp] for tp in reader.partitions})
 
+    phases: dict[str, float] = {}
+    mark = time.perf_counter()
+
+    def phase(name: str) -> None:
+        nonlocal mark
+        now = time.perf_counter()
+        phases[name] = now - mark
+        mark = now
+
     try:
         await drain(await reader.end_offsets())
+        phase("read and fold")
         await loader.finish()
         skipped += loader.skipped
+        phase("rest of the writes")
         async with sessionmaker() as session, session.begin():
             await derive_membership(session, schema)
+        phase("membership")
         bulk = False
         async with engine.begin() as conn:
             await conn.run_sync(storage.create_deferred_indexes, schema)
+        phase("indexes")
         if switch:
             await switch_to(engine, schema, applied)
             await drain(await reader.end_offsets())
+            phase("switch and catch-up")
     finally:
         loader.cancel()
         bar.close()
@@ -244,7 +260,7 @@ async def rebuild(
         await engine.dispose()
     seconds = time.perf_counter() - started
     log.info("inbox_rebuilt", schema=schema, events=applied, seconds=round(seconds, 2))
-    return RebuildResult(schema, applied, skipped, seconds, switch)
+    return RebuildResult(schema, applied, skipped, seconds, switch, phases)
 
 
 async def checksums(engine: AsyncEngine, schema: str) -> dict[str, tuple[int, str]]:

@@ -140,13 +140,13 @@ async def append_and_wait(
             outcomes = await readmodel.outcomes(session, ids)
             if len(outcomes) == len(ids):
                 bad = {o for o in outcomes.values() if o != "applied"}
+                if "unrecognized" in bad:  # (what it caused is refused too: "conflict")
+                    raise HTTPException(
+                        409, "unrecognized conversation: link it to a patient before replying"
+                    )
                 if "conflict" in bad:
                     raise HTTPException(
                         409, "the conversation changed meanwhile: reload it and try again"
-                    )
-                if "unrecognized" in bad:
-                    raise HTTPException(
-                        409, "unrecognized conversation: link it to a patient before replying"
                     )
                 if bad:
                     raise HTTPException(409, f"not applied: {', '.join(sorted(bad))}")

@@ -78,14 +78,10 @@ async def apply_batch(
     *,
     emit: bool,
     membership: bool = True,
-    state: Fold | None = None,
 ) -> list[Event]:
     """Apply `events` to generation `schema`; the events to publish (only with `emit`).
-
-    A rebuild's bulk load (nobody else writes the generation yet) passes `state`, the whole
-    generation's state kept in memory across batches, so nothing is read back; and leaves
-    the membership rows (`membership=False`) for `derive_membership`: they are the open
-    history intervals."""
+    Without `membership`, the membership rows are left for `derive_membership` (they are
+    the open history intervals). A rebuild's bulk load uses bulk.py instead."""
     t = storage.tables(schema)
     events = [e for e in events if isinstance(e, HANDLED)]
     if not events:
@@ -110,7 +106,7 @@ async def apply_batch(
             fresh.append(e)
     if not fresh:
         return []
-    fold = await load(session, t, fresh) if state is None else state.next_batch()
+    fold = await load(session, t, fresh)
     fold.emit = emit
     fold.apply(fresh)
     await write(session, t, fold, membership)

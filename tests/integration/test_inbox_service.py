@@ -34,7 +34,7 @@ from switchboard.gateway.settings import GatewaySettings
 from switchboard.gateway.users import upsert_users
 from switchboard.inbox_projection.app import MIGRATIONS as INBOX_MIGRATIONS
 from switchboard.inbox_projection.app import TOPICS
-from switchboard.inbox_projection.rebuild import checksums, partitions, rebuild
+from switchboard.inbox_projection.rebuild import checksums, partitions, prune, rebuild
 from switchboard.ingest.app import MIGRATIONS as INGEST_MIGRATIONS
 from switchboard.ingest.app import build_app as ingest_app
 from switchboard.ingest.queries import contact_owners
@@ -598,6 +598,22 @@ async def test_rebuild_from_offset_zero_equals_live(world):
     assert (await w.conversation(cid))["patient"]["name"] == "Ada Lovelace"
     new = await w.sms(phone(), "after the switch")
     assert await w.listed("shared/unassigned", "u-admin", new)
+
+    # rebuilt again: the previous generation is kept, the one before is emptied
+    await eventually(lambda: _idle(w), timeout_s=60)
+    again = await rebuild(
+        w.settings.model_copy(update={"consumer_group_prefix": f"rb{uuid.uuid4().hex[:6]}-"}),
+        progress=False,
+    )
+    engine = make_engine(w.settings.database_url)
+    assert await checksums(engine, again.schema) == await checksums(engine, result.schema)
+    assert await prune(engine, keep=1) == ["inbox"]
+    async with engine.connect() as conn:
+        left = await conn.scalar(text("SELECT count(*) FROM inbox.conversations"))
+        kept = await conn.scalar(text(f"SELECT count(*) FROM {result.schema}.conversations"))
+    await engine.dispose()
+    assert left == 0 and kept > 0
+    assert (await w.conversation(new))["message_count"] == 1
 
 
 async def _idle(w: World) -> bool:

@@ -40,6 +40,17 @@ def build_app(settings: ServiceSettings) -> FastAPI:
 _serve = main_for("inbox-projection", ProjectionSettings, build_app, migrations=MIGRATIONS)
 
 
+async def _prune(database_url: str, keep: int) -> list[str]:
+    from switchboard.inbox_projection.rebuild import prune
+    from switchboard.platform.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        return await prune(engine, keep)
+    finally:
+        await engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["rebuild"]:
@@ -49,6 +60,12 @@ def main(argv: list[str] | None = None) -> None:
         parser.add_argument("--no-switch", action="store_true", help="build, do not switch")
         parser.add_argument("--batch", type=int, default=10_000, help="events per transaction")
         parser.add_argument("--no-progress", action="store_true")
+        parser.add_argument(
+            "--keep",
+            type=int,
+            default=1,
+            help="earlier generations kept after the switch (the rest are dropped)",
+        )
 
         opts = parser.parse_args(args[1:])
         settings = ProjectionSettings(service_name="inbox-projection-rebuild")
@@ -63,5 +80,9 @@ def main(argv: list[str] | None = None) -> None:
             )
         )
         print(result.summary())
+        if result.switched:
+            pruned = asyncio.run(_prune(settings.database_url, max(0, opts.keep)))
+            if pruned:
+                print(f"dropped earlier generations: {', '.join(pruned)}")
         return
     _serve(args)

@@ -99,6 +99,28 @@ async def partitions(settings: ServiceSettings, topics: list[str]) -> list[Topic
     )
 
 
+async def prune(engine: AsyncEngine, keep: int = 1) -> list[str]:
+    """Free the generations no longer needed: all inactive ones but the `keep` most recently
+    made (kept to switch back to). An `inbox_r<n>` schema is dropped; the first generation,
+    whose schema also holds the pointer and the consumer's record, is emptied."""
+    g = storage.generations
+    async with engine.begin() as conn:
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": storage.SWITCH_LOCK})
+        rows = await conn.execute(
+            select(g.c.schema_name).where(~g.c.active).order_by(g.c.created_at.desc())
+        )
+        old = [r.schema_name for r in rows][keep:]
+        for schema in old:
+            storage.check_generation(schema)
+            if schema == storage.SCHEMA:
+                names = ", ".join(f"inbox.{t.name}" for t in storage.gen.sorted_tables)
+                await conn.execute(text(f"TRUNCATE {names}"))
+            else:
+                await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+                await conn.execute(g.delete().where(g.c.schema_name == schema))
+    return old
+
+
 class _Reader:
     def __init__(self, settings: ServiceSettings, group: str, topics: list[str]) -> None:
         self.settings = settings

@@ -174,7 +174,7 @@ async def rebuild(
     schema = await new_generation(engine)
     reader = _Reader(
         settings,
-        f"{settings.consumer_group_prefix}inbox-rebuild-{schema}",
+        settings.group_id(f"inbox-rebuild-{schema}"),
         [settings.topic(t) for t in TOPICS],
     )
     await reader.start()

@@ -56,21 +56,31 @@ def conversation_of(sender: str) -> uuid.UUID:
 
 @pytest.fixture(scope="module")
 async def world(settings, test_db):
-    # Topics of its own: the replay test compares against everything on them.
+    # Topics and a database of its own: the replay test compares against everything in them
+    # (other modules run routers of their own on the session's database).
     settings = settings.model_copy(update={"topic_prefix": f"rt{uuid.uuid4().hex[:8]}."})
     await ensure_topics(settings)
+    server = test_db.rsplit("/", 1)[0]
+    name = f"sb_router_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    test_db = f"{server}/{name}"
     producer = make_producer(settings)
     await producer.start()
     router = RouterProcess(settings, test_db, group_prefix="live-")
     router.start()
-    yield settings, Publisher(producer, settings), router
+    yield settings, Publisher(producer, settings), router, test_db
     router.stop()
     await producer.stop()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 async def test_routes_by_reason_and_next_appointment_location(world):
     # covers R-REASON-2, R-LOC-1, R-SUB-1, R-SUB-2, R-EXPLAIN-1, X-EXPLAIN-1
-    settings, publisher, router = world
+    settings, publisher, router, _ = world
     before = NOW - timedelta(hours=2)
     await publisher.publish(
         [
@@ -116,7 +126,7 @@ async def test_routes_by_reason_and_next_appointment_location(world):
 
 async def test_sms_sender_is_matched_to_the_patient_by_phone_and_clears_the_reason(world):
     # covers R-OVERWRITE-1, R-LOC-1, I-UNREC-1
-    settings, publisher, _ = world
+    settings, publisher, _, _ = world
     sms = message("m2", "+12125550111", channel="sms", at=NOW + timedelta(hours=3))
     await publisher.publish([sms])
     d = by_message(await routed_until(settings, lambda ds: by_message(ds, sms) is not None), sms)
@@ -128,7 +138,7 @@ async def test_sms_sender_is_matched_to_the_patient_by_phone_and_clears_the_reas
 
 async def test_shared_phone_is_unrecognized_with_every_match_offered(world):
     # covers I-UNREC-1, R-LOC-2
-    settings, publisher, _ = world
+    settings, publisher, _, _ = world
     await publisher.publish([patient("pat-2", SHARED_PHONE), patient("pat-3", SHARED_PHONE)])
     sms = message("m3", SHARED_PHONE, channel="sms")
     await publisher.publish([sms])
@@ -141,7 +151,7 @@ async def test_shared_phone_is_unrecognized_with_every_match_offered(world):
 
 async def test_rescheduling_reroutes_open_conversations_and_cites_the_scheduling_event(world):
     # covers X-REROUTE-1
-    settings, publisher, _ = world
+    settings, publisher, _, _ = world
     moved = appointment("appt-1", "pat-1", BROOKLYN, version=2, change="rescheduled")
     stale = appointment("appt-1", "pat-1", MANHATTAN, version=1)  # redelivered late: ignored
     await publisher.publish([moved, stale])
@@ -160,7 +170,7 @@ async def test_rescheduling_reroutes_open_conversations_and_cites_the_scheduling
 
 async def test_reasons_offered_coverage_and_history(world):
     # covers R-REASON-2, R-REASON-3, X-COVERAGE-1, X-ASOF-1
-    _, _, router = world
+    _, _, router, _ = world
     reasons = router.get("/reasons").json()
     assert [r["code"] for r in reasons["reasons"]] == [
         "prescriptions_refills",
@@ -187,7 +197,7 @@ async def test_reasons_offered_coverage_and_history(world):
 
 
 async def test_unreadable_record_is_dead_lettered_and_routing_goes_on(world):
-    settings, publisher, _ = world
+    settings, publisher, _, _ = world
     await publisher.producer.send_and_wait(
         settings.topic(Topic.MESSAGES),
         b'{"event_type": "MessageReceived", "version": 99}',
@@ -216,7 +226,7 @@ async def test_unreadable_record_is_dead_lettered_and_routing_goes_on(world):
 
 async def test_what_if_reports_who_would_receive_what(world):
     # covers X-WHATIF-1
-    _, _, router = world
+    _, _, router, _ = world
     body = router.post("/what-if", {"days": 1, "location_routing": False}).json()
     assert body["messages"] >= 4
     staff = {s["staff_id"]: s for s in body["staff"]}
@@ -227,7 +237,7 @@ async def test_what_if_reports_who_would_receive_what(world):
 
 async def test_auto_assignment_never_picks_someone_away(world):
     # covers X-BALANCE-1, X-AVAIL-1
-    settings, publisher, _ = world
+    settings, publisher, _, _ = world
     at = NOW + timedelta(hours=5)
     await publisher.publish(
         [
@@ -258,8 +268,8 @@ async def test_auto_assignment_never_picks_someone_away(world):
     assert FRONT in by_message(decisions, first).recipients  # still routed, alerts skip them
 
 
-async def test_replaying_the_log_gives_the_decisions_emitted_live(world, test_db):
-    settings, _, _ = world  # the live router has routed everything above
+async def test_replaying_the_log_gives_the_decisions_emitted_live(world):
+    settings, _, _, test_db = world  # the live router has routed everything above
     # covers X-REPLAY-1
     replay_db = test_db.rsplit("/", 1)[0] + f"/sb_replay_{uuid.uuid4().hex[:8]}"
     admin = create_engine(test_db.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")

@@ -13,8 +13,6 @@ ReplySent or ReplyFailed (Topic.DELIVERY).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import time
 from datetime import UTC, datetime, timedelta
 
 from prometheus_client import Counter
@@ -26,9 +24,9 @@ from switchboard.ingest import storage
 from switchboard.ingest.handlers import failed_event, sent_event
 from switchboard.ingest.senders import OutboundItem, Sender, SendResult
 from switchboard.ingest.settings import IngestSettings
-from switchboard.platform.consumer import is_transient
 from switchboard.platform.kafka import Publisher
 from switchboard.platform.logging import get_logger
+from switchboard.platform.outbox import OutboxLoop
 
 log = get_logger(__name__)
 
@@ -59,7 +57,7 @@ def _request(doc: dict[str, object]) -> ReplyRequested:
     return event
 
 
-class Dispatcher:
+class Dispatcher(OutboxLoop):
     def __init__(
         self,
         settings: IngestSettings,
@@ -67,55 +65,12 @@ class Dispatcher:
         publisher: Publisher,
         senders: dict[str, Sender],
     ) -> None:
+        super().__init__(settings, settings.dispatcher_poll_s, settings.smtp_timeout_s + 1)
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.publisher = publisher
         self.senders = senders
         self.inflight = 0
-        self.tasks: set[asyncio.Task[None]] = set()
-        self.ready = False
-        self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def run(self) -> None:
-        delay = self.settings.consumer_backoff_initial_s
-        last_sweep = 0.0
-        try:
-            while not self._stopping.is_set():
-                try:
-                    if time.monotonic() - last_sweep > 5.0:
-                        await self.report_unreported()
-                        last_sweep = time.monotonic()
-                    claimed = await self.claim_and_send()
-                    self.ready = True
-                    delay = self.settings.consumer_backoff_initial_s
-                except Exception as exc:
-                    self.ready = False
-                    if is_transient(exc):
-                        log.warning("dispatcher_retrying", error=type(exc).__name__)
-                    else:
-                        log.exception("dispatcher_round_failed", error=type(exc).__name__)
-                    await self._sleep(delay)
-                    delay = min(delay * 2, self.settings.consumer_backoff_max_s)
-                    continue
-                if claimed == 0:
-                    await self._sleep(self.settings.dispatcher_poll_s)
-        finally:
-            for task in list(self.tasks):
-                with contextlib.suppress(BaseException):
-                    await asyncio.wait_for(task, timeout=self.settings.smtp_timeout_s + 1)
-
-    async def _sleep(self, seconds: float) -> None:
-        self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
 
     async def claim_and_send(self) -> int:
         room = self.settings.send_concurrency - self.inflight
@@ -146,8 +101,7 @@ class Dispatcher:
             )
             self.inflight += 1
             task = asyncio.create_task(self._deliver(item))
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
+            self.track(task)
         return len(rows)
 
     def backoff(self, attempts: int) -> float:

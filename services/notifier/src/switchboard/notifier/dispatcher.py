@@ -15,7 +15,6 @@ AlertSent or AlertFailed event.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from collections import defaultdict
@@ -41,9 +40,9 @@ from switchboard.notifier.senders import (
     WebhookSender,
 )
 from switchboard.notifier.settings import NotifierSettings
-from switchboard.platform.consumer import is_transient
 from switchboard.platform.kafka import Publisher
 from switchboard.platform.logging import get_logger
+from switchboard.platform.outbox import OutboxLoop
 
 log = get_logger(__name__)
 
@@ -84,7 +83,7 @@ CLAIM = text(
 )
 
 
-class Dispatcher:
+class Dispatcher(OutboxLoop):
     def __init__(
         self,
         settings: NotifierSettings,
@@ -93,6 +92,7 @@ class Dispatcher:
         clock: Clock = utcnow,
         senders: dict[str, Sender] | None = None,
     ) -> None:
+        super().__init__(settings, settings.dispatcher_poll_s, settings.webhook_timeout_s + 1)
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.publisher = publisher
@@ -110,50 +110,11 @@ class Dispatcher:
         self.failures: dict[str, int] = defaultdict(int)
         self.paused_until: dict[str, datetime] = {}
         self.semaphores: dict[str, asyncio.Semaphore] = {}
-        self.tasks: set[asyncio.Task[None]] = set()
-        self.ready = False
         self._hooks: dict[tuple[str, str], tuple[float, Webhook | None]] = {}
-        self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
 
-    # -- lifecycle -----------------------------------------------------------------------
-    def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-
-    async def run(self) -> None:
-        delay = self.settings.consumer_backoff_initial_s
-        last_sweep = 0.0
-        try:
-            while not self._stopping.is_set():
-                try:
-                    if time.monotonic() - last_sweep > 5.0:
-                        await self.report_unreported()
-                        last_sweep = time.monotonic()
-                    claimed = await self.claim_and_send()
-                    self.ready = True
-                    delay = self.settings.consumer_backoff_initial_s
-                except Exception as exc:
-                    self.ready = False
-                    if is_transient(exc):
-                        log.warning("dispatcher_retrying", error=type(exc).__name__)
-                    else:
-                        log.exception("dispatcher_round_failed", error=type(exc).__name__)
-                    await self._sleep(delay)
-                    delay = min(delay * 2, self.settings.consumer_backoff_max_s)
-                    continue
-                if claimed == 0:
-                    await self._sleep(self.settings.dispatcher_poll_s)
-        finally:
-            for task in list(self.tasks):
-                with contextlib.suppress(BaseException):
-                    await asyncio.wait_for(task, timeout=self.settings.webhook_timeout_s + 1)
-            await self.client.aclose()
-
-    async def _sleep(self, seconds: float) -> None:
-        self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+    # -- lifecycle (the loop itself is OutboxLoop's) ------------------------------------
+    async def close(self) -> None:
+        await self.client.aclose()
 
     # -- claiming --------------------------------------------------------------------------
     def budget(self, channel_or_key: str) -> int:
@@ -216,8 +177,7 @@ class Dispatcher:
             for i in range(0, len(items), max(1, sender.batch_max)):
                 chunk = items[i : i + max(1, sender.batch_max)]
                 task = asyncio.create_task(self._deliver(key, sender, chunk))
-                self.tasks.add(task)
-                task.add_done_callback(self.tasks.discard)
+                self.track(task)
         return len(rows)
 
     # -- sending ---------------------------------------------------------------------------

@@ -1,0 +1,87 @@
+"""The run loop of an outbox dispatcher: claim due rows and send them, sweep what a crash
+left unreported, back off on errors, sleep until woken or the poll interval passes.
+
+Subclasses give `claim_and_send` (how many rows it claimed), `report_unreported`, and how
+long to wait for in-flight sends at shutdown; `close` releases their clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+from switchboard.platform.consumer import is_transient
+from switchboard.platform.logging import get_logger
+from switchboard.platform.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+SWEEP_EVERY_S = 5.0
+
+
+class OutboxLoop:
+    def __init__(self, settings: ServiceSettings, poll_s: float, drain_timeout_s: float) -> None:
+        self.loop_settings = settings
+        self.poll_s = poll_s
+        self.drain_timeout_s = drain_timeout_s
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.ready = False
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    async def claim_and_send(self) -> int:
+        raise NotImplementedError
+
+    async def report_unreported(self, older_than_s: float = 10.0) -> int:
+        """Publish the outcome of rows sent but not yet reported; how many."""
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        """Release what the dispatcher holds (HTTP clients); runs after in-flight sends."""
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def track(self, task: asyncio.Task[None]) -> None:
+        """Keep a send task alive until it ends; shutdown waits for it."""
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def run(self) -> None:
+        delay = self.loop_settings.consumer_backoff_initial_s
+        last_sweep = 0.0
+        try:
+            while not self._stopping.is_set():
+                try:
+                    if time.monotonic() - last_sweep > SWEEP_EVERY_S:
+                        await self.report_unreported()
+                        last_sweep = time.monotonic()
+                    claimed = await self.claim_and_send()
+                    self.ready = True
+                    delay = self.loop_settings.consumer_backoff_initial_s
+                except Exception as exc:
+                    self.ready = False
+                    if is_transient(exc):
+                        log.warning("dispatcher_retrying", error=type(exc).__name__)
+                    else:
+                        log.exception("dispatcher_round_failed", error=type(exc).__name__)
+                    await self._sleep(delay)
+                    delay = min(delay * 2, self.loop_settings.consumer_backoff_max_s)
+                    continue
+                if claimed == 0:
+                    await self._sleep(self.poll_s)
+        finally:
+            for task in list(self.tasks):
+                with contextlib.suppress(BaseException):
+                    await asyncio.wait_for(task, timeout=self.drain_timeout_s)
+            await self.close()
+
+    async def _sleep(self, seconds: float) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)

@@ -1,62 +1,17 @@
-"""The whole system, started by scripts/up.sh exactly as `make up` starts it, but on its own
-ports, topics, database and run folder, so it never touches a developer's running system."""
+"""The whole system without the demo practice: each test makes the data it needs."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import uuid
-from dataclasses import dataclass
-from pathlib import Path
 
-import httpx
 import pytest
+from system_support import System, running_system
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@dataclass
-class System:
-    gateway: str
-    ingest: str
-    topic_prefix: str = ""
-    kafka: str = "127.0.0.1:19092"
-    twilio_token: str = "dev-twilio-auth-token"
-
-    def login(self, username: str, password: str) -> dict[str, str]:
-        r = httpx.post(
-            f"{self.gateway}/api/auth/login", json={"username": username, "password": password}
-        )
-        r.raise_for_status()
-        return {"Authorization": f"Bearer {r.json()['token']}"}
+__all__ = ["System"]
 
 
 @pytest.fixture(scope="session")
 def system(tmp_path_factory) -> System:
-    run_home = tmp_path_factory.mktemp("run")
     port_base = int(os.environ.get("SB_E2E_PORT_BASE", "18000"))
-    prefix = f"e2e{uuid.uuid4().hex[:6]}."
-    env = os.environ | {
-        "SB_RUN_HOME": str(run_home),
-        "SB_PORT_BASE": str(port_base),
-        "SB_DB_NAME": f"sb_e2e_{uuid.uuid4().hex[:8]}",
-        "SWITCHBOARD_TOPIC_PREFIX": prefix,
-        "SB_SKIP_DEMO": "1",
-    }
-    up = subprocess.run(
-        ["bash", "scripts/up.sh"], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    if up.returncode != 0:
-        logs = "\n".join(
-            f"--- {p.name}\n{p.read_text()[-2000:]}" for p in (run_home / "logs").glob("*.log")
-        )
-        pytest.fail(f"make up failed:\n{up.stdout[-3000:]}\n{up.stderr[-3000:]}\n{logs}")
-    yield System(
-        gateway=f"http://127.0.0.1:{port_base}",
-        ingest=f"http://127.0.0.1:{port_base + 1}",
-        topic_prefix=prefix,
-        kafka=os.environ.get("SWITCHBOARD_KAFKA_BOOTSTRAP", "127.0.0.1:19092"),
-    )
-    subprocess.run(
-        ["bash", "scripts/down.sh"], cwd=ROOT, env=env | {"SB_KEEP_INFRA": "1"}, check=False
-    )
+    with running_system(tmp_path_factory.mktemp("run"), port_base, demo=False) as s:
+        yield s

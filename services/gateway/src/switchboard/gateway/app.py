@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from switchboard.gateway import live
+from switchboard.gateway import live, ui
 from switchboard.gateway.actions import router as actions_router
 from switchboard.gateway.admin import admin
 from switchboard.gateway.api import router
@@ -40,6 +40,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     app.include_router(notify_router)
     app.include_router(admin)
     app.include_router(live.live)
+    ui.mount(app)
     return app
 
 

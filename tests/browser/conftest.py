@@ -1,0 +1,83 @@
+"""Browser tests: the system as `make up` starts it (with the demo practice), driven through
+Debian's Chromium by Playwright for Python. Screenshots land in artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from system_support import ROOT, System, running_system
+
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+# Playwright's own browser download cannot work on these machines: use the system's Chromium,
+# without the background connections a closed network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.browser
+
+
+def chromium_path() -> str:
+    path = os.environ.get("SB_CHROMIUM") or shutil.which("chromium")
+    if path is None:
+        pytest.fail("no Chromium: install Debian's chromium (.ci/run does) or set SB_CHROMIUM")
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_system(tmp_path_factory) -> Iterator[System]:
+    port_base = int(os.environ.get("SB_BROWSER_PORT_BASE", "18200"))
+    with running_system(tmp_path_factory.mktemp("run"), port_base, demo=True) as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def new_page(browser: Browser) -> Iterator:
+    """new_page() -> a Page in a fresh context (its own session storage: another staff member)."""
+    contexts: list[BrowserContext] = []
+
+    def make() -> Page:
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for c in contexts:
+        c.close()
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Save a full-page screenshot as a test artifact; returns its path."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{re.sub(r'[^a-z0-9_-]+', '-', name.lower())}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def sign_in(page: Page, system: System, username: str, password: str, path: str = "/") -> None:
+    page.goto(f"{system.gateway}{path}")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign out").wait_for()

@@ -11,6 +11,7 @@ from switchboard.events.actions import (
 )
 from switchboard.events.config import (
     AutoAssignPolicySet,
+    LineLabelSet,
     ReasonAdded,
     RoutingSettingsChanged,
     StaffSubscriptionsSet,
@@ -76,6 +77,7 @@ __all__ = [
     "ConversationStatusChanged",
     "EmailThreading",
     "Event",
+    "LineLabelSet",
     "LocationUpserted",
     "MessageReceived",
     "MessageRouted",

@@ -89,3 +89,17 @@ class AutoAssignPolicySet(ConfigEvent):
 
     inbox: str = Field(min_length=1, max_length=80)
     policy: Literal["round_robin", "least_open"] | None = None
+
+
+@register
+class LineLabelSet(ConfigEvent):
+    """A practice admin relabels one of the practice's lines (I-LINE-1): every message the line
+    receives from then on carries the label. `channel` is ingest's: sms | voice | email;
+    `label` None removes it (the inbox shows the number or address)."""
+
+    event_type: Literal["LineLabelSet"] = "LineLabelSet"
+    version: Literal[1] = 1
+
+    channel: Literal["sms", "voice", "email"]
+    address: str = Field(min_length=3, max_length=320)
+    label: str | None = Field(default=None, max_length=80)

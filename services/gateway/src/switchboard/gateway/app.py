@@ -13,8 +13,10 @@ from switchboard.gateway.admin import admin
 from switchboard.gateway.api import router
 from switchboard.gateway.ehr import router as ehr_router
 from switchboard.gateway.inbox import router as inbox_router
+from switchboard.gateway.lines import router as lines_router
 from switchboard.gateway.notify_admin import router as notify_router
 from switchboard.gateway.settings import GatewaySettings
+from switchboard.gateway.templates import router as templates_router
 from switchboard.gateway.users import load_users_file, upsert_users
 from switchboard.platform.service import main_for, service_app
 from switchboard.platform.settings import ServiceSettings
@@ -39,6 +41,8 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     app.include_router(ehr_router)
     app.include_router(notify_router)
     app.include_router(admin)
+    app.include_router(lines_router)
+    app.include_router(templates_router)
     app.include_router(live.live)
     ui.mount(app)
     return app

@@ -18,6 +18,10 @@ class GatewaySettings(ServiceSettings):
     pm_sync_url: str = "http://127.0.0.1:8005"
     pm_sync_token: SecretStr | None = None  # pm-sync's SWITCHBOARD_INTERNAL_TOKEN, if set
     pm_sync_timeout_s: float = 30.0
+    # ingest's internal API (the practice's lines and their labels, lines.py).
+    ingest_url: str = "http://127.0.0.1:8001"
+    ingest_token: SecretStr | None = None  # ingest's SWITCHBOARD_INTERNAL_TOKEN, if set
+    ingest_timeout_s: float = 5.0
     # Optional OIDC issuer (oidc.py): RS256 tokens verified against its JWKS, beside local users.
     oidc_issuer: str | None = None
     oidc_audience: str | None = None

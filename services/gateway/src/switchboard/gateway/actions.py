@@ -22,6 +22,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
+import httpx
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -80,6 +81,8 @@ class Reply(Versioned):
     # "Send and keep Open"; the default is "Send and Close" (I-STATUS-1).
     keep_open: bool = False
     template_id: str | None = Field(default=None, max_length=128)
+    # SMS only: the practice line to send from (I-LINE-1); default the thread's own line.
+    line: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class ActionResult(BaseModel):
@@ -252,6 +255,13 @@ async def reply(
         raise HTTPException(409, "the conversation's channel is not known yet: try again shortly")
     if row["channel"] == "voicemail":
         raise HTTPException(422, "a voicemail cannot be answered on its channel")
+    line = row["line"]
+    if body.line is not None and body.line != row["line"]:
+        if row["channel"] != "sms":
+            raise HTTPException(422, "a sending line is chosen for SMS conversations only")
+        line = readmodel.normalize_phone(body.line) or ""
+        if line not in await sms_lines(request, p.practice_id):
+            raise HTTPException(422, "line: not an SMS line of this practice")
     envelope = _envelope(p, conversation_id, body.expected_version)
     now = envelope["occurred_at"]
     events: list[Event] = [
@@ -259,7 +269,7 @@ async def reply(
             **envelope,
             message_id=uuid.uuid4(),
             channel=row["channel"],
-            line=row["line"],
+            line=line,
             to=row["sender"],
             body=body.body,
             subject=body.subject,
@@ -285,6 +295,29 @@ async def reply(
             )
         )
     return await append_and_wait(request, response, p, events)
+
+
+async def sms_lines(request: Request, practice_id: str) -> set[str]:
+    """The practice's SMS lines, from ingest's internal API (the line directory is ingest's)."""
+    settings = _settings(request)
+    url = f"{settings.ingest_url.rstrip('/')}/internal/practices/{practice_id}/lines"
+    headers = {}
+    if settings.ingest_token:
+        headers["Authorization"] = f"Bearer {settings.ingest_token.get_secret_value()}"
+    try:
+        async with httpx.AsyncClient(timeout=settings.ingest_timeout_s) as client:
+            response = await client.get(url, headers=headers)
+    except httpx.HTTPError:
+        raise HTTPException(502, "the messaging service (ingest) is unavailable") from None
+    if response.status_code == 404:
+        return set()
+    if response.status_code != 200:
+        raise HTTPException(502, f"the messaging service answered {response.status_code}")
+    return {
+        str(x.get("address"))
+        for x in response.json().get("lines", [])
+        if x.get("channel") in ("sms", "sms_line")
+    }
 
 
 def _normalize_address(value: str) -> str:

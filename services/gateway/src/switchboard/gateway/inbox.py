@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import httpx
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -659,3 +659,137 @@ async def eligible_assignees(
         if access.can_see(target, boxes, subscribed):
             out.append({"user_id": r.user_id, "display_name": r.display_name})
     return out
+
+
+@router.get("/staff")
+async def staff_directory(
+    request: Request, p: Annotated[Principal, Depends(inbox_user)]
+) -> list[dict[str, str]]:
+    """The staff of my practice, by id and name (the inbox shows assignees and care teams by
+    name). No patient data."""
+    u = storage.users.c
+    async with _session(request) as session:
+        rows = await session.execute(
+            select(u.user_id, u.display_name)
+            .where(u.practice_id == p.practice_id)
+            .order_by(u.display_name)
+        )
+        return [{"user_id": r.user_id, "display_name": r.display_name} for r in rows]
+
+
+def _ingest(request: Request, practice_id: str, path: str) -> tuple[str, dict[str, str]]:
+    settings = _settings(request)
+    url = f"{settings.ingest_url.rstrip('/')}/internal/practices/{practice_id}{path}"
+    headers = {}
+    if settings.ingest_token:
+        headers["Authorization"] = f"Bearer {settings.ingest_token.get_secret_value()}"
+    return url, headers
+
+
+def _document(row: dict[str, Any]) -> dict[str, Any]:
+    a = row["attachment"]
+    return {
+        "ref": a.get("ref"),
+        "filename": a.get("filename"),
+        "content_type": a.get("content_type"),
+        "size_bytes": a.get("size_bytes"),
+        "sent_at": row["sent_at"],
+        "conversation_id": str(row["conversation_id"]),
+    }
+
+
+@router.get("/conversations/{conversation_id}/documents")
+async def patient_documents(
+    conversation_id: uuid.UUID, request: Request, p: Annotated[Principal, Depends(inbox_user)]
+) -> dict[str, Any]:
+    """Files a reply may attach (I-REPLY-1): those of this conversation and of the patient's
+    other conversations, stored by the practice (not a provider's URL)."""
+    async with _session(request) as session:
+        row = await visible_conversation(session, p, conversation_id)
+        rows = await readmodel.documents(session, p.practice_id, conversation_id, row["patient_id"])
+    seen: set[str] = set()
+    out = []
+    for d in map(_document, rows):
+        ref = d["ref"]
+        if not isinstance(ref, str) or not ref.startswith(f"store:{p.practice_id}/"):
+            continue
+        if ref not in seen:
+            seen.add(ref)
+            out.append(d)
+    return {"documents": out}
+
+
+UPLOAD_MAX = 10 * 1024 * 1024
+
+
+@router.post("/conversations/{conversation_id}/attachments")
+async def upload_attachment(
+    conversation_id: uuid.UUID,
+    request: Request,
+    p: Annotated[Principal, Depends(inbox_user)],
+    filename: Annotated[str | None, Query(max_length=255)] = None,
+) -> dict[str, Any]:
+    """A file uploaded by staff for a reply (I-REPLY-1): stored by ingest in the practice's
+    attachment store; answers the ref to put in the reply's `attachments`."""
+    async with _session(request) as session:
+        await visible_conversation(session, p, conversation_id)
+    data = await request.body()
+    if not data:
+        raise HTTPException(422, "the upload is empty")
+    if len(data) > UPLOAD_MAX:
+        raise HTTPException(413, f"files up to {UPLOAD_MAX // (1024 * 1024)} MB")
+    content_type = request.headers.get("content-type") or "application/octet-stream"
+    url, headers = _ingest(request, p.practice_id, "/files")
+    headers["content-type"] = content_type
+    try:
+        async with httpx.AsyncClient(timeout=_settings(request).ingest_timeout_s * 4) as client:
+            response = await client.post(url, content=data, headers=headers)
+    except httpx.HTTPError as exc:
+        raise HTTPException(502, f"the file store is unreachable ({type(exc).__name__})") from None
+    if response.status_code != 200:
+        raise HTTPException(502, f"the file store answered HTTP {response.status_code}")
+    return {
+        "ref": response.json()["ref"],
+        "filename": filename,
+        "content_type": content_type,
+        "size_bytes": len(data),
+    }
+
+
+@router.get("/conversations/{conversation_id}/attachments")
+async def download_attachment(
+    conversation_id: uuid.UUID,
+    request: Request,
+    p: Annotated[Principal, Depends(inbox_user)],
+    ref: Annotated[str, Query(max_length=300)],
+) -> Response:
+    """A file of this conversation or of its patient's conversations (the same set as
+    `/documents`), from the practice's attachment store. Recorded (T-3)."""
+    async with _session(request) as session, session.begin():
+        row = await visible_conversation(session, p, conversation_id)
+        rows = await readmodel.documents(session, p.practice_id, conversation_id, row["patient_id"])
+        found = next((d for d in map(_document, rows) if d["ref"] == ref), None)
+        if found is None:
+            raise HTTPException(404, "no such file in this conversation")
+        await record_access(session, p, conversation_id, "attachment")
+    url, headers = _ingest(request, p.practice_id, "/attachments")
+    try:
+        async with httpx.AsyncClient(timeout=_settings(request).ingest_timeout_s * 4) as client:
+            response = await client.get(url, params={"ref": ref}, headers=headers)
+    except httpx.HTTPError as exc:
+        raise HTTPException(502, f"the file store is unreachable ({type(exc).__name__})") from None
+    if response.status_code == 404:
+        raise HTTPException(404, "the file is no longer stored")
+    if response.status_code != 200:
+        raise HTTPException(502, f"the file store answered HTTP {response.status_code}")
+    name = (found["filename"] or "attachment").encode("ascii", "ignore").decode()
+    name = name.replace('"', "").replace("\\", "") or "attachment"
+    return Response(
+        response.content,
+        media_type=found["content_type"] or "application/octet-stream",
+        headers={
+            "content-disposition": f'attachment; filename="{name}"',
+            "x-content-type-options": "nosniff",
+            "cache-control": "no-store",
+        },
+    )

@@ -26,6 +26,7 @@ from switchboard.ingest.handlers import Handlers
 from switchboard.ingest.identity import Attempts
 from switchboard.ingest.intake import Intake
 from switchboard.ingest.internal import router as internal_api
+from switchboard.ingest.staff_files import router as staff_files_api
 from switchboard.ingest.lines import Directory
 from switchboard.ingest.page import router as patient_page
 from switchboard.ingest.patient_api import router as patient_api
@@ -139,6 +140,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     app.include_router(patient_api)
     app.include_router(patient_page)
     app.include_router(internal_api)
+    app.include_router(staff_files_api)
     return app
 
 

@@ -1,0 +1,89 @@
+// Names and small helpers the inbox modules share. Patient data is only ever set as text.
+import { api, el } from '../api.js';
+
+export const REASONS = {
+  prescriptions_refills: 'Prescriptions / Refills',
+  test_lab_results: 'Test / Lab Results',
+  appointments: 'Appointments',
+  billing: 'Billing',
+  referrals: 'Referrals',
+  medical_question: 'Medical Question',
+  other: 'Other',
+};
+export const CHANNELS = {
+  sms: 'SMS', email: 'Email', secure_email: 'Secure email', web_chat: 'Chat',
+  voicemail: 'Voicemail',
+};
+export const GROUPS = { my: 'My Inbox', 'care-team': 'Care Team', all: 'All Patients', shared: 'Shared inboxes' };
+export const VIEWS = {
+  assigned: 'Assigned to me', routed: 'Routed to me', 'primary-contact': 'Primary Contact',
+  unrecognized: 'Unrecognized', sent: 'Sent', directed: 'Directed', unassigned: 'Unassigned',
+};
+
+export function humanize(code) {
+  if (!code) return '';
+  return code.replace(/[_-]+/g, ' ').replace(/^./, (c) => c.toUpperCase());
+}
+export const reasonName = (code) => REASONS[code] || humanize(code);
+export const channelName = (code) => CHANNELS[code] || humanize(code);
+export function viewName(v) {
+  if (v.group === 'shared' && v.name !== 'unassigned') return humanize(v.name);
+  return VIEWS[v.name] || humanize(v.name);
+}
+export function inboxName(id) {  // a decision's inbox: "unassigned" | "shared:refills"
+  return id === 'unassigned' ? 'Unassigned' : humanize(id.replace(/^shared:/, ''));
+}
+
+// What the page knows beyond one conversation: staff names, lines, templates.
+export const directory = {
+  staff: new Map(), lines: [], templates: [],
+  staffName(id) { return id ? (this.staff.get(id) || id) : ''; },
+  lineLabel(address) {
+    const line = this.lines.find((l) => l.address === address);
+    return line && line.label ? line.label : address;
+  },
+};
+
+// GET that degrades to `fallback` when an endpoint is missing or refuses (optional features).
+export async function optional(path, fallback) {
+  try { return await api(path); } catch { return fallback; }
+}
+
+export async function loadDirectory() {
+  const [staff, lines, templates] = await Promise.all([
+    optional('/api/staff', []),
+    optional('/api/lines', { lines: [] }),
+    optional('/api/templates', { templates: [] }),
+  ]);
+  for (const s of staff) directory.staff.set(s.user_id, s.display_name);
+  directory.lines = lines.lines || [];
+  directory.templates = templates.templates || [];
+}
+
+export function displayName(conv) {
+  if (conv.patient && conv.patient.name) return conv.patient.name;
+  return conv.sender;
+}
+
+export function badge(text, kind = '') {
+  return el('span', { class: `badge ${kind}`.trim() }, text);
+}
+
+export function labels(conv) {
+  const out = [];
+  if (conv.reason) out.push(badge(reasonName(conv.reason), 'reason'));
+  if (conv.reason || conv.location_id || conv.location_name) {
+    out.push(badge(conv.location_name || (conv.location_id ? humanize(conv.location_id) : 'Location unknown'), 'location'));
+  }
+  return out;
+}
+
+// {{first_name}} etc. filled from the conversation's patient, the user and the location.
+export function fillTemplate(body, vars) {
+  return body.replace(/\{\{\s*(\w+)\s*\}\}/g, (m, key) => (vars[key] ?? m));
+}
+
+export function debounce(fn, ms) {
+  let t;
+  return (...args) => { clearTimeout(t); t = setTimeout(() => fn(...args), ms); };
+}

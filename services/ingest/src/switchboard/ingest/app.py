@@ -27,7 +27,7 @@ from switchboard.ingest.identity import Attempts
 from switchboard.ingest.intake import Intake
 from switchboard.ingest.internal import router as internal_api
 from switchboard.ingest.staff_files import router as staff_files_api
-from switchboard.ingest.lines import Directory
+from switchboard.ingest.lines import Directory, apply_config, keep_labels_fresh
 from switchboard.ingest.page import router as patient_page
 from switchboard.ingest.patient_api import router as patient_api
 from switchboard.ingest.peers import Peers
@@ -81,6 +81,12 @@ def build_app(settings: ServiceSettings) -> FastAPI:
             ConsumerRunner(
                 name="ingest-contacts", topics=[Topic.PM], handler=handlers.contacts, **common
             ),
+            ConsumerRunner(  # line labels set by practice admins (LineLabelSet, I-LINE-1)
+                name="ingest-config",
+                topics=[Topic.CONFIG],
+                handler=lambda session, events: apply_config(session, directory, events),
+                **common,
+            ),
         ]
 
     async def on_start(app: FastAPI, rt: Runtime) -> None:
@@ -96,6 +102,9 @@ def build_app(settings: ServiceSettings) -> FastAPI:
         )
         app.state.dispatcher = dispatcher
         app.state.dispatcher_task = asyncio.create_task(dispatcher.run(), name="dispatcher")
+        app.state.labels_task = asyncio.create_task(
+            keep_labels_fresh(rt.sessionmaker, directory), name="line-labels"
+        )
         # What start-up built lives as long as the process: out of the collector's way, so
         # its full collections (pauses in the webhook's answer) stay short.
         gc.collect()
@@ -109,6 +118,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
         if app.state.smtp is not None:
             await app.state.smtp.stop()
         app.state.dispatcher.stop()
+        app.state.labels_task.cancel()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(app.state.dispatcher_task, timeout=10)
         await app.state.http.aclose()

@@ -10,17 +10,20 @@ I-REPLY-1). The page itself belongs to the UI; this is what it calls.
     GET  /patient/{p}/messages            the conversation: the patient's and the practice's
     POST /patient/{p}/messages/{id}/read  read receipt: PracticeMessageRead
     GET  /patient/{p}/messages/{id}/attachments/{n}   a file of a message
+    GET  /patient/{p}/practice            the practice's name for the page (no sign-in)
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -43,6 +46,27 @@ log = get_logger(__name__)
 router = APIRouter(prefix="/patient/{practice}", tags=["patient page"])
 Practice = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 NOT_VERIFIED = "we could not verify these details"
+# What a patient may upload: pictures, PDFs, text and office documents. Nothing a browser
+# would run (HTML, SVG, scripts) and no programs.
+UPLOAD_TYPES = frozenset(
+    {
+        "image/jpeg",
+        "image/png",
+        "image/gif",
+        "image/webp",
+        "image/heic",
+        "image/heif",
+        "application/pdf",
+        "text/plain",
+        "text/csv",
+        "application/rtf",
+        "application/msword",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.ms-excel",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.oasis.opendocument.text",
+    }
+)
 
 
 def _settings(request: Request) -> IngestSettings:
@@ -101,6 +125,22 @@ class SignedIn(BaseModel):
     expires_at: datetime
     conversation_id: uuid.UUID
     kind: str
+
+
+def practice_display_name(request: Request, practice: str) -> str:
+    """The practice's name as configured (`practice_names`, when the settings have it), else
+    one made from its id: "acme-family-care" -> "Acme Family Care"."""
+    names = getattr(_settings(request), "practice_names", None) or {}
+    name = names.get(practice) if isinstance(names, dict) else None
+    return str(name) if name else " ".join(re.split(r"[-_]+", practice)).title()
+
+
+@router.get("/practice")
+async def practice_info(practice: Practice, request: Request) -> dict[str, Any]:
+    """What the page shows before sign-in: the practice's name. Nothing about patients."""
+    if practice not in request.app.state.directory.practices:
+        raise HTTPException(404, "no such practice")
+    return {"practice_id": practice, "name": practice_display_name(request, practice)}
 
 
 @router.post("/sessions", status_code=201, response_model=SignedIn)
@@ -231,6 +271,17 @@ async def reasons(practice: Practice, session: Session, request: Request) -> dic
     }
 
 
+def upload_type(header: str) -> str:
+    """The upload's media type without parameters, if it is one a patient may send (415)."""
+    media = header.split(";", 1)[0].strip().lower()
+    if media not in UPLOAD_TYPES:
+        shown = media[:60] or "unknown"
+        raise HTTPException(
+            415, f"files of type {shown} cannot be sent: send a picture, a PDF or a document"
+        )
+    return media
+
+
 class Upload(BaseModel):
     attachment_id: uuid.UUID
     content_type: str
@@ -257,7 +308,7 @@ async def upload(
             raise HTTPException(413, f"a file may be at most {settings.max_attachment_bytes} bytes")
     if not data:
         raise HTTPException(422, "the file is empty")
-    content_type = request.headers.get("content-type", "application/octet-stream")[:128]
+    content_type = upload_type(request.headers.get("content-type", ""))
     try:
         ref = await intake.store_bytes(practice, bytes(data), content_type)
     except IntakeError as exc:
@@ -311,6 +362,7 @@ async def send_message(
         else:
             reason = None  # covers R-REASON-3: not asked, so the conversation keeps its own
     attachments: list[Attachment] = []
+    body.attachment_ids = list(dict.fromkeys(body.attachment_ids))  # each file once
     if body.attachment_ids:
         u = storage.uploads
         async with _db(request) as db:
@@ -498,12 +550,24 @@ async def attachment(
         data = await request.app.state.store.get(ref)
     except AttachmentNotFound:
         raise HTTPException(404, "no such attachment") from None
-    filename = (item.get("filename") or "attachment").replace('"', "")
     return Response(
         data,
         media_type=item.get("content_type") or "application/octet-stream",
         headers={
-            "content-disposition": f'attachment; filename="{filename}"',
+            "content-disposition": content_disposition(item.get("filename")),
             "x-content-type-options": "nosniff",
+            # a file is never a page: nothing in it runs, even if opened directly
+            "content-security-policy": "default-src 'none'; sandbox",
         },
     )
+
+
+def content_disposition(filename: str | None) -> str:
+    """`attachment` with the file's name: an ASCII fallback (no quotes, backslashes or control
+    characters: a header cannot be split) and the exact name as RFC 5987 UTF-8."""
+    name = (filename or "attachment").strip() or "attachment"
+    name = "".join(c for c in name if c.isprintable())[:255] or "attachment"
+    fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in name)
+    if fallback == name:
+        return f'attachment; filename="{name}"'
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"

@@ -2,41 +2,81 @@
 
 The generation's state stays in memory (a `Fold` carried from batch to batch), so nothing is
 read back; each batch is folded while the previous one is written (`writer`); rows that
-only grow are COPYed directly; conversations, patients and care teams are written once at
-the end, and the membership rows are derived from the open history intervals afterwards
-(handlers.derive_membership).
+only grow are COPYed directly, in COPY's text format encoded here (textcopy.py);
+conversations, patients, care teams and the membership rows (the boxes each conversation is
+in now, as the fold keeps them) are written once at the end, on two connections at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import operator
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard.events import Event, UnknownEventError, decode, event_class
 from switchboard.inbox_projection import storage
-from switchboard.inbox_projection.handlers import BulkKeys, write, write_state
+from switchboard.inbox_projection.handlers import write_small
 from switchboard.inbox_projection.model import HANDLED, Fold
+from switchboard.inbox_projection.textcopy import Encoder, Memo, esc
 
 # (event_type header, version header, value): what the load needs of a Kafka record
 Raw = tuple[bytes | None, bytes | None, bytes]
+
+# A rebuild writes a generation nobody reads until the switch, and a rebuild that dies is
+# started again from scratch (the half-built generation is never switched to, and prune
+# drops it): its transactions need not wait for the WAL flush. The switch itself commits
+# synchronously, which flushes every earlier record of the log with it.
+ASYNC_COMMIT = text("SET LOCAL synchronous_commit = off")
+
+
+@functools.lru_cache(maxsize=256)
+def _current(event_type: bytes, version: bytes) -> type[Event] | None:
+    """The event class when `version` is its current one (no upcasting needed)."""
+    try:
+        cls = event_class(event_type.decode())
+    except UnknownEventError:
+        return None
+    if str(cls.model_fields["version"].default) == version.decode():
+        return cls
+    return None
 
 
 def fast_decode(event_type: bytes | None, version: bytes | None, value: bytes) -> Event:
     """The event: straight from JSON (pydantic's parser) when the producer's headers name the
     current version, else the full decode (with upcasting). Both validate the whole event."""
     if event_type is not None and version is not None:
-        try:
-            cls = event_class(event_type.decode())
-        except UnknownEventError:
-            cls = None
-        if cls is not None and str(cls.model_fields["version"].default) == version.decode():
+        cls = _current(event_type, version)
+        if cls is not None:
             event: Event = cls.model_validate_json(value)
             return event
     return decode(value)
+
+
+class BulkKeys:
+    """What the bulk load has written of the append-only tables, so a duplicate (another
+    event naming the same message) is dropped before COPY instead of conflicting."""
+
+    def __init__(self) -> None:
+        self.messages: set[uuid.UUID] = set()
+        self.deliveries: set[tuple[uuid.UUID, str]] = set()
+        self.decisions: set[uuid.UUID] = set()
+
+    @staticmethod
+    def new(rows: list[dict[str, Any]], seen: set[Any], *key: str) -> list[dict[str, Any]]:
+        out = []
+        for row in rows:
+            k = row[key[0]] if len(key) == 1 else tuple(row[x] for x in key)
+            if k not in seen:
+                seen.add(k)
+                out.append(row)
+        return out
 
 
 class BulkLoader:
@@ -46,14 +86,33 @@ class BulkLoader:
         self.state = Fold(emit=False)
         self.seen: set[uuid.UUID] = set()
         self.keys = BulkKeys()
+        self.memo = Memo()
+        self.enc = {name: Encoder(table, self.memo) for name, table in self.tables.items()}
         self.skipped = 0
+        # membership intervals: every one, and the open ones by (conversation, box)
+        self.history: list[dict[str, Any]] = []
+        self.open: dict[tuple[uuid.UUID, str], dict[str, Any]] = {}
         self.pending: asyncio.Queue[Fold | None] = asyncio.Queue(maxsize=2)
         self.writing = asyncio.create_task(self._writer(), name="rebuild-writer")
 
     async def _writer(self) -> None:
         while (fold := await self.pending.get()) is not None:
             async with self.sessionmaker() as session, session.begin():
-                await write(session, self.tables, fold, membership=False, bulk=self.keys)
+                await session.execute(ASYNC_COMMIT)
+                await self._write(session, fold)
+
+    async def _write(self, session: AsyncSession, fold: Fold) -> None:
+        """A folded batch: the append-only rows (conversations, patients and care teams are
+        written by `finish`, membership from the final boxes)."""
+        enc, keys = self.enc, self.keys
+        for name, rows in (
+            ("messages", keys.new(fold.messages, keys.messages, "message_id")),
+            ("deliveries", keys.new(fold.deliveries, keys.deliveries, "message_id", "kind")),
+            ("decisions", keys.new(fold.decisions, keys.decisions, "event_id")),
+        ):
+            await enc[name].copy(session, enc[name].lines(rows))
+        await write_small(session, self.tables, fold)
+        await enc["applied"].copy(session, enc["applied"].lines(fold.applied))
 
     async def feed(self, raws: Sequence[Raw]) -> None:
         """Fold a batch (in log order) and queue it for writing."""
@@ -71,15 +130,98 @@ class BulkLoader:
             return
         fold = self.state.next_batch()
         fold.apply(fresh)
+        self._history(fold)
         if self.writing.done():
             self.writing.result()  # raises what the writer failed with
         await self.pending.put(fold)
 
-    async def finish(self) -> None:
+    def _history(self, fold: Fold) -> None:
+        """Keep the batch's membership intervals (written once, by `write_history`): close
+        the ones earlier batches opened and this one ended, as the live path's UPDATE does
+        (handlers.close_history; one closed at the instant it opened was never there), then
+        add the batch's own."""
+        for close in fold.history_close:
+            row = self.open.pop((close["c"], close["b"]), None)
+            if row is not None:
+                row["valid_to"] = close["t"]
+        for row in fold.history_open:
+            self.history.append(row)
+            if row["valid_to"] is None:
+                self.open[(row["conversation_id"], row["box"])] = row
+
+    async def drained(self) -> None:
+        """Wait until every batch fed is written (the append-only tables are complete)."""
         await self.pending.put(None)
         await self.writing
+
+    async def write_state(self) -> None:
+        """Every conversation, patient and care team once."""
+        state, enc = self.state, self.enc
+        conv = enc["conversations"]
+        get = operator.attrgetter(*conv.columns)  # Conversation has the table's columns
+        lines = conv.lines([get(c) for c in state.conversations.values()], tuples=True)
         async with self.sessionmaker() as session, session.begin():
-            await write_state(session, self.tables, self.state)
+            await session.execute(ASYNC_COMMIT)
+            await conv.copy(session, lines)
+            for name, rows in (
+                ("patients", [p.row() for p in state.patients.values()]),
+                ("care_teams", [c.row() for c in state.care_teams.values()]),
+            ):
+                await enc[name].copy(session, enc[name].lines(rows))
+
+    async def write_membership(self) -> None:
+        """One row per (box, conversation) for the boxes each conversation is in now: what
+        the live path writes (model.membership_rows), and the open history intervals."""
+        state, memo = self.state, self.memo
+        lines: list[str] = []
+        for cid, boxes in state.now_boxes.items():
+            if not boxes:
+                continue
+            c = state.conversations[cid]
+            head = esc(c.practice_id) + "\t"
+            tail = "\t".join(
+                [
+                    memo.uuid(cid),
+                    memo.stamp(c.sort_at),
+                    esc(c.status),
+                    "t" if c.assignee is not None else "f",
+                    esc(c.channel),
+                    "\\N" if c.reason is None else esc(c.reason),
+                    "\\N" if c.location_id is None else esc(c.location_id),
+                ]
+            )
+            lines += [f"{head}{esc(b)}\t{tail}\n" for b in boxes]
+        m = self.enc["membership"]
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(ASYNC_COMMIT)
+            await m.copy(session, lines)
+
+    async def write_history(self) -> None:
+        """Every membership interval (none empty: see `_history`)."""
+        memo = self.memo
+        stamp = memo.stamp
+        heads: dict[uuid.UUID, tuple[str, str]] = {}
+        lines: list[str] = []
+        append = lines.append
+        for r in self.history:
+            start, end = r["valid_from"], r["valid_to"]
+            if end is not None and end == start:
+                continue
+            cid = r["conversation_id"]
+            head = heads.get(cid)
+            if head is None:
+                head = heads[cid] = (esc(r["practice_id"]) + "\t", "\t" + memo.uuid(cid) + "\t")
+            append(
+                head[0]
+                + esc(r["box"])
+                + head[1]
+                + stamp(start)
+                + ("\t\\N\n" if end is None else "\t" + stamp(end) + "\n")
+            )
+        h = self.enc["membership_history"]
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(ASYNC_COMMIT)
+            await h.copy(session, lines)
 
     def cancel(self) -> None:
         if not self.writing.done():

@@ -80,8 +80,8 @@ async def apply_batch(
     membership: bool = True,
 ) -> list[Event]:
     """Apply `events` to generation `schema`; the events to publish (only with `emit`).
-    Without `membership`, the membership rows are left for `derive_membership` (they are
-    the open history intervals). A rebuild's bulk load uses bulk.py instead."""
+    Without `membership`, the membership rows are not written. A rebuild's bulk load uses
+    bulk.py instead."""
     t = storage.tables(schema)
     events = [e for e in events if isinstance(e, HANDLED)]
     if not events:
@@ -318,129 +318,37 @@ def _update_all(table: Table, keys: Sequence[str]) -> str:
     return f"({', '.join(keys)}) DO UPDATE SET {sets}"
 
 
-class BulkKeys:
-    """What a rebuild's bulk load has written of the append-only tables, so a duplicate
-    (another event naming the same message) is dropped before COPY instead of conflicting."""
-
-    def __init__(self) -> None:
-        self.messages: set[uuid.UUID] = set()
-        self.deliveries: set[tuple[uuid.UUID, str]] = set()
-        self.decisions: set[uuid.UUID] = set()
-
-    def new(self, rows: list[dict[str, Any]], seen: set[Any], *key: str) -> list[dict[str, Any]]:
-        out = []
-        for row in rows:
-            k = row[key[0]] if len(key) == 1 else tuple(row[x] for x in key)
-            if k not in seen:
-                seen.add(k)
-                out.append(row)
-        return out
-
-
-async def write_state(session: AsyncSession, t: dict[str, Table], state: Fold) -> None:
-    """The end of a rebuild's bulk load: every conversation, patient and care team once."""
-    cols, _, jsonb = _copy_plan(t["conversations"])
-    get = operator.attrgetter(*cols)  # Conversation has the table's columns as attributes
-    wrap = [i for i, c in enumerate(cols) if c in jsonb]
-    rows = []
-    for c in state.conversations.values():
-        values = list(get(c))
-        for i in wrap:
-            if values[i] is not None:
-                values[i] = Jsonb(values[i])
-        rows.append(values)
-    await copy_rows(session, t["conversations"], rows, tuples=True)
-    await copy_rows(session, t["patients"], [p.row() for p in state.patients.values()])
-    await copy_rows(session, t["care_teams"], [c.row() for c in state.care_teams.values()])
-
-
 async def write(
     session: AsyncSession,
     t: dict[str, Table],
     fold: Fold,
     membership: bool = True,
-    bulk: BulkKeys | None = None,
 ) -> None:
-    """Write a folded batch. With `bulk` (a rebuild's bulk load), conversations, patients
-    and care teams are left for `write_state`, and append-only rows are COPYed directly."""
-
-    async def many(stmt: Any, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            await session.execute(stmt, rows)
-
+    """Write a folded batch (the live path; a rebuild's bulk load writes with bulk.py)."""
     convs = [fold.conversations[c] for c in sorted(fold.dirty)]
-    if bulk is not None:
-        await copy_rows(
-            session, t["messages"], bulk.new(fold.messages, bulk.messages, "message_id")
-        )
-        await copy_rows(
-            session,
-            t["deliveries"],
-            bulk.new(fold.deliveries, bulk.deliveries, "message_id", "kind"),
-        )
-        await copy_rows(
-            session, t["decisions"], bulk.new(fold.decisions, bulk.decisions, "event_id")
-        )
-    else:
-        conv_t = t["conversations"]
-        await copy_rows(
-            session,
-            conv_t,
-            [c.row() for c in convs],
-            conflict=_update_all(conv_t, ["conversation_id"]),
-        )
-        await copy_rows(session, t["messages"], fold.messages, conflict="DO NOTHING")
-        await copy_rows(session, t["deliveries"], fold.deliveries, conflict="DO NOTHING")
-        await copy_rows(session, t["decisions"], fold.decisions, conflict="DO NOTHING")
-    if fold.reads:
-        r = t["reads"]
-        stmt = insert(r)
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[r.c.conversation_id, r.c.user_id],
-                set_={"read_at": func.greatest(r.c.read_at, stmt.excluded.read_at)},
-            ),
-            list(fold.reads.values()),
-        )
-    if bulk is None:
-        pt = t["patients"]
-        await copy_rows(
-            session,
-            pt,
-            [fold.patients[k].row() for k in sorted(fold.dirty_patients)],
-            conflict=_update_all(pt, ["practice_id", "patient_id"]),
-        )
-        await many(
-            _upsert(t["care_teams"], ["practice_id", "care_team_id"]),
-            [fold.care_teams[k].row() for k in sorted(fold.dirty_care_teams)],
-        )
-    await many(
-        _upsert(t["locations"], ["practice_id", "location_id"]),
-        [fold.locations[k] for k in sorted(fold.locations)],
+    conv_t = t["conversations"]
+    await copy_rows(
+        session,
+        conv_t,
+        [c.row() for c in convs],
+        conflict=_update_all(conv_t, ["conversation_id"]),
     )
-    s = t["inbox_subscriptions"]
-    await many(
-        update(s)
-        .where(
-            s.c.practice_id == bindparam("p"),
-            s.c.staff_id == bindparam("s"),
-            s.c.inbox == bindparam("i"),
-            s.c.valid_to.is_(None),
-        )
-        .values(valid_to=bindparam("t")),
-        fold.subs_close,
+    await copy_rows(session, t["messages"], fold.messages, conflict="DO NOTHING")
+    await copy_rows(session, t["deliveries"], fold.deliveries, conflict="DO NOTHING")
+    await copy_rows(session, t["decisions"], fold.decisions, conflict="DO NOTHING")
+    pt = t["patients"]
+    await copy_rows(
+        session,
+        pt,
+        [fold.patients[k].row() for k in sorted(fold.dirty_patients)],
+        conflict=_update_all(pt, ["practice_id", "patient_id"]),
     )
-    await many(insert(s), fold.subs_open)
-    if fold.dirty_address_staff:
-        sa = t["staff_addresses"]
-        keys = sorted(fold.dirty_address_staff)
-        await session.execute(delete(sa).where(tuple_(sa.c.practice_id, sa.c.staff_id).in_(keys)))
-        rows = [
-            {"practice_id": p, "address": a, "staff_id": st}
-            for (p, a), st in sorted(fold.addresses.items())
-            if (p, st) in fold.dirty_address_staff
-        ]
-        await many(_upsert(sa, ["practice_id", "address"]), rows)
+    await _many(
+        session,
+        _upsert(t["care_teams"], ["practice_id", "care_team_id"]),
+        [fold.care_teams[k].row() for k in sorted(fold.dirty_care_teams)],
+    )
+    await write_small(session, t, fold)
     # membership: rewrite the rows of every conversation that changed
     m = t["membership"]
     if convs and membership:
@@ -453,6 +361,72 @@ async def write(
         for c in convs:
             boxed += membership_rows(c, fold.now_boxes[c.conversation_id])
         await copy_rows(session, m, boxed, tuples=True)
+    await close_history(session, t, fold)
+    await copy_rows(
+        session,
+        t["membership_history"],
+        [
+            (r["practice_id"], r["box"], r["conversation_id"], r["valid_from"], r["valid_to"])
+            for r in fold.history_open
+        ],
+        tuples=True,
+    )
+    # ids were checked under the generation's lock: plain COPY
+    await copy_rows(session, t["applied"], fold.applied)
+
+
+async def _many(session: AsyncSession, stmt: Any, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(stmt, rows)
+
+
+async def write_small(session: AsyncSession, t: dict[str, Table], fold: Fold) -> None:
+    """The rows of a batch few events make: read markers, locations, shared-inbox
+    subscriptions and staff addresses."""
+    if fold.reads:
+        r = t["reads"]
+        stmt = insert(r)
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[r.c.conversation_id, r.c.user_id],
+                set_={"read_at": func.greatest(r.c.read_at, stmt.excluded.read_at)},
+            ),
+            list(fold.reads.values()),
+        )
+    await _many(
+        session,
+        _upsert(t["locations"], ["practice_id", "location_id"]),
+        [fold.locations[k] for k in sorted(fold.locations)],
+    )
+    s = t["inbox_subscriptions"]
+    await _many(
+        session,
+        update(s)
+        .where(
+            s.c.practice_id == bindparam("p"),
+            s.c.staff_id == bindparam("s"),
+            s.c.inbox == bindparam("i"),
+            s.c.valid_to.is_(None),
+        )
+        .values(valid_to=bindparam("t")),
+        fold.subs_close,
+    )
+    await _many(session, insert(s), fold.subs_open)
+    if fold.dirty_address_staff:
+        sa = t["staff_addresses"]
+        keys = sorted(fold.dirty_address_staff)
+        await session.execute(delete(sa).where(tuple_(sa.c.practice_id, sa.c.staff_id).in_(keys)))
+        rows = [
+            {"practice_id": p, "address": a, "staff_id": st}
+            for (p, a), st in sorted(fold.addresses.items())
+            if (p, st) in fold.dirty_address_staff
+        ]
+        await _many(session, _upsert(sa, ["practice_id", "address"]), rows)
+
+
+async def close_history(session: AsyncSession, t: dict[str, Table], fold: Fold) -> None:
+    """Close the membership intervals opened by earlier batches that this one ended (before
+    this batch's own intervals are written: they are not closed)."""
     h = t["membership_history"]
     if fold.history_close:
         await session.execute(
@@ -476,34 +450,3 @@ async def write(
             ),
             {"c": sorted({r["c"] for r in fold.history_close})},
         )
-    await copy_rows(
-        session,
-        h,
-        [
-            (r["practice_id"], r["box"], r["conversation_id"], r["valid_from"], r["valid_to"])
-            for r in fold.history_open
-        ],
-        tuples=True,
-    )
-    # ids were checked under the generation's lock: plain COPY
-    await copy_rows(session, t["applied"], fold.applied)
-
-
-async def derive_membership(session: AsyncSession, schema: str) -> None:
-    """Fill `membership` from the open history intervals and the conversations (the same
-    rows `write` keeps, model.membership_rows), in one statement."""
-    storage.check_generation(schema)
-    await session.execute(text("SET LOCAL work_mem = '256MB'"))  # one hash join in memory
-    await session.execute(text(f'DELETE FROM "{schema}".membership'))
-    await session.execute(
-        text(
-            f"""INSERT INTO "{schema}".membership (practice_id, box, conversation_id,
-                last_message_at, status, assigned, channel, reason, location_id)
-            SELECT h.practice_id, h.box, h.conversation_id,
-                coalesce(c.last_message_at, c.routed_at, '1970-01-01T00:00:00+00:00'),
-                c.status, c.assignee IS NOT NULL, c.channel, c.reason, c.location_id
-            FROM "{schema}".membership_history h
-            JOIN "{schema}".conversations c ON c.conversation_id = h.conversation_id
-            WHERE h.valid_to IS NULL"""
-        )
-    )

@@ -14,10 +14,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import re
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -29,8 +31,8 @@ from tqdm import tqdm
 
 from switchboard.events import Event, UnknownEventError
 from switchboard.inbox_projection import storage
-from switchboard.inbox_projection.bulk import BulkLoader, Raw, fast_decode
-from switchboard.inbox_projection.handlers import apply_batch, derive_membership
+from switchboard.inbox_projection.bulk import ASYNC_COMMIT, BulkLoader, Raw, fast_decode
+from switchboard.inbox_projection.handlers import apply_batch
 from switchboard.platform.db import make_engine, make_sessionmaker
 from switchboard.platform.logging import get_logger
 from switchboard.platform.settings import ServiceSettings
@@ -164,12 +166,25 @@ async def rebuild(
     batch: int = 10_000,
     progress: bool = True,
 ) -> RebuildResult:
+    # The cyclic garbage collector would walk the load's in-memory state (which only grows)
+    # again and again, for nothing: the fold makes no reference cycles, so reference counting
+    # frees whatever it drops. Off for the rebuild, back on after.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return await _rebuild(settings, switch=switch, batch=batch, progress=progress)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+async def _rebuild(
+    settings: ServiceSettings, *, switch: bool, batch: int, progress: bool
+) -> RebuildResult:
     from switchboard.inbox_projection.app import TOPICS
 
     engine = make_engine(settings.database_url)
     sessionmaker = make_sessionmaker(engine)
-    # Big batches make many short-lived objects: collect less often (the fold keeps no cycles).
-    gc.set_threshold(50_000, 50, 50)
     started = time.perf_counter()
     schema = await new_generation(engine)
     reader = _Reader(
@@ -258,19 +273,34 @@ async def rebuild(
         phases[name] = now - mark
         mark = now
 
+    async def indexes(tables: list[str], load: Callable[[], Awaitable[None]] | None) -> None:
+        if load is not None:
+            await load()
+        async with engine.begin() as conn:
+            await conn.execute(ASYNC_COMMIT)
+            # sorts and GIN builds in memory (a few lanes at once, each its own)
+            await conn.execute(text("SET LOCAL maintenance_work_mem = '128MB'"))
+            await conn.run_sync(storage.create_deferred_indexes, schema, tables)
+
     try:
         await drain(await reader.end_offsets())
         phase("read and fold")
-        await loader.finish()
+        await loader.drained()
         skipped += loader.skipped
-        phase("rest of the writes")
-        async with sessionmaker() as session, session.begin():
-            await derive_membership(session, schema)
-        phase("membership")
+        phase("last batches")
+        # Four at once, on their own connections: the append-only tables (complete now) get
+        # their indexes while conversations, patients, care teams, membership and its
+        # history are written, each then indexed in turn.
+        state = ["conversations", "patients", "care_teams"]
+        done = {*state, "membership", "membership_history"}
+        await asyncio.gather(
+            indexes([n for n in storage.tables(schema) if n not in done], None),
+            indexes(state, loader.write_state),
+            indexes(["membership"], loader.write_membership),
+            indexes(["membership_history"], loader.write_history),
+        )
+        phase("state, membership and indexes")
         bulk = False
-        async with engine.begin() as conn:
-            await conn.run_sync(storage.create_deferred_indexes, schema)
-        phase("indexes")
         if switch:
             await switch_to(engine, schema, applied)
             await drain(await reader.end_offsets())

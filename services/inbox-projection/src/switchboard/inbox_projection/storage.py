@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Collection
 
 from sqlalchemy import (
     Boolean,
@@ -212,6 +213,7 @@ membership_history = Table(
         "conversation_id",
         "box",
         postgresql_where=text("valid_to IS NULL"),
+        info={"deferred": True},  # a rebuild keeps the intervals in memory until the end
     ),
 )
 
@@ -333,6 +335,16 @@ CHECKSUMMED = (
 )
 
 
+# The indexes a rebuild builds after its load (by name: Table.to_metadata, which binds the
+# tables to a generation's schema, does not copy an index's `info`).
+DEFERRED = frozenset(
+    str(index.name)
+    for t in gen.tables.values()
+    for index in t.indexes
+    if index.info.get("deferred")
+)
+
+
 def check_generation(schema: str) -> str:
     if not GENERATION.match(schema):
         raise ValueError(f"not an inbox generation schema: {schema!r}")
@@ -362,22 +374,32 @@ def create_generation(conn: Connection, schema: str, defer_indexes: bool = False
     if defer_indexes:
         for table in md.sorted_tables:
             for index in table.indexes:
-                if index.info.get("deferred"):
+                if index.name in DEFERRED:
                     index.drop(conn)
-        # membership is filled in one statement at the end of a rebuild's load (see
-        # handlers.derive_membership): its key is built after, in one pass
+        # membership is written once at the end of a rebuild's load (bulk.py): its key is
+        # built after, in one pass
         conn.execute(text(f'ALTER TABLE "{schema}".membership DROP CONSTRAINT membership_pkey'))
 
 
-def create_deferred_indexes(conn: Connection, schema: str) -> None:
-    conn.execute(
-        text(
-            f'ALTER TABLE "{schema}".membership ADD CONSTRAINT membership_pkey '
-            "PRIMARY KEY (practice_id, box, conversation_id)"
+def create_deferred_indexes(
+    conn: Connection, schema: str, only: Collection[str] | None = None
+) -> None:
+    """Build the indexes `create_generation` deferred (and ANALYZE the tables the gateway
+    plans with), of every table or of the tables named in `only` (a rebuild builds them in
+    a few groups at once, each as soon as its tables are loaded)."""
+    chosen = [t for name, t in tables(schema).items() if only is None or name in only]
+    names = {t.name for t in chosen}
+    if "membership" in names:
+        conn.execute(
+            text(
+                f'ALTER TABLE "{schema}".membership ADD CONSTRAINT membership_pkey '
+                "PRIMARY KEY (practice_id, box, conversation_id)"
+            )
         )
-    )
-    for table in tables(schema).values():
+    for table in chosen:
         for index in table.indexes:
-            if index.info.get("deferred"):
+            if index.name in DEFERRED:
                 index.create(conn, checkfirst=True)
-    conn.execute(text(f'ANALYZE "{schema}".conversations, "{schema}".membership'))
+    analyzed = sorted(names & {"conversations", "membership"})
+    if analyzed:
+        conn.execute(text("ANALYZE " + ", ".join(f'"{schema}".{n}' for n in analyzed)))

@@ -251,10 +251,14 @@ async function route() {
 window.addEventListener('hashchange', route);
 
 // --- live updates (I-LIVE-1) ---
-const refreshSoon = debounce(() => { loadViews(); loadList({ keep: true }); }, 250);
-const reloadOpen = debounce(() => conversation.reload(), 150);
+// The socket names what changed; the projection may apply it a moment after the event is
+// relayed, so a re-read that finds nothing new is tried again shortly.
+const refreshNow = () => { loadViews(); loadList({ keep: true }); };
+const refreshSoon = debounce(() => { refreshNow(); setTimeout(refreshNow, 1000); }, 100);
+const reloadOpen = debounce(() => conversation.reloadUntilChanged(), 50);
 send = connectLive((m) => {
   if (m.type === 'conversation') {
+    if (m.change === 'ConversationRead') return;  // someone read it (our own reads, too)
     if (m.conversation_id === conversation.id) reloadOpen();
     refreshSoon();
   } else if (m.type === 'presence') {

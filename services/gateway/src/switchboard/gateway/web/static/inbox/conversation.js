@@ -88,6 +88,18 @@ export class Conversation {
     if (focus) this.root.querySelector('h2')?.focus();
   }
 
+  // After a live change: re-read until the projection shows it (a few tries).
+  async reloadUntilChanged() {
+    const id = this.id;
+    const before = this.conv ? `${this.conv.version}/${this.conv.messages.length}` : null;
+    for (const wait of [0, 150, 400, 1000]) {
+      if (wait) await new Promise((r) => setTimeout(r, wait));
+      if (this.id !== id) return;
+      await this.reload();
+      if (!this.conv || `${this.conv.version}/${this.conv.messages.length}` !== before) return;
+    }
+  }
+
   // --- rendering ---
   render() {
     const c = this.conv;

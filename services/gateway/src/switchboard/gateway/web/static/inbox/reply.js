@@ -55,7 +55,7 @@ export class ReplyBox {
     });
     this.subject = el('input', { id: 'reply-subject', name: 'subject', type: 'text', maxlength: 998 });
     this.subjectRow = el('label', { for: 'reply-subject', class: 'subject-row' }, 'Subject', this.subject);
-    this.secure = el('input', { type: 'checkbox', name: 'secure', onchange: () => this.renderButtons() });
+    this.secure = el('input', { type: 'checkbox', name: 'secure', onchange: () => { this.secure.dataset.touched = '1'; this.renderButtons(); } });
     this.secureRow = el('label', { class: 'inline' }, this.secure, 'Secure email');
     this.line = el('select', { name: 'line' });
     this.lineRow = el('label', { class: 'inline' }, 'Send from', this.line);

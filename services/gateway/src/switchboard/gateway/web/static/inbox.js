@@ -3,7 +3,7 @@
 // The selected inbox, search and conversation live in the URL hash (reload and back work).
 import { announce, api, connectLive, el, formatTime, query, startPage } from './api.js';
 import {
-  GROUPS, REASONS, badge, channelName, debounce, directory, displayName, labels, loadDirectory,
+  GROUPS, REASONS, badge, reasonName, channelName, debounce, directory, displayName, labels, loadDirectory,
   viewName,
 } from './inbox/common.js';
 import { Conversation } from './inbox/conversation.js';
@@ -264,7 +264,7 @@ send = connectLive((m) => {
   } else if (m.type === 'presence') {
     conversation.presence(m);
   } else if (m.type === 'alert') {
-    announce(`New message for you${m.reason ? ` (${m.reason})` : ''}`);
+    announce(`New message for you${m.reason ? ` (${reasonName(m.reason)})` : ''}`);
   }
 }, () => { refreshSoon(); if (conversation.id) reloadOpen(); });
 window.addEventListener('pagehide', () => conversation.close());

@@ -50,11 +50,14 @@ export async function optional(path, fallback) {
 }
 
 export async function loadDirectory() {
-  const [staff, lines, templates] = await Promise.all([
+  const [staff, lines, templates, offered] = await Promise.all([
     optional('/api/staff', []),
     optional('/api/lines', { lines: [] }),
     optional('/api/templates', { templates: [] }),
+    optional('/api/routing/reasons', { reasons: [] }),
   ]);
+  // A practice may add its own reasons: name them as the practice does.
+  for (const r of offered.reasons || []) if (r.code && r.label) REASONS[r.code] = r.label;
   for (const s of staff) directory.staff.set(s.user_id, s.display_name);
   directory.lines = lines.lines || [];
   directory.templates = templates.templates || [];

@@ -13,7 +13,7 @@ import asyncio
 import functools
 import operator
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -24,7 +24,7 @@ from switchboard.events import Event, UnknownEventError, decode, event_class
 from switchboard.inbox_projection import storage
 from switchboard.inbox_projection.handlers import write_small
 from switchboard.inbox_projection.model import HANDLED, Fold
-from switchboard.inbox_projection.textcopy import Encoder, Memo, esc
+from switchboard.inbox_projection.textcopy import CHUNK, Encoder, Memo, copy_chunks, esc
 
 # (event_type header, version header, value): what the load needs of a Kafka record
 Raw = tuple[bytes | None, bytes | None, bytes]
@@ -102,20 +102,33 @@ class BulkLoader:
                 await self._write(session, fold)
 
     async def _write(self, session: AsyncSession, fold: Fold) -> None:
-        """A folded batch: the append-only rows (conversations, patients and care teams are
-        written by `finish`, membership from the final boxes)."""
+        """A folded batch: the append-only rows (conversations, patients, care teams,
+        membership and its history are written once, at the end). The lines are made in a
+        worker thread, beside the next batch's fold."""
         enc, keys = self.enc, self.keys
-        for name, rows in (
-            ("messages", keys.new(fold.messages, keys.messages, "message_id")),
-            ("deliveries", keys.new(fold.deliveries, keys.deliveries, "message_id", "kind")),
-            ("decisions", keys.new(fold.decisions, keys.decisions, "event_id")),
-        ):
-            await enc[name].copy(session, enc[name].lines(rows))
-        await write_small(session, self.tables, fold)
-        await enc["applied"].copy(session, enc["applied"].lines(fold.applied))
 
-    async def feed(self, raws: Sequence[Raw]) -> None:
-        """Fold a batch (in log order) and queue it for writing."""
+        def lines() -> list[tuple[str, list[str]]]:
+            return [
+                (name, enc[name].lines(rows))
+                for name, rows in (
+                    ("messages", keys.new(fold.messages, keys.messages, "message_id")),
+                    (
+                        "deliveries",
+                        keys.new(fold.deliveries, keys.deliveries, "message_id", "kind"),
+                    ),
+                    ("decisions", keys.new(fold.decisions, keys.decisions, "event_id")),
+                    ("applied", fold.applied),
+                )
+            ]
+
+        for name, encoded in await asyncio.to_thread(lines):
+            await enc[name].copy(session, encoded)
+        await write_small(session, self.tables, fold)
+
+    def _fold(self, raws: Sequence[Raw]) -> Fold | None:
+        """Decode and fold a batch (in log order): in a worker thread, so the event loop
+        goes on fetching from Kafka and writing the previous batch meanwhile. One at a time
+        (`feed` waits for it); it alone changes the state."""
         fresh: list[Event] = []
         for event_type, version, value in raws:
             try:
@@ -127,10 +140,19 @@ class BulkLoader:
                 self.seen.add(e.event_id)
                 fresh.append(e)
         if not fresh:
-            return
+            return None
         fold = self.state.next_batch()
         fold.apply(fresh)
+        if fold.dirty_address_staff:  # written from the state as it is after this batch
+            fold.addresses = dict(fold.addresses)
         self._history(fold)
+        return fold
+
+    async def feed(self, raws: Sequence[Raw]) -> None:
+        """Fold a batch (in log order) and queue it for writing."""
+        fold = await asyncio.to_thread(self._fold, raws)
+        if fold is None:
+            return
         if self.writing.done():
             self.writing.result()  # raises what the writer failed with
         await self.pending.put(fold)
@@ -159,17 +181,20 @@ class BulkLoader:
         state, enc = self.state, self.enc
         conv = enc["conversations"]
         get = operator.attrgetter(*conv.columns)  # Conversation has the table's columns
-        lines = conv.lines([get(c) for c in state.conversations.values()], tuples=True)
+
+        def chunks() -> Iterator[list[str]]:
+            yield conv.lines([get(c) for c in state.conversations.values()], tuples=True)
+
         async with self.sessionmaker() as session, session.begin():
             await session.execute(ASYNC_COMMIT)
-            await conv.copy(session, lines)
+            await copy_chunks(session, conv.table, conv.columns, chunks())
             for name, rows in (
                 ("patients", [p.row() for p in state.patients.values()]),
                 ("care_teams", [c.row() for c in state.care_teams.values()]),
             ):
                 await enc[name].copy(session, enc[name].lines(rows))
 
-    async def write_membership(self) -> None:
+    def _membership_lines(self) -> Iterator[list[str]]:
         """One row per (box, conversation) for the boxes each conversation is in now: what
         the live path writes (model.membership_rows), and the open history intervals."""
         state, memo = self.state, self.memo
@@ -191,19 +216,25 @@ class BulkLoader:
                 ]
             )
             lines += [f"{head}{esc(b)}\t{tail}\n" for b in boxes]
+            if len(lines) >= CHUNK:
+                yield lines
+                lines = []
+        yield lines
+
+    async def write_membership(self) -> None:
         m = self.enc["membership"]
         async with self.sessionmaker() as session, session.begin():
             await session.execute(ASYNC_COMMIT)
-            await m.copy(session, lines)
+            await copy_chunks(session, m.table, m.columns, self._membership_lines())
 
-    async def write_history(self) -> None:
+    def _history_lines(self) -> Iterator[list[str]]:
         """Every membership interval (none empty: see `_history`)."""
         memo = self.memo
         stamp = memo.stamp
         heads: dict[uuid.UUID, tuple[str, str]] = {}
         lines: list[str] = []
         append = lines.append
-        for r in self.history:
+        for i, r in enumerate(self.history, 1):
             start, end = r["valid_from"], r["valid_to"]
             if end is not None and end == start:
                 continue
@@ -218,10 +249,17 @@ class BulkLoader:
                 + stamp(start)
                 + ("\t\\N\n" if end is None else "\t" + stamp(end) + "\n")
             )
+            if not i % CHUNK:
+                yield lines
+                lines = []
+                append = lines.append
+        yield lines
+
+    async def write_history(self) -> None:
         h = self.enc["membership_history"]
         async with self.sessionmaker() as session, session.begin():
             await session.execute(ASYNC_COMMIT)
-            await h.copy(session, lines)
+            await copy_chunks(session, h.table, h.columns, self._history_lines())
 
     def cancel(self) -> None:
         if not self.writing.done():

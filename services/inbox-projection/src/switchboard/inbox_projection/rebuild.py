@@ -27,6 +27,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.expression import Executable
 from tqdm import tqdm
 
 from switchboard.events import Event, UnknownEventError
@@ -273,33 +274,43 @@ async def _rebuild(
         phases[name] = now - mark
         mark = now
 
-    async def indexes(tables: list[str], load: Callable[[], Awaitable[None]] | None) -> None:
+    # Index builds at once on a few connections (CREATE INDEX takes a SHARE lock), each table's
+    # as soon as it is loaded.
+    building = asyncio.Semaphore(3)
+
+    async def ddl(*statements: Executable) -> None:
+        async with building, engine.begin() as conn:
+            await conn.execute(ASYNC_COMMIT)
+            await conn.execute(text("SET LOCAL maintenance_work_mem = '128MB'"))
+            for statement in statements:
+                await conn.execute(statement)
+
+    async def indexed(tables: list[str], load: Callable[[], Awaitable[None]] | None) -> None:
         if load is not None:
             await load()
-        async with engine.begin() as conn:
-            await conn.execute(ASYNC_COMMIT)
-            # sorts and GIN builds in memory (a few lanes at once, each its own)
-            await conn.execute(text("SET LOCAL maintenance_work_mem = '128MB'"))
-            await conn.run_sync(storage.create_deferred_indexes, schema, tables)
+        await asyncio.gather(*(ddl(s) for t in tables for s in storage.deferred_ddl(schema, t)))
+        finish = [s for t in tables for s in storage.finish_ddl(schema, t)]
+        if finish:
+            await ddl(*finish)
 
     try:
         await drain(await reader.end_offsets())
         phase("read and fold")
-        await loader.drained()
-        skipped += loader.skipped
-        phase("last batches")
-        # Four at once, on their own connections: the append-only tables (complete now) get
-        # their indexes while conversations, patients, care teams, membership and its
-        # history are written, each then indexed in turn.
+        # The state is complete: conversations, patients, care teams, membership and its
+        # history are written (each on its own connection) while the writer finishes the
+        # last batches; the append-only tables get their indexes once it has, each table
+        # as soon as it is loaded.
         state = ["conversations", "patients", "care_teams"]
         done = {*state, "membership", "membership_history"}
+        rest = sorted((n for n in storage.tables(schema) if n not in done), key="messages".__ne__)
         await asyncio.gather(
-            indexes([n for n in storage.tables(schema) if n not in done], None),
-            indexes(state, loader.write_state),
-            indexes(["membership"], loader.write_membership),
-            indexes(["membership_history"], loader.write_history),
+            indexed(["membership"], loader.write_membership),
+            indexed(["membership_history"], loader.write_history),
+            indexed(state, loader.write_state),
+            indexed(rest, loader.drained),
         )
-        phase("state, membership and indexes")
+        skipped += loader.skipped
+        phase("writes and indexes")
         bulk = False
         if switch:
             await switch_to(engine, schema, applied)

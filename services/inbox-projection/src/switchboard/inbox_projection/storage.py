@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Collection
 
 from sqlalchemy import (
     Boolean,
@@ -31,6 +30,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR, UUID
 from sqlalchemy.engine import Connection
+from sqlalchemy.schema import CreateIndex
+from sqlalchemy.sql.expression import Executable
 
 from switchboard.platform.db import processed_events_table
 
@@ -364,7 +365,7 @@ def tables(schema: str) -> dict[str, Table]:
 def create_generation(conn: Connection, schema: str, defer_indexes: bool = False) -> None:
     """Create every table of a generation in `schema` (sync connection). With
     `defer_indexes`, the indexes only reads need (search, paging) are left for
-    `create_deferred_indexes`: a rebuild's bulk load reads nothing back (its state is in
+    `deferred_ddl`: a rebuild's bulk load reads nothing back (its state is in
     memory), so it writes faster without them."""
     check_generation(schema)
     conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
@@ -381,25 +382,35 @@ def create_generation(conn: Connection, schema: str, defer_indexes: bool = False
         conn.execute(text(f'ALTER TABLE "{schema}".membership DROP CONSTRAINT membership_pkey'))
 
 
-def create_deferred_indexes(
-    conn: Connection, schema: str, only: Collection[str] | None = None
-) -> None:
-    """Build the indexes `create_generation` deferred (and ANALYZE the tables the gateway
-    plans with), of every table or of the tables named in `only` (a rebuild builds them in
-    a few groups at once, each as soon as its tables are loaded)."""
-    chosen = [t for name, t in tables(schema).items() if only is None or name in only]
-    names = {t.name for t in chosen}
-    if "membership" in names:
-        conn.execute(
+def deferred_ddl(schema: str, table: str) -> list[Executable]:
+    """The statements building the indexes of `table` that `create_generation` deferred. Each
+    takes only a SHARE lock, so they can run at once on several connections; then
+    `finish_ddl`. membership's key is built as a unique index here, made the key there."""
+    statements: list[Executable] = [
+        CreateIndex(index) for index in tables(schema)[table].indexes if str(index.name) in DEFERRED
+    ]
+    if table == "membership":
+        statements.insert(
+            0,
+            text(
+                f'CREATE UNIQUE INDEX membership_pkey ON "{schema}".membership '
+                "(practice_id, box, conversation_id)"
+            ),
+        )
+    return statements
+
+
+def finish_ddl(schema: str, table: str) -> list[Executable]:
+    """After `deferred_ddl`: membership's key, and ANALYZE of the tables the gateway plans
+    its pages and searches with."""
+    out: list[Executable] = []
+    if table == "membership":
+        out.append(
             text(
                 f'ALTER TABLE "{schema}".membership ADD CONSTRAINT membership_pkey '
-                "PRIMARY KEY (practice_id, box, conversation_id)"
+                "PRIMARY KEY USING INDEX membership_pkey"
             )
         )
-    for table in chosen:
-        for index in table.indexes:
-            if index.name in DEFERRED:
-                index.create(conn, checkfirst=True)
-    analyzed = sorted(names & {"conversations", "membership"})
-    if analyzed:
-        conn.execute(text("ANALYZE " + ", ".join(f'"{schema}".{n}' for n in analyzed)))
+    if table in ("conversations", "membership"):
+        out.append(text(f'ANALYZE "{schema}".{table}'))
+    return out

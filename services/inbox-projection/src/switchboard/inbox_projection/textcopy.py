@@ -10,10 +10,11 @@ against the live tables compares every column).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import operator
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard.inbox_projection.handlers import _copy_plan
 
 NULL = "\\N"
+CHUNK = 20_000  # lines a COPY write carries
 
 Convert = Callable[[Any], str]
 
@@ -153,6 +155,21 @@ async def copy_lines(
     assert raw is not None
     sql = f'COPY "{table.schema}".{table.name} ({", ".join(columns)}) FROM STDIN'
     async with raw.cursor() as cur, cur.copy(sql) as copy:
-        step = 20_000
-        for i in range(0, len(lines), step):
-            await copy.write("".join(lines[i : i + step]))
+        for i in range(0, len(lines), CHUNK):
+            await copy.write("".join(lines[i : i + CHUNK]))
+
+
+async def copy_chunks(
+    session: AsyncSession, table: Table, columns: Sequence[str], chunks: Iterator[list[str]]
+) -> None:
+    """COPY the lines `chunks` makes, each chunk made in a worker thread: the event loop
+    goes on meanwhile (other COPYs, index builds), and the server parses one chunk while
+    the next is made."""
+    conn = await session.connection()
+    raw = (await conn.get_raw_connection()).driver_connection
+    assert raw is not None
+    sql = f'COPY "{table.schema}".{table.name} ({", ".join(columns)}) FROM STDIN'
+    async with raw.cursor() as cur, cur.copy(sql) as copy:
+        while (lines := await asyncio.to_thread(next, chunks, None)) is not None:
+            if lines:
+                await copy.write("".join(lines))

@@ -3,8 +3,10 @@
 Each gateway replica reads the live topics from their end with a group-less consumer, so
 every replica sees every record, and relays to its own connected staff what concerns them:
 changed conversations (routing, staff actions, replies), their in-app alerts, and who else
-is viewing or typing. Presence a client reports is published to Kafka, never kept in one
-replica's memory, so staff on different replicas see each other.
+is viewing or typing. A conversation change is relayed once the inbox projection has applied
+it (or after APPLY_WAIT_S), so the browser's one re-read already shows it. Presence a client
+reports is published to Kafka, never kept in one replica's memory, so staff on different
+replicas see each other.
 
 What goes over the socket names conversations and staff, never patient data: the client
 re-reads a changed conversation through the API, which applies the policies (T-2) and
@@ -37,6 +39,7 @@ from switchboard.events import (
     decode,
 )
 from switchboard.events.actions import ConversationAction
+from switchboard.gateway import readmodel
 from switchboard.gateway.auth import Principal, read_token
 from switchboard.platform.logging import get_logger
 from switchboard.platform.service import Runtime
@@ -48,6 +51,10 @@ LIVE_TOPICS = (Topic.ROUTING, Topic.ACTIONS, Topic.DELIVERY, Topic.NOTIFICATIONS
 PRESENCE_TTL = timedelta(seconds=30)
 # A client that cannot keep up loses updates rather than slowing everyone (it re-reads).
 CLIENT_QUEUE = 500
+# How long a conversation change waits for the projection before it is relayed anyway.
+APPLY_WAIT_S = 3.0
+APPLY_POLL_S = 0.02
+CONVERSATION_EVENTS = (MessageRouted, ConversationAction, ReplySent, ReplyFailed)
 
 
 def view(event: Event, who: Principal) -> dict[str, Any] | None:
@@ -78,7 +85,7 @@ def view(event: Event, who: Principal) -> dict[str, Any] | None:
         }
     if not who.has_inbox:
         return None
-    if isinstance(event, MessageRouted | ConversationAction | ReplySent | ReplyFailed):
+    if isinstance(event, CONVERSATION_EVENTS):
         conversation_id = event.conversation_id
         return {
             "type": "conversation",
@@ -109,7 +116,11 @@ class Hub:
 
     clients: dict[str, set[Client]] = field(default_factory=lambda: defaultdict(set))
     task: asyncio.Task[None] | None = None
+    settler: asyncio.Task[None] | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    # conversation changes waiting for the projection: event id -> (event, relay by)
+    pending: dict[uuid.UUID, tuple[Event, float]] = field(default_factory=dict)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def is_ready(self) -> bool:
         return self.ready.is_set() and self.task is not None and not self.task.done()
@@ -162,22 +173,53 @@ class Hub:
                             event = decode(record.value)
                         except (UnknownEventError, ValidationError):
                             continue  # not ours to judge: the consumers dead-letter it
-                        self.dispatch(event)
+                        if isinstance(event, CONVERSATION_EVENTS) and self.clients.get(
+                            event.practice_id
+                        ):
+                            deadline = asyncio.get_running_loop().time() + APPLY_WAIT_S
+                            self.pending[event.event_id] = (event, deadline)
+                            self.arrived.set()
+                        else:
+                            self.dispatch(event)
         finally:
             await consumer.stop()
+
+    async def settle(self, rt: Runtime) -> None:
+        """Relay pending conversation changes as the projection applies them: one query per
+        round for everything pending, and nothing while nothing is pending."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await self.arrived.wait()
+            try:
+                async with rt.sessionmaker() as session:
+                    done = set(await readmodel.outcomes(session, list(self.pending)))
+            except Exception as exc:  # the database is away: relay on the deadline only
+                log.warning("live_settle_failed", error=type(exc).__name__)
+                done = set()
+            now = loop.time()
+            for event_id, (event, deadline) in list(self.pending.items()):
+                if event_id in done or now >= deadline:
+                    del self.pending[event_id]
+                    self.dispatch(event)
+            if not self.pending:
+                self.arrived.clear()
+            else:
+                await asyncio.sleep(APPLY_POLL_S)
 
 
 async def start(app: FastAPI, rt: Runtime) -> None:
     hub: Hub = app.state.hub
     hub.task = asyncio.create_task(hub.relay(rt), name="live-relay")
+    hub.settler = asyncio.create_task(hub.settle(rt), name="live-settle")
 
 
 async def stop(app: FastAPI, rt: Runtime) -> None:
     hub: Hub = app.state.hub
-    if hub.task is not None:
-        hub.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await hub.task
+    for task in (hub.task, hub.settler):
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
 
 def presence(who: Principal, conversation_id: uuid.UUID, state: str, name: str) -> PresenceChanged:

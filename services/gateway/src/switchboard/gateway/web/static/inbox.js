@@ -251,10 +251,10 @@ async function route() {
 window.addEventListener('hashchange', route);
 
 // --- live updates (I-LIVE-1) ---
-// The socket names what changed; the projection may apply it a moment after the event is
-// relayed, so a re-read that finds nothing new is tried again shortly.
+// The socket names what changed once the projection has applied it (the gateway waits for
+// that, up to a few seconds); a re-read that finds nothing new is still tried again shortly.
 const refreshNow = () => { loadViews(); loadList({ keep: true }); };
-const refreshSoon = debounce(() => { refreshNow(); setTimeout(refreshNow, 1000); }, 100);
+const refreshSoon = debounce(() => { refreshNow(); setTimeout(refreshNow, 1000); }, 30);
 const reloadOpen = debounce(() => conversation.reloadUntilChanged(), 50);
 send = connectLive((m) => {
   if (m.type === 'conversation') {

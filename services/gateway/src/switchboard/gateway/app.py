@@ -14,6 +14,7 @@ from switchboard.gateway.api import router
 from switchboard.gateway.ehr import router as ehr_router
 from switchboard.gateway.inbox import router as inbox_router
 from switchboard.gateway.lines import router as lines_router
+from switchboard.gateway.my_routing import router as my_routing_router
 from switchboard.gateway.notify_admin import router as notify_router
 from switchboard.gateway.settings import GatewaySettings
 from switchboard.gateway.templates import router as templates_router
@@ -43,6 +44,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     app.include_router(admin)
     app.include_router(lines_router)
     app.include_router(templates_router)
+    app.include_router(my_routing_router)
     app.include_router(live.live)
     ui.mount(app)
     return app

@@ -1,4 +1,86 @@
-import { el, startPage } from './api.js';
+// Administration: the practice's set-up steps as tabs (routing, EHR sync, subscriptions,
+// voicemail, lines, templates, notifications). Staff who are not admins see only their own
+// subscriptions (R-SUB-3).
+import { announce, el, startPage } from './api.js';
+import { loadRouting } from './admin/common.js';
+import { ehrSync, routingSettings, voicemail } from './admin/routing.js';
+import { adminSubscriptions, ownSubscriptions } from './admin/subscriptions.js';
+import { lines, notifications, templates } from './admin/config.js';
 
 const { user, app } = await startPage();
-app.append(el('p', {}, `Signed in to ${user.practice_id}.`));
+
+const SECTIONS = [
+  ['routing', 'Routing settings', (p, again) => routingSettings(p, again)],
+  ['ehr', 'Sync with EHR', (p, again) => ehrSync(p, again)],
+  ['subscriptions', 'Subscriptions', (p) => adminSubscriptions(p)],
+  ['voicemail', 'Voicemail extensions', (p, again) => voicemail(p, again)],
+  ['lines', 'Sending lines', (p) => lines(p)],
+  ['templates', 'Templates', (p) => templates(p, user)],
+  ['notifications', 'Notifications', (p) => notifications(p)],
+];
+
+// A tab list (WAI-ARIA tabs: arrow keys, Home/End move between tabs; Tab enters the panel).
+function tabs(sections) {
+  const list = el('div', { role: 'tablist', 'aria-label': 'Administration sections' });
+  const panels = el('div', { class: 'panels' });
+  const buttons = [];
+  const show = async (index, focus = false) => {
+    const [id, title, render] = sections[index];
+    buttons.forEach((b, i) => {
+      b.setAttribute('aria-selected', String(i === index));
+      b.tabIndex = i === index ? 0 : -1;
+    });
+    if (focus) buttons[index].focus();
+    history.replaceState(null, '', `#${id}`);
+    const panel = el('section', {
+      role: 'tabpanel', id: `panel-${id}`, 'aria-labelledby': `tab-${id}`, tabindex: '0',
+    }, el('h2', {}, title));
+    panels.replaceChildren(panel);
+    try {
+      await render(panel, () => show(index));
+    } catch (e) {
+      panel.append(el('p', { class: 'form-error', role: 'alert' }, e.message));
+      announce(e.message, { error: true });
+    }
+  };
+  sections.forEach(([id, title], i) => {
+    const b = el('button', {
+      role: 'tab', id: `tab-${id}`, type: 'button', 'aria-controls': `panel-${id}`,
+      'aria-selected': 'false', tabindex: '-1',
+    }, title);
+    b.addEventListener('click', () => show(i));
+    b.addEventListener('keydown', (ev) => {
+      const n = sections.length;
+      const to = { ArrowRight: (i + 1) % n, ArrowDown: (i + 1) % n, ArrowLeft: (i - 1 + n) % n,
+        ArrowUp: (i - 1 + n) % n, Home: 0, End: n - 1 }[ev.key];
+      if (to !== undefined) { ev.preventDefault(); show(to, true); }
+    });
+    buttons.push(b);
+    list.append(b);
+  });
+  const start = Math.max(0, sections.findIndex(([id]) => `#${id}` === location.hash));
+  show(start);
+  return el('div', { class: 'tabs' }, list, panels);
+}
+
+if (user.role === 'practice_admin') {
+  app.append(el('h1', {}, 'Administration'));
+  try {
+    await loadRouting();
+    app.append(tabs(SECTIONS));
+  } catch (e) {
+    app.append(el('p', { class: 'form-error', role: 'alert' },
+      `The routing settings could not be loaded: ${e.message}`));
+  }
+} else {
+  const panel = el('section', { 'aria-labelledby': 'own-title' },
+    el('h2', { id: 'own-title' }, 'My subscriptions'));
+  app.append(el('h1', {}, 'Settings'),
+    el('p', { class: 'notice' }, 'Routing settings, lines, templates and notifications are '
+      + 'managed by practice admins. You can choose which messages you receive.'), panel);
+  try {
+    await ownSubscriptions(panel, user);
+  } catch (e) {
+    panel.append(el('p', { class: 'form-error', role: 'alert' }, e.message));
+  }
+}

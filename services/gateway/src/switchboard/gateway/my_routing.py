@@ -1,0 +1,40 @@
+"""A staff member's own routing subscriptions (R-SUB-3): what they may choose from and what
+they receive now. Changing them is PUT /api/admin/routing/subscriptions/{own id} (admin.py),
+which staff may call for themselves.
+
+    GET /api/me/subscriptions -> {"staff_id", "reason_routing", "location_routing",
+        "provider_routing", "reasons", "locations", "providers", "subscription"}
+
+Only the caller's own subscription is returned, never other people's (T-2).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from switchboard.gateway.admin import _router as router_call
+from switchboard.gateway.api import inbox_user
+from switchboard.gateway.auth import Principal
+
+router = APIRouter(prefix="/api/me", tags=["routing administration"])
+
+
+@router.get("/subscriptions")
+async def my_subscriptions(
+    request: Request, p: Annotated[Principal, Depends(inbox_user)]
+) -> dict[str, Any]:
+    state = await router_call(request, "GET", p.practice_id, "/routing")
+    mine = next((s for s in state.get("subscriptions", []) if s["staff_id"] == p.user_id), None)
+    empty: dict[str, list[str]] = {"reasons": [], "locations": [], "providers": [], "inboxes": []}
+    return {
+        "staff_id": p.user_id,
+        "reason_routing": state.get("reason_routing", False),
+        "location_routing": state.get("location_routing", False),
+        "provider_routing": state.get("provider_routing", False),
+        "reasons": state.get("reasons", []),
+        "locations": state.get("locations", []),
+        "providers": state.get("providers", []),
+        "subscription": {**empty, **(mine or {}), "staff_id": p.user_id},
+    }

@@ -176,7 +176,7 @@ def test_other_sections(demo_system, new_page):
     screenshot(page, "admin-voicemail")
 
     _tab(page, "Sending lines")
-    label = page.get_by_label("Label for SMS +12125550001")
+    label = page.get_by_role("textbox", name="Label for SMS +12125550001")
     expect(label).to_have_value("Billing")
     label.fill("Billing office")
     page.get_by_role("button", name="Save label for SMS +12125550001").click()
@@ -187,7 +187,7 @@ def test_other_sections(demo_system, new_page):
 
     _tab(page, "Notifications")
     page.get_by_role("radio", name="The patient's page").check()
-    page.get_by_label("Response target in minutes").fill("60")
+    page.get_by_role("spinbutton", name="Response target in minutes").fill("60")
     page.get_by_role("button", name="Save notification settings").click()
     expect(page.get_by_role("status")).to_contain_text("Notification settings saved")
     screenshot(page, "admin-notifications")

@@ -105,6 +105,7 @@ export async function templates(panel, user) {
       return b;
     });
     const err = errorBox();
+    body.addEventListener('input', () => { err.hidden = true; });
     const save = el('button', { class: 'primary', type: 'submit' }, 'Save template');
     const cancel = el('button', { type: 'button' }, 'Cancel');
     cancel.addEventListener('click', () => formSlot.replaceChildren());

@@ -13,7 +13,8 @@ import asyncio
 import functools
 import operator
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pydantic import ValidationError
@@ -24,10 +25,12 @@ from switchboard.events import Event, UnknownEventError, decode, event_class
 from switchboard.inbox_projection import storage
 from switchboard.inbox_projection.handlers import write_small
 from switchboard.inbox_projection.model import HANDLED, Fold
-from switchboard.inbox_projection.textcopy import CHUNK, Encoder, Memo, copy_chunks, esc
+from switchboard.inbox_projection.textcopy import Encoder, Memo, esc
 
 # (event_type header, version header, value): what the load needs of a Kafka record
 Raw = tuple[bytes | None, bytes | None, bytes]
+# a folded batch, and the COPY lines of its append-only rows by table
+Batch = tuple[Fold, dict[str, list[str]]]
 
 # A rebuild writes a generation nobody reads until the switch, and a rebuild that dies is
 # started again from scratch (the half-built generation is never switched to, and prune
@@ -92,43 +95,46 @@ class BulkLoader:
         # membership intervals: every one, and the open ones by (conversation, box)
         self.history: list[dict[str, Any]] = []
         self.open: dict[tuple[uuid.UUID, str], dict[str, Any]] = {}
-        self.pending: asyncio.Queue[Fold | None] = asyncio.Queue(maxsize=2)
+        self.pending: asyncio.Queue[Batch | None] = asyncio.Queue(maxsize=2)
         self.writing = asyncio.create_task(self._writer(), name="rebuild-writer")
+        self.encoding = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rebuild-encode")
 
     async def _writer(self) -> None:
-        while (fold := await self.pending.get()) is not None:
-            async with self.sessionmaker() as session, session.begin():
-                await session.execute(ASYNC_COMMIT)
-                await self._write(session, fold)
+        """Write each folded batch's append-only rows (conversations, patients, care teams,
+        membership and its history are written once, at the end), its lines made with the
+        fold: messages on one connection, the rest on another, beside the next fold."""
+        while (item := await self.pending.get()) is not None:
+            await asyncio.gather(
+                self._copy(item, ["messages"], small=False),
+                self._copy(item, ["deliveries", "decisions", "applied"], small=True),
+            )
 
-    async def _write(self, session: AsyncSession, fold: Fold) -> None:
-        """A folded batch: the append-only rows (conversations, patients, care teams,
-        membership and its history are written once, at the end). The lines are made in a
-        worker thread, beside the next batch's fold."""
+    async def _copy(self, batch: Batch, names: list[str], *, small: bool) -> None:
+        fold, encoded = batch
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(ASYNC_COMMIT)
+            for name in names:
+                await self.enc[name].copy(session, encoded[name])
+            if small:
+                await write_small(session, self.tables, fold)
+
+    def _lines(self, fold: Fold) -> dict[str, list[str]]:
         enc, keys = self.enc, self.keys
+        return {
+            name: enc[name].lines(rows)
+            for name, rows in (
+                ("messages", keys.new(fold.messages, keys.messages, "message_id")),
+                ("deliveries", keys.new(fold.deliveries, keys.deliveries, "message_id", "kind")),
+                ("decisions", keys.new(fold.decisions, keys.decisions, "event_id")),
+                ("applied", fold.applied),
+            )
+        }
 
-        def lines() -> list[tuple[str, list[str]]]:
-            return [
-                (name, enc[name].lines(rows))
-                for name, rows in (
-                    ("messages", keys.new(fold.messages, keys.messages, "message_id")),
-                    (
-                        "deliveries",
-                        keys.new(fold.deliveries, keys.deliveries, "message_id", "kind"),
-                    ),
-                    ("decisions", keys.new(fold.decisions, keys.decisions, "event_id")),
-                    ("applied", fold.applied),
-                )
-            ]
-
-        for name, encoded in await asyncio.to_thread(lines):
-            await enc[name].copy(session, encoded)
-        await write_small(session, self.tables, fold)
-
-    def _fold(self, raws: Sequence[Raw]) -> Fold | None:
-        """Decode and fold a batch (in log order): in a worker thread, so the event loop
-        goes on fetching from Kafka and writing the previous batch meanwhile. One at a time
-        (`feed` waits for it); it alone changes the state."""
+    def _fold(self, raws: Sequence[Raw]) -> Batch | None:
+        """Decode and fold a batch (in log order), and make the lines of its append-only
+        rows: in a worker thread, so the event loop goes on fetching from Kafka and writing
+        the previous batch meanwhile. One at a time (`feed` waits for it); it alone changes
+        the state."""
         fresh: list[Event] = []
         for event_type, version, value in raws:
             try:
@@ -146,16 +152,16 @@ class BulkLoader:
         if fold.dirty_address_staff:  # written from the state as it is after this batch
             fold.addresses = dict(fold.addresses)
         self._history(fold)
-        return fold
+        return fold, self._lines(fold)
 
     async def feed(self, raws: Sequence[Raw]) -> None:
         """Fold a batch (in log order) and queue it for writing."""
-        fold = await asyncio.to_thread(self._fold, raws)
-        if fold is None:
+        batch = await asyncio.to_thread(self._fold, raws)
+        if batch is None:
             return
         if self.writing.done():
             self.writing.result()  # raises what the writer failed with
-        await self.pending.put(fold)
+        await self.pending.put(batch)
 
     def _history(self, fold: Fold) -> None:
         """Keep the batch's membership intervals (written once, by `write_history`): close
@@ -176,25 +182,32 @@ class BulkLoader:
         await self.pending.put(None)
         await self.writing
 
+    async def _encoded(self, lines: Callable[[], list[str]]) -> list[str]:
+        """`lines()` in the one encoding thread: what is asked first is made first (the
+        membership before its history before the conversations), each COPYed while the
+        next is made."""
+        return await asyncio.get_running_loop().run_in_executor(self.encoding, lines)
+
     async def write_state(self) -> None:
         """Every conversation, patient and care team once."""
         state, enc = self.state, self.enc
         conv = enc["conversations"]
         get = operator.attrgetter(*conv.columns)  # Conversation has the table's columns
 
-        def chunks() -> Iterator[list[str]]:
-            yield conv.lines([get(c) for c in state.conversations.values()], tuples=True)
+        def lines() -> list[str]:
+            return conv.lines([get(c) for c in state.conversations.values()], tuples=True)
 
+        encoded = await self._encoded(lines)
         async with self.sessionmaker() as session, session.begin():
             await session.execute(ASYNC_COMMIT)
-            await copy_chunks(session, conv.table, conv.columns, chunks())
+            await conv.copy(session, encoded)
             for name, rows in (
                 ("patients", [p.row() for p in state.patients.values()]),
                 ("care_teams", [c.row() for c in state.care_teams.values()]),
             ):
                 await enc[name].copy(session, enc[name].lines(rows))
 
-    def _membership_lines(self) -> Iterator[list[str]]:
+    def _membership_lines(self) -> list[str]:
         """One row per (box, conversation) for the boxes each conversation is in now: what
         the live path writes (model.membership_rows), and the open history intervals."""
         state, memo = self.state, self.memo
@@ -216,25 +229,23 @@ class BulkLoader:
                 ]
             )
             lines += [f"{head}{esc(b)}\t{tail}\n" for b in boxes]
-            if len(lines) >= CHUNK:
-                yield lines
-                lines = []
-        yield lines
+        return lines
 
     async def write_membership(self) -> None:
         m = self.enc["membership"]
+        encoded = await self._encoded(self._membership_lines)
         async with self.sessionmaker() as session, session.begin():
             await session.execute(ASYNC_COMMIT)
-            await copy_chunks(session, m.table, m.columns, self._membership_lines())
+            await m.copy(session, encoded)
 
-    def _history_lines(self) -> Iterator[list[str]]:
+    def _history_lines(self) -> list[str]:
         """Every membership interval (none empty: see `_history`)."""
         memo = self.memo
         stamp = memo.stamp
         heads: dict[uuid.UUID, tuple[str, str]] = {}
         lines: list[str] = []
         append = lines.append
-        for i, r in enumerate(self.history, 1):
+        for r in self.history:
             start, end = r["valid_from"], r["valid_to"]
             if end is not None and end == start:
                 continue
@@ -249,18 +260,16 @@ class BulkLoader:
                 + stamp(start)
                 + ("\t\\N\n" if end is None else "\t" + stamp(end) + "\n")
             )
-            if not i % CHUNK:
-                yield lines
-                lines = []
-                append = lines.append
-        yield lines
+        return lines
 
     async def write_history(self) -> None:
         h = self.enc["membership_history"]
+        encoded = await self._encoded(self._history_lines)
         async with self.sessionmaker() as session, session.begin():
             await session.execute(ASYNC_COMMIT)
-            await copy_chunks(session, h.table, h.columns, self._history_lines())
+            await h.copy(session, encoded)
 
     def cancel(self) -> None:
         if not self.writing.done():
             self.writing.cancel()
+        self.encoding.shutdown(wait=False, cancel_futures=True)

@@ -136,6 +136,9 @@ class _Reader:
             isolation_level="read_committed",
             max_partition_fetch_bytes=8 * 1024 * 1024,
             fetch_max_bytes=64 * 1024 * 1024,
+            # At the end of the log a fetch waits this long for data, and the end offsets
+            # asked for meanwhile (the start, the catch-up) wait behind it on the connection.
+            fetch_max_wait_ms=20,
         )
         self.partitions: list[TopicPartition] = []
 

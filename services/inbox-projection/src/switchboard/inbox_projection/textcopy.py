@@ -10,11 +10,10 @@ against the live tables compares every column).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import operator
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -157,19 +156,3 @@ async def copy_lines(
     async with raw.cursor() as cur, cur.copy(sql) as copy:
         for i in range(0, len(lines), CHUNK):
             await copy.write("".join(lines[i : i + CHUNK]))
-
-
-async def copy_chunks(
-    session: AsyncSession, table: Table, columns: Sequence[str], chunks: Iterator[list[str]]
-) -> None:
-    """COPY the lines `chunks` makes, each chunk made in a worker thread: the event loop
-    goes on meanwhile (other COPYs, index builds), and the server parses one chunk while
-    the next is made."""
-    conn = await session.connection()
-    raw = (await conn.get_raw_connection()).driver_connection
-    assert raw is not None
-    sql = f'COPY "{table.schema}".{table.name} ({", ".join(columns)}) FROM STDIN'
-    async with raw.cursor() as cur, cur.copy(sql) as copy:
-        while (lines := await asyncio.to_thread(next, chunks, None)) is not None:
-            if lines:
-                await copy.write("".join(lines))

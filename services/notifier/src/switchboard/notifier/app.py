@@ -1,6 +1,6 @@
 """notifier: alerts to the right staff (I-NOTIFY-1), availability (X-AVAIL-1) and response
 timers (X-SLA-1). Wiring only: one consumer (routing, configuration, delivery), the
-dispatcher of external alerts, and the timer loop."""
+dispatcher of external alerts, the timer loop, and the internal API (internal.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from switchboard.notifier import storage
 from switchboard.notifier.dispatcher import Dispatcher
 from switchboard.notifier.escalations import TimerLoop
 from switchboard.notifier.handlers import NotifierHandler
+from switchboard.notifier.internal import router as internal_router
 from switchboard.notifier.settings import NotifierSettings
 from switchboard.platform.service import consumer_for, main_for, service_app
 from switchboard.platform.settings import ServiceSettings
@@ -41,6 +42,8 @@ def build_app(settings: ServiceSettings) -> FastAPI:
         extra_checks={"timers_and_dispatcher": _workers},
         title="Switchboard notifier",
     )
+    app.state.settings = settings
+    app.include_router(internal_router)
     inner = app.router.lifespan_context
 
     @contextlib.asynccontextmanager

@@ -1,0 +1,69 @@
+"""The notifier's internal API, for the gateway (no browser reaches it; the gateway
+authenticates staff and scopes every call to their practice, T-1). Optional bearer
+`internal_token`.
+
+    GET /internal/practices/{p}/notification-settings
+        the practice's current notification settings (the newest
+        PracticeNotificationSettingsChanged the notifier folded), in the shape of the gateway's
+        `PUT /api/notify/practice-settings` body, plus `"configured"`: false (and the defaults)
+        when the practice never set any.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from sqlalchemy import select
+
+from switchboard.events import PracticeNotificationSettingsChanged
+from switchboard.notifier import storage
+from switchboard.notifier.settings import NotifierSettings
+
+# The settings a practice sets (the event's fields less its envelope), in the body's order.
+FIELDS = (
+    "link_target",
+    "sla_minutes",
+    "sla_by_reason",
+    "timezone",
+    "business_hours",
+    "holidays",
+    "front_line_staff_ids",
+    "escalation_reassign_to",
+    "coalesce_seconds",
+)
+
+
+def internal_caller(request: Request) -> None:
+    settings: NotifierSettings = request.app.state.settings
+    if settings.internal_token is None:
+        return
+    given = request.headers.get("authorization", "")
+    expected = f"Bearer {settings.internal_token.get_secret_value()}"
+    if not secrets.compare_digest(given.encode(), expected.encode()):
+        raise HTTPException(401, "internal token required")
+
+
+router = APIRouter(prefix="/internal/practices/{practice}", dependencies=[Depends(internal_caller)])
+Practice = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
+
+
+def settings_body(event: PracticeNotificationSettingsChanged | None) -> dict[str, Any]:
+    """The settings as the gateway's PracticeSettingsIn takes them; defaults when None."""
+    source = event or PracticeNotificationSettingsChanged.model_construct()  # the defaults
+    body = source.model_dump(mode="json", include=set(FIELDS))
+    out = {name: body[name] for name in FIELDS}
+    out["configured"] = event is not None
+    return out
+
+
+@router.get("/notification-settings")
+async def notification_settings(practice: Practice, request: Request) -> dict[str, Any]:
+    ps = storage.practice_settings
+    async with request.app.state.runtime.sessionmaker() as session:
+        doc = (
+            await session.execute(select(ps.c.doc).where(ps.c.practice_id == practice))
+        ).scalar_one_or_none()
+    event = None if doc is None else PracticeNotificationSettingsChanged.model_validate(doc)
+    return settings_body(event)

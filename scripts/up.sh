@@ -36,7 +36,8 @@ extra_env() { # service -> its own supervisord environment entries
         "$((2525 + SB_PORT_BASE - 8000))" "$SB_RUN_HOME/attachments"
       printf ',SWITCHBOARD_PATIENT_PAGE_URL="http://127.0.0.1:%s/patient"' "$(service_port ingest)"
       ;;
-    gateway) printf ',SWITCHBOARD_INGEST_URL="http://127.0.0.1:%s"' "$(service_port ingest)" ;;
+    gateway) printf ',SWITCHBOARD_INGEST_URL="http://127.0.0.1:%s",SWITCHBOARD_NOTIFIER_URL="http://127.0.0.1:%s"' \
+      "$(service_port ingest)" "$(service_port notifier)" ;;
     pm-sync)
       printf ',SWITCHBOARD_MLLP_PORT="%s"' "$SB_MLLP_PORT"
       # the demo practice's EHR: the local FHIR server below, polled every 30 s

@@ -21,6 +21,8 @@ def test_inbox_endpoints_are_published():
         ("/api/conversations/{conversation_id}/link", "post"),
         ("/api/conversations/{conversation_id}/reply", "post"),
         ("/api/admin/staff/{staff_id}/addresses", "put"),
+        ("/api/notify/practice-settings", "get"),
+        ("/api/notify/practice-settings", "put"),
     ]:
         assert method in paths.get(path, {}), f"{method.upper()} {path} not published"
     page = {p["name"] for p in paths["/api/inboxes/{group}/{view}"]["get"]["parameters"]}

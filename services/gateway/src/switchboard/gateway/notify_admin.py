@@ -8,6 +8,10 @@ log as configuration events that the notifier folds.
 Every change names who made it (`actor`) and when (`occurred_at`). Nothing is written until
 Kafka acknowledged it (acks=all); a 202 means it is in the log. Bad input is a 4xx with the
 reason. T-1: staff ids are checked against the caller's own practice.
+
+`GET /api/notify/practice-settings` (practice admins) reads the practice's current settings
+from the notifier's internal API (what it folded), in the PUT's shape plus `configured`, so a
+screen can change one field and PUT the rest back unchanged.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import httpx
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import select
@@ -40,6 +45,7 @@ from switchboard.events import (
 from switchboard.gateway import storage
 from switchboard.gateway.api import principal
 from switchboard.gateway.auth import Principal
+from switchboard.gateway.settings import GatewaySettings
 from switchboard.platform.kafka import PublishError
 from switchboard.platform.logging import get_logger
 
@@ -114,6 +120,14 @@ class PracticeSettingsIn(_In):
         if len(set(reasons)) != len(reasons):
             raise ValueError("sla_by_reason names a reason twice")
         return self
+
+
+class PracticeSettingsOut(PracticeSettingsIn):
+    """The current settings (the PUT's body, to change and send back) and whether the practice
+    ever set them (`configured`: false = these are the defaults)."""
+
+    model_config = ConfigDict(extra="ignore")
+    configured: bool
 
 
 class WebhookIn(_In):
@@ -258,6 +272,63 @@ def _windows(ws: Iterable[Window]) -> tuple[WeeklyWindow, ...]:
 Lookup = Annotated[StaffLookup, Depends(staff_lookup)]
 
 # -- routes ---------------------------------------------------------------------------------
+
+
+def admin_reader(p: Annotated[Principal, Depends(principal)]) -> Principal:
+    if not p.is_admin:
+        raise HTTPException(403, "only a practice admin may read practice notification settings")
+    return p
+
+
+def _notifier_client(request: Request, settings: GatewaySettings) -> tuple[httpx.AsyncClient, bool]:
+    """The app's shared client when it has one (tests), else one for this request (to close)."""
+    shared: httpx.AsyncClient | None = getattr(request.app.state, "notifier_client", None)
+    if shared is not None:
+        return shared, False
+    return httpx.AsyncClient(timeout=settings.notifier_timeout_s), True
+
+
+@router.get("/practice-settings")
+async def get_practice_settings(
+    request: Request, p: Annotated[Principal, Depends(admin_reader)]
+) -> PracticeSettingsOut:
+    """The practice's current notification settings (T-1: the caller's own practice)."""
+    settings: GatewaySettings = request.app.state.settings
+    url = (
+        f"{settings.notifier_url.rstrip('/')}/internal/practices/{p.practice_id}"
+        "/notification-settings"
+    )
+    headers = {}
+    if settings.notifier_token is not None:
+        headers["Authorization"] = f"Bearer {settings.notifier_token.get_secret_value()}"
+    client, own = _notifier_client(request, settings)
+    try:
+        response = await client.get(url, headers=headers, timeout=settings.notifier_timeout_s)
+    except httpx.TimeoutException:
+        log.warning("notifier_timeout", practice_id=p.practice_id)
+        raise HTTPException(
+            503,
+            f"the notification service did not answer within {settings.notifier_timeout_s:g}s;"
+            " try again",
+        ) from None
+    except httpx.HTTPError as exc:
+        log.warning("notifier_unreachable", practice_id=p.practice_id, error=type(exc).__name__)
+        raise HTTPException(
+            502, f"the notification service (notifier) is unreachable ({type(exc).__name__})"
+        ) from None
+    finally:
+        if own:
+            await client.aclose()
+    if response.status_code != 200:
+        log.warning("notifier_failed", practice_id=p.practice_id, status=response.status_code)
+        raise HTTPException(502, f"the notification service answered {response.status_code}")
+    try:
+        return PracticeSettingsOut.model_validate(response.json())
+    except ValueError:  # not JSON, or not settings (pydantic's ValidationError)
+        log.warning("notifier_bad_settings", practice_id=p.practice_id)
+        raise HTTPException(
+            502, "the notification service returned settings that could not be read"
+        ) from None
 
 
 @router.put("/practice-settings", status_code=202)

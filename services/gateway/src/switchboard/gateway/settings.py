@@ -22,6 +22,10 @@ class GatewaySettings(ServiceSettings):
     ingest_url: str = "http://127.0.0.1:8001"
     ingest_token: SecretStr | None = None  # ingest's SWITCHBOARD_INTERNAL_TOKEN, if set
     ingest_timeout_s: float = 5.0
+    # The notifier's internal API (the practice's current notification settings).
+    notifier_url: str = "http://127.0.0.1:8004"
+    notifier_token: SecretStr | None = None  # the notifier's SWITCHBOARD_INTERNAL_TOKEN, if set
+    notifier_timeout_s: float = 5.0
     # Optional OIDC issuer (oidc.py): RS256 tokens verified against its JWKS, beside local users.
     oidc_issuer: str | None = None
     oidc_audience: str | None = None

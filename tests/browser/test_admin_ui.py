@@ -4,6 +4,8 @@ notifications), as a practice admin and as staff (R-SUB-1, R-SUB-3, X-COVERAGE-1
 
 from __future__ import annotations
 
+import time
+
 import httpx
 from conftest import screenshot, sign_in
 from playwright.sync_api import Page, expect
@@ -22,6 +24,13 @@ def _gaps(system, headers) -> set[tuple[str | None, str | None]]:
     r = httpx.get(f"{system.gateway}/api/admin/routing/coverage", headers=headers)
     r.raise_for_status()
     return {(g["reason"], g["location"]) for g in r.json()["gaps"]}
+
+
+def _until(check, within: float = 15.0) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.1)
 
 
 def _tab(page: Page, name: str) -> None:
@@ -185,9 +194,37 @@ def test_other_sections(demo_system, new_page):
     assert {"channel": "sms", "address": "+12125550001", "label": "Billing office"} in lines
     screenshot(page, "admin-lines")
 
+    # Notifications: settings set through the API first (targets, hours, front line) are
+    # shown, and saving only the link target from the screen keeps all of them.
+    before = {
+        "link_target": "inbox",
+        "sla_minutes": 90,
+        "sla_by_reason": [{"reason": RX, "minutes": 30}],
+        "timezone": "America/New_York",
+        "business_hours": [{"weekday": 0, "start": "09:00", "end": "17:00"}],
+        "holidays": ["2026-12-25"],
+        "front_line_staff_ids": ["u-front-1"],
+        "escalation_reassign_to": None,
+        "coalesce_seconds": 120,
+    }
+    url = f"{demo_system.gateway}/api/notify/practice-settings"
+    httpx.put(url, json=before, headers=admin).raise_for_status()
+    _until(lambda: httpx.get(url, headers=admin).json() == before | {"configured": True})
     _tab(page, "Notifications")
+    expect(page.get_by_role("radio", name="The conversation in the inbox")).to_be_checked()
+    expect(page.get_by_role("spinbutton", name="Response target in minutes")).to_have_value("90")
+    expect(page.get_by_role("textbox", name="Practice time zone")).to_have_value("America/New_York")
+    expect(page.get_by_role("list", name="Also set")).to_contain_text(
+        "Prescriptions / Refills 30 min"
+    )
+    expect(page.get_by_text("Saving replaces")).to_have_count(0)
     page.get_by_role("radio", name="The patient's page").check()
-    page.get_by_role("spinbutton", name="Response target in minutes").fill("60")
     page.get_by_role("button", name="Save notification settings").click()
     expect(page.get_by_role("status")).to_contain_text("Notification settings saved")
+    after = before | {"link_target": "patient_page", "configured": True}
+    _until(lambda: httpx.get(url, headers=admin).json()["link_target"] == "patient_page")
+    assert httpx.get(url, headers=admin).json() == after
+    # staff cannot read them
+    front = demo_system.login("front@demo", "demo-front")
+    assert httpx.get(url, headers=front).status_code == 403
     screenshot(page, "admin-notifications")

@@ -1,6 +1,6 @@
 // Sending lines and labels (I-LINE-1), reply templates, notification settings (I-NOTIFY-1).
 import { api, announce, el } from '../api.js';
-import { act, errorBox, state } from './common.js';
+import { act, errorBox, reasonLabel, state } from './common.js';
 
 const CHANNEL = { sms: 'SMS', voicemail: 'Voicemail', email: 'Email' };
 
@@ -141,18 +141,56 @@ export async function templates(panel, user) {
   render(data.templates);
 }
 
-export function notifications(panel) {
+const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+
+// What the form does not edit but keeps: a summary, so the admin sees it is still there.
+function kept(current) {
+  const items = [];
+  if (current.sla_by_reason.length) {
+    items.push(`Response targets by reason: ${current.sla_by_reason
+      .map((t) => `${reasonLabel(t.reason)} ${t.minutes} min`).join(', ')}`);
+  }
+  if (current.business_hours.length) {
+    items.push(`Business hours: ${current.business_hours
+      .map((w) => `${WEEKDAYS[w.weekday]} ${w.start}\u2013${w.end}`).join(', ')}`);
+  }
+  if (current.holidays.length) items.push(`Holidays: ${current.holidays.join(', ')}`);
+  if (current.front_line_staff_ids.length) {
+    items.push(`Front-line staff: ${current.front_line_staff_ids.join(', ')}`);
+  }
+  if (current.escalation_reassign_to) {
+    items.push(`Escalations reassign to: ${current.escalation_reassign_to}`);
+  }
+  items.push(`Alerts about one conversation within ${current.coalesce_seconds} s are combined`);
+  return el('div', { class: 'muted' },
+    el('p', { id: 'nt-kept-title' }, 'Also set (kept as they are when you save; changed '
+      + 'through the API):'),
+    el('ul', { 'aria-labelledby': 'nt-kept-title' }, items.map((t) => el('li', {}, t))));
+}
+
+// The practice's current settings (GET), shown; saving sends them all back with only the
+// fields edited here changed (the PUT replaces the whole settings).
+export async function notifications(panel) {
+  const { configured, ...current } = await api('/api/notify/practice-settings');
   const choice = (value, label, help) => el('label', { class: 'radio' },
-    el('input', { type: 'radio', name: 'link_target', value, checked: value === 'inbox' }),
+    el('input', {
+      type: 'radio', name: 'link_target', value, checked: value === current.link_target,
+    }),
     ' ', el('span', {}, label), el('span', { class: 'muted help' }, help));
-  const sla = el('input', { id: 'nt-sla', type: 'number', min: 1, max: 43200, size: 6 });
-  const tz = el('input', {
-    id: 'nt-tz', value: state.routing?.timezone && state.routing.timezone !== 'UTC'
-      ? state.routing.timezone : 'America/New_York',
+  const sla = el('input', {
+    id: 'nt-sla', type: 'number', min: 1, max: 43200, size: 6,
+    value: current.sla_minutes ?? '',
   });
+  // Never configured: suggest the practice's time zone (what is shown is what is saved).
+  const suggested = state.routing?.timezone && state.routing.timezone !== 'UTC'
+    ? state.routing.timezone : 'America/New_York';
+  const tz = el('input', { id: 'nt-tz', value: configured ? current.timezone : suggested });
   const err = errorBox();
   const save = el('button', { class: 'primary', type: 'submit' }, 'Save notification settings');
   const form = el('form', {},
+    configured ? null
+      : el('p', { class: 'notice' }, 'Notification settings have not been set for this '
+        + 'practice yet; these are the defaults.'),
     el('fieldset', {}, el('legend', {}, 'An alert about a new message links to'),
       choice('inbox', 'The conversation in the inbox',
         'Staff sign in to Switchboard to read it.'),
@@ -160,18 +198,19 @@ export function notifications(panel) {
         'Opens the patient\'s page in the practice\'s EHR flow.')),
     el('label', { for: 'nt-sla' }, 'Response target in minutes (optional)'), sla,
     el('label', { for: 'nt-tz' }, 'Practice time zone'), tz,
-    el('p', { class: 'muted' }, 'Saving replaces the practice\'s notification settings '
-      + '(business hours, holidays and per-reason targets are set through the API).'),
+    kept(current),
     el('div', { class: 'actions' }, save), err);
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     const body = {
+      ...current,
       link_target: form.querySelector('input[name=link_target]:checked').value,
       timezone: tz.value.trim() || 'UTC',
+      sla_minutes: sla.value ? Number(sla.value) : null,
     };
-    if (sla.value) body.sla_minutes = Number(sla.value);
     act(save, async () => {
       await api('/api/notify/practice-settings', { method: 'PUT', body });
+      Object.assign(current, body);  // the next save starts from what was just saved
       announce('Notification settings saved.');
     }, err);
   });

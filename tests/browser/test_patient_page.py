@@ -125,14 +125,26 @@ def test_a_wrong_date_of_birth_is_refused_with_a_reason(demo_system, new_page):
     expect(page.locator("#error")).to_be_empty()
 
 
+@pytest.fixture
+def reason_routing_off(demo_system) -> Iterator[None]:
+    """Reason routing off (other tests on the same system may have turned it on); put back."""
+    admin = demo_system.login(*ADMIN)
+    base = f"{demo_system.gateway}/api/admin/routing"
+    before = httpx.get(base, headers=admin).json()["reason_routing"]
+    r = httpx.patch(f"{base}/settings", json={"reason_routing": False}, headers=admin)
+    assert r.status_code == 200, r.text
+    yield
+    httpx.patch(f"{base}/settings", json={"reason_routing": before}, headers=admin)
+
+
 def test_a_message_with_an_attachment_reaches_staff_and_the_reply_appears_without_reload(
-    demo_system, new_page, tmp_path
+    demo_system, new_page, tmp_path, reason_routing_off
 ):
     patient = demo_patient_with_upcoming_appointment("Queens", 3)
     page = new_page()
     page.set_viewport_size({"width": 390, "height": 844})
     patient_sign_in(page, demo_system, patient)
-    # Reason routing is off in the demo practice: no picker (R-REASON-2).
+    # Reason routing is off: no picker (R-REASON-2).
     expect(page.get_by_role("group", name="What is your message about?")).to_be_hidden()
     text = f"Can I bring my insurance card photo? {uuid.uuid4().hex[:8]}"
     photo = tiny_png(tmp_path / "insurance-card.png")
@@ -208,7 +220,13 @@ def test_the_reason_picker_shows_when_the_router_offers_reasons_and_the_choice_i
     patient_sign_in(page, demo_system, patient)
     picker = page.get_by_role("group", name="What is your message about?")
     expect(picker).to_be_visible()
-    expect(picker.get_by_role("radio")).to_have_count(2)
+    # Exactly the reasons the router offers: those with a subscriber (other tests on this
+    # system may have subscribed staff to more), plus Other.
+    admin = demo_system.login(*ADMIN)
+    offered = httpx.get(f"{demo_system.gateway}/api/routing/reasons", headers=admin).json()
+    labels = sorted(r["label"] for r in offered["reasons"])
+    assert "Prescriptions / Refills" in labels and "Other" in labels
+    expect(picker.get_by_role("radio")).to_have_count(len(labels))
     expect(picker.get_by_role("radio", name="Prescriptions / Refills")).to_be_visible()
     expect(picker.get_by_role("radio", name="Other")).to_be_visible()
     # Not picking one is refused on the page, with the reason.

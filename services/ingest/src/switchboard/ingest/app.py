@@ -26,7 +26,6 @@ from switchboard.ingest.handlers import Handlers
 from switchboard.ingest.identity import Attempts
 from switchboard.ingest.intake import Intake
 from switchboard.ingest.internal import router as internal_api
-from switchboard.ingest.staff_files import router as staff_files_api
 from switchboard.ingest.lines import Directory, apply_config, keep_labels_fresh
 from switchboard.ingest.page import router as patient_page
 from switchboard.ingest.patient_api import router as patient_api
@@ -34,6 +33,7 @@ from switchboard.ingest.peers import Peers
 from switchboard.ingest.senders import EmailSender, SmsSender
 from switchboard.ingest.settings import IngestSettings
 from switchboard.ingest.smtp import SmtpListener
+from switchboard.ingest.staff_files import router as staff_files_api
 from switchboard.ingest.webhooks import router as webhooks
 from switchboard.platform.consumer import ConsumerRunner
 from switchboard.platform.service import Runtime, main_for, service_app

@@ -127,7 +127,8 @@ fi
 cat <<MSG
 
 Switchboard is up in $((SECONDS - started))s.
-  gateway (staff API)  http://127.0.0.1:$(service_port gateway)   (OpenAPI: /docs)
+  staff inbox (UI)     http://127.0.0.1:$(service_port gateway)/   administration: /admin   (API docs: /docs)
+  patient messenger    http://127.0.0.1:$(service_port ingest)/patient/demo
   ingest (webhooks)    http://127.0.0.1:$(service_port ingest)
   pm-sync HL7 (MLLP)   127.0.0.1:$SB_MLLP_PORT   demo EHR (FHIR R4) $demo_fhir
   logs                 $SB_RUN_HOME/logs/<service>.log

@@ -346,6 +346,14 @@ DEFERRED = frozenset(
 )
 
 
+# The tables a rebuild writes once its fold is done: their deferred indexes are built after.
+# (The append-only ones are written batch by batch while the next is folded: the server keeps
+# their indexes up meanwhile.)
+LOADED_LAST = frozenset(
+    {"conversations", "patients", "care_teams", "membership", "membership_history"}
+)
+
+
 def check_generation(schema: str) -> str:
     if not GENERATION.match(schema):
         raise ValueError(f"not an inbox generation schema: {schema!r}")
@@ -374,6 +382,8 @@ def create_generation(conn: Connection, schema: str, defer_indexes: bool = False
     md.create_all(conn)
     if defer_indexes:
         for table in md.sorted_tables:
+            if table.name not in LOADED_LAST:
+                continue  # its indexes are kept up during the load (the server has the time)
             for index in table.indexes:
                 if index.name in DEFERRED:
                     index.drop(conn)
@@ -387,7 +397,9 @@ def deferred_ddl(schema: str, table: str) -> list[Executable]:
     takes only a SHARE lock, so they can run at once on several connections; then
     `finish_ddl`. membership's key is built as a unique index here, made the key there."""
     statements: list[Executable] = [
-        CreateIndex(index) for index in tables(schema)[table].indexes if str(index.name) in DEFERRED
+        CreateIndex(index)
+        for index in tables(schema)[table].indexes
+        if str(index.name) in DEFERRED and table in LOADED_LAST
     ]
     if table == "membership":
         statements.insert(

@@ -8,24 +8,12 @@ staff and scopes every call to their practice, T-1). Optional bearer `internal_t
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 
 from switchboard.ingest.attachments import AttachmentNotFound, practice_of
-from switchboard.ingest.settings import IngestSettings
-
-
-def internal_caller(request: Request) -> None:
-    settings: IngestSettings = request.app.state.settings
-    if settings.internal_token is None:
-        return
-    given = request.headers.get("authorization", "")
-    expected = f"Bearer {settings.internal_token.get_secret_value()}"
-    if not secrets.compare_digest(given.encode(), expected.encode()):
-        raise HTTPException(401, "internal token required")
-
+from switchboard.platform.internal_api import internal_caller
 
 router = APIRouter(prefix="/internal/practices/{practice}", dependencies=[Depends(internal_caller)])
 Practice = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]

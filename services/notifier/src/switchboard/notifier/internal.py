@@ -11,15 +11,14 @@ authenticates staff and scopes every call to their practice, T-1). Optional bear
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from sqlalchemy import select
 
 from switchboard.events import PracticeNotificationSettingsChanged
 from switchboard.notifier import storage
-from switchboard.notifier.settings import NotifierSettings
+from switchboard.platform.internal_api import internal_caller
 
 # The settings a practice sets (the event's fields less its envelope), in the body's order.
 FIELDS = (
@@ -33,16 +32,6 @@ FIELDS = (
     "escalation_reassign_to",
     "coalesce_seconds",
 )
-
-
-def internal_caller(request: Request) -> None:
-    settings: NotifierSettings = request.app.state.settings
-    if settings.internal_token is None:
-        return
-    given = request.headers.get("authorization", "")
-    expected = f"Bearer {settings.internal_token.get_secret_value()}"
-    if not secrets.compare_digest(given.encode(), expected.encode()):
-        raise HTTPException(401, "internal token required")
 
 
 router = APIRouter(prefix="/internal/practices/{practice}", dependencies=[Depends(internal_caller)])

@@ -11,7 +11,6 @@ Routes only; the SQL is in queries.py, the read models in panel.py.
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -19,6 +18,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from switchboard.platform.internal_api import internal_caller
 from switchboard.platform.kafka import PublishError
 from switchboard.platform.logging import get_logger
 from switchboard.pm_sync import queries, storage
@@ -32,16 +32,6 @@ log = get_logger(__name__)
 def _settings(request: Request) -> PmSyncSettings:
     settings: PmSyncSettings = request.app.state.settings
     return settings
-
-
-def internal_caller(request: Request) -> None:
-    """With `internal_token` set, callers must present it as a bearer token."""
-    expected = _settings(request).internal_token
-    if expected is None:
-        return
-    given = request.headers.get("authorization", "")
-    if not secrets.compare_digest(given.encode(), f"Bearer {expected.get_secret_value()}".encode()):
-        raise HTTPException(401, "internal token required")
 
 
 router = APIRouter(prefix="/internal/practices/{practice}", dependencies=[Depends(internal_caller)])

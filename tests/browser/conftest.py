@@ -4,16 +4,13 @@ Debian's Chromium by Playwright for Python. Screenshots land in artifacts/screen
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
-from system_support import ROOT, System, running_system
+from system_support import System, running_system
 
-SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 # Playwright's own browser download cannot work on these machines: use the system's Chromium,
 # without the background connections a closed network refuses.
 CHROMIUM_ARGS = [
@@ -65,19 +62,3 @@ def new_page(browser: Browser) -> Iterator:
     yield make
     for c in contexts:
         c.close()
-
-
-def screenshot(page: Page, name: str) -> Path:
-    """Save a full-page screenshot as a test artifact; returns its path."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{re.sub(r'[^a-z0-9_-]+', '-', name.lower())}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
-
-
-def sign_in(page: Page, system: System, username: str, password: str, path: str = "/") -> None:
-    page.goto(f"{system.gateway}{path}")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("button", name="Sign out").wait_for()

@@ -7,8 +7,8 @@ from __future__ import annotations
 import time
 
 import httpx
-from conftest import screenshot, sign_in
 from playwright.sync_api import Page, expect
+from staff_steps import screenshot, sign_in
 
 MA = "u-ma-manhattan-1"
 RX = "prescriptions_refills"

@@ -11,8 +11,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from conftest import screenshot, sign_in
 from playwright.sync_api import Page, expect
+from staff_steps import screenshot, sign_in
 from system_support import ROOT
 
 from switchboard.ingest.twilio import signature

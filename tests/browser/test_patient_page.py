@@ -19,7 +19,6 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import screenshot
 from patient_steps import (
     demo_patient_with_upcoming_appointment,
     demo_patients_with_upcoming_appointment,
@@ -30,6 +29,7 @@ from patient_steps import (
     thread,
 )
 from playwright.sync_api import expect
+from staff_steps import screenshot
 
 from switchboard.ingest.links import secure_link
 from switchboard.ingest.settings import IngestSettings

@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 import time
 
-from conftest import screenshot, sign_in
 from patient_steps import demo_patient_with_upcoming_appointment, patient_send, patient_sign_in
 from patient_steps import thread as patient_thread
 from playwright.sync_api import expect
+from staff_steps import screenshot, sign_in
 
 REASON = "Prescriptions / Refills"
 LOCATION = "Manhattan"

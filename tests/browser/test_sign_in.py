@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import screenshot, sign_in
 from playwright.sync_api import expect
+from staff_steps import screenshot, sign_in
 
 
 def test_wrong_password_is_refused_with_a_reason(demo_system, new_page):

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+DERIVED = ("SB_MLLP_PORT", "SB_DEMO_FHIR_PORT")
 
 
 @dataclass
@@ -39,7 +40,10 @@ def running_system(run_home: Path, port_base: int, *, demo: bool) -> Iterator[Sy
     """`make up` on `port_base` (with the demo practice when `demo`), stopped afterwards."""
     prefix = f"e2e{uuid.uuid4().hex[:6]}."
     database = f"sb_e2e_{uuid.uuid4().hex[:8]}"
-    env = os.environ | {
+    # Ports scripts/env.sh derives from the port base: a value inherited from the shell that
+    # started pytest (make test exports the defaults) would make two systems collide.
+    inherited = {k: v for k, v in os.environ.items() if k not in DERIVED}
+    env = inherited | {
         "SB_RUN_HOME": str(run_home),
         "SB_PORT_BASE": str(port_base),
         "SB_DB_NAME": database,

@@ -40,8 +40,10 @@ def demo_system(tmp_path_factory) -> Iterator[System]:
         yield s
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Per module, not per session: Playwright's sync API runs an event loop on this thread
+    # while it is open, and asyncio tests cannot start their own beside it.
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         yield b

@@ -26,6 +26,7 @@ from switchboard.events import Topic, decode, deterministic_id
 from switchboard.events.topics import PARTITIONS
 from switchboard.gateway.auth import Principal, issue_token
 from switchboard.gateway.ehr import router as ehr_router
+from switchboard.gateway.peers import Peers
 from switchboard.gateway.settings import GatewaySettings
 from switchboard.platform.kafka import ensure_topics
 from switchboard.platform.migrations import upgrade
@@ -734,7 +735,9 @@ async def test_sync_with_ehr_pulls_locations_and_providers_now(prepared):
             # "Sync with EHR" through the gateway: practice admins only (T-2)
             gateway = FastAPI()
             gateway.state.settings = GatewaySettings(pm_sync_url="http://pm-sync")
-            gateway.state.pm_sync_client = service.http
+            gateway.state.peers = Peers(
+                gateway.state.settings, transport=httpx.ASGITransport(app=service.app)
+            )
             gateway.include_router(ehr_router)
             secret = gateway.state.settings.jwt_secret
             admin = issue_token(

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from switchboard.gateway.auth import Principal, issue_token
 from switchboard.gateway.ehr import router
+from switchboard.gateway.peers import Peers
 from switchboard.gateway.settings import GatewaySettings
 
 SETTINGS = GatewaySettings(pm_sync_url="http://pm-sync.test", pm_sync_timeout_s=2)
@@ -26,7 +27,7 @@ def token(role: str, practice: str = "demo") -> dict[str, str]:
 def gateway(handler) -> httpx.AsyncClient:
     app = FastAPI()
     app.state.settings = SETTINGS
-    app.state.pm_sync_client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    app.state.peers = Peers(SETTINGS, transport=httpx.MockTransport(handler))
     app.include_router(router)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw")
 

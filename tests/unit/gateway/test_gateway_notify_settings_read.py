@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from switchboard.gateway.auth import Principal, issue_token
 from switchboard.gateway.notify_admin import PracticeSettingsIn, router
+from switchboard.gateway.peers import Peers
 from switchboard.gateway.settings import GatewaySettings
 
 SETTINGS = GatewaySettings(
@@ -45,7 +46,7 @@ def gateway(handler) -> httpx.AsyncClient:
     app = FastAPI()
     app.state.settings = SETTINGS
     app.state.runtime = SimpleNamespace(publisher=None)
-    app.state.notifier_client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    app.state.peers = Peers(SETTINGS, transport=httpx.MockTransport(handler))
     app.include_router(router)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw")
 

@@ -22,7 +22,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-import httpx
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -46,6 +45,7 @@ from switchboard.gateway.inbox import (
     summary,
     visible_conversation,
 )
+from switchboard.gateway.lines import fetch_lines
 from switchboard.gateway.settings import GatewaySettings
 from switchboard.platform.kafka import PublishError
 from switchboard.platform.logging import get_logger
@@ -299,25 +299,7 @@ async def reply(
 
 async def sms_lines(request: Request, practice_id: str) -> set[str]:
     """The practice's SMS lines, from ingest's internal API (the line directory is ingest's)."""
-    settings = _settings(request)
-    url = f"{settings.ingest_url.rstrip('/')}/internal/practices/{practice_id}/lines"
-    headers = {}
-    if settings.ingest_token:
-        headers["Authorization"] = f"Bearer {settings.ingest_token.get_secret_value()}"
-    try:
-        async with httpx.AsyncClient(timeout=settings.ingest_timeout_s) as client:
-            response = await client.get(url, headers=headers)
-    except httpx.HTTPError:
-        raise HTTPException(502, "the messaging service (ingest) is unavailable") from None
-    if response.status_code == 404:
-        return set()
-    if response.status_code != 200:
-        raise HTTPException(502, f"the messaging service answered {response.status_code}")
-    return {
-        str(x.get("address"))
-        for x in response.json().get("lines", [])
-        if x.get("channel") in ("sms", "sms_line")
-    }
+    return {x["address"] for x in await fetch_lines(request, practice_id) if x["channel"] == "sms"}
 
 
 def _normalize_address(value: str) -> str:

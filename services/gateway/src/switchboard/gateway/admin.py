@@ -16,7 +16,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-import httpx
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import insert, select
@@ -29,7 +28,7 @@ from switchboard.events import (
     StaffSubscriptionsSet,
     VoicemailExtensionMapped,
 )
-from switchboard.gateway import storage
+from switchboard.gateway import peers, storage
 from switchboard.gateway.api import inbox_user, principal
 from switchboard.gateway.auth import Principal
 from switchboard.gateway.settings import GatewaySettings
@@ -59,16 +58,14 @@ def _settings(request: Request) -> GatewaySettings:
 
 
 async def _router(request: Request, method: str, practice_id: str, path: str, **kw: Any) -> Any:
-    url = f"{_settings(request).router_url}/internal/practices/{practice_id}{path}"
-    try:
-        async with httpx.AsyncClient(timeout=60) as client:
-            response = await client.request(method, url, **kw)
-    except httpx.HTTPError as exc:
-        raise HTTPException(502, "the routing service is unavailable") from exc
+    """The router's internal API for a practice; its 404 (with its reason) passes through."""
+    response = await peers.of(request).call(
+        "router", method, f"/internal/practices/{practice_id}{path}", **kw
+    )
     if response.status_code == 404:
         raise HTTPException(404, response.json().get("detail", "not found"))
     if response.status_code >= 400:
-        raise HTTPException(502, f"the routing service answered {response.status_code}")
+        raise peers.of(request).failed("router", response)
     return response.json()
 
 
@@ -76,18 +73,16 @@ async def _append_and_wait(request: Request, response: Response, event: Event) -
     """Append a config event; answer once the router has applied it, or 202 after a wait."""
     await request.app.state.runtime.publisher.publish([event])
     deadline = time.monotonic() + _settings(request).apply_wait_s
-    url = (
-        f"{_settings(request).router_url}/internal/practices/{event.practice_id}"
-        f"/config/events/{event.event_id}"
-    )
-    async with httpx.AsyncClient(timeout=5) as client:
-        while time.monotonic() < deadline:
-            try:
-                if (await client.get(url)).status_code == 200:
-                    return {"event_id": str(event.event_id), "applied": True}
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.05)
+    path = f"/internal/practices/{event.practice_id}/config/events/{event.event_id}"
+    while time.monotonic() < deadline:
+        try:
+            if (
+                await peers.of(request).call("router", "GET", path, timeout_s=5)
+            ).status_code == 200:
+                return {"event_id": str(event.event_id), "applied": True}
+        except HTTPException:
+            pass  # the router is not there right now: ask again until the deadline
+        await asyncio.sleep(0.05)
     response.status_code = 202
     return {"event_id": str(event.event_id), "applied": False}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import cast
 
 from fastapi import FastAPI
 
@@ -16,13 +17,21 @@ from switchboard.gateway.inbox import router as inbox_router
 from switchboard.gateway.lines import router as lines_router
 from switchboard.gateway.my_routing import router as my_routing_router
 from switchboard.gateway.notify_admin import router as notify_router
+from switchboard.gateway.peers import Peers
 from switchboard.gateway.settings import GatewaySettings
 from switchboard.gateway.templates import router as templates_router
 from switchboard.gateway.users import load_users_file, upsert_users
-from switchboard.platform.service import main_for, service_app
+from switchboard.platform.service import Runtime, main_for, service_app
 from switchboard.platform.settings import ServiceSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def _stop(app: FastAPI, rt: Runtime) -> None:
+    try:
+        await live.stop(app, rt)
+    finally:
+        await app.state.peers.aclose()
 
 
 def build_app(settings: ServiceSettings) -> FastAPI:
@@ -31,11 +40,13 @@ def build_app(settings: ServiceSettings) -> FastAPI:
         settings,
         title="Switchboard gateway",
         on_start=live.start,
-        on_stop=live.stop,
+        on_stop=_stop,
         extra_checks={"live_relay": hub.is_ready},
     )
     app.state.settings = settings
     app.state.hub = hub
+    # The other services' internal APIs, over one client (its connections are reused).
+    app.state.peers = Peers(cast(GatewaySettings, settings))
     app.include_router(router)
     app.include_router(inbox_router)
     app.include_router(actions_router)

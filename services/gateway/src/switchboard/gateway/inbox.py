@@ -24,14 +24,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-import httpx
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.events import ConversationRead
-from switchboard.gateway import access, readmodel, storage
+from switchboard.gateway import access, peers, readmodel, storage
 from switchboard.gateway.api import inbox_user
 from switchboard.gateway.auth import Principal
 from switchboard.gateway.settings import GatewaySettings
@@ -552,25 +551,13 @@ async def patient_panel(
         await record_access(session, p, conversation_id, "panel")
     if row["patient_id"] is None:
         raise HTTPException(409, "unrecognized conversation: link it to a patient first")
-    settings = _settings(request)
-    url = (
-        f"{settings.pm_sync_url.rstrip('/')}/internal/practices/{p.practice_id}"
-        f"/patients/{row['patient_id']}"
+    response = await peers.of(request).call(
+        "pm_sync", "GET", f"/internal/practices/{p.practice_id}/patients/{row['patient_id']}"
     )
-    headers = {}
-    if settings.pm_sync_token:
-        headers["Authorization"] = f"Bearer {settings.pm_sync_token.get_secret_value()}"
-    try:
-        async with httpx.AsyncClient(timeout=settings.pm_sync_timeout_s) as client:
-            response = await client.get(url, headers=headers)
-    except httpx.TimeoutException:
-        raise HTTPException(504, "pm-sync did not answer in time") from None
-    except httpx.HTTPError as exc:
-        raise HTTPException(502, f"pm-sync unreachable ({type(exc).__name__})") from None
     if response.status_code == 404:
         raise HTTPException(404, "the practice-management system has no such patient")
     if response.status_code != 200:
-        raise HTTPException(502, f"pm-sync answered HTTP {response.status_code}")
+        raise peers.of(request).failed("pm_sync", response)
     return response.json()
 
 
@@ -677,15 +664,6 @@ async def staff_directory(
         return [{"user_id": r.user_id, "display_name": r.display_name} for r in rows]
 
 
-def _ingest(request: Request, practice_id: str, path: str) -> tuple[str, dict[str, str]]:
-    settings = _settings(request)
-    url = f"{settings.ingest_url.rstrip('/')}/internal/practices/{practice_id}{path}"
-    headers = {}
-    if settings.ingest_token:
-        headers["Authorization"] = f"Bearer {settings.ingest_token.get_secret_value()}"
-    return url, headers
-
-
 def _document(row: dict[str, Any]) -> dict[str, Any]:
     a = row["attachment"]
     return {
@@ -739,15 +717,16 @@ async def upload_attachment(
     if len(data) > UPLOAD_MAX:
         raise HTTPException(413, f"files up to {UPLOAD_MAX // (1024 * 1024)} MB")
     content_type = request.headers.get("content-type") or "application/octet-stream"
-    url, headers = _ingest(request, p.practice_id, "/files")
-    headers["content-type"] = content_type
-    try:
-        async with httpx.AsyncClient(timeout=_settings(request).ingest_timeout_s * 4) as client:
-            response = await client.post(url, content=data, headers=headers)
-    except httpx.HTTPError as exc:
-        raise HTTPException(502, f"the file store is unreachable ({type(exc).__name__})") from None
+    response = await peers.of(request).call(
+        "ingest",
+        "POST",
+        f"/internal/practices/{p.practice_id}/files",
+        content=data,
+        headers={"content-type": content_type},
+        timeout_s=_settings(request).ingest_timeout_s * 4,
+    )
     if response.status_code != 200:
-        raise HTTPException(502, f"the file store answered HTTP {response.status_code}")
+        raise peers.of(request).failed("ingest", response)
     return {
         "ref": response.json()["ref"],
         "filename": filename,
@@ -772,16 +751,17 @@ async def download_attachment(
         if found is None:
             raise HTTPException(404, "no such file in this conversation")
         await record_access(session, p, conversation_id, "attachment")
-    url, headers = _ingest(request, p.practice_id, "/attachments")
-    try:
-        async with httpx.AsyncClient(timeout=_settings(request).ingest_timeout_s * 4) as client:
-            response = await client.get(url, params={"ref": ref}, headers=headers)
-    except httpx.HTTPError as exc:
-        raise HTTPException(502, f"the file store is unreachable ({type(exc).__name__})") from None
+    response = await peers.of(request).call(
+        "ingest",
+        "GET",
+        f"/internal/practices/{p.practice_id}/attachments",
+        params={"ref": ref},
+        timeout_s=_settings(request).ingest_timeout_s * 4,
+    )
     if response.status_code == 404:
         raise HTTPException(404, "the file is no longer stored")
     if response.status_code != 200:
-        raise HTTPException(502, f"the file store answered HTTP {response.status_code}")
+        raise peers.of(request).failed("ingest", response)
     name = (found["filename"] or "attachment").encode("ascii", "ignore").decode()
     name = name.replace('"', "").replace("\\", "") or "attachment"
     return Response(

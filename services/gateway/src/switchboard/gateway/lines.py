@@ -19,11 +19,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-import httpx
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
 from switchboard.events import LineLabelSet
+from switchboard.gateway import peers
 from switchboard.gateway.api import principal
 from switchboard.gateway.auth import Principal
 from switchboard.gateway.settings import GatewaySettings
@@ -44,26 +44,15 @@ def _settings(request: Request) -> GatewaySettings:
     return settings
 
 
-def _headers(settings: GatewaySettings) -> dict[str, str]:
-    if settings.ingest_token is None:
-        return {}
-    return {"Authorization": f"Bearer {settings.ingest_token.get_secret_value()}"}
-
-
 async def fetch_lines(request: Request, practice_id: str) -> list[dict[str, Any]]:
     """The practice's lines as the staff API shows them (ingest's channel names mapped)."""
-    settings = _settings(request)
-    url = f"{settings.ingest_url.rstrip('/')}/internal/practices/{practice_id}/lines"
-    try:
-        async with httpx.AsyncClient(timeout=settings.ingest_timeout_s) as client:
-            response = await client.get(url, headers=_headers(settings))
-    except httpx.HTTPError as exc:
-        log.warning("lines_unreachable", practice_id=practice_id, error=type(exc).__name__)
-        raise HTTPException(502, "the messaging service (ingest) is unavailable") from None
+    response = await peers.of(request).call(
+        "ingest", "GET", f"/internal/practices/{practice_id}/lines"
+    )
     if response.status_code == 404:
         return []  # a practice without lines
     if response.status_code != 200:
-        raise HTTPException(502, f"the messaging service answered {response.status_code}")
+        raise peers.of(request).failed("ingest", response)
     out = []
     for line in response.json().get("lines", []):
         channel = FROM_INGEST.get(line.get("channel", ""))

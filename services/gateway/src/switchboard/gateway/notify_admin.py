@@ -27,7 +27,6 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import httpx
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import select
@@ -42,10 +41,9 @@ from switchboard.events import (
     WebhookSubscriptionChanged,
     WeeklyWindow,
 )
-from switchboard.gateway import storage
+from switchboard.gateway import peers, storage
 from switchboard.gateway.api import principal
 from switchboard.gateway.auth import Principal
-from switchboard.gateway.settings import GatewaySettings
 from switchboard.platform.kafka import PublishError
 from switchboard.platform.logging import get_logger
 
@@ -280,48 +278,16 @@ def admin_reader(p: Annotated[Principal, Depends(principal)]) -> Principal:
     return p
 
 
-def _notifier_client(request: Request, settings: GatewaySettings) -> tuple[httpx.AsyncClient, bool]:
-    """The app's shared client when it has one (tests), else one for this request (to close)."""
-    shared: httpx.AsyncClient | None = getattr(request.app.state, "notifier_client", None)
-    if shared is not None:
-        return shared, False
-    return httpx.AsyncClient(timeout=settings.notifier_timeout_s), True
-
-
 @router.get("/practice-settings")
 async def get_practice_settings(
     request: Request, p: Annotated[Principal, Depends(admin_reader)]
 ) -> PracticeSettingsOut:
     """The practice's current notification settings (T-1: the caller's own practice)."""
-    settings: GatewaySettings = request.app.state.settings
-    url = (
-        f"{settings.notifier_url.rstrip('/')}/internal/practices/{p.practice_id}"
-        "/notification-settings"
+    response = await peers.of(request).call(
+        "notifier", "GET", f"/internal/practices/{p.practice_id}/notification-settings"
     )
-    headers = {}
-    if settings.notifier_token is not None:
-        headers["Authorization"] = f"Bearer {settings.notifier_token.get_secret_value()}"
-    client, own = _notifier_client(request, settings)
-    try:
-        response = await client.get(url, headers=headers, timeout=settings.notifier_timeout_s)
-    except httpx.TimeoutException:
-        log.warning("notifier_timeout", practice_id=p.practice_id)
-        raise HTTPException(
-            503,
-            f"the notification service did not answer within {settings.notifier_timeout_s:g}s;"
-            " try again",
-        ) from None
-    except httpx.HTTPError as exc:
-        log.warning("notifier_unreachable", practice_id=p.practice_id, error=type(exc).__name__)
-        raise HTTPException(
-            502, f"the notification service (notifier) is unreachable ({type(exc).__name__})"
-        ) from None
-    finally:
-        if own:
-            await client.aclose()
     if response.status_code != 200:
-        log.warning("notifier_failed", practice_id=p.practice_id, status=response.status_code)
-        raise HTTPException(502, f"the notification service answered {response.status_code}")
+        raise peers.of(request).failed("notifier", response)
     try:
         return PracticeSettingsOut.model_validate(response.json())
     except ValueError:  # not JSON, or not settings (pydantic's ValidationError)

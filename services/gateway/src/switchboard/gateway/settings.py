@@ -12,6 +12,7 @@ class GatewaySettings(ServiceSettings):
     token_ttl_s: int = 12 * 3600
     # The router's internal API (routing state, explanations, coverage, what-if).
     router_url: str = "http://127.0.0.1:8002"
+    router_timeout_s: float = 60.0
     # How long an admin change waits for the router to apply it before answering 202.
     apply_wait_s: float = 5.0
     # pm-sync's internal API ("Sync with EHR"); scripts/up.sh derives it from the port base.

@@ -1,0 +1,142 @@
+"""The gateway's calls to the other services' internal HTTP APIs: the router, pm-sync, ingest
+and the notifier.
+
+One `Peers` per app (`app.state.peers`, made in `build_app`, closed at shutdown) holds one
+httpx client, so connections are reused across requests. `call` builds the URL from the
+settings (`<peer>_url` + path), adds the peer's internal bearer token when one is set, and
+turns a failed call into the same answer everywhere:
+
+    unreachable (connection error)   502  "<peer> is unreachable (ConnectError)"
+    no answer within the timeout     503  "<peer> did not answer within 5s"
+                                          (504 for pm-sync, whose sync may take long)
+
+What the peer answered is the caller's to judge (some pass a peer's 404 through); `failed`
+is the usual 502 for an error status, with the peer's reason when it gave one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import httpx
+from fastapi import HTTPException, Request
+from pydantic import SecretStr
+
+from switchboard.gateway.settings import GatewaySettings
+from switchboard.platform.logging import get_logger
+
+log = get_logger(__name__)
+
+Service = Literal["router", "pm_sync", "ingest", "notifier"]
+
+
+@dataclass(frozen=True)
+class Peer:
+    name: str  # as staff read it in an error
+    url: str
+    token: SecretStr | None
+    timeout_s: float
+    timeout_status: int = 503
+
+
+class Peers:
+    """The internal APIs the gateway calls, over one shared client. `transport` stands in for
+    the network (tests: `httpx.MockTransport`, or `httpx.ASGITransport` to an app)."""
+
+    def __init__(
+        self, settings: GatewaySettings, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        s = settings
+        self.peers: dict[Service, Peer] = {
+            "router": Peer("the routing service (router)", s.router_url, None, s.router_timeout_s),
+            "pm_sync": Peer(
+                "the practice-management sync (pm-sync)",
+                s.pm_sync_url,
+                s.pm_sync_token,
+                s.pm_sync_timeout_s,
+                timeout_status=504,
+            ),
+            "ingest": Peer(
+                "the messaging service (ingest)", s.ingest_url, s.ingest_token, s.ingest_timeout_s
+            ),
+            "notifier": Peer(
+                "the notification service (notifier)",
+                s.notifier_url,
+                s.notifier_token,
+                s.notifier_timeout_s,
+            ),
+        }
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        # Made on first use, so inside the event loop that serves the app.
+        if self._client is None or self._client.is_closed:
+            self._client = httpx.AsyncClient(transport=self._transport)
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def call(
+        self,
+        service: Service,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout_s: float | None = None,
+    ) -> httpx.Response:
+        """`method` `<peer url><path>`; any answer is returned, a failed call raised (502/503)."""
+        peer = self.peers[service]
+        sent = dict(headers or {})
+        if peer.token is not None:
+            sent["Authorization"] = f"Bearer {peer.token.get_secret_value()}"
+        timeout_s = peer.timeout_s if timeout_s is None else timeout_s
+        try:
+            return await self.client.request(
+                method,
+                f"{peer.url.rstrip('/')}{path}",
+                params=params,
+                json=json,
+                content=content,
+                headers=sent,
+                timeout=timeout_s,
+            )
+        except httpx.TimeoutException:
+            log.warning("peer_timeout", peer=service, path=path, timeout_s=timeout_s)
+            raise HTTPException(
+                peer.timeout_status, f"{peer.name} did not answer within {timeout_s:g}s"
+            ) from None
+        except httpx.HTTPError as exc:
+            log.warning("peer_unreachable", peer=service, path=path, error=type(exc).__name__)
+            raise HTTPException(502, f"{peer.name} is unreachable ({type(exc).__name__})") from None
+
+    def failed(self, service: Service, response: httpx.Response) -> HTTPException:
+        """502 for a peer that answered an error status, with its `detail` when it gave one."""
+        log.warning("peer_failed", peer=service, status=response.status_code)
+        what = f"{self.peers[service].name} answered HTTP {response.status_code}"
+        detail = _detail(response)
+        return HTTPException(502, f"{what}: {detail}" if detail else what)
+
+
+def _detail(response: httpx.Response) -> str | None:
+    try:
+        body: Any = response.json()
+    except ValueError:
+        return None
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return str(detail) if detail else None
+
+
+def of(request: Request) -> Peers:
+    """The app's `Peers` (`peers.of(request).call(...)`)."""
+    found: Peers = request.app.state.peers
+    return found

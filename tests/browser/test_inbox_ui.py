@@ -215,3 +215,51 @@ def test_one_thousand_conversations_page_is_usable(demo_system, new_page):
     )
     screenshot(page, "inbox-1000")
     assert wall < 10  # generous sanity bound only
+
+
+def test_reply_with_a_template_and_an_uploaded_file(demo_system, new_page, tmp_path):
+    # covers I-REPLY-1: a template with the patient's variables filled, an uploaded file, sent
+    admin = demo_system.login("admin@demo", "demo-admin")
+    template_id = f"t{uuid.uuid4().hex[:8]}"
+    r = httpx.put(
+        f"{demo_system.gateway}/api/admin/templates/{template_id}",
+        json={
+            "name": "Forms ready",
+            "body": "Hi {{first_name}}, your forms are attached. {{staff_name}}",
+        },
+        headers=admin,
+    )
+    assert r.status_code in (200, 201), r.text
+    patient, _ = patient_with_doctor(demo_system, admin, "Kim")
+    post_sms(demo_system, patient["phones"][0], "Can you send me the intake forms?")
+    page = new_page()
+    sign_in(page, demo_system, "admin@demo", "demo-admin")
+    open_search(page, demo_system, patient["phones"][0])
+    row = page.get_by_role("link", name=re.compile(re.escape(patient["name"])))
+    expect(row.first).to_be_visible(timeout=20_000)
+    row.first.click()
+    conv = page.get_by_role("region", name="Conversation")
+    expect(conv.get_by_text("Can you send me the intake forms?")).to_be_visible()
+
+    page.get_by_role("button", name="Template").click()
+    page.get_by_role("list", name="Templates").get_by_role("button", name="Forms ready").click()
+    first = patient["name"].split()[0]
+    expect(page.get_by_label("Message")).to_have_value(
+        f"Hi {first}, your forms are attached. Avery Admin"
+    )
+    forms = tmp_path / "intake-forms.txt"
+    forms.write_text("Name:\nDate of birth:\nMedications:\n")
+    page.get_by_role("button", name="Attach").click()
+    page.get_by_label("Upload a file").set_input_files(str(forms))
+    expect(page.get_by_role("list", name="Attached files")).to_contain_text("intake-forms.txt")
+    screenshot(page, "inbox-reply-template-attachment")
+    page.get_by_role("button", name="Send and keep Open").click()
+    expect(conv.get_by_text(f"Hi {first}, your forms are attached.")).to_be_visible(timeout=15_000)
+    expect(page.get_by_label("Status", exact=True)).to_have_value("open")
+
+    # The reply as recorded: the filled text and the file.
+    cid = re.search(r"c=([0-9a-f-]{36})", page.url).group(1)
+    detail = httpx.get(f"{demo_system.gateway}/api/conversations/{cid}", headers=admin).json()
+    out = [m for m in detail["messages"] if m["direction"] == "outbound"]
+    assert out and out[-1]["body"] == f"Hi {first}, your forms are attached. Avery Admin"
+    assert [a.get("filename") for a in out[-1]["attachments"]] == ["intake-forms.txt"]

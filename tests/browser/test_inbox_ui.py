@@ -230,6 +230,18 @@ def test_reply_with_a_template_and_an_uploaded_file(demo_system, new_page, tmp_p
         headers=admin,
     )
     assert r.status_code in (200, 201), r.text
+    # With location routing off a message has no location label (not "Location unknown").
+    routing = f"{demo_system.gateway}/api/admin/routing"
+    was = httpx.get(routing, headers=admin).json()["location_routing"]
+    r = httpx.patch(f"{routing}/settings", json={"location_routing": False}, headers=admin)
+    assert r.status_code == 200, r.text
+    try:
+        _reply_with_template(demo_system, new_page, tmp_path, admin)
+    finally:
+        httpx.patch(f"{routing}/settings", json={"location_routing": was}, headers=admin)
+
+
+def _reply_with_template(demo_system, new_page, tmp_path, admin) -> None:
     patient, _ = patient_with_doctor(demo_system, admin, "Kim")
     post_sms(demo_system, patient["phones"][0], "Can you send me the intake forms?")
     page = new_page()
@@ -237,6 +249,8 @@ def test_reply_with_a_template_and_an_uploaded_file(demo_system, new_page, tmp_p
     open_search(page, demo_system, patient["phones"][0])
     row = page.get_by_role("link", name=re.compile(re.escape(patient["name"])))
     expect(row.first).to_be_visible(timeout=20_000)
+    expect(row.first).to_contain_text("Other")
+    expect(row.first).not_to_contain_text("Location unknown")
     row.first.click()
     conv = page.get_by_role("region", name="Conversation")
     expect(conv.get_by_text("Can you send me the intake forms?")).to_be_visible()

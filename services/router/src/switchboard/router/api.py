@@ -62,6 +62,9 @@ async def reasons(
     show, why = should_offer_picker(conversation, now)
     return {
         "reason_routing": config.settings.reason_routing,
+        # The inbox shows "Location unknown" only while location routing is on (labels are
+        # part of the feature: with it off, a message has no location label at all).
+        "location_routing": config.settings.location_routing,
         "show_picker": bool(offered) and show,
         "why": why if offered else "reason_routing_off",
         "reasons": [asdict(r) for r in offered],

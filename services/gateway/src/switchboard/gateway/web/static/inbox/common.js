@@ -58,6 +58,7 @@ export async function loadDirectory() {
   ]);
   // A practice may add its own reasons: name them as the practice does.
   for (const r of offered.reasons || []) if (r.code && r.label) REASONS[r.code] = r.label;
+  directory.locationRouting = offered.location_routing !== false;
   for (const s of staff) directory.staff.set(s.user_id, s.display_name);
   directory.lines = lines.lines || [];
   directory.templates = templates.templates || [];
@@ -75,7 +76,7 @@ export function badge(text, kind = '') {
 export function labels(conv) {
   const out = [];
   if (conv.reason) out.push(badge(reasonName(conv.reason), 'reason'));
-  if (conv.reason || conv.location_id || conv.location_name) {
+  if (conv.location_id || conv.location_name || (conv.reason && directory.locationRouting)) {
     out.push(badge(conv.location_name || (conv.location_id ? humanize(conv.location_id) : 'Location unknown'), 'location'));
   }
   return out;

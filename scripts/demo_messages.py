@@ -1,4 +1,6 @@
-"""Post a few signed SMS webhooks for the demo practice, the way the SMS provider would."""
+"""The demo practice's first day: the front desk watches the shared Unassigned inbox (set
+through the routing admin API, as an admin would), then a few signed SMS webhooks arrive the
+way the SMS provider would post them."""
 
 from __future__ import annotations
 
@@ -26,8 +28,26 @@ def post_sms(
     return r.status_code
 
 
+def watch_unassigned(gateway: str, staff_id: str) -> None:
+    """Subscribe a staff member to the shared Unassigned inbox, as a practice admin."""
+    login = httpx.post(
+        f"{gateway}/api/auth/login", json={"username": "admin@demo", "password": "demo-admin"}
+    )
+    login.raise_for_status()
+    r = httpx.put(
+        f"{gateway}/api/admin/routing/subscriptions/{staff_id}",
+        json={"reasons": [], "locations": [], "providers": [], "inboxes": ["unassigned"]},
+        headers={"Authorization": f"Bearer {login.json()['token']}"},
+        timeout=30,
+    )
+    if r.status_code not in (200, 202):
+        sys.exit(f"demo: subscribing {staff_id} to Unassigned answered {r.status_code}")
+
+
 def main() -> None:
-    port = int(os.environ.get("SB_PORT_BASE", "8000")) + 1
+    gateway_port = int(os.environ.get("SB_PORT_BASE", "8000"))
+    watch_unassigned(f"http://127.0.0.1:{gateway_port}", "u-front-1")
+    port = gateway_port + 1
     base = f"http://127.0.0.1:{port}"
     token = os.environ.get("SWITCHBOARD_TWILIO_AUTH_TOKEN", "dev-twilio-auth-token")
     codes = [

@@ -29,7 +29,7 @@ from patient_steps import (
     thread,
 )
 from playwright.sync_api import expect
-from staff_steps import screenshot
+from staff_steps import screenshot, sign_in
 
 from switchboard.ingest.links import secure_link
 from switchboard.ingest.settings import IngestSettings
@@ -266,7 +266,20 @@ def test_a_secure_email_is_read_and_answered_on_the_page(demo_system, new_page):
     found = find_conversation(demo_system, admin, "Are my lab results in?")
     assert found["patient_id"] == patient.patient_id
     secret = f"Your results are normal. {uuid.uuid4().hex[:6]}"
-    staff_reply(demo_system, admin, found["conversation_id"], secret, secure=True)
+    # The front desk answers securely from the staff inbox.
+    staff = new_page()
+    sign_in(
+        staff,
+        demo_system,
+        *ADMIN,
+        f"/#inbox=all/directed&c={found['conversation_id']}",
+    )
+    conv = staff.get_by_role("region", name="Conversation")
+    expect(conv.get_by_text("Are my lab results in?")).to_be_visible()
+    staff.get_by_label("Secure email").check()
+    staff.get_by_label("Message").fill(secret)
+    staff.get_by_role("button", name="Send securely and Close").click()
+    expect(staff.get_by_label("Status", exact=True)).to_have_value("closed", timeout=15_000)
 
     def sent_secure() -> str | None:
         detail = conversation(demo_system, admin, found["conversation_id"])

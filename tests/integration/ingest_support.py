@@ -12,9 +12,9 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from http_standin import Call, StandIn
 from sqlalchemy import create_engine, text
 
 from switchboard.ingest.app import MIGRATIONS, build_app
@@ -22,75 +22,20 @@ from switchboard.ingest.settings import IngestSettings
 from switchboard.platform.kafka import ensure_topics
 from switchboard.platform.migrations import upgrade
 
-
-@dataclass
-class Call:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-    at: float
-
-    def form(self) -> dict[str, list[str]]:
-        return parse_qs(self.body.decode())
-
-
 Responder = Callable[[Call], tuple[int, Any]]
 
 
 @dataclass
-class JsonServer:
-    """Keep-alive HTTP/1.1 server on 127.0.0.1 that records calls and answers with JSON
-    (or bytes) from `respond`."""
+class JsonServer(StandIn):
+    """Records calls and answers with JSON (or bytes) from `respond`."""
 
     respond: Responder = lambda _c: (200, {})
     calls: list[Call] = field(default_factory=list)
-    port: int = 0
-    _server: asyncio.base_events.Server | None = None
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> JsonServer:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, backlog=512)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def stop(self) -> None:
-        if self._server:
-            self._server.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 2)
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                method, target, _ = lines[0].split(" ", 2)
-                headers = {}
-                for line in lines[1:]:
-                    if ":" in line:
-                        k, v = line.split(":", 1)
-                        headers[k.strip().lower()] = v.strip()
-                body = await reader.readexactly(int(headers.get("content-length", "0")))
-                parts = urlsplit(target)
-                call = Call(method, parts.path, parse_qs(parts.query), headers, body, time.time())
-                self.calls.append(call)
-                status, payload = self.respond(call)
-                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-                writer.write(
-                    f"HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n"
-                    f"content-length: {len(data)}\r\n\r\n".encode()
-                    + data
-                )
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
-            pass
-        finally:
-            writer.close()
+    async def answer(self, call: Call) -> tuple[int, bytes]:
+        self.calls.append(call)
+        status, payload = self.respond(call)
+        return status, payload if isinstance(payload, bytes) else json.dumps(payload).encode()
 
 
 @contextlib.contextmanager

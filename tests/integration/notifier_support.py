@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
+from http_standin import Call, StandIn
 
 from switchboard.events import Event, Topic, decode
 from switchboard.platform.settings import ServiceSettings
@@ -23,73 +24,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@dataclass
-class Request:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    at: float
-
-
-# path -> (status, delay seconds)
+Request = Call
+# request -> (status, delay seconds)
 Behaviour = Callable[[Request], tuple[int, float]]
 
 
 @dataclass
-class HttpReceiver:
-    """Keep-alive HTTP/1.1 server on 127.0.0.1 that records every request."""
+class HttpReceiver(StandIn):
+    """Records every request (unless `keep` is off) and answers as `behaviour` says."""
 
     behaviour: Behaviour = lambda _r: (200, 0.0)
     requests: list[Request] = field(default_factory=list)
-    port: int = 0
     keep: bool = True
-    _server: asyncio.base_events.Server | None = None
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> HttpReceiver:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, backlog=512)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def stop(self) -> None:
-        if self._server:
-            self._server.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 2)
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                method, path, _ = lines[0].split(" ", 2)
-                headers = {}
-                for line in lines[1:]:
-                    if ":" in line:
-                        k, v = line.split(":", 1)
-                        headers[k.strip().lower()] = v.strip()
-                body = await reader.readexactly(int(headers.get("content-length", "0")))
-                req = Request(method, path, headers, body, time.monotonic())
-                if self.keep:
-                    self.requests.append(req)
-                status, delay = self.behaviour(req)
-                if delay:
-                    await asyncio.sleep(delay)
-                payload = b'{"sid":"SM1"}' if status < 300 else b"{}"
-                writer.write(
-                    f"HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n"
-                    f"content-length: {len(payload)}\r\n\r\n".encode()
-                    + payload
-                )
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
-            pass
-        finally:
-            writer.close()
+    async def answer(self, call: Call) -> tuple[int, bytes]:
+        if self.keep:
+            self.requests.append(call)
+        status, delay = self.behaviour(call)
+        if delay:
+            await asyncio.sleep(delay)
+        return status, b'{"sid":"SM1"}' if status < 300 else b"{}"
 
 
 class SmtpSink:

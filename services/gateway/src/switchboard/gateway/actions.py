@@ -37,7 +37,7 @@ from switchboard.events import (
     StaffAddressesSet,
 )
 from switchboard.gateway import readmodel, storage
-from switchboard.gateway.api import inbox_user, principal
+from switchboard.gateway.api import admin_only, inbox_user
 from switchboard.gateway.auth import Principal
 from switchboard.gateway.inbox import (
     ConversationSummary,
@@ -314,10 +314,7 @@ def _normalize_address(value: str) -> str:
     return phone
 
 
-def practice_admin(p: Annotated[Principal, Depends(principal)]) -> Principal:
-    if not p.is_admin:
-        raise HTTPException(403, "only practice admins set staff addresses")
-    return p
+practice_admin = admin_only("only practice admins set staff addresses")
 
 
 @router.put("/admin/staff/{staff_id}/addresses")

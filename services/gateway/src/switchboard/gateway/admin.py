@@ -29,7 +29,7 @@ from switchboard.events import (
     VoicemailExtensionMapped,
 )
 from switchboard.gateway import peers, storage
-from switchboard.gateway.api import inbox_user, principal
+from switchboard.gateway.api import admin_only, inbox_user, principal
 from switchboard.gateway.auth import Principal
 from switchboard.gateway.settings import GatewaySettings
 
@@ -40,10 +40,7 @@ UNASSIGNED = "unassigned"
 LOCATION_UNKNOWN, PROVIDER_UNKNOWN = "location_unknown", "provider_unknown"
 
 
-def practice_admin(p: Annotated[Principal, Depends(principal)]) -> Principal:
-    if not p.is_admin:
-        raise HTTPException(403, "only practice admins manage routing")
-    return p
+practice_admin = admin_only("only practice admins manage routing")
 
 
 def platform_operator(p: Annotated[Principal, Depends(principal)]) -> Principal:

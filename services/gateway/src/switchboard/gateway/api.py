@@ -5,6 +5,7 @@ not exist (404)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -40,6 +41,17 @@ async def principal(
     if p is None:
         raise HTTPException(401, "token invalid or expired")
     return p
+
+
+def admin_only(refusal: str) -> Callable[[Principal], Principal]:
+    """A dependency: the caller is a practice admin, else 403 with `refusal` as the reason."""
+
+    def check(p: Annotated[Principal, Depends(principal)]) -> Principal:
+        if not p.is_admin:
+            raise HTTPException(403, refusal)
+        return p
+
+    return check
 
 
 def inbox_user(p: Annotated[Principal, Depends(principal)]) -> Principal:

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 
 from switchboard.gateway import peers
-from switchboard.gateway.api import principal
+from switchboard.gateway.api import admin_only
 from switchboard.gateway.auth import Principal
 from switchboard.platform.logging import get_logger
 
@@ -23,10 +23,7 @@ log = get_logger(__name__)
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 
 
-def practice_admin(p: Annotated[Principal, Depends(principal)]) -> Principal:
-    if not p.is_admin:
-        raise HTTPException(403, "only practice admins can sync with the EHR")
-    return p
+practice_admin = admin_only("only practice admins can sync with the EHR")
 
 
 @router.post("/ehr-sync")

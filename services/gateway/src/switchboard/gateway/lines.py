@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 
 from switchboard.events import LineLabelSet
 from switchboard.gateway import peers
-from switchboard.gateway.api import principal
+from switchboard.gateway.api import admin_only, principal
 from switchboard.gateway.auth import Principal
 from switchboard.gateway.settings import GatewaySettings
 from switchboard.platform.logging import get_logger
@@ -70,10 +70,7 @@ async def lines(
     return {"lines": await fetch_lines(request, p.practice_id)}
 
 
-def practice_admin(p: Annotated[Principal, Depends(principal)]) -> Principal:
-    if not p.is_admin:
-        raise HTTPException(403, "only practice admins change line labels")
-    return p
+practice_admin = admin_only("only practice admins change line labels")
 
 
 class LabelIn(BaseModel):

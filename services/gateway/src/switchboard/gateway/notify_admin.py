@@ -42,7 +42,7 @@ from switchboard.events import (
     WeeklyWindow,
 )
 from switchboard.gateway import peers, storage
-from switchboard.gateway.api import principal
+from switchboard.gateway.api import admin_only, principal
 from switchboard.gateway.auth import Principal
 from switchboard.platform.kafka import PublishError
 from switchboard.platform.logging import get_logger
@@ -219,10 +219,7 @@ def staff_lookup(request: Request) -> StaffLookup:
     return lookup
 
 
-def admin(p: Annotated[Principal, Depends(principal)]) -> Principal:
-    if not p.is_admin:
-        raise HTTPException(403, "only a practice admin may change practice notification settings")
-    return p
+admin = admin_only("only a practice admin may change practice notification settings")
 
 
 async def _target_staff(staff_id: str, p: Principal, lookup: StaffLookup) -> str:
@@ -272,10 +269,7 @@ Lookup = Annotated[StaffLookup, Depends(staff_lookup)]
 # -- routes ---------------------------------------------------------------------------------
 
 
-def admin_reader(p: Annotated[Principal, Depends(principal)]) -> Principal:
-    if not p.is_admin:
-        raise HTTPException(403, "only a practice admin may read practice notification settings")
-    return p
+admin_reader = admin_only("only a practice admin may read practice notification settings")
 
 
 @router.get("/practice-settings")

@@ -21,7 +21,7 @@ from sqlalchemy import Column, DateTime, Table, Text, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from switchboard.gateway import storage
-from switchboard.gateway.api import principal
+from switchboard.gateway.api import admin_only, principal
 from switchboard.gateway.auth import Principal
 from switchboard.platform.logging import get_logger
 
@@ -79,10 +79,7 @@ def _out(row: Any) -> dict[str, Any]:
     }
 
 
-def practice_admin(p: Annotated[Principal, Depends(principal)]) -> Principal:
-    if not p.is_admin:
-        raise HTTPException(403, "only practice admins change templates")
-    return p
+practice_admin = admin_only("only practice admins change templates")
 
 
 @router.get("/templates")

@@ -24,8 +24,11 @@ def test_committed_settings_reference_matches_the_code() -> None:
 
 def test_reference_lists_each_service_setting_with_its_secrecy() -> None:
     text = (ROOT / "docs" / "settings.md").read_text()
-    rows = {line.split("|")[1].strip(" `") + "/" + line.split("|")[2].strip(): line
-            for line in text.splitlines() if line.startswith("| `SWITCHBOARD_")}
+    rows = {
+        line.split("|")[1].strip(" `") + "/" + line.split("|")[2].strip(): line
+        for line in text.splitlines()
+        if line.startswith("| `SWITCHBOARD_")
+    }
     # A service's own setting, a shared one, and secrets typed SecretStr or named as such.
     assert "| no |" in rows["SWITCHBOARD_MLLP_PORT/pm-sync"]
     assert "| no |" in rows["SWITCHBOARD_KAFKA_BOOTSTRAP/all"]

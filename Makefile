@@ -1,5 +1,5 @@
 # Switchboard: `make up` runs the whole system locally, `make test` runs every test.
-.PHONY: up down test test-unit lint typecheck bench schemas
+.PHONY: up down test test-unit lint typecheck bench schemas settings-doc k8s-validate
 
 up:
 	bash scripts/up.sh
@@ -25,3 +25,11 @@ schemas:
 
 bench:
 	uv run --frozen python bench/webhook_latency.py
+
+# docs/settings.md and deploy/secrets/*.env.example from the settings classes (tests check them).
+settings-doc:
+	uv run --frozen python scripts/settings_reference.py
+
+# Render every deploy/ overlay and validate it offline (kubeconform, schemas cached in .cache).
+k8s-validate:
+	uv run --frozen python scripts/k8s_validate.py

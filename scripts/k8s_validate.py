@@ -9,7 +9,7 @@ $SB_CACHE/k8s-validate (nothing fetched is committed):
   (PyPI); their `/api/_definitions.json` references are made relative for kubeconform.
 - KEDA (ScaledObject) and the Prometheus Operator (ServiceMonitor, PrometheusRule): the CRDs in
   their Go modules (`go mod download -json`).
-- Strimzi (KafkaTopic, KafkaUser): `io.strimzi:api` and `io.strimzi:crd-generator` from Maven
+- Strimzi (Kafka, KafkaNodePool, KafkaTopic, KafkaUser): `io.strimzi:api` and `io.strimzi:crd-generator` from Maven
   Central, whose CrdGenerator writes the same CRDs (full openAPIV3Schema) Strimzi releases; the
   jar's own `Crds` class only builds schema-less CRDs.
 CRD schemas are made strict (no unknown fields where the CRD lists properties), as kubeconform's
@@ -43,11 +43,13 @@ PROMETHEUS_OPERATOR = (
 )
 STRIMZI_VERSION = "0.45.0"
 STRIMZI_KINDS = {
+    "io.strimzi.api.kafka.model.kafka.Kafka": "kafka.yaml",
+    "io.strimzi.api.kafka.model.nodepool.KafkaNodePool": "kafkanodepool.yaml",
     "io.strimzi.api.kafka.model.topic.KafkaTopic": "kafkatopic.yaml",
     "io.strimzi.api.kafka.model.user.KafkaUser": "kafkauser.yaml",
 }
 STAMP = json.dumps(
-    [KUBECONFORM, KUBERNETES_VALIDATE, KEDA, PROMETHEUS_OPERATOR, STRIMZI_VERSION, 3]
+    [KUBECONFORM, KUBERNETES_VALIDATE, KEDA, PROMETHEUS_OPERATOR, STRIMZI_VERSION, STRIMZI_KINDS, 4]
 )
 
 

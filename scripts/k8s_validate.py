@@ -9,9 +9,9 @@ $SB_CACHE/k8s-validate (nothing fetched is committed):
   (PyPI); their `/api/_definitions.json` references are made relative for kubeconform.
 - KEDA (ScaledObject) and the Prometheus Operator (ServiceMonitor, PrometheusRule): the CRDs in
   their Go modules (`go mod download -json`).
-- Strimzi (Kafka, KafkaNodePool, KafkaTopic, KafkaUser): `io.strimzi:api` and `io.strimzi:crd-generator` from Maven
-  Central, whose CrdGenerator writes the same CRDs (full openAPIV3Schema) Strimzi releases; the
-  jar's own `Crds` class only builds schema-less CRDs.
+- Strimzi (Kafka, KafkaNodePool, KafkaTopic, KafkaUser): `io.strimzi:api` and
+  `io.strimzi:crd-generator` from Maven Central, whose CrdGenerator writes the same CRDs (full
+  openAPIV3Schema) Strimzi releases; the api jar itself holds no CRD files.
 CRD schemas are made strict (no unknown fields where the CRD lists properties), as kubeconform's
 -strict does for Kubernetes' kinds. A kind with no schema is an error, not a skip.
 """

@@ -157,7 +157,12 @@ def rows_for(cls: type[BaseModel], only: set[str] | None = None) -> list[Row]:
     for name, field in cls.model_fields.items():
         if only is not None and name not in only:
             continue
-        secret = _holds_secret(field.annotation) or bool(SECRET_NAME.search(name))
+        secret = (
+            _holds_secret(field.annotation)
+            # The `Secret` marker of switchboard.platform.secret_settings, where it is used.
+            or any(type(m).__name__ == "Secret" for m in field.metadata)
+            or bool(SECRET_NAME.search(name))
+        )
         rows.append(
             Row(
                 env=ENV_PREFIX + name.upper(),

@@ -36,6 +36,9 @@ SECRETS = ROOT / "deploy" / "secrets"
 # Each service's own credential and the callers it accepts differ per service: they go in
 # `switchboard-<service>-internal`; every other secret key in the shared `switchboard-secrets`.
 PER_SERVICE = {"SWITCHBOARD_INTERNAL_TOKEN", "SWITCHBOARD_INTERNAL_CALLERS"}
+# Secrets the cluster makes, not the ops team: each service's Kafka password is in the Secret
+# Strimzi's user operator writes for its KafkaUser (the production overlay refers to it).
+FROM_CLUSTER = {"SWITCHBOARD_KAFKA_SASL_PASSWORD"}
 ENV_PREFIX = "SWITCHBOARD_"
 ALL = "all"
 # Names that carry credentials even where the type is a plain str (a URL with a password, a
@@ -238,7 +241,7 @@ def secret_examples() -> dict[Path, str]:
     shared: dict[str, tuple[set[str], str]] = {}
     own: dict[str, dict[str, str]] = {}
     for row, services in collect().items():
-        if not row.secret:
+        if not row.secret or row.env in FROM_CLUSTER:
             continue
         if row.env in PER_SERVICE:
             for service in services:

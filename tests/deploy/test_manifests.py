@@ -266,3 +266,17 @@ def test_every_secret_a_pod_needs_is_documented_or_made_by_the_cluster(
                     ref = src.get("secretRef")
                     if ref and not ref.get("optional"):
                         assert ref["name"] in made | examples, ref["name"]
+
+
+def test_each_service_connects_to_kafka_as_its_own_user(
+    production: list[dict[str, Any]], deploy_copy: Path
+) -> None:
+    users = set()
+    if (deploy_copy / "kafka" / "kustomization.yaml").exists():
+        users = set(_by(_objects(_render(deploy_copy / "kafka")), "KafkaUser"))
+    for name, d in _by(production, "Deployment").items():
+        env = {e["name"]: e for e in d["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert env["SWITCHBOARD_KAFKA_SASL_USERNAME"]["value"] == name
+        ref = env["SWITCHBOARD_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": name, "key": "password"}  # Strimzi's Secret for that user
+        assert not users or name in users

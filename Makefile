@@ -1,5 +1,5 @@
 # Switchboard: `make up` runs the whole system locally, `make test` runs every test.
-.PHONY: up down test test-unit lint typecheck bench schemas settings-doc k8s-validate
+.PHONY: up down test test-unit lint typecheck bench schemas settings-doc k8s-validate kafka-manifests kafka-cluster-up kafka-cluster-down
 
 up:
 	bash scripts/up.sh
@@ -33,3 +33,15 @@ settings-doc:
 # Render every deploy/ overlay and validate it offline (kubeconform, schemas cached in .cache).
 k8s-validate:
 	uv run --frozen python scripts/k8s_validate.py
+
+# Strimzi KafkaTopic/KafkaUser resources under deploy/kafka, from the topic and access
+# declarations (a test fails when the committed files differ).
+kafka-manifests:
+	uv run --frozen python scripts/kafka_manifests.py
+
+# The local three-broker KRaft cluster (ports 29092-29094), beside the single broker.
+kafka-cluster-up:
+	bash scripts/kafka-cluster.sh start
+
+kafka-cluster-down:
+	bash scripts/kafka-cluster.sh stop

@@ -1,4 +1,7 @@
-"""Create every Switchboard topic with its partition count (never auto-created)."""
+"""Create every Switchboard topic (never auto-created) with its partitions and configs from
+switchboard.events.topics.TOPIC_SPECS, and align the configs of existing ones. The replication
+factor comes from SWITCHBOARD_KAFKA_REPLICATION_FACTOR (1 locally, 3 on the three-broker cluster).
+"""
 
 import asyncio
 
@@ -17,7 +20,10 @@ async def main() -> None:
                 raise
             print(f"topics: broker not ready ({type(exc).__name__}), retrying")
             await asyncio.sleep(1)
-    print(f"topics: created {len(created)}, prefix {settings.topic_prefix!r}")
+    print(
+        f"topics: created {len(created)}, configs aligned, prefix {settings.topic_prefix!r}, "
+        f"replication factor {settings.kafka_replication_factor}"
+    )
 
 
 if __name__ == "__main__":

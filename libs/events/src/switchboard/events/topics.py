@@ -1,7 +1,13 @@
-"""Logical topic names. A deployment may prefix them (settings.topic_prefix)."""
+"""Logical topic names and each topic's Kafka settings, in one place.
+
+A deployment may prefix the names (settings.topic_prefix). `TOPIC_SPECS` is what both
+scripts/topics.py (local runs) and the Strimzi `KafkaTopic` manifests (production, see
+`switchboard.platform.kafka_manifests`) are made from.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -21,7 +27,68 @@ class Topic(StrEnum):
     DEAD_LETTER = "switchboard.dead-letter"  # records a consumer could not process
 
 
-PARTITIONS: dict[Topic, int] = {t: 6 for t in Topic}
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+FOREVER = -1
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    partitions: int
+    retention_ms: int  # -1: kept for ever
+    cleanup_policy: str  # "delete" or "compact"
+    why: str  # one line for docs/operations.md
+
+    def configs(self, replication_factor: int) -> dict[str, str]:
+        """The topic-level Kafka configs for a cluster of this replication factor."""
+        return {
+            "cleanup.policy": self.cleanup_policy,
+            "retention.ms": str(self.retention_ms),
+            "min.insync.replicas": str(min_insync_replicas(replication_factor)),
+        }
+
+
+def min_insync_replicas(replication_factor: int) -> int:
+    """2 of 3 in production: acks=all then survives one broker down and still never
+    acknowledges a write held by a single broker. 1 when there is only one (local)."""
+    return max(1, min(2, replication_factor - 1))
+
+
+# The services are event-sourced: projections (inbox, router, notifier, rebuilds) fold
+# every event of these topics from the start, so they keep every record for ever.
+#
+# Configuration is NOT compacted, deliberately: every config event of a practice has the
+# same key (`<practice>:config`, so they stay in order on one partition) and the consumers
+# fold each one (ReasonAdded adds a reason, StaffSubscriptionsSet sets one member's list,
+# RoutingSettingsChanged one practice's settings...). Compaction keeps only the newest
+# record per key, so it would drop all but the last change of each practice and a replay
+# (a rebuild, a new consumer) would come back with a wrong configuration. Compaction would
+# need a key per piece of state and events that each carry the whole piece; until then
+# config is a small topic kept in full.
+_LOG = "event log, folded from the start by the projections: kept for ever"
+TOPIC_SPECS: dict[Topic, TopicSpec] = {
+    Topic.MESSAGES: TopicSpec(6, FOREVER, "delete", _LOG),
+    Topic.ROUTING: TopicSpec(6, FOREVER, "delete", _LOG),
+    Topic.PM: TopicSpec(6, FOREVER, "delete", _LOG),
+    Topic.CONFIG: TopicSpec(
+        6,
+        FOREVER,
+        "delete",
+        "every change is folded on replay and all share one key per practice: "
+        "compaction would keep only each practice's last change, so kept in full",
+    ),
+    Topic.ACTIONS: TopicSpec(6, FOREVER, "delete", _LOG),
+    Topic.DELIVERY: TopicSpec(6, FOREVER, "delete", _LOG),
+    Topic.NOTIFICATIONS: TopicSpec(6, FOREVER, "delete", "audit of alerts sent: kept for ever"),
+    # Who is viewing or typing now: worthless after minutes; the live view reads from now on.
+    Topic.PRESENCE: TopicSpec(6, HOUR_MS, "delete", "live signals only: one hour"),
+    # Long enough for an operator to notice, fix and replay after a holiday, bounded because
+    # the records are the original events (patient data) and nothing folds them.
+    Topic.DEAD_LETTER: TopicSpec(
+        6, 90 * DAY_MS, "delete", "for inspection and replay by an operator: 90 days"
+    ),
+}
+PARTITIONS: dict[Topic, int] = {t: s.partitions for t, s in TOPIC_SPECS.items()}
 
 
 def topic_for(event: Event | type[Event]) -> Topic:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 
-from switchboard.events import Event, Topic, encode, topic_for
-from switchboard.events.topics import PARTITIONS
+from switchboard.events import Event, encode, topic_for
+from switchboard.events.topics import TOPIC_SPECS
 from switchboard.platform.settings import ServiceSettings
 from switchboard.platform.telemetry import inject_headers
 
@@ -79,32 +80,73 @@ class Publisher:
             raise
 
 
-async def ensure_topics(settings: ServiceSettings, replication_factor: int = 1) -> list[str]:
-    """Create every topic with its partition count; existing ones are left as they are."""
+async def ensure_topics(
+    settings: ServiceSettings, replication_factor: int | None = None
+) -> list[str]:
+    """Create missing topics with their partitions and configs (TOPIC_SPECS), and bring the
+    configs of existing ones in line; returns the names created. Partition counts and the
+    replication factor of an existing topic are left as they are (changing them moves data:
+    an operator's decision)."""
+    rf = replication_factor if replication_factor is not None else settings.kafka_replication_factor
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
-    created = []
+    created: list[str] = []
     try:
         existing = set(await admin.list_topics())
         wanted = [
             NewTopic(
                 name=settings.topic(t),
-                num_partitions=PARTITIONS[t],
-                replication_factor=replication_factor,
-                topic_configs={"min.insync.replicas": "1"}
-                | (
-                    {"retention.ms": str(3_600_000)}
-                    if t is Topic.PRESENCE
-                    else {"retention.ms": "-1"}
-                ),
+                num_partitions=spec.partitions,
+                replication_factor=rf,
+                topic_configs=spec.configs(rf),
             )
-            for t in Topic
+            for t, spec in TOPIC_SPECS.items()
             if settings.topic(t) not in existing
         ]
         if wanted:
-            with contextlib.suppress(TopicAlreadyExistsError):  # another starter won the race
-                await admin.create_topics(wanted)
-            created = [t.name for t in wanted]
+            response = await admin.create_topics(wanted)
+            for name, code, message in _errors(response.topic_errors):
+                if code == TopicAlreadyExistsError.errno:  # another starter won the race,
+                    existing.add(name)  # or the metadata we listed was not yet up to date
+                elif code:
+                    raise RuntimeError(f"creating topic {name} failed: {code} {message}")
+                else:
+                    created.append(name)
+        present = {settings.topic(t): s.configs(rf) for t, s in TOPIC_SPECS.items()}
+        await _align_configs(admin, {n: c for n, c in present.items() if n in existing})
     finally:
         await admin.close()
     return created
+
+
+async def _align_configs(admin: AIOKafkaAdminClient, wanted: dict[str, dict[str, str]]) -> None:
+    """Alter the topics whose configs differ from `wanted` (a no-op when all match)."""
+    if not wanted:
+        return
+    described = await admin.describe_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, name, None) for name in wanted]
+    )
+    current: dict[str, dict[str, str]] = {}
+    for response in described:
+        for _err, _msg, _type, name, entries in response.resources:
+            current[name] = {e[0]: e[1] for e in entries}
+    stale = [
+        name
+        for name, configs in wanted.items()
+        if any(current.get(name, {}).get(k) != v for k, v in configs.items())
+    ]
+    if stale:
+        # AlterConfigs replaces a topic's whole override set; ours is the whole set.
+        altered = await admin.alter_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, n, wanted[n]) for n in stale]
+        )
+        for response in altered:
+            for code, message, _type, name in response.resources:
+                if code:
+                    raise RuntimeError(f"altering topic {name} failed: {code} {message}")
+
+
+def _errors(rows: Iterable[Any]) -> Iterator[tuple[str, int, str | None]]:
+    """(name, error code, message) of a CreateTopics answer, whatever its version."""
+    for row in rows:
+        yield row[0], row[1], (row[2] if len(row) > 2 else None)

@@ -12,6 +12,10 @@ class ServiceSettings(BaseSettings):
 
     service_name: str = "switchboard"
     kafka_bootstrap: str = "127.0.0.1:19092"
+    # Replicas of each topic scripts/topics.py creates: 1 on the local single broker, 3 on the
+    # local three-broker cluster (scripts/kafka-cluster.sh). In production Strimzi creates
+    # the topics from deploy/kafka (3 replicas, min.insync.replicas 2).
+    kafka_replication_factor: int = 1
     # Prefix for every topic name: lets tests and environments share one cluster safely.
     topic_prefix: str = ""
     # Prefix for consumer group ids: a second copy of a service (a replay, a test) reads the

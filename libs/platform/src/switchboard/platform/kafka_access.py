@@ -1,0 +1,82 @@
+"""What each service reads and writes on Kafka: the one declaration the Strimzi `KafkaUser`
+ACLs are made from (deploy/kafka/users.yaml). tests/unit/test_kafka_access.py checks it
+against the services' code: the consumer groups they wire, the topics their raw consumers
+name, the events they construct.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from switchboard.events.topics import Topic
+
+T = Topic
+
+
+@dataclass(frozen=True)
+class ServiceAccess:
+    service: str
+    # Consumer group (a ConsumerRunner's name; the group id in production) -> its topics.
+    groups: dict[str, tuple[Topic, ...]] = field(default_factory=dict)
+    # Groups a service makes per run, by prefix (a projection rebuild), and their topics.
+    group_prefixes: dict[str, tuple[Topic, ...]] = field(default_factory=dict)
+    # Topics read without a consumer group (every replica reads everything).
+    reads_ungrouped: tuple[Topic, ...] = ()
+    writes: tuple[Topic, ...] = ()
+
+    @property
+    def reads(self) -> tuple[Topic, ...]:
+        topics = {
+            *(t for ts in self.groups.values() for t in ts),
+            *(t for ts in self.group_prefixes.values() for t in ts),
+            *self.reads_ungrouped,
+        }
+        return tuple(t for t in Topic if t in topics)
+
+
+_INBOX = (T.MESSAGES, T.ROUTING, T.ACTIONS, T.DELIVERY, T.PM, T.CONFIG)
+
+ACCESS: tuple[ServiceAccess, ...] = (
+    ServiceAccess(
+        "gateway",
+        # the live view (SSE): no group, every replica reads from now on
+        reads_ungrouped=(T.ROUTING, T.ACTIONS, T.DELIVERY, T.NOTIFICATIONS, T.PRESENCE),
+        writes=(T.CONFIG, T.ACTIONS, T.PRESENCE),
+    ),
+    ServiceAccess(
+        "ingest",
+        groups={
+            "ingest-replies": (T.ACTIONS,),
+            "ingest-contacts": (T.PM,),
+            "ingest-config": (T.CONFIG,),
+        },
+        # messages in, replies' results, and the patient's read receipts (an action)
+        writes=(T.MESSAGES, T.ACTIONS, T.DELIVERY, T.DEAD_LETTER),
+    ),
+    ServiceAccess(
+        "router",
+        groups={"router": (T.MESSAGES, T.PM, T.CONFIG, T.ACTIONS, T.DELIVERY)},
+        reads_ungrouped=(T.MESSAGES,),  # replay / what-if over past messages
+        writes=(T.ROUTING, T.DEAD_LETTER),
+    ),
+    ServiceAccess(
+        "inbox-projection",
+        groups={"inbox-projection": _INBOX},
+        group_prefixes={"inbox-rebuild-": _INBOX},
+        writes=(T.ACTIONS, T.DEAD_LETTER),  # auto-assignment to a person's own address
+    ),
+    ServiceAccess(
+        "notifier",
+        groups={"notifier": (T.ROUTING, T.CONFIG, T.DELIVERY, T.ACTIONS)},
+        writes=(T.ACTIONS, T.NOTIFICATIONS, T.DEAD_LETTER),  # escalation reassigns: an action
+    ),
+    ServiceAccess(
+        "pm-sync",
+        groups={"pm-sync": (T.PM,)},
+        writes=(T.PM, T.DEAD_LETTER),
+    ),
+)
+
+
+def access_for(service: str) -> ServiceAccess:
+    return next(a for a in ACCESS if a.service == service)

@@ -1,6 +1,7 @@
 # Switchboard: `make up` runs the whole system locally, `make test` runs every test.
 .PHONY: up down test test-unit lint typecheck bench schemas settings-doc k8s-validate kafka-manifests kafka-cluster-up kafka-cluster-down
 
+# make up KAFKA_BROKERS=3: on the local three-broker cluster instead of the single broker.
 up:
 	bash scripts/up.sh
 

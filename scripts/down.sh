@@ -7,4 +7,5 @@ if [ -S "$SB_RUN_HOME/supervisor.sock" ]; then
 fi
 [ "${SB_KEEP_INFRA:-}" = 1 ] && exit 0
 bash "$ROOT/scripts/kafka.sh" stop
+bash "$ROOT/scripts/kafka-cluster.sh" stop >/dev/null  # make up KAFKA_BROKERS=3
 bash "$ROOT/scripts/postgres.sh" stop

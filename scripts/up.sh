@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up and start the whole system: dependencies, Kafka, PostgreSQL, topics, migrations,
+# Set up and start the whole system: dependencies, Kafka (one broker, or three with
+# KAFKA_BROKERS=3), PostgreSQL, topics, migrations,
 # every service under supervisord (a log per service), and the demo practice.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -7,7 +8,16 @@ cd "$ROOT"
 started=$SECONDS
 
 bash scripts/bootstrap.sh
-bash scripts/kafka.sh start
+if [ "${KAFKA_BROKERS:-1}" = 3 ]; then
+  # the three-broker KRaft cluster, topics at replication factor 3 / min.insync.replicas 2
+  bash scripts/kafka-cluster.sh start
+  SWITCHBOARD_KAFKA_BOOTSTRAP="$(bash scripts/kafka-cluster.sh bootstrap)"
+  export SWITCHBOARD_KAFKA_BOOTSTRAP SWITCHBOARD_KAFKA_REPLICATION_FACTOR=3
+elif [ "${KAFKA_BROKERS:-1}" = 1 ]; then
+  bash scripts/kafka.sh start
+else
+  echo "KAFKA_BROKERS must be 1 or 3" >&2; exit 2
+fi
 bash scripts/postgres.sh start
 psql -h 127.0.0.1 -p "$PG_PORT" -U switchboard -d postgres -tc \
   "SELECT 1 FROM pg_database WHERE datname='$SB_DB_NAME'" | grep -q 1 ||

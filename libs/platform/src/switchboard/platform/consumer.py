@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard.events import Event, Topic, UnknownEventError, decode
 from switchboard.platform.db import already_processed, mark_processed
-from switchboard.platform.kafka import Publisher, PublishError
+from switchboard.platform.kafka import Publisher, PublishError, connection
 from switchboard.platform.logging import get_logger
 from switchboard.platform.settings import ServiceSettings
 from switchboard.platform.telemetry import extract_context, tracer
@@ -109,7 +109,7 @@ class ConsumerRunner:
 
     def make_consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap,
+            **connection(self.settings),
             group_id=self.settings.group_id(self.name),
             client_id=f"{self.settings.service_name}-{self.name}",
             enable_auto_commit=False,

@@ -10,6 +10,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 
 from switchboard.events import Event, encode, topic_for
 from switchboard.events.topics import TOPIC_SPECS
@@ -21,11 +22,29 @@ class PublishError(RuntimeError):
     """Kafka did not acknowledge in time; the caller must not report success."""
 
 
+def connection(settings: ServiceSettings) -> dict[str, Any]:
+    """Where and how every Kafka client (producer, consumers, admin) connects."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = create_ssl_context(cafile=settings.kafka_ssl_cafile)
+    if settings.kafka_security_protocol.startswith("SASL_"):
+        password = settings.kafka_sasl_password
+        options |= {
+            "sasl_mechanism": settings.kafka_sasl_mechanism,
+            "sasl_plain_username": settings.kafka_sasl_username,
+            "sasl_plain_password": password.get_secret_value() if password else None,
+        }
+    return options
+
+
 def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
     # aiokafka defaults to acks=1 without idempotence: a leader failover could lose or
     # duplicate records. Both are set explicitly here, for every service.
     return AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap,
+        **connection(settings),
         client_id=settings.service_name,
         acks="all",
         enable_idempotence=True,
@@ -88,7 +107,7 @@ async def ensure_topics(
     replication factor of an existing topic are left as they are (changing them moves data:
     an operator's decision)."""
     rf = replication_factor if replication_factor is not None else settings.kafka_replication_factor
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(**connection(settings))
     await admin.start()
     created: list[str] = []
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from switchboard.events import Topic
@@ -16,6 +17,14 @@ class ServiceSettings(BaseSettings):
     # local three-broker cluster (scripts/kafka-cluster.sh). In production Strimzi creates
     # the topics from deploy/kafka (3 replicas, min.insync.replicas 2).
     kafka_replication_factor: int = 1
+    # How every Kafka client connects. Locally PLAINTEXT; in production SASL_SSL with the
+    # service's Strimzi KafkaUser (SCRAM-SHA-512: user `switchboard-<service>`, password from
+    # the Secret Strimzi makes) and the cluster CA (Secret `switchboard-cluster-ca-cert`).
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = None
     # Prefix for every topic name: lets tests and environments share one cluster safely.
     topic_prefix: str = ""
     # Prefix for consumer group ids: a second copy of a service (a replay, a test) reads the

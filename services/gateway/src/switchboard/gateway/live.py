@@ -41,6 +41,7 @@ from switchboard.events import (
 from switchboard.events.actions import ConversationAction
 from switchboard.gateway import readmodel
 from switchboard.gateway.auth import Principal, read_token
+from switchboard.platform.kafka import connection
 from switchboard.platform.logging import get_logger
 from switchboard.platform.service import Runtime
 
@@ -141,7 +142,7 @@ class Hub:
         settings = rt.settings
         consumer = AIOKafkaConsumer(
             *(settings.topic(t) for t in LIVE_TOPICS),
-            bootstrap_servers=settings.kafka_bootstrap,
+            **connection(settings),
             group_id=None,  # every replica reads everything, from now on
             auto_offset_reset="latest",
             enable_auto_commit=False,

@@ -35,6 +35,7 @@ from switchboard.inbox_projection import storage
 from switchboard.inbox_projection.bulk import ASYNC_COMMIT, BulkLoader, Raw, fast_decode
 from switchboard.inbox_projection.handlers import apply_batch
 from switchboard.platform.db import make_engine, make_sessionmaker
+from switchboard.platform.kafka import connection
 from switchboard.platform.logging import get_logger
 from switchboard.platform.settings import ServiceSettings
 
@@ -88,7 +89,7 @@ async def switch_to(engine: AsyncEngine, schema: str, events: int) -> None:
 
 
 async def partitions(settings: ServiceSettings, topics: list[str]) -> list[TopicPartition]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(**connection(settings))
     await admin.start()
     try:
         described = await admin.describe_topics(topics)
@@ -129,7 +130,7 @@ class _Reader:
         self.settings = settings
         self.topics = topics
         self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap,
+            **connection(settings),
             group_id=group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.events import MessageReceived, Topic, UnknownEventError, decode
+from switchboard.platform.kafka import connection
 from switchboard.platform.settings import ServiceSettings
 from switchboard.router import queries
 from switchboard.router.model import InboundMessage, RouterState, RoutingSettings, Subscription
@@ -31,7 +32,7 @@ async def messages_since(
     # nothing: a what-if never moves the router's own offsets.
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=settings.kafka_bootstrap,
+        **connection(settings),
         group_id=None,
         enable_auto_commit=False,
         client_id=f"{settings.service_name}-what-if",

@@ -80,12 +80,12 @@ def scan_service(service: str) -> Found:
             return {t for e in expr.elts if (t := _topic(e))}
         if isinstance(expr, ast.Name) and expr.id in lists:
             return lists[expr.id]
-        raise AssertionError(f"{service}: cannot resolve the topics {ast.dump(expr)}")
+        raise AssertionError(f"{service}: cannot resolve the topics {expr and ast.dump(expr)}")
 
     events = _event_classes()
     found = Found()
     for tree in trees.values():
-        named = {t for n in ast.walk(tree) if (t := _topic(n))} | {
+        named: set[Topic] = {t for n in ast.walk(tree) if (t := _topic(n))} | {
             t
             for n in ast.walk(tree)
             if isinstance(n, ast.Name) and n.id in lists
@@ -99,18 +99,18 @@ def scan_service(service: str) -> Found:
             if fname == "consumer_for":
                 group = call.args[0]
                 assert isinstance(group, ast.Constant), "consumer_for's group must be a literal"
-                found.groups[group.value] = topics_of(call.args[1])
+                found.groups[str(group.value)] = topics_of(call.args[1])
             elif fname == "ConsumerRunner":
                 group = kw["name"]
                 assert isinstance(group, ast.Constant), "ConsumerRunner's name must be a literal"
-                found.groups[group.value] = topics_of(kw["topics"])
+                found.groups[str(group.value)] = topics_of(kw["topics"])
             elif fname == "AIOKafkaConsumer":
-                topics = named - {Topic.DEAD_LETTER}
+                read = named - {Topic.DEAD_LETTER}
                 gid = kw.get("group_id")
                 if isinstance(gid, ast.Constant) and gid.value is None:
-                    found.reads_ungrouped |= topics
+                    found.reads_ungrouped |= read
                 else:
-                    found.group_prefixes[_literal_prefix(tree, gid)] = topics
+                    found.group_prefixes[_literal_prefix(tree, gid)] = read
             elif isinstance(call.func, ast.Name) and call.func.id in events:
                 found.writes.add(events[call.func.id])
             elif (

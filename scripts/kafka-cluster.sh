@@ -49,6 +49,8 @@ log.retention.hours=-1
 # Kafka's 9 s default is shortened so the local failover takes seconds.
 broker.session.timeout.ms=4000
 broker.heartbeat.interval.ms=1000
+# On a loaded machine the three JVMs come up minutes apart; wait for the quorum that long.
+initial.broker.registration.timeout.ms=600000
 PROPS
   cat > "$d/log4j.properties" <<PROPS
 log4j.rootLogger=WARN, file
@@ -61,19 +63,23 @@ log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
 PROPS
 }
 
+format_node() { # node: once, before its first start
+  local n=$1 d="$DIR/node$1"
+  configure "$n"
+  [ -f "$d/data/meta.properties" ] && return
+  java -cp "$LIBS/*" -Dlog4j.configuration="file:$d/log4j.properties" \
+    kafka.tools.StorageTool format -t "$(cat "$DIR/cluster.id")" -c "$d/server.properties" >/dev/null
+}
+
 start_node() { # node
-  local n=$1 d="$DIR/node$1" cp="$LIBS/*"
+  local n=$1 d="$DIR/node$1"
   if running "$n"; then return; fi
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$(broker_port "$n")") 2>/dev/null; then :; else
+  if (exec 3<>"/dev/tcp/127.0.0.1/$(broker_port "$n")") 2>/dev/null; then
     echo "kafka-cluster: port $(broker_port "$n") is taken by another process" >&2; exit 1
   fi
-  configure "$n"
-  if [ ! -f "$d/data/meta.properties" ]; then
-    java -cp "$cp" -Dlog4j.configuration="file:$d/log4j.properties" \
-      kafka.tools.StorageTool format -t "$(cat "$DIR/cluster.id")" -c "$d/server.properties" >/dev/null
-  fi
-  KAFKA_HEAP_OPTS="" nohup java -Xms128m -Xmx"$HEAP" -XX:+UseG1GC -XX:TieredStopAtLevel=1 -cp "$cp" \
-    -Dlog4j.configuration="file:$d/log4j.properties" \
+  format_node "$n"
+  KAFKA_HEAP_OPTS="" nohup java -Xms128m -Xmx"$HEAP" -XX:+UseG1GC -XX:TieredStopAtLevel=1 \
+    -cp "$LIBS/*" -Dlog4j.configuration="file:$d/log4j.properties" \
     kafka.Kafka "$d/server.properties" > "$d/stdout.log" 2>&1 &
   echo $! > "$(pidfile "$n")"
 }
@@ -82,9 +88,13 @@ start() {
   bash "$(dirname "$0")/kafka.sh" install
   mkdir -p "$DIR"
   [ -f "$DIR/cluster.id" ] || java -cp "$LIBS/*" kafka.tools.StorageTool random-uuid 2>/dev/null > "$DIR/cluster.id"
+  # Format all three first (in parallel), then start them together: a node waits for the
+  # others' controllers to form the quorum before it can register.
+  for n in $NODES; do format_node "$n" & done
+  wait
   for n in $NODES; do start_node "$n"; done
   for n in $NODES; do
-    if ! wait_for_port 127.0.0.1 "$(broker_port "$n")" 120; then
+    if ! wait_for_port 127.0.0.1 "$(broker_port "$n")" 300; then
       echo "kafka-cluster: node $n did not open $(broker_port "$n"); see $DIR/node$n/server.log" >&2
       tail -20 "$DIR/node$n/stdout.log" >&2; exit 1
     fi

@@ -11,12 +11,14 @@ from switchboard.platform.settings import ServiceSettings
 
 async def main() -> None:
     settings = ServiceSettings()
-    for attempt in range(30):
+    # A fresh broker may still be electing its controller, and a fresh cluster may not have
+    # as many brokers registered as the replication factor asks for yet.
+    for attempt in range(120):
         try:
             created = await ensure_topics(settings)
             break
-        except Exception as exc:  # the broker may still be electing its controller
-            if attempt == 29:
+        except Exception as exc:
+            if attempt == 119:
                 raise
             print(f"topics: broker not ready ({type(exc).__name__}), retrying")
             await asyncio.sleep(1)

@@ -8,9 +8,11 @@ single broker (19092).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +54,28 @@ class KafkaCluster:
         return done.stdout
 
 
+async def _brokers(bootstrap: str) -> int:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        await admin.start()
+        return len((await admin.describe_cluster())["brokers"])
+    except Exception:  # not up yet
+        return 0
+    finally:
+        await admin.close()
+
+
+def wait_for_brokers(bootstrap: str, count: int, limit_s: float = 300) -> None:
+    """Until `count` brokers have registered (the ports open before the quorum forms)."""
+    deadline = time.monotonic() + limit_s
+    while asyncio.run(_brokers(bootstrap)) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"fewer than {count} brokers registered after {limit_s} s")
+        time.sleep(1)
+
+
 def _tail(path: Path, lines: int = 15) -> str:
     return "\n".join(path.read_text().splitlines()[-lines:]) if path.exists() else "(no log)"
 
@@ -67,6 +91,7 @@ def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaClu
     cluster = KafkaCluster(env, directory, ",".join(f"127.0.0.1:{port + i}" for i in range(3)))
     try:
         cluster.run("start")
+        wait_for_brokers(cluster.bootstrap, 3)
         yield cluster
     finally:
         cluster.run("stop", timeout=120)

@@ -131,11 +131,24 @@ async def ensure_topics(
                     raise RuntimeError(f"creating topic {name} failed: {code} {message}")
                 else:
                     created.append(name)
-        present = {settings.topic(t): s.configs(rf) for t, s in TOPIC_SPECS.items()}
-        await _align_configs(admin, {n: c for n, c in present.items() if n in existing})
+        specs = {settings.topic(t): s for t, s in TOPIC_SPECS.items()}
+        present = [n for n in specs if n in existing]
+        # min.insync.replicas follows each topic's actual replica count: 2 on a topic with
+        # a single replica would refuse every acks=all write.
+        replicas = await _replica_counts(admin, present) if present else {}
+        await _align_configs(admin, {n: specs[n].configs(replicas.get(n, rf)) for n in present})
     finally:
         await admin.close()
     return created
+
+
+async def _replica_counts(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:
+    described = await admin.describe_topics(names)
+    return {
+        t["topic"]: len(t["partitions"][0]["replicas"])
+        for t in described
+        if t.get("error_code") == 0 and t["partitions"]
+    }
 
 
 async def _align_configs(admin: AIOKafkaAdminClient, wanted: dict[str, dict[str, str]]) -> None:

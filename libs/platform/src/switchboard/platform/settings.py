@@ -17,13 +17,16 @@ class ServiceSettings(BaseSettings):
     # local three-broker cluster (scripts/kafka-cluster.sh). In production Strimzi creates
     # the topics from deploy/kafka (3 replicas, min.insync.replicas 2).
     kafka_replication_factor: int = 1
-    # How every Kafka client connects. Locally PLAINTEXT; in production SASL_SSL with the
-    # service's Strimzi KafkaUser (SCRAM-SHA-512: user `switchboard-<service>`, password from
-    # the Secret Strimzi makes) and the cluster CA (Secret `switchboard-cluster-ca-cert`).
+    # How every Kafka client connects: PLAINTEXT locally, SASL_SSL in production (TLS to the
+    # Strimzi listener on 9093, authenticated as the service's own KafkaUser).
     kafka_security_protocol: str = "PLAINTEXT"
+    # SASL mechanism of the Strimzi KafkaUsers (deploy/kafka/users.yaml).
     kafka_sasl_mechanism: str = "SCRAM-SHA-512"
+    # The service's KafkaUser: `switchboard-<service>`.
     kafka_sasl_username: str | None = None
+    # Key `password` of the Secret Strimzi's user operator makes for that user.
     kafka_sasl_password: SecretStr | None = None
+    # The cluster CA (key `ca.crt` of Secret `switchboard-cluster-ca-cert`), mounted as a file.
     kafka_ssl_cafile: str | None = None
     # Prefix for every topic name: lets tests and environments share one cluster safely.
     topic_prefix: str = ""

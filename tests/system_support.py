@@ -36,8 +36,11 @@ class System:
 
 
 @contextmanager
-def running_system(run_home: Path, port_base: int, *, demo: bool) -> Iterator[System]:
-    """`make up` on `port_base` (with the demo practice when `demo`), stopped afterwards."""
+def running_system(
+    run_home: Path, port_base: int, *, demo: bool, extra_env: dict[str, str] | None = None
+) -> Iterator[System]:
+    """`make up` on `port_base` (with the demo practice when `demo`), stopped afterwards;
+    `extra_env` reaches every service (e.g. OTEL_* variables)."""
     prefix = f"e2e{uuid.uuid4().hex[:6]}."
     database = f"sb_e2e_{uuid.uuid4().hex[:8]}"
     # Ports scripts/env.sh derives from the port base: a value inherited from the shell that
@@ -49,6 +52,7 @@ def running_system(run_home: Path, port_base: int, *, demo: bool) -> Iterator[Sy
         "SB_DB_NAME": database,
         "SWITCHBOARD_TOPIC_PREFIX": prefix,
     }
+    env |= extra_env or {}
     if not demo:
         env["SB_SKIP_DEMO"] = "1"
     up = subprocess.run(

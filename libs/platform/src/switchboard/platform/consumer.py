@@ -28,6 +28,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord
 from opentelemetry import context as otel_context
+from opentelemetry import trace
 from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 from sqlalchemy import Table
@@ -38,6 +39,7 @@ from switchboard.events import Event, Topic, UnknownEventError, decode
 from switchboard.platform.db import already_processed, mark_processed
 from switchboard.platform.kafka import Publisher, PublishError, connection
 from switchboard.platform.logging import get_logger
+from switchboard.platform.metrics import CONSUMER_LAG, CONSUMER_LAST_POLL, logical_topic
 from switchboard.platform.settings import ServiceSettings
 from switchboard.platform.telemetry import extract_context, tracer
 
@@ -106,6 +108,8 @@ class ConsumerRunner:
         self.ready = False
         self.last_error: str | None = None
         self._stopping = asyncio.Event()
+        self._tracer = tracer(f"switchboard.consumer.{name}")
+        self._lag_reported_at = 0.0
 
     def make_consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
@@ -132,13 +136,32 @@ class ConsumerRunner:
                     timeout_ms=200, max_records=self.settings.consumer_batch_max
                 )
                 self.ready = True
+                CONSUMER_LAST_POLL.labels(self.name).set(time.time())
                 if any(batches.values()):
                     await self.process_batch(batches)
+                await self._report_lag()
         finally:
             await self.consumer.stop()
 
     def stop(self) -> None:
         self._stopping.set()
+
+    async def _report_lag(self) -> None:
+        """Lag per partition from the consumer's own position and the end offset the last
+        fetch saw (no extra request); at most once a second."""
+        now = time.monotonic()
+        if self.consumer is None or now - self._lag_reported_at < 1.0:
+            return
+        self._lag_reported_at = now
+        prefix = self.settings.topic_prefix
+        for tp in self.consumer.assignment():
+            end = self.consumer.highwater(tp)
+            if end is None:
+                continue
+            position = await self.consumer.position(tp)
+            CONSUMER_LAG.labels(self.name, logical_topic(tp.topic, prefix), str(tp.partition)).set(
+                max(0, end - position)
+            )
 
     async def process_batch(self, batches: dict[TopicPartition, Sequence[ConsumerRecord]]) -> None:
         """All records of one poll, every partition, in one transaction: per-partition order is
@@ -198,6 +221,7 @@ class ConsumerRunner:
                     delay = min(delay * 2, self.settings.consumer_backoff_max_s)
                     continue
                 attempts += 1
+                EVENTS.labels(self.name, "retried").inc()
                 if attempts >= self.settings.consumer_max_attempts:
                     await self.dead_letter(item.record, exc, attempts, item.event)
                     return
@@ -212,6 +236,22 @@ class ConsumerRunner:
                 await self.sleep(delay)
                 delay = min(delay * 2, self.settings.consumer_backoff_max_s)
 
+    def _receive_span(self, item: Decoded) -> trace.Span:
+        record = item.record
+        return self._tracer.start_span(
+            f"{self.name} apply {item.event.event_type}",
+            context=extract_context(record.headers, item.event.traceparent),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.consumer.group.name": self.settings.group_id(self.name),
+                "messaging.destination.name": record.topic,
+                "messaging.destination.partition.id": str(record.partition),
+                "messaging.kafka.offset": record.offset,
+                "messaging.message.id": str(item.event.event_id),
+            },
+        )
+
     def _note_transient(self, exc: BaseException) -> None:
         self.ready = False
         self.last_error = type(exc).__name__
@@ -224,11 +264,17 @@ class ConsumerRunner:
         unique: dict[uuid.UUID, Decoded] = {}
         for d in decoded:
             unique.setdefault(d.event.event_id, d)
-        first = next(iter(decoded)).record
-        ctx = extract_context(first.headers)
-        token = otel_context.attach(ctx)
+        # One span per record in the trace of the message it carries, and one span for the
+        # batch that links to them all (a batch serves many traces: links, not parents).
+        received = {k: self._receive_span(d) for k, d in unique.items()}
+        links = [trace.Link(s.get_span_context()) for s in received.values()]
         try:
-            with tracer(self.name).start_as_current_span(f"{self.name} process"):
+            with self._tracer.start_as_current_span(
+                f"{self.name} process",
+                context=otel_context.Context(),
+                links=links,
+                attributes={"switchboard.batch_size": len(decoded)},
+            ):
                 async with self.sessionmaker() as session, session.begin():
                     seen = await already_processed(
                         session, self.processed, self.name, unique.keys()
@@ -236,12 +282,16 @@ class ConsumerRunner:
                     fresh = [d.event for k, d in unique.items() if k not in seen]
                     if fresh:
                         outgoing = await self.handler(session, fresh)
-                        await self.publisher.publish(outgoing)
+                        await self.publisher.publish(
+                            outgoing,
+                            parents={k: trace.set_span_in_context(s) for k, s in received.items()},
+                        )
                         await mark_processed(
                             session, self.processed, self.name, [e.event_id for e in fresh]
                         )
         finally:
-            otel_context.detach(token)
+            for span in received.values():
+                span.end()
         EVENTS.labels(self.name, "applied").inc(len(fresh))
         EVENTS.labels(self.name, "duplicate").inc(len(decoded) - len(fresh))
 

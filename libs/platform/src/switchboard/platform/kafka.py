@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Iterator
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -11,11 +14,16 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
+from opentelemetry import trace
+from opentelemetry.context import Context
 
 from switchboard.events import Event, encode, topic_for
 from switchboard.events.topics import TOPIC_SPECS
+from switchboard.platform.metrics import PUBLISH_SECONDS, PUBLISHED
 from switchboard.platform.settings import ServiceSettings
-from switchboard.platform.telemetry import inject_headers
+from switchboard.platform.telemetry import extract_context, inject_headers, tracer
+
+_TRACER = tracer("switchboard.kafka")
 
 
 class PublishError(RuntimeError):
@@ -54,14 +62,25 @@ def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
     )
 
 
-def record_headers(event: Event) -> list[tuple[str, bytes]]:
+def record_headers(event: Event, ctx: Context | None = None) -> list[tuple[str, bytes]]:
     return [
         ("event_type", event.event_type.encode()),
         ("version", str(event.version).encode()),
         ("event_id", str(event.event_id).encode()),
         ("content-type", b"application/json"),
-        *inject_headers(),
+        *inject_headers(ctx),
     ]
+
+
+def _parent(event: Event, parents: Mapping[uuid.UUID, Context] | None) -> Context | None:
+    """The trace an outgoing event continues: its cause's span when a consumer gave one, else
+    the current span, else the trace its envelope carries (an outbox loop has no span)."""
+    cause = event.causation_id
+    if parents and cause is not None and cause in parents:
+        return parents[cause]
+    if trace.get_current_span().get_span_context().is_valid:
+        return None
+    return extract_context(None, event.traceparent) if event.traceparent else None
 
 
 class Publisher:
@@ -74,29 +93,63 @@ class Publisher:
     def topic_name(self, event: Event) -> str:
         return self.settings.topic(topic_for(event))
 
-    async def publish(self, events: Iterable[Event], timeout_s: float | None = None) -> None:
+    async def publish(
+        self,
+        events: Iterable[Event],
+        timeout_s: float | None = None,
+        parents: Mapping[uuid.UUID, Context] | None = None,
+    ) -> None:
+        """Send and wait for acks=all. `parents` maps a cause's event id to its span, so each
+        event continues the trace of the message that caused it (a batch holds many)."""
         events = list(events)
         if not events:
             return
         timeout = timeout_s if timeout_s is not None else self.settings.publish_timeout_s
+        spans: list[trace.Span] = []
+        started = time.perf_counter()
+        outcome = "failed"
         try:
             async with asyncio.timeout(timeout):
-                futures = [
-                    await self.producer.send(
-                        self.topic_name(e),
-                        value=encode(e),
-                        key=e.partition_key().encode(),
-                        headers=record_headers(e),
+                futures = []
+                for e in events:
+                    topic = self.topic_name(e)
+                    # The key is never an attribute: it holds the sender's address.
+                    span = _TRACER.start_span(
+                        f"publish {topic_for(e)}",
+                        context=_parent(e, parents),
+                        kind=trace.SpanKind.PRODUCER,
+                        attributes={
+                            "messaging.system": "kafka",
+                            "messaging.destination.name": topic,
+                            "messaging.operation.type": "publish",
+                            "switchboard.event_type": e.event_type,
+                            "messaging.message.id": str(e.event_id),
+                        },
                     )
-                    for e in events
-                ]
+                    spans.append(span)
+                    futures.append(
+                        await self.producer.send(
+                            topic,
+                            value=encode(e),
+                            key=e.partition_key().encode(),
+                            headers=record_headers(e, trace.set_span_in_context(span)),
+                        )
+                    )
                 await asyncio.gather(*futures)
+            outcome = "acked"
         except TimeoutError as exc:
             raise PublishError(f"Kafka did not acknowledge within {timeout}s") from exc
         except Exception as exc:
             if exc.__class__.__module__.startswith("aiokafka"):
                 raise PublishError(f"Kafka refused the write: {exc.__class__.__name__}") from exc
             raise
+        finally:
+            for span in spans:  # each span lasts until Kafka acknowledged (or gave up)
+                span.end()
+            elapsed = time.perf_counter() - started
+            for topic, count in Counter(str(topic_for(e)) for e in events).items():
+                PUBLISH_SECONDS.labels(topic).observe(elapsed)
+                PUBLISHED.labels(topic, outcome).inc(count)
 
 
 async def ensure_topics(

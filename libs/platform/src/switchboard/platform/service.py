@@ -22,9 +22,10 @@ from switchboard.platform.db import make_engine, make_sessionmaker
 from switchboard.platform.http import ReadinessCheck, add_ops_routes
 from switchboard.platform.kafka import Publisher, make_producer
 from switchboard.platform.logging import configure_logging, get_logger
+from switchboard.platform.metrics import HttpMetrics, watch_pool
 from switchboard.platform.migrations import upgrade
 from switchboard.platform.settings import ServiceSettings
-from switchboard.platform.telemetry import configure_tracing
+from switchboard.platform.telemetry import configure_tracing, instrument_app, instrument_libraries
 
 log = get_logger(__name__)
 
@@ -102,6 +103,7 @@ def service_app(
         producer = make_producer(settings)
         await producer.start()
         rt = Runtime(settings, engine, make_sessionmaker(engine), Publisher(producer, settings))
+        watch_pool(engine, settings.service_name)
         app.state.runtime = rt
         if on_start:
             started = on_start(app, rt)
@@ -143,6 +145,8 @@ def service_app(
         checks["consumers"] = _consumers
     checks.update(extra_checks or {})
     add_ops_routes(app, checks)
+    app.add_middleware(HttpMetrics)
+    instrument_app(app)
     return app
 
 
@@ -161,6 +165,7 @@ def main_for(
         settings = settings_cls(service_name=service)  # type: ignore[call-arg]
         configure_logging(service, settings.log_level)
         configure_tracing(service)
+        instrument_libraries()
         if args.command == "migrate":
             if migrations:
                 upgrade(migrations, settings.database_url)

@@ -25,6 +25,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 from fastapi import APIRouter, FastAPI, WebSocket, WebSocketDisconnect
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 from pydantic import ValidationError
 
 from switchboard.events import (
@@ -44,8 +46,10 @@ from switchboard.gateway.auth import Principal, read_token
 from switchboard.platform.kafka import connection
 from switchboard.platform.logging import get_logger
 from switchboard.platform.service import Runtime
+from switchboard.platform.telemetry import extract_context, tracer
 
 log = get_logger(__name__)
+_TRACER = tracer("switchboard.gateway.live")
 live = APIRouter()
 
 LIVE_TOPICS = (Topic.ROUTING, Topic.ACTIONS, Topic.DELIVERY, Topic.NOTIFICATIONS, Topic.PRESENCE)
@@ -119,8 +123,10 @@ class Hub:
     task: asyncio.Task[None] | None = None
     settler: asyncio.Task[None] | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
-    # conversation changes waiting for the projection: event id -> (event, relay by)
-    pending: dict[uuid.UUID, tuple[Event, float]] = field(default_factory=dict)
+    # conversation changes waiting for the projection: event id -> (event, relay by, trace)
+    pending: dict[uuid.UUID, tuple[Event, float, otel_context.Context]] = field(
+        default_factory=dict
+    )
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def is_ready(self) -> bool:
@@ -132,11 +138,23 @@ class Hub:
     def remove(self, client: Client) -> None:
         self.clients[client.who.practice_id].discard(client)
 
-    def dispatch(self, event: Event) -> None:
-        for client in tuple(self.clients.get(event.practice_id, ())):
-            message = view(event, client.who)
-            if message is not None:
-                client.offer(message)
+    def dispatch(self, event: Event, ctx: otel_context.Context | None = None) -> None:
+        clients = tuple(self.clients.get(event.practice_id, ()))
+        if not clients:
+            return
+        with _TRACER.start_as_current_span(
+            "gateway live push",
+            context=ctx if ctx is not None else extract_context(None, event.traceparent),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={"switchboard.event_type": event.event_type},
+        ) as span:
+            offered = 0
+            for client in clients:
+                message = view(event, client.who)
+                if message is not None:
+                    client.offer(message)
+                    offered += 1
+            span.set_attribute("switchboard.live.clients", offered)
 
     async def relay(self, rt: Runtime) -> None:
         settings = rt.settings
@@ -174,14 +192,15 @@ class Hub:
                             event = decode(record.value)
                         except (UnknownEventError, ValidationError):
                             continue  # not ours to judge: the consumers dead-letter it
+                        ctx = extract_context(record.headers, event.traceparent)
                         if isinstance(event, CONVERSATION_EVENTS) and self.clients.get(
                             event.practice_id
                         ):
                             deadline = asyncio.get_running_loop().time() + APPLY_WAIT_S
-                            self.pending[event.event_id] = (event, deadline)
+                            self.pending[event.event_id] = (event, deadline, ctx)
                             self.arrived.set()
                         else:
-                            self.dispatch(event)
+                            self.dispatch(event, ctx)
         finally:
             await consumer.stop()
 
@@ -198,10 +217,10 @@ class Hub:
                 log.warning("live_settle_failed", error=type(exc).__name__)
                 done = set()
             now = loop.time()
-            for event_id, (event, deadline) in list(self.pending.items()):
+            for event_id, (event, deadline, ctx) in list(self.pending.items()):
                 if event_id in done or now >= deadline:
                     del self.pending[event_id]
-                    self.dispatch(event)
+                    self.dispatch(event, ctx)
             if not self.pending:
                 self.arrived.clear()
             else:

@@ -14,10 +14,12 @@ import functools
 import operator
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from psycopg.types.json import Jsonb
 from sqlalchemy import Table, any_, bindparam, delete, func, select, text, tuple_, update
+from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,6 +45,7 @@ from switchboard.inbox_projection.model import (
     Patient,
     membership_rows,
 )
+from switchboard.platform.metrics import END_TO_END_SECONDS
 
 UUIDS = ARRAY(UUID(as_uuid=True))
 TEXTS = ARRAY(Text)
@@ -68,7 +71,17 @@ async def current_generation(session: AsyncSession) -> str:
 
 async def handle_batch(session: AsyncSession, events: Sequence[Event]) -> list[Event]:
     """The live consumer's handler: applies to the active generation."""
-    return await apply_batch(session, events, await current_generation(session), emit=True)
+    emitted = await apply_batch(session, events, await current_generation(session), emit=True)
+    received = [(e.channel, e.received_at) for e in events if isinstance(e, MessageReceived)]
+    if received:
+        # Visible to staff once this transaction commits: measure the end-to-end time then.
+        def observe(_: object) -> None:
+            now = datetime.now(UTC)
+            for channel, at in received:
+                END_TO_END_SECONDS.labels(str(channel)).observe((now - at).total_seconds())
+
+        sa_event.listen(session.sync_session, "after_commit", observe, once=True)
+    return emitted
 
 
 async def apply_batch(

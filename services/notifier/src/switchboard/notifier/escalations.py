@@ -16,8 +16,8 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from prometheus_client import Counter
-from sqlalchemy import delete, select, update
+from prometheus_client import Counter, Gauge
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -39,7 +39,10 @@ from switchboard.platform.logging import get_logger
 
 log = get_logger(__name__)
 
-FIRED = Counter("switchboard_notifier_timers_fired_total", "Response timers fired")
+FIRED = Counter(
+    "switchboard_notifier_timers_fired_total", "Response timers fired: the SLA was breached"
+)
+PENDING = Gauge("switchboard_notifier_timers_pending", "Response timers running (SLA not yet met)")
 COALESCE_RETENTION_S = 2 * 24 * 3600
 
 
@@ -70,6 +73,8 @@ class TimerLoop:
                 self.ready = True
                 delay = self.settings.consumer_backoff_initial_s
                 self._rounds += 1
+                if self._rounds % 10 == 1:
+                    await self.count_pending()
                 if self._rounds % 1200 == 0:
                     await self.forget_old_coalescing()
             except Exception as exc:
@@ -87,6 +92,14 @@ class TimerLoop:
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+    async def count_pending(self) -> None:
+        t = storage.timers
+        async with self.sessionmaker() as session:
+            count = await session.scalar(
+                select(func.count()).select_from(t).where(t.c.status == "pending")
+            )
+        PENDING.set(count or 0)
 
     async def fire_due(self) -> int:
         """Fire every timer due by the clock's now (up to one batch). Returns how many."""

@@ -1,5 +1,5 @@
 # Switchboard: `make up` runs the whole system locally, `make test` runs every test.
-.PHONY: up down test test-unit lint typecheck bench schemas settings-doc k8s-validate kafka-manifests kafka-cluster-up kafka-cluster-down
+.PHONY: up down test test-unit lint typecheck bench schemas settings-doc k8s-validate kafka-manifests kafka-cluster-up kafka-cluster-down metrics
 
 # make up KAFKA_BROKERS=3: on the local three-broker cluster instead of the single broker.
 up:
@@ -46,3 +46,7 @@ kafka-cluster-up:
 
 kafka-cluster-down:
 	bash scripts/kafka-cluster.sh stop
+
+# The key figures of every local service (lag, rates, p50/p99), refreshed every 2 s.
+metrics:
+	uv run --frozen python scripts/metrics.py

@@ -228,6 +228,10 @@ class ConsumerRunner:
                 log.warning(
                     "event_failed_will_retry",
                     consumer=self.name,
+                    group=self.settings.group_id(self.name),
+                    topic=item.record.topic,
+                    partition=item.record.partition,
+                    offset=item.record.offset,
                     event_id=str(item.event.event_id),
                     event_type=item.event.event_type,
                     attempt=attempts,
@@ -342,7 +346,10 @@ class ConsumerRunner:
         log.error(
             "event_dead_lettered",
             consumer=self.name,
-            source=f"{record.topic}/{record.partition}/{record.offset}",
+            group=self.settings.group_id(self.name),
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
             event_id=str(event.event_id) if event else None,
             error=type(exc).__name__,
             attempts=attempts,

@@ -16,6 +16,10 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from switchboard.platform.logging import get_logger
+
+log = get_logger(__name__)
+
 # Latency buckets from 1 ms to 30 s: webhook acks sit at the low end, end-to-end at the top.
 LATENCY_BUCKETS = (
     0.001,
@@ -109,8 +113,18 @@ class HttpMetrics:
             route = scope.get("route")
             template = getattr(route, "path", None) or _ROUTE_UNMATCHED
             method = scope.get("method", "GET")
+            elapsed = time.perf_counter() - started
             HTTP_REQUESTS.labels(method, template, str(status)).inc()
-            HTTP_SECONDS.labels(method, template).observe(time.perf_counter() - started)
+            HTTP_SECONDS.labels(method, template).observe(elapsed)
+            # One line per channel webhook (the intake's own record), and every server error.
+            if template.startswith("/webhooks/") or status >= 500:
+                log.info(
+                    "http_request",
+                    method=method,
+                    route=template,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 1),
+                )
 
 
 def logical_topic(topic: str, prefix: str) -> str:

@@ -55,10 +55,11 @@ def running_system(
     env |= extra_env or {}
     if not demo:
         env["SB_SKIP_DEMO"] = "1"
-    up = subprocess.run(
-        ["bash", "scripts/up.sh"], cwd=ROOT, env=env, capture_output=True, text=True
-    )
     try:
+        # Inside the try: a timeout while up.sh runs must still stop what it started.
+        up = subprocess.run(
+            ["bash", "scripts/up.sh"], cwd=ROOT, env=env, capture_output=True, text=True
+        )
         if up.returncode != 0:
             logs = "\n".join(
                 f"--- {p.name}\n{p.read_text()[-2000:]}" for p in (run_home / "logs").glob("*.log")

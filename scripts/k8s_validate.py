@@ -267,7 +267,13 @@ def kubeconform(manifests: str) -> list[dict[str, Any]]:
 
 
 def overlays() -> list[Path]:
-    return sorted(p.parent for p in (ROOT / "deploy" / "overlays").glob("*/kustomization.yaml"))
+    """Every overlay, and the resources applied beside them (Kafka, monitoring)."""
+    found = sorted(p.parent for p in (ROOT / "deploy" / "overlays").glob("*/kustomization.yaml"))
+    return found + [
+        ROOT / "deploy" / d
+        for d in ("kafka", "observability")
+        if (ROOT / "deploy" / d / "kustomization.yaml").exists()
+    ]
 
 
 def main() -> int:

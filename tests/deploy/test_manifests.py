@@ -62,8 +62,9 @@ def production(deploy_copy: Path) -> list[dict[str, Any]]:
 
 def _targets(deploy_copy: Path) -> Iterator[Path]:
     yield from sorted(p.parent for p in (deploy_copy / "overlays").glob("*/kustomization.yaml"))
-    if (deploy_copy / "kafka" / "kustomization.yaml").exists():
-        yield deploy_copy / "kafka"
+    for extra in ("kafka", "observability"):
+        if (deploy_copy / extra / "kustomization.yaml").exists():
+            yield deploy_copy / extra
 
 
 def test_every_overlay_and_the_kafka_resources_validate(deploy_copy: Path) -> None:
@@ -74,6 +75,7 @@ def test_every_overlay_and_the_kafka_resources_validate(deploy_copy: Path) -> No
         kinds |= {o["kind"] for o in _objects(text)}
     # The custom resources were validated too (a kind without a schema would have failed).
     assert {"ScaledObject", "TriggerAuthentication", "KafkaUser", "Ingress"} <= kinds
+    assert {"ServiceMonitor", "PrometheusRule"} <= kinds  # deploy/observability
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,18 @@ import socket
 import uuid
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 
 from switchboard.platform.settings import ServiceSettings
+
+# Property tests judge behaviour, not speed: on a loaded 2-core machine generation and runs
+# are slow, which Hypothesis would otherwise report as failures.
+hypothesis_settings.register_profile(
+    "switchboard", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("switchboard")
 
 PG_PORT = int(os.environ.get("PG_PORT", "55432"))
 KAFKA = os.environ.get("SWITCHBOARD_KAFKA_BOOTSTRAP", "127.0.0.1:19092")

@@ -24,6 +24,7 @@ from switchboard.platform.kafka import Publisher, make_producer
 from switchboard.platform.logging import configure_logging, get_logger
 from switchboard.platform.metrics import HttpMetrics, watch_pool
 from switchboard.platform.migrations import upgrade
+from switchboard.platform.secret_settings import enforce_secrets
 from switchboard.platform.settings import ServiceSettings
 from switchboard.platform.telemetry import configure_tracing, instrument_app, instrument_libraries
 
@@ -171,6 +172,8 @@ def main_for(
                 upgrade(migrations, settings.database_url)
             log.info("migrated", service=service)
             return
+        # Before anything connects: production without its secrets exits here, in a second.
+        enforce_secrets(settings, service, log)
         if migrations:
             upgrade(migrations, settings.database_url)
         uvicorn.run(

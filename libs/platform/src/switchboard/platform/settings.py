@@ -1,17 +1,23 @@
-"""Settings from environment variables, prefix SWITCHBOARD_."""
+"""Settings from environment variables, prefix SWITCHBOARD_ (or files: secret_settings.py)."""
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from switchboard.events import Topic
+from switchboard.platform.secret_settings import Secret, SecretFilesSource
 
 
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", extra="ignore")
 
     service_name: str = "switchboard"
+    # Deployment mode: production (the default) refuses to start with a missing or default
+    # secret; dev (make up, tests) warns once and uses random per-process stand-ins.
+    env: Literal["production", "dev"] = "production"
     kafka_bootstrap: str = "127.0.0.1:19092"
     # Replicas of each topic scripts/topics.py creates: 1 on the local single broker, 3 on the
     # local three-broker cluster (scripts/kafka-cluster.sh). In production Strimzi creates
@@ -25,7 +31,10 @@ class ServiceSettings(BaseSettings):
     # The service's KafkaUser: `switchboard-<service>`.
     kafka_sasl_username: str | None = None
     # Key `password` of the Secret Strimzi's user operator makes for that user.
-    kafka_sasl_password: SecretStr | None = None
+    kafka_sasl_password: Annotated[
+        SecretStr | None,
+        Secret(when=lambda s: s.kafka_security_protocol.upper().startswith("SASL")),
+    ] = None
     # The cluster CA (key `ca.crt` of Secret `switchboard-cluster-ca-cert`), mounted as a file.
     kafka_ssl_cafile: str | None = None
     # Prefix for every topic name: lets tests and environments share one cluster safely.
@@ -51,6 +60,18 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = 5
     consumer_backoff_initial_s: float = 0.2
     consumer_backoff_max_s: float = 10.0
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Explicit values, then the environment, then SWITCHBOARD_<NAME>_FILE / secrets dir.
+        return (init_settings, env_settings, dotenv_settings, SecretFilesSource(settings_cls))
 
     def group_id(self, consumer: str) -> str:
         """Consumer groups follow the topic prefix unless told otherwise, so runs that share

@@ -37,7 +37,7 @@ async def principal(
     if is_oidc_token(creds.credentials, settings):
         p = await read_oidc_token(creds.credentials, settings)
     else:
-        p = read_token(creds.credentials, settings.jwt_secret)
+        p = read_token(creds.credentials, settings.jwt_verification_keys())
     if p is None:
         raise HTTPException(401, "token invalid or expired")
     return p

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
+from pydantic import SecretStr
+
+from switchboard.platform.secret_settings import DEV_PLACEHOLDERS
 
 ROLES_WITH_INBOX = {"practice_admin", "staff", "api_client"}
 ROLES = ROLES_WITH_INBOX | {"no_inbox", "platform_operator"}
@@ -43,7 +47,12 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def issue_token(p: Principal, secret: str, ttl_s: int, now: float | None = None) -> str:
+def _key(secret: str | SecretStr) -> str:
+    return secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+
+
+def issue_token(p: Principal, secret: str | SecretStr, ttl_s: int, now: float | None = None) -> str:
+    """Signed with the current key only (rotation: previous keys only verify)."""
     now = time.time() if now is None else now
     claims = {
         "sub": p.user_id,
@@ -53,15 +62,27 @@ def issue_token(p: Principal, secret: str, ttl_s: int, now: float | None = None)
         "iat": int(now),
         "exp": int(now + ttl_s),
     }
-    return jwt.encode(claims, secret, algorithm="HS256")
+    return jwt.encode(claims, _key(secret), algorithm="HS256")
 
 
-def read_token(token: str, secret: str) -> Principal | None:
-    try:
-        claims = jwt.decode(
-            token, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]}
-        )
-    except jwt.PyJWTError:
+def read_token(token: str, secret: str | SecretStr | Sequence[str | SecretStr]) -> Principal | None:
+    """The principal of a token signed by any of the keys (current first, then previous
+    ones during rotation). A key that was ever a public default never verifies anything."""
+    keys = [secret] if isinstance(secret, str | SecretStr) else list(secret)
+    claims = None
+    for key in (_key(k) for k in keys):
+        if key in DEV_PLACEHOLDERS:
+            continue
+        try:
+            claims = jwt.decode(
+                token, key, algorithms=["HS256"], options={"require": ["exp", "sub"]}
+            )
+            break
+        except jwt.InvalidSignatureError:
+            continue  # maybe the previous key
+        except jwt.PyJWTError:
+            return None
+    if claims is None:
         return None
     return Principal(
         user_id=claims["sub"],

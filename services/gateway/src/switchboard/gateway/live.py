@@ -262,7 +262,7 @@ def presence(who: Principal, conversation_id: uuid.UUID, state: str, name: str) 
 async def live_socket(websocket: WebSocket, token: str | None = None) -> None:
     """Browsers cannot set headers on a WebSocket: the token comes as `?token=`."""
     settings = websocket.app.state.settings
-    who = read_token(token or "", settings.jwt_secret)
+    who = read_token(token or "", settings.jwt_verification_keys())
     if who is None:
         await websocket.close(code=4401, reason="sign in first")
         return

@@ -14,15 +14,20 @@ from urllib.parse import quote
 from switchboard.ingest.settings import IngestSettings
 
 
-def _mac(settings: IngestSettings, *parts: str) -> str:
-    digest = hmac.new(
-        settings.link_secret.get_secret_value().encode(), "|".join(parts).encode(), hashlib.sha256
-    ).digest()
+def _mac(key: str, *parts: str) -> str:
+    digest = hmac.new(key.encode(), "|".join(parts).encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
 
 
+def _signs(settings: IngestSettings, given: str, *parts: str) -> bool:
+    """Signed by the current key or a previous one (links live for weeks: rotation must not
+    break those already sent)."""
+    keys = [settings.link_secret, *settings.link_previous_secrets]
+    return any(hmac.compare_digest(_mac(k.get_secret_value(), *parts), given) for k in keys)
+
+
 def secure_token(settings: IngestSettings, practice_id: str, message_id: uuid.UUID) -> str:
-    return _mac(settings, "secure", practice_id, str(message_id))
+    return _mac(settings.link_secret.get_secret_value(), "secure", practice_id, str(message_id))
 
 
 def secure_link(settings: IngestSettings, practice_id: str, message_id: uuid.UUID) -> str:
@@ -34,7 +39,7 @@ def secure_link(settings: IngestSettings, practice_id: str, message_id: uuid.UUI
 def secure_token_valid(
     settings: IngestSettings, practice_id: str, message_id: uuid.UUID, token: str
 ) -> bool:
-    return hmac.compare_digest(secure_token(settings, practice_id, message_id), token)
+    return _signs(settings, token, "secure", practice_id, str(message_id))
 
 
 def media_url(
@@ -45,7 +50,7 @@ def media_url(
     now: float | None = None,
 ) -> str:
     expires = int((now if now is not None else time.time()) + settings.media_url_ttl_s)
-    sig = _mac(settings, "media", ref, content_type, str(expires))
+    sig = _mac(settings.link_secret.get_secret_value(), "media", ref, content_type, str(expires))
     return (
         f"{base_url.rstrip('/')}/media?ref={quote(ref, safe='')}"
         f"&ct={quote(content_type, safe='')}&exp={expires}&sig={sig}"
@@ -62,4 +67,4 @@ def media_url_valid(
 ) -> bool:
     if expires < (now if now is not None else time.time()):
         return False
-    return hmac.compare_digest(_mac(settings, "media", ref, content_type, str(expires)), sig)
+    return _signs(settings, sig, "media", ref, content_type, str(expires))

@@ -2,8 +2,9 @@
 
 SWITCHBOARD_LINES='[{"practice_id":"demo","channel":"sms","address":"+12125550000","label":"Main"}]'
     the practices' SMS lines, voicemail numbers and mailboxes (channel sms | voice | email)
-SWITCHBOARD_TWILIO_AUTH_TOKEN          signs SMS, voicemail and status webhooks
-SWITCHBOARD_EMAIL_WEBHOOK_SECRET       signs raw email posted over HTTP
+SWITCHBOARD_TWILIO_AUTH_TOKEN          signs SMS, voicemail and status webhooks (required)
+SWITCHBOARD_EMAIL_WEBHOOK_SECRET       signs raw email posted over HTTP (required)
+SWITCHBOARD_LINK_SECRET                signs secure-email links and media URLs (required)
 SWITCHBOARD_SMTP_LISTEN_PORT=2525      inbound mail (unset: no SMTP listener)
 SWITCHBOARD_SMTP_RELAY_HOST / _PORT    outbound mail (unset: email replies fail, not configured)
 SWITCHBOARD_SMS_API_BASE_URL           the SMS provider (Twilio's Messages resource shape)
@@ -12,10 +13,16 @@ SWITCHBOARD_ROUTER_URL / SWITCHBOARD_PM_SYNC_URL   reasons to offer / patient lo
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, SecretStr
 
+from switchboard.platform.secret_settings import (
+    InternalCallers,
+    Secret,
+    SecretList,
+    random_secret,
+)
 from switchboard.platform.settings import ServiceSettings
 
 LineChannel = Literal["sms", "voice", "email"]
@@ -42,8 +49,10 @@ DEFAULT_LINES = [
 
 class IngestSettings(ServiceSettings):
     http_port: int = 8001
-    # Shared secret the SMS provider signs webhooks with (Twilio's auth token).
-    twilio_auth_token: str = "dev-twilio-auth-token"  # noqa: S105
+    # Shared secret the SMS provider signs webhooks with (Twilio's auth token), and Twilio's
+    # secondary token while rotating: a signature by either is accepted.
+    twilio_auth_token: Annotated[SecretStr, Secret()] = Field(default_factory=random_secret)
+    twilio_secondary_auth_token: Annotated[SecretStr | None, Secret(required=False)] = None
     # The public base URL the provider posts to (signatures cover the full URL). When unset,
     # the URL the request arrived on is used. Also the base of status-callback and media URLs.
     public_base_url: str | None = None
@@ -62,7 +71,9 @@ class IngestSettings(ServiceSettings):
     s3_bucket: str = "switchboard-attachments"
     s3_region: str = "us-east-1"
     s3_access_key_id: str | None = None
-    s3_secret_access_key: SecretStr | None = None
+    s3_secret_access_key: Annotated[
+        SecretStr | None, Secret(when=lambda s: s.attachment_store == "s3")
+    ] = None
     max_attachment_bytes: int = 10 * 1024 * 1024
     max_email_bytes: int = 30 * 1024 * 1024
     # Fetch MMS media into the store (with the SMS account's credentials when set).
@@ -72,7 +83,9 @@ class IngestSettings(ServiceSettings):
     media_url_ttl_s: int = 24 * 3600
 
     # Email in: raw RFC 5322 over HTTP (signed), and an SMTP listener.
-    email_webhook_secret: SecretStr = SecretStr("dev-email-webhook-secret")
+    email_webhook_secret: Annotated[SecretStr, Secret(min_length=16)] = Field(
+        default_factory=random_secret
+    )
     email_webhook_max_skew_s: int = 300
     smtp_listen_host: str = "127.0.0.1"
     smtp_listen_port: int | None = 2525
@@ -80,7 +93,9 @@ class IngestSettings(ServiceSettings):
     smtp_relay_host: str | None = None
     smtp_relay_port: int = 25
     smtp_relay_username: str | None = None
-    smtp_relay_password: SecretStr | None = None
+    smtp_relay_password: Annotated[
+        SecretStr | None, Secret(when=lambda s: bool(s.smtp_relay_host and s.smtp_relay_username))
+    ] = None
     smtp_relay_starttls: bool = False
     smtp_timeout_s: float = 15.0
     mail_domain: str = "switchboard.invalid"
@@ -88,7 +103,9 @@ class IngestSettings(ServiceSettings):
     # SMS out: the provider's REST API (Twilio's Messages resource).
     sms_api_base_url: str | None = None
     sms_account_sid: str = ""
-    sms_auth_token: SecretStr | None = None
+    sms_auth_token: Annotated[SecretStr | None, Secret(when=lambda s: bool(s.sms_api_base_url))] = (
+        None
+    )
     sms_timeout_s: float = 10.0
 
     # Sending: attempts, backoff between them, the lease of a claimed send, concurrency.
@@ -102,7 +119,10 @@ class IngestSettings(ServiceSettings):
     # The messenger / patient page: who is asked what, and the services it asks.
     router_url: str = "http://127.0.0.1:8002"
     pm_sync_url: str = "http://127.0.0.1:8005"
-    internal_token: SecretStr | None = None
+    # This service's credential to its peers' internal APIs (router, pm-sync), and the callers
+    # its own internal API accepts ({"gateway": "<token>"}): both required in production.
+    internal_token: Annotated[SecretStr | None, Secret(min_length=16)] = None
+    internal_callers: Annotated[InternalCallers, Secret(min_length=16)] = {}
     internal_timeout_s: float = 5.0
     patient_page_url: str = "http://127.0.0.1:8001/patient"
     # Web origins allowed to call the patient page's API (a messenger on a practice's site).
@@ -112,4 +132,6 @@ class IngestSettings(ServiceSettings):
     verify_max_failures: int = 5
     verify_window_s: int = 900
     # Signs secure-email links and outbound media URLs (HMAC-SHA256).
-    link_secret: SecretStr = SecretStr("dev-link-secret")
+    # Keys before it (rotation) still verify links and media URLs already sent.
+    link_secret: Annotated[SecretStr, Secret(min_length=16)] = Field(default_factory=random_secret)
+    link_previous_secrets: Annotated[SecretList, Secret(required=False)] = []

@@ -60,9 +60,9 @@ async def _twilio_form(request: Request, practice_id: str, channel: str) -> dict
     form = await request.form()
     params = {k: v for k, v in form.items() if isinstance(v, str)}
     url = _signed_url(request, settings)
-    if not signature_valid(
-        settings.twilio_auth_token, url, params, request.headers.get("x-twilio-signature")
-    ):
+    given = request.headers.get("x-twilio-signature")
+    tokens = [settings.twilio_auth_token, settings.twilio_secondary_auth_token]
+    if not any(signature_valid(t.get_secret_value(), url, params, given) for t in tokens if t):
         log.warning("webhook_signature_rejected", practice_id=practice_id, channel=channel)
         raise HTTPException(403, "invalid or missing X-Twilio-Signature")
     return params

@@ -6,20 +6,25 @@ SWITCHBOARD_SMTP_FROM=alerts@example  SWITCHBOARD_SMTP_STARTTLS=true
 SWITCHBOARD_SMTP_USERNAME / SWITCHBOARD_SMTP_PASSWORD
 SWITCHBOARD_SMS_API_BASE_URL=https://api.twilio.com   (unset = no SMS)
 SWITCHBOARD_SMS_ACCOUNT_SID / SWITCHBOARD_SMS_AUTH_TOKEN / SWITCHBOARD_SMS_FROM
-SWITCHBOARD_INTERNAL_TOKEN=...   when set, /internal/* requires it as a bearer token
+SWITCHBOARD_INTERNAL_CALLERS='{"gateway": "..."}'   who may call /internal/* (required)
 """
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import SecretStr
 
+from switchboard.platform.secret_settings import InternalCallers, Secret
 from switchboard.platform.settings import ServiceSettings
 
 
 class NotifierSettings(ServiceSettings):
     http_port: int = 8004
     # When set, /internal/* (internal.py) requires `Authorization: Bearer <internal_token>`.
-    internal_token: SecretStr | None = None
+    internal_token: Annotated[SecretStr | None, Secret(required=False)] = None
+    # The callers its internal API accepts, each with its token(s): required in production.
+    internal_callers: Annotated[InternalCallers, Secret(min_length=16)] = {}
 
     # Base of the absolute links in email, SMS and webhook alerts (the gateway's UI).
     app_base_url: str = "http://127.0.0.1:8000"
@@ -29,14 +34,18 @@ class NotifierSettings(ServiceSettings):
     smtp_port: int = 25
     smtp_from: str = "alerts@switchboard.invalid"
     smtp_username: str | None = None
-    smtp_password: SecretStr | None = None
+    smtp_password: Annotated[
+        SecretStr | None, Secret(when=lambda s: bool(s.smtp_host and s.smtp_username))
+    ] = None
     smtp_starttls: bool = False
     smtp_timeout_s: float = 10.0
 
     # SMS through the provider's REST API (Twilio's Messages resource shape).
     sms_api_base_url: str | None = None
     sms_account_sid: str = ""
-    sms_auth_token: SecretStr | None = None
+    sms_auth_token: Annotated[SecretStr | None, Secret(when=lambda s: bool(s.sms_api_base_url))] = (
+        None
+    )
     sms_from: str | None = None
     sms_timeout_s: float = 10.0
 

@@ -8,8 +8,11 @@ SWITCHBOARD_FHIR_PRACTICES='[{"practice_id": "demo", "base_url": "https://ehr/fh
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field, SecretStr
 
+from switchboard.platform.secret_settings import InternalCallers, Secret
 from switchboard.platform.settings import ServiceSettings
 
 
@@ -18,7 +21,8 @@ class FhirPractice(BaseModel):
 
     practice_id: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
     base_url: str
-    token: SecretStr | None = None  # bearer token; never logged
+    # Bearer token; never logged. Required in production for every practice listed.
+    token: Annotated[SecretStr | None, Secret()] = None
     interval_s: float = Field(default=60.0, gt=0)
     page_size: int = Field(default=100, ge=1, le=1000)
 
@@ -52,7 +56,9 @@ class PmSyncSettings(ServiceSettings):
     fhir_timeout_s: float = 30.0
 
     # When set, /internal/* requires `Authorization: Bearer <internal_token>`.
-    internal_token: SecretStr | None = None
+    internal_token: Annotated[SecretStr | None, Secret(required=False)] = None
+    # The callers its internal API accepts, each with its token(s): required in production.
+    internal_callers: Annotated[InternalCallers, Secret(min_length=16)] = {}
 
     def fhir_practice(self, practice_id: str) -> FhirPractice | None:
         return next((p for p in self.fhir_practices if p.practice_id == practice_id), None)

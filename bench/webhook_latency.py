@@ -11,13 +11,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 
 from switchboard.ingest.twilio import signature
+
+
+def run_twilio_token() -> str:
+    """The running system's token: $SWITCHBOARD_TWILIO_AUTH_TOKEN, else the run's secrets.env
+    (make up makes it; there is no default token)."""
+    if os.environ.get("SWITCHBOARD_TWILIO_AUTH_TOKEN"):
+        return os.environ["SWITCHBOARD_TWILIO_AUTH_TOKEN"]
+    run_home = Path(os.environ.get("SB_RUN_HOME", Path(__file__).parents[1] / ".local" / "run"))
+    for line in (run_home / "secrets.env").read_text().splitlines():
+        if line.startswith("SWITCHBOARD_TWILIO_AUTH_TOKEN="):
+            return line.split("=", 1)[1]
+    raise SystemExit("no SWITCHBOARD_TWILIO_AUTH_TOKEN in the run's secrets.env")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -30,8 +44,9 @@ async def main() -> None:
     ap.add_argument("--count", type=int, default=500)
     ap.add_argument("--rate", type=float, default=100.0, help="webhooks per second")
     ap.add_argument("--port-base", type=int, default=8000)
-    ap.add_argument("--token", default="dev-twilio-auth-token")
+    ap.add_argument("--token", default=None, help="default: the running system's token")
     args = ap.parse_args()
+    args.token = args.token or run_twilio_token()
     gateway = f"http://127.0.0.1:{args.port_base}"
     url = f"http://127.0.0.1:{args.port_base + 1}/webhooks/twilio/sms/demo"
     run = uuid.uuid4().hex[:6]

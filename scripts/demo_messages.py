@@ -49,7 +49,10 @@ def main() -> None:
     watch_unassigned(f"http://127.0.0.1:{gateway_port}", "u-front-1")
     port = gateway_port + 1
     base = f"http://127.0.0.1:{port}"
-    token = os.environ.get("SWITCHBOARD_TWILIO_AUTH_TOKEN", "dev-twilio-auth-token")
+    # The run's own token (scripts/up.sh exports $SB_RUN_HOME/secrets.env): no default.
+    token = os.environ.get("SWITCHBOARD_TWILIO_AUTH_TOKEN")
+    if not token:
+        sys.exit("demo messages: SWITCHBOARD_TWILIO_AUTH_TOKEN is not set (run through make up)")
     codes = [
         post_sms(base, "demo", token, f"SMdemo{i:04d}", sender, "+12125550000", body)
         for i, (sender, body) in enumerate(DEMO_SMS)

@@ -31,3 +31,25 @@ export SB_DEMO_FHIR_PORT="${SB_DEMO_FHIR_PORT:-$((SB_PORT_BASE + 90))}"
 service_port() { # service -> port
   local i=0; for s in $SERVICES; do [ "$s" = "$1" ] && { echo $((SB_PORT_BASE + i)); return; }; i=$((i + 1)); done
 }
+
+# Local runs are dev mode: services warn about missing secrets instead of refusing to start.
+# Production (the default of the services themselves) refuses to start without real secrets.
+export SWITCHBOARD_ENV="${SWITCHBOARD_ENV:-dev}"
+
+# Random secrets, made once per run home (mode 600) and kept with it: no public defaults even
+# locally. Tests read this file to sign webhooks (tests/system_support.py).
+run_secrets() { # -> exports the SWITCHBOARD_* and SB_* secrets of $SB_RUN_HOME
+  local file="$SB_RUN_HOME/secrets.env" name
+  mkdir -p "$SB_RUN_HOME"
+  if [ ! -s "$file" ]; then
+    (
+      umask 077
+      for name in SWITCHBOARD_JWT_SECRET SWITCHBOARD_TWILIO_AUTH_TOKEN SWITCHBOARD_EMAIL_WEBHOOK_SECRET \
+        SWITCHBOARD_LINK_SECRET SB_DEMO_FHIR_TOKEN SB_INTERNAL_TOKEN_GATEWAY SB_INTERNAL_TOKEN_INGEST; do
+        printf '%s=%s\n' "$name" "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')"
+      done > "$file.tmp" && mv "$file.tmp" "$file"
+    )
+  fi
+  chmod 600 "$file"
+  set -a; source "$file"; set +a
+}

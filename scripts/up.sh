@@ -27,12 +27,18 @@ for s in router inbox-projection gateway pm-sync notifier ingest; do uv run --fr
 echo "migrations: applied"
 
 mkdir -p "$SB_RUN_HOME/logs"
+run_secrets # $SB_RUN_HOME/secrets.env: made on the first run, reused after
 conf="$SB_RUN_HOME/supervisord.conf"
 demo=1; [ "${SB_SKIP_DEMO:-}" = 1 ] && demo=0
 demo_fhir="http://127.0.0.1:$SB_DEMO_FHIR_PORT/fhir"
-extra_env() { # service -> its own supervisord environment entries
+# Internal API credentials: each caller's token, and each internal API's accepted callers.
+tok_gw=$SB_INTERNAL_TOKEN_GATEWAY tok_in=$SB_INTERNAL_TOKEN_INGEST
+callers_gw="{\"gateway\":\"$tok_gw\"}"
+callers_gw_in="{\"gateway\":\"$tok_gw\",\"ingest\":\"$tok_in\"}"
+extra_env() { # service -> its own supervisord environment entries (each only its own secrets)
   case $1 in
     notifier)
+      printf ",SWITCHBOARD_INTERNAL_CALLERS='%s'" "$callers_gw"
       # alert links open the local gateway; email and SMS only when the caller configured them
       printf ',SWITCHBOARD_APP_BASE_URL="http://127.0.0.1:%s"' "$(service_port gateway)"
       [ -n "${SWITCHBOARD_SMTP_HOST:-}" ] && printf ',SWITCHBOARD_SMTP_HOST="%s",SWITCHBOARD_SMTP_PORT="%s"' \
@@ -45,14 +51,24 @@ extra_env() { # service -> its own supervisord environment entries
       printf ',SWITCHBOARD_SMTP_LISTEN_PORT="%s",SWITCHBOARD_ATTACHMENT_DIR="%s"' \
         "$((2525 + SB_PORT_BASE - 8000))" "$SB_RUN_HOME/attachments"
       printf ',SWITCHBOARD_PATIENT_PAGE_URL="http://127.0.0.1:%s/patient"' "$(service_port ingest)"
+      printf ',SWITCHBOARD_TWILIO_AUTH_TOKEN="%s",SWITCHBOARD_EMAIL_WEBHOOK_SECRET="%s",SWITCHBOARD_LINK_SECRET="%s"' \
+        "$SWITCHBOARD_TWILIO_AUTH_TOKEN" "$SWITCHBOARD_EMAIL_WEBHOOK_SECRET" "$SWITCHBOARD_LINK_SECRET"
+      printf ",SWITCHBOARD_INTERNAL_TOKEN=\"%s\",SWITCHBOARD_INTERNAL_CALLERS='%s'" "$tok_in" "$callers_gw"
       ;;
-    gateway) printf ',SWITCHBOARD_INGEST_URL="http://127.0.0.1:%s",SWITCHBOARD_NOTIFIER_URL="http://127.0.0.1:%s"' \
-      "$(service_port ingest)" "$(service_port notifier)" ;;
+    gateway)
+      printf ',SWITCHBOARD_INGEST_URL="http://127.0.0.1:%s",SWITCHBOARD_NOTIFIER_URL="http://127.0.0.1:%s"' \
+        "$(service_port ingest)" "$(service_port notifier)"
+      # ingest's /internal still checks its own token (SWITCHBOARD_INGEST_TOKEN is what we send)
+      printf ',SWITCHBOARD_JWT_SECRET="%s",SWITCHBOARD_INTERNAL_TOKEN="%s",SWITCHBOARD_INGEST_TOKEN="%s"' \
+        "$SWITCHBOARD_JWT_SECRET" "$tok_gw" "$tok_in"
+      ;;
+    router) printf ",SWITCHBOARD_INTERNAL_CALLERS='%s'" "$callers_gw_in" ;;
     pm-sync)
       printf ',SWITCHBOARD_MLLP_PORT="%s"' "$SB_MLLP_PORT"
+      printf ",SWITCHBOARD_INTERNAL_CALLERS='%s'" "$callers_gw_in"
       # the demo practice's EHR: the local FHIR server below, polled every 30 s
       [ $demo = 1 ] && printf ",SWITCHBOARD_FHIR_PRACTICES='%s'" \
-        "[{\"practice_id\":\"demo\",\"base_url\":\"$demo_fhir\",\"token\":\"demo-fhir-token\",\"interval_s\":30}]"
+        "[{\"practice_id\":\"demo\",\"base_url\":\"$demo_fhir\",\"token\":\"$SB_DEMO_FHIR_TOKEN\",\"interval_s\":30}]"
       ;;
   esac
   return 0
@@ -80,7 +96,7 @@ CONF
 [program:$s]
 command=$ROOT/.venv/bin/switchboard-$s run
 directory=$ROOT
-environment=SWITCHBOARD_HTTP_PORT="$(service_port "$s")",SWITCHBOARD_KAFKA_BOOTSTRAP="$SWITCHBOARD_KAFKA_BOOTSTRAP",SWITCHBOARD_DATABASE_URL="$SWITCHBOARD_DATABASE_URL",SWITCHBOARD_TOPIC_PREFIX="$SWITCHBOARD_TOPIC_PREFIX",SWITCHBOARD_ROUTER_URL="http://127.0.0.1:$(service_port router)",SWITCHBOARD_PM_SYNC_URL="http://127.0.0.1:$(service_port pm-sync)"$(extra_env "$s")
+environment=SWITCHBOARD_ENV="$SWITCHBOARD_ENV",SWITCHBOARD_HTTP_PORT="$(service_port "$s")",SWITCHBOARD_KAFKA_BOOTSTRAP="$SWITCHBOARD_KAFKA_BOOTSTRAP",SWITCHBOARD_DATABASE_URL="$SWITCHBOARD_DATABASE_URL",SWITCHBOARD_TOPIC_PREFIX="$SWITCHBOARD_TOPIC_PREFIX",SWITCHBOARD_ROUTER_URL="http://127.0.0.1:$(service_port router)",SWITCHBOARD_PM_SYNC_URL="http://127.0.0.1:$(service_port pm-sync)"$(extra_env "$s")
 stdout_logfile=$SB_RUN_HOME/logs/$s.log
 redirect_stderr=true
 autorestart=true
@@ -93,7 +109,7 @@ CONF
     cat <<CONF
 
 [program:demo-fhir]
-command=$ROOT/.venv/bin/python -m switchboard.pm_sync.fhir_server --port $SB_DEMO_FHIR_PORT --token demo-fhir-token
+command=$ROOT/.venv/bin/python -m switchboard.pm_sync.fhir_server --port $SB_DEMO_FHIR_PORT --token $SB_DEMO_FHIR_TOKEN
 directory=$ROOT
 stdout_logfile=$SB_RUN_HOME/logs/demo-fhir.log
 redirect_stderr=true
@@ -104,6 +120,7 @@ killasgroup=true
 CONF
   fi
 } > "$conf"
+chmod 600 "$conf" # it holds the run's secrets
 
 ctl() { "$ROOT/.venv/bin/supervisorctl" -c "$conf" "$@"; }
 if [ -S "$SB_RUN_HOME/supervisor.sock" ] && ctl pid >/dev/null 2>&1; then

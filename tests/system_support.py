@@ -8,7 +8,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -24,8 +24,21 @@ class System:
     ingest: str
     topic_prefix: str = ""
     kafka: str = "127.0.0.1:19092"
-    twilio_token: str = "dev-twilio-auth-token"
     database: str = ""
+    # The run's random secrets ($SB_RUN_HOME/secrets.env, made by scripts/up.sh).
+    secrets: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def twilio_token(self) -> str:
+        return self.secrets["SWITCHBOARD_TWILIO_AUTH_TOKEN"]
+
+    @property
+    def email_webhook_secret(self) -> str:
+        return self.secrets["SWITCHBOARD_EMAIL_WEBHOOK_SECRET"]
+
+    @property
+    def link_secret(self) -> str:
+        return self.secrets["SWITCHBOARD_LINK_SECRET"]
 
     def login(self, username: str, password: str) -> dict[str, str]:
         r = httpx.post(
@@ -33,6 +46,12 @@ class System:
         )
         r.raise_for_status()
         return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def read_secrets(run_home: Path) -> dict[str, str]:
+    """NAME=value lines of the run's secrets.env."""
+    lines = (run_home / "secrets.env").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line)
 
 
 @contextmanager
@@ -51,6 +70,7 @@ def running_system(
         "SB_PORT_BASE": str(port_base),
         "SB_DB_NAME": database,
         "SWITCHBOARD_TOPIC_PREFIX": prefix,
+        "SWITCHBOARD_ENV": "dev",
     }
     env |= extra_env or {}
     if not demo:
@@ -71,6 +91,7 @@ def running_system(
             topic_prefix=prefix,
             kafka=os.environ.get("SWITCHBOARD_KAFKA_BOOTSTRAP", "127.0.0.1:19092"),
             database=database,
+            secrets=read_secrets(run_home),
         )
     finally:
         subprocess.run(

@@ -40,6 +40,7 @@ class ServiceProcess:
         self.port = free_port()
         self.env = {
             **os.environ,
+            "SWITCHBOARD_ENV": "dev",  # a test run: warn about secrets, never refuse
             "SWITCHBOARD_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
             "SWITCHBOARD_DATABASE_URL": settings.database_url,
             "SWITCHBOARD_TOPIC_PREFIX": settings.topic_prefix,

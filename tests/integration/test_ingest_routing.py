@@ -41,6 +41,7 @@ MAIN = "+12125550000"
 MAILBOX = f"front@{P}.test"
 RX = "prescriptions_refills"
 TOKEN = "it-twilio-token"
+EMAIL_SECRET = "it-email-webhook-secret"
 JANE = {
     "patient_id": "pat-jane",
     "given_name": "Jane",
@@ -73,6 +74,7 @@ async def world(settings):
             topic_prefix=f"ingr{uuid.uuid4().hex[:6]}.",
             service_name="ingest-route-it",
             twilio_auth_token=TOKEN,
+            email_webhook_secret=EMAIL_SECRET,
             practices=[P],
             lines=[
                 Line(practice_id=P, channel="sms", address=MAIN, label="Front desk"),
@@ -182,7 +184,7 @@ async def test_a_reply_in_a_linked_email_thread_attaches_to_the_patient(world):
         return (head + "\r\nhello\r\n").encode()
 
     async def post(raw: bytes):
-        h = {"content-type": "message/rfc822", **signed_headers("dev-email-webhook-secret", raw)}
+        h = {"content-type": "message/rfc822", **signed_headers(EMAIL_SECRET, raw)}
         assert (
             await world.client.post("/webhooks/email", content=raw, headers=h)
         ).status_code == 200

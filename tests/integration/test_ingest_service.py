@@ -40,7 +40,7 @@ P = f"chan-{uuid.uuid4().hex[:6]}"
 MAIN, BILLING, OTHER_LINE = "+12125550000", "+12125550001", "+13105550000"
 MAILBOX = f"front@{P}.test"
 TOKEN = "it-twilio-token"
-SECRET = "dev-email-webhook-secret"
+SECRET = "it-email-webhook-secret"
 JANE = {
     "patient_id": "pat-jane",
     "given_name": "Jane",
@@ -100,6 +100,7 @@ async def world(settings):
             topic_prefix=f"ing{uuid.uuid4().hex[:6]}.",
             service_name="ingest-it",
             twilio_auth_token=TOKEN,
+            email_webhook_secret=SECRET,
             practices=[P],
             lines=lines(),
             attachment_dir=f"/tmp/sb-ingest-it-{uuid.uuid4().hex[:6]}",

@@ -45,6 +45,7 @@ def own_db(settings):
 
 def start(settings: ServiceSettings, port: int) -> subprocess.Popen[bytes]:
     env = os.environ | {
+        "SWITCHBOARD_ENV": "dev",  # a test run: warn about secrets, never refuse
         "SWITCHBOARD_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         "SWITCHBOARD_DATABASE_URL": settings.database_url,
         "SWITCHBOARD_TOPIC_PREFIX": settings.topic_prefix,

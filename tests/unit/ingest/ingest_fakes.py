@@ -14,6 +14,7 @@ from switchboard.ingest.settings import IngestSettings, Line
 from switchboard.platform.kafka import PublishError
 
 TOKEN = "test-token"
+EMAIL_SECRET = "test-email-webhook-secret"
 LINES = [
     Line(practice_id="demo", channel="sms", address="+12125550000", label="Front desk"),
     Line(practice_id="demo", channel="sms", address="+12125559999", label="Billing"),
@@ -38,6 +39,7 @@ class FakePublisher:
 def settings(tmp_path, **over) -> IngestSettings:
     return IngestSettings(
         twilio_auth_token=TOKEN,
+        email_webhook_secret=EMAIL_SECRET,
         practices=["demo"],
         lines=LINES,
         attachment_dir=str(tmp_path / "attachments"),

@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from ingest_fakes import LINES, FakePublisher, make_client, settings
+from ingest_fakes import EMAIL_SECRET, LINES, FakePublisher, make_client, settings
 
 from switchboard.events import ReplyAttachment, ReplyRequested
 from switchboard.ingest import queries
@@ -130,7 +130,7 @@ async def test_malformed_and_oversized_mail_are_refused_for_good(tmp_path, no_da
 
 def post_mail(client, data, headers=None, ctype="message/rfc822"):
     h = {"content-type": ctype} | (
-        headers if headers is not None else signed_headers("dev-email-webhook-secret", data)
+        headers if headers is not None else signed_headers(EMAIL_SECRET, data)
     )
     return client.post("/webhooks/email", content=data, headers=h)
 
@@ -141,7 +141,7 @@ def test_email_webhook_checks_type_signature_size_and_mailbox(tmp_path, no_datab
     client.app.state.intake.sessionmaker = lambda: FakeSession()
     assert post_mail(client, MAIL, ctype="text/plain").status_code == 415
     assert post_mail(client, MAIL, headers={}).status_code == 403
-    stale = signed_headers("dev-email-webhook-secret", MAIL, timestamp=1)
+    stale = signed_headers(EMAIL_SECRET, MAIL, timestamp=1)
     assert post_mail(client, MAIL, headers=stale).status_code == 403
     assert post_mail(client, MAIL + b"x" * 3000).status_code == 413
     assert post_mail(client, MAIL.replace(b"front@demo", b"nobody@demo")).status_code == 404

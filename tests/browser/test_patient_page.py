@@ -287,8 +287,10 @@ def test_a_secure_email_is_read_and_answered_on_the_page(demo_system, new_page):
         return out[-1]["message_id"] if out else None
 
     message_id = eventually(sent_secure, what="the secure reply on the staff side")
-    # The link the notice carries (the demo system runs with the development link secret).
-    settings = IngestSettings(patient_page_url=f"{demo_system.ingest}/patient")
+    # The link the notice carries, signed with the run's own link secret (its secrets.env).
+    settings = IngestSettings(
+        patient_page_url=f"{demo_system.ingest}/patient", link_secret=demo_system.link_secret
+    )
     link = secure_link(settings, "demo", uuid.UUID(message_id))
 
     page = new_page()

@@ -139,3 +139,21 @@ def test_directory_refuses_a_number_of_two_practices_and_finds_lines():
                 Line(practice_id="b", channel="sms", address="+12125550000"),
             ]
         )
+
+
+def test_links_signed_with_a_previous_secret_still_open_during_rotation():
+    before = IngestSettings(link_secret="old-link-secret")
+    mid = uuid.uuid4()
+    token = secure_token(before, "demo", mid)
+    sig = media_url(before, "https://i.test", "store:x", "image/png", now=1000).split("sig=")[1]
+    exp = 1000 + before.media_url_ttl_s
+    rotating = IngestSettings(
+        link_secret="new-link-secret", link_previous_secrets=["old-link-secret"]
+    )
+    assert secure_token_valid(rotating, "demo", mid, token)
+    assert media_url_valid(rotating, "store:x", "image/png", exp, sig, now=1001)
+    # New links use the new secret; once the old one is dropped its links stop opening.
+    assert secure_token(rotating, "demo", mid) != token
+    after = IngestSettings(link_secret="new-link-secret")
+    assert not secure_token_valid(after, "demo", mid, token)
+    assert not media_url_valid(after, "store:x", "image/png", exp, sig, now=1001)

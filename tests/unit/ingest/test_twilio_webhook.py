@@ -220,3 +220,13 @@ def test_the_patient_page_api_answers_the_practice_site_origin_only(tmp_path):
     assert ok.headers.get("access-control-allow-origin") == "https://clinic.test"
     other = client.options("/patient/demo/sessions", headers=pre | {"origin": "https://evil.test"})
     assert "access-control-allow-origin" not in other.headers
+
+
+def test_while_rotating_a_signature_by_the_secondary_token_is_accepted(tmp_path, publisher):
+    client = make_client(tmp_path, publisher, twilio_secondary_auth_token="secondary-token")
+    p = params(MessageSid="SMrot1")
+    assert post(client, p, sig=signature("secondary-token", URL, p)).status_code == 200
+    assert post(client, p, sig=signature(TOKEN, URL, p)).status_code == 200
+    q = params(MessageSid="SMrot2")
+    assert post(client, q, sig=signature("retired-token", URL, q)).status_code == 403
+    assert post(client, q, sig=signature("dev-twilio-auth-token", URL, q)).status_code == 403

@@ -131,7 +131,7 @@ fi
 
 for s in $SERVICES; do
   port=$(service_port "$s")
-  deadline=$((SECONDS + 90))
+  deadline=$((SECONDS + ${SB_READY_TIMEOUT:-90})) # seconds; more on a crowded machine
   until curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
     if [ $SECONDS -ge $deadline ]; then
       echo "$s did not become ready on :$port; last log lines:" >&2

@@ -221,6 +221,7 @@ def main() -> None:
     asyncio.run(ensure_topics(settings))
     port = free_port()
     env = os.environ | {
+        "SWITCHBOARD_ENV": "dev",  # a bench run: warn about secrets, never refuse
         "SWITCHBOARD_KAFKA_BOOTSTRAP": KAFKA,
         "SWITCHBOARD_DATABASE_URL": url,
         "SWITCHBOARD_TOPIC_PREFIX": settings.topic_prefix,

@@ -142,6 +142,7 @@ async def main(args: argparse.Namespace) -> None:
         )
         await consumer.start()
         env = os.environ | {
+            "SWITCHBOARD_ENV": "dev",  # a bench run: warn about secrets, never refuse
             "SWITCHBOARD_KAFKA_BOOTSTRAP": KAFKA,
             "SWITCHBOARD_DATABASE_URL": url,
             "SWITCHBOARD_TOPIC_PREFIX": settings.topic_prefix,

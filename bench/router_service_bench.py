@@ -211,6 +211,7 @@ async def run(count: int, patients: int, replicas: int) -> None:
     for i in range(replicas):
         env = {
             **os.environ,
+            "SWITCHBOARD_ENV": "dev",  # a bench run: warn about secrets, never refuse
             "SWITCHBOARD_KAFKA_BOOTSTRAP": KAFKA,
             "SWITCHBOARD_DATABASE_URL": url,
             "SWITCHBOARD_TOPIC_PREFIX": prefix,

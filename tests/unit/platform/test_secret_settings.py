@@ -211,3 +211,10 @@ def test_dev_warns_once_with_the_names_only(capsys):
     assert "SWITCHBOARD_TWILIO_AUTH_TOKEN" in logged[0]["secrets"]
     assert "dev-link-secret" not in lines.getvalue() and capsys.readouterr().err == ""
     structlog.reset_defaults()
+
+
+def test_the_kafka_password_is_required_once_kafka_is_reached_over_sasl():
+    base = {"internal_callers": {"gateway": GOOD}}
+    assert secret_findings(RouterSettings(**base)) == []
+    sasl = RouterSettings(**base, kafka_security_protocol="SASL_SSL")
+    assert [f.name for f in secret_findings(sasl)] == ["SWITCHBOARD_KAFKA_SASL_PASSWORD"]

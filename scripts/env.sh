@@ -31,3 +31,6 @@ export SB_DEMO_FHIR_PORT="${SB_DEMO_FHIR_PORT:-$((SB_PORT_BASE + 90))}"
 service_port() { # service -> port
   local i=0; for s in $SERVICES; do [ "$s" = "$1" ] && { echo $((SB_PORT_BASE + i)); return; }; i=$((i + 1)); done
 }
+internal_port() { # service -> the port of its internal API (/internal/..., callers with a token)
+  echo $(($(service_port "$1") + 50))
+}

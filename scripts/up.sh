@@ -28,8 +28,16 @@ echo "migrations: applied"
 
 mkdir -p "$SB_RUN_HOME/logs"
 conf="$SB_RUN_HOME/supervisord.conf"
+install -m 600 /dev/null "$conf"  # it holds the run's internal tokens: readable by its owner only
 demo=1; [ "${SB_SKIP_DEMO:-}" = 1 ] && demo=0
 demo_fhir="http://127.0.0.1:$SB_DEMO_FHIR_PORT/fhir"
+# Internal APIs: fresh random tokens each run, one per calling service, each callee accepting
+# exactly its callers (switchboard.platform.internal_api.CALLERS). Lines: `service K=V ...`.
+credentials=$(uv run --frozen python -m switchboard.platform.internal_api)
+internal_env() { # service -> its SWITCHBOARD_INTERNAL_* supervisord entries
+  local line kv; line=$(grep "^$1 " <<<"$credentials") || return 0
+  for kv in ${line#* }; do printf ",%s='%s'" "${kv%%=*}" "${kv#*=}"; done
+}
 extra_env() { # service -> its own supervisord environment entries
   case $1 in
     notifier)
@@ -47,7 +55,7 @@ extra_env() { # service -> its own supervisord environment entries
       printf ',SWITCHBOARD_PATIENT_PAGE_URL="http://127.0.0.1:%s/patient"' "$(service_port ingest)"
       ;;
     gateway) printf ',SWITCHBOARD_INGEST_URL="http://127.0.0.1:%s",SWITCHBOARD_NOTIFIER_URL="http://127.0.0.1:%s"' \
-      "$(service_port ingest)" "$(service_port notifier)" ;;
+      "$(internal_port ingest)" "$(internal_port notifier)" ;;
     pm-sync)
       printf ',SWITCHBOARD_MLLP_PORT="%s"' "$SB_MLLP_PORT"
       # the demo practice's EHR: the local FHIR server below, polled every 30 s
@@ -80,7 +88,7 @@ CONF
 [program:$s]
 command=$ROOT/.venv/bin/switchboard-$s run
 directory=$ROOT
-environment=SWITCHBOARD_HTTP_PORT="$(service_port "$s")",SWITCHBOARD_KAFKA_BOOTSTRAP="$SWITCHBOARD_KAFKA_BOOTSTRAP",SWITCHBOARD_DATABASE_URL="$SWITCHBOARD_DATABASE_URL",SWITCHBOARD_TOPIC_PREFIX="$SWITCHBOARD_TOPIC_PREFIX",SWITCHBOARD_ROUTER_URL="http://127.0.0.1:$(service_port router)",SWITCHBOARD_PM_SYNC_URL="http://127.0.0.1:$(service_port pm-sync)"$(extra_env "$s")
+environment=SWITCHBOARD_HTTP_PORT="$(service_port "$s")",SWITCHBOARD_INTERNAL_HTTP_PORT="$(internal_port "$s")",SWITCHBOARD_KAFKA_BOOTSTRAP="$SWITCHBOARD_KAFKA_BOOTSTRAP",SWITCHBOARD_DATABASE_URL="$SWITCHBOARD_DATABASE_URL",SWITCHBOARD_TOPIC_PREFIX="$SWITCHBOARD_TOPIC_PREFIX",SWITCHBOARD_ROUTER_URL="http://127.0.0.1:$(internal_port router)",SWITCHBOARD_PM_SYNC_URL="http://127.0.0.1:$(internal_port pm-sync)"$(extra_env "$s")$(internal_env "$s")
 stdout_logfile=$SB_RUN_HOME/logs/$s.log
 redirect_stderr=true
 autorestart=true

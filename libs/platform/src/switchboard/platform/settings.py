@@ -36,6 +36,14 @@ class ServiceSettings(BaseSettings):
     database_url: str = "postgresql+psycopg://switchboard@127.0.0.1:55432/switchboard"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # The internal API's own listener (internal_api.py), for services that have one. Unset:
+    # the public port + 100 (8100 beside 8000, the Kubernetes containerPort `internal`).
+    internal_http_port: int | None = None
+    # This service's credential, sent as a bearer token to every peer's internal API.
+    internal_token: SecretStr | None = None
+    # Who may call this service's internal API: JSON {"<caller>": "<token>" | ["<token>", ...]}
+    # (a list while a token is rotated). Empty: nobody (no default is ever generated).
+    internal_callers: dict[str, SecretStr | list[SecretStr]] = {}
     log_level: str = "INFO"
     # Seconds a producer may take to get acks=all before the caller gives up (webhook -> 503).
     publish_timeout_s: float = 5.0
@@ -51,6 +59,10 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = 5
     consumer_backoff_initial_s: float = 0.2
     consumer_backoff_max_s: float = 10.0
+
+    @property
+    def internal_port(self) -> int:
+        return self.internal_http_port or self.http_port + 100
 
     def group_id(self, consumer: str) -> str:
         """Consumer groups follow the topic prefix unless told otherwise, so runs that share

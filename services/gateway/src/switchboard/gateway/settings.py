@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from pydantic import SecretStr
-
 from switchboard.platform.settings import ServiceSettings
 
 
@@ -10,6 +8,8 @@ class GatewaySettings(ServiceSettings):
     # Signs staff session tokens. Must be set to a real secret outside local runs.
     jwt_secret: str = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105
     token_ttl_s: int = 12 * 3600
+    # The peers' internal APIs (their internal listener) get SWITCHBOARD_INTERNAL_TOKEN,
+    # the gateway's own credential, as a bearer token (internal_api.py).
     # The router's internal API (routing state, explanations, coverage, what-if).
     router_url: str = "http://127.0.0.1:8002"
     router_timeout_s: float = 60.0
@@ -17,15 +17,12 @@ class GatewaySettings(ServiceSettings):
     apply_wait_s: float = 5.0
     # pm-sync's internal API ("Sync with EHR"); scripts/up.sh derives it from the port base.
     pm_sync_url: str = "http://127.0.0.1:8005"
-    pm_sync_token: SecretStr | None = None  # pm-sync's SWITCHBOARD_INTERNAL_TOKEN, if set
     pm_sync_timeout_s: float = 30.0
     # ingest's internal API (the practice's lines and their labels, lines.py).
     ingest_url: str = "http://127.0.0.1:8001"
-    ingest_token: SecretStr | None = None  # ingest's SWITCHBOARD_INTERNAL_TOKEN, if set
     ingest_timeout_s: float = 5.0
     # The notifier's internal API (the practice's current notification settings).
     notifier_url: str = "http://127.0.0.1:8004"
-    notifier_token: SecretStr | None = None  # the notifier's SWITCHBOARD_INTERNAL_TOKEN, if set
     notifier_timeout_s: float = 5.0
     # Optional OIDC issuer (oidc.py): RS256 tokens verified against its JWKS, beside local users.
     oidc_issuer: str | None = None

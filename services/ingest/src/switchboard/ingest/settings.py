@@ -102,7 +102,6 @@ class IngestSettings(ServiceSettings):
     # The messenger / patient page: who is asked what, and the services it asks.
     router_url: str = "http://127.0.0.1:8002"
     pm_sync_url: str = "http://127.0.0.1:8005"
-    internal_token: SecretStr | None = None
     internal_timeout_s: float = 5.0
     patient_page_url: str = "http://127.0.0.1:8001/patient"
     # Web origins allowed to call the patient page's API (a messenger on a practice's site).

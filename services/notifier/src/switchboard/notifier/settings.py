@@ -6,7 +6,7 @@ SWITCHBOARD_SMTP_FROM=alerts@example  SWITCHBOARD_SMTP_STARTTLS=true
 SWITCHBOARD_SMTP_USERNAME / SWITCHBOARD_SMTP_PASSWORD
 SWITCHBOARD_SMS_API_BASE_URL=https://api.twilio.com   (unset = no SMS)
 SWITCHBOARD_SMS_ACCOUNT_SID / SWITCHBOARD_SMS_AUTH_TOKEN / SWITCHBOARD_SMS_FROM
-SWITCHBOARD_INTERNAL_TOKEN=...   when set, /internal/* requires it as a bearer token
+SWITCHBOARD_INTERNAL_CALLERS={"gateway": "..."}   who may call /internal/* (internal_api.py)
 """
 
 from __future__ import annotations
@@ -18,9 +18,6 @@ from switchboard.platform.settings import ServiceSettings
 
 class NotifierSettings(ServiceSettings):
     http_port: int = 8004
-    # When set, /internal/* (internal.py) requires `Authorization: Bearer <internal_token>`.
-    internal_token: SecretStr | None = None
-
     # Base of the absolute links in email, SMS and webhook alerts (the gateway's UI).
     app_base_url: str = "http://127.0.0.1:8000"
 

@@ -51,8 +51,5 @@ class PmSyncSettings(ServiceSettings):
     fhir_backoff_max_s: float = 60.0
     fhir_timeout_s: float = 30.0
 
-    # When set, /internal/* requires `Authorization: Bearer <internal_token>`.
-    internal_token: SecretStr | None = None
-
     def fhir_practice(self, practice_id: str) -> FhirPractice | None:
         return next((p for p in self.fhir_practices if p.practice_id == practice_id), None)

@@ -16,6 +16,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DERIVED = ("SB_MLLP_PORT", "SB_DEMO_FHIR_PORT")
+# scripts/env.sh SERVICES: a service's public port is the port base + its index, its internal
+# API's port the port base + 50 + its index.
+SERVICES = ("gateway", "ingest", "router", "inbox-projection", "notifier", "pm-sync")
 
 
 @dataclass
@@ -26,6 +29,13 @@ class System:
     kafka: str = "127.0.0.1:19092"
     twilio_token: str = "dev-twilio-auth-token"
     database: str = ""
+    port_base: int = 0
+
+    def public_url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.port_base + SERVICES.index(service)}"
+
+    def internal_url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.port_base + 50 + SERVICES.index(service)}"
 
     def login(self, username: str, password: str) -> dict[str, str]:
         r = httpx.post(
@@ -71,6 +81,7 @@ def running_system(
             topic_prefix=prefix,
             kafka=os.environ.get("SWITCHBOARD_KAFKA_BOOTSTRAP", "127.0.0.1:19092"),
             database=database,
+            port_base=port_base,
         )
     finally:
         subprocess.run(

@@ -74,7 +74,7 @@ class RouterProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.internal_url = f"http://127.0.0.1:{self.internal_port}"
 
-    def start(self, timeout_s: float = 60) -> None:
+    def start(self, timeout_s: float = 120) -> None:
         exe = os.path.join(os.path.dirname(sys.executable), "switchboard-router")
         self.proc = subprocess.Popen([exe, "run"], env=self.env)
         deadline = time.monotonic() + timeout_s

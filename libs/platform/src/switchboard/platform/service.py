@@ -162,7 +162,7 @@ def service_app(
     return app
 
 
-async def serve(app: FastAPI, settings: ServiceSettings) -> None:
+def serve(app: FastAPI, settings: ServiceSettings) -> None:
     """The public app on `http_port` and, when the service has one, its internal app on
     `internal_port`, in this process and event loop. The internal listener opens once the
     public app's lifespan has started (it shares that app's engine and producer); when either
@@ -181,20 +181,26 @@ async def serve(app: FastAPI, settings: ServiceSettings) -> None:
 
     public = server(app, settings.http_port, "auto")
     internal_app = internal_app_of(app)
-    public_task = asyncio.create_task(public.serve(), name="http-public")
-    servers, tasks = [public], [public_task]
-    if internal_app is not None:
-        # uvicorn says it started by a flag only (no event to wait on).
-        while not public.started and not public_task.done():  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
-        if public.started:
-            internal = server(internal_app, settings.internal_port, "off")
-            servers.append(internal)
-            tasks.append(asyncio.create_task(internal.serve(), name="http-internal"))
-    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    for s in servers:
-        s.should_exit = True
-    await asyncio.gather(*tasks)
+    servers = [public]
+
+    async def run() -> None:
+        public_task = asyncio.create_task(public.serve(), name="http-public")
+        tasks = [public_task]
+        if internal_app is not None:
+            # uvicorn says it started by a flag only (no event to wait on).
+            while not public.started and not public_task.done():  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+            if public.started:
+                internal = server(internal_app, settings.internal_port, "off")
+                servers.append(internal)
+                tasks.append(asyncio.create_task(internal.serve(), name="http-internal"))
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for s in servers:
+            s.should_exit = True
+        await asyncio.gather(*tasks)
+
+    with asyncio.Runner(loop_factory=public.config.get_loop_factory()) as runner:
+        runner.run(run())
     if not all(s.started for s in servers):
         sys.exit(3)  # uvicorn's start-up failure code
 
@@ -222,8 +228,6 @@ def main_for(
             return
         if migrations:
             upgrade(migrations, settings.database_url)
-        app = build_app(settings)
-        with asyncio.Runner(loop_factory=uvicorn.Config(app).get_loop_factory()) as runner:
-            runner.run(serve(app, settings))
+        serve(build_app(settings), settings)
 
     return main

@@ -207,3 +207,19 @@ def test_dev_credentials_pair_exactly_the_callers():
         creds["gateway"]["SWITCHBOARD_INTERNAL_TOKEN"]
         != dev_credentials()["gateway"]["SWITCHBOARD_INTERNAL_TOKEN"]
     )
+
+
+def test_callers_are_the_services_with_a_peer_url_setting():
+    """CALLERS (what up.sh, the tests and the NetworkPolicy allow) is what the code calls: a
+    `<peer>_url` setting is a call to that peer's internal API."""
+    from switchboard.gateway.settings import GatewaySettings
+
+    classes = {"gateway": GatewaySettings, "ingest": IngestSettings, "router": RouterSettings}
+    classes |= {"pm-sync": PmSyncSettings, "notifier": NotifierSettings}
+    calls: dict[str, set[str]] = {}
+    for caller, cls in classes.items():
+        for field in cls.model_fields:
+            peer = field.removesuffix("_url").replace("_", "-")
+            if field.endswith("_url") and peer in CALLERS:
+                calls.setdefault(peer, set()).add(caller)
+    assert calls == {callee: set(callers) for callee, callers in CALLERS.items()}

@@ -45,11 +45,15 @@ run_secrets() { # -> exports the SWITCHBOARD_* and SB_* secrets of $SB_RUN_HOME
     (
       umask 077
       for name in SWITCHBOARD_JWT_SECRET SWITCHBOARD_TWILIO_AUTH_TOKEN SWITCHBOARD_EMAIL_WEBHOOK_SECRET \
-        SWITCHBOARD_LINK_SECRET SB_DEMO_FHIR_TOKEN SB_INTERNAL_TOKEN_GATEWAY SB_INTERNAL_TOKEN_INGEST; do
+        SWITCHBOARD_LINK_SECRET SB_DEMO_FHIR_TOKEN; do
         printf '%s=%s\n' "$name" "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')"
       done > "$file.tmp" && mv "$file.tmp" "$file"
     )
   fi
   chmod 600 "$file"
   set -a; source "$file"; set +a
+}
+
+internal_port() { # service -> the port of its internal API (/internal/..., callers with a token)
+  echo $(($(service_port "$1") + 50))
 }

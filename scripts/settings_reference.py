@@ -28,6 +28,7 @@ from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from switchboard.platform.internal_api import CALLERS
 from switchboard.platform.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +37,12 @@ SECRETS = ROOT / "deploy" / "secrets"
 # Each service's own credential and the callers it accepts differ per service: they go in
 # `switchboard-<service>-internal`; every other secret key in the shared `switchboard-secrets`.
 PER_SERVICE = {"SWITCHBOARD_INTERNAL_TOKEN", "SWITCHBOARD_INTERNAL_CALLERS"}
+# Both are read by every service (ServiceSettings); who needs which follows the internal APIs'
+# caller -> callee pairs: the callers their own token, the callees the callers they accept.
+PER_SERVICE_READERS = {
+    "SWITCHBOARD_INTERNAL_TOKEN": sorted({c for callers in CALLERS.values() for c in callers}),
+    "SWITCHBOARD_INTERNAL_CALLERS": sorted(CALLERS),
+}
 # Secrets the cluster makes, not the ops team: each service's Kafka password is in the Secret
 # Strimzi's user operator writes for its KafkaUser (the production overlay refers to it).
 FROM_CLUSTER = {"SWITCHBOARD_KAFKA_SASL_PASSWORD"}
@@ -244,7 +251,7 @@ def secret_examples() -> dict[Path, str]:
         if not row.secret or row.env in FROM_CLUSTER:
             continue
         if row.env in PER_SERVICE:
-            for service in services:
+            for service in PER_SERVICE_READERS[row.env] if services == [ALL] else services:
                 own.setdefault(service, {}).setdefault(row.env, row.description)
             continue
         readers, text = shared.get(row.env, (set(), ""))

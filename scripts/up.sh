@@ -29,16 +29,19 @@ echo "migrations: applied"
 mkdir -p "$SB_RUN_HOME/logs"
 run_secrets # $SB_RUN_HOME/secrets.env: made on the first run, reused after
 conf="$SB_RUN_HOME/supervisord.conf"
+install -m 600 /dev/null "$conf"  # it holds the run's internal tokens: readable by its owner only
 demo=1; [ "${SB_SKIP_DEMO:-}" = 1 ] && demo=0
 demo_fhir="http://127.0.0.1:$SB_DEMO_FHIR_PORT/fhir"
-# Internal API credentials: each caller's token, and each internal API's accepted callers.
-tok_gw=$SB_INTERNAL_TOKEN_GATEWAY tok_in=$SB_INTERNAL_TOKEN_INGEST
-callers_gw="{\"gateway\":\"$tok_gw\"}"
-callers_gw_in="{\"gateway\":\"$tok_gw\",\"ingest\":\"$tok_in\"}"
+# Internal APIs: fresh random tokens each run, one per calling service, each callee accepting
+# exactly its callers (switchboard.platform.internal_api.CALLERS). Lines: `service K=V ...`.
+credentials=$(uv run --frozen python -m switchboard.platform.internal_api)
+internal_env() { # service -> its SWITCHBOARD_INTERNAL_* supervisord entries
+  local line kv; line=$(grep "^$1 " <<<"$credentials") || return 0
+  for kv in ${line#* }; do printf ",%s='%s'" "${kv%%=*}" "${kv#*=}"; done
+}
 extra_env() { # service -> its own supervisord environment entries (each only its own secrets)
   case $1 in
     notifier)
-      printf ",SWITCHBOARD_INTERNAL_CALLERS='%s'" "$callers_gw"
       # alert links open the local gateway; email and SMS only when the caller configured them
       printf ',SWITCHBOARD_APP_BASE_URL="http://127.0.0.1:%s"' "$(service_port gateway)"
       [ -n "${SWITCHBOARD_SMTP_HOST:-}" ] && printf ',SWITCHBOARD_SMTP_HOST="%s",SWITCHBOARD_SMTP_PORT="%s"' \
@@ -53,19 +56,14 @@ extra_env() { # service -> its own supervisord environment entries (each only it
       printf ',SWITCHBOARD_PATIENT_PAGE_URL="http://127.0.0.1:%s/patient"' "$(service_port ingest)"
       printf ',SWITCHBOARD_TWILIO_AUTH_TOKEN="%s",SWITCHBOARD_EMAIL_WEBHOOK_SECRET="%s",SWITCHBOARD_LINK_SECRET="%s"' \
         "$SWITCHBOARD_TWILIO_AUTH_TOKEN" "$SWITCHBOARD_EMAIL_WEBHOOK_SECRET" "$SWITCHBOARD_LINK_SECRET"
-      printf ",SWITCHBOARD_INTERNAL_TOKEN=\"%s\",SWITCHBOARD_INTERNAL_CALLERS='%s'" "$tok_in" "$callers_gw"
       ;;
     gateway)
       printf ',SWITCHBOARD_INGEST_URL="http://127.0.0.1:%s",SWITCHBOARD_NOTIFIER_URL="http://127.0.0.1:%s"' \
-        "$(service_port ingest)" "$(service_port notifier)"
-      # ingest's /internal still checks its own token (SWITCHBOARD_INGEST_TOKEN is what we send)
-      printf ',SWITCHBOARD_JWT_SECRET="%s",SWITCHBOARD_INTERNAL_TOKEN="%s",SWITCHBOARD_INGEST_TOKEN="%s"' \
-        "$SWITCHBOARD_JWT_SECRET" "$tok_gw" "$tok_in"
+        "$(internal_port ingest)" "$(internal_port notifier)"
+      printf ',SWITCHBOARD_JWT_SECRET="%s"' "$SWITCHBOARD_JWT_SECRET"
       ;;
-    router) printf ",SWITCHBOARD_INTERNAL_CALLERS='%s'" "$callers_gw_in" ;;
     pm-sync)
       printf ',SWITCHBOARD_MLLP_PORT="%s"' "$SB_MLLP_PORT"
-      printf ",SWITCHBOARD_INTERNAL_CALLERS='%s'" "$callers_gw_in"
       # the demo practice's EHR: the local FHIR server below, polled every 30 s
       [ $demo = 1 ] && printf ",SWITCHBOARD_FHIR_PRACTICES='%s'" \
         "[{\"practice_id\":\"demo\",\"base_url\":\"$demo_fhir\",\"token\":\"$SB_DEMO_FHIR_TOKEN\",\"interval_s\":30}]"
@@ -96,7 +94,7 @@ CONF
 [program:$s]
 command=$ROOT/.venv/bin/switchboard-$s run
 directory=$ROOT
-environment=SWITCHBOARD_ENV="$SWITCHBOARD_ENV",SWITCHBOARD_HTTP_PORT="$(service_port "$s")",SWITCHBOARD_KAFKA_BOOTSTRAP="$SWITCHBOARD_KAFKA_BOOTSTRAP",SWITCHBOARD_DATABASE_URL="$SWITCHBOARD_DATABASE_URL",SWITCHBOARD_TOPIC_PREFIX="$SWITCHBOARD_TOPIC_PREFIX",SWITCHBOARD_ROUTER_URL="http://127.0.0.1:$(service_port router)",SWITCHBOARD_PM_SYNC_URL="http://127.0.0.1:$(service_port pm-sync)"$(extra_env "$s")
+environment=SWITCHBOARD_ENV="$SWITCHBOARD_ENV",SWITCHBOARD_HTTP_PORT="$(service_port "$s")",SWITCHBOARD_INTERNAL_HTTP_PORT="$(internal_port "$s")",SWITCHBOARD_KAFKA_BOOTSTRAP="$SWITCHBOARD_KAFKA_BOOTSTRAP",SWITCHBOARD_DATABASE_URL="$SWITCHBOARD_DATABASE_URL",SWITCHBOARD_TOPIC_PREFIX="$SWITCHBOARD_TOPIC_PREFIX",SWITCHBOARD_ROUTER_URL="http://127.0.0.1:$(internal_port router)",SWITCHBOARD_PM_SYNC_URL="http://127.0.0.1:$(internal_port pm-sync)"$(extra_env "$s")$(internal_env "$s")
 stdout_logfile=$SB_RUN_HOME/logs/$s.log
 redirect_stderr=true
 autorestart=true
@@ -131,7 +129,7 @@ fi
 
 for s in $SERVICES; do
   port=$(service_port "$s")
-  deadline=$((SECONDS + ${SB_READY_TIMEOUT:-90})) # seconds; more on a crowded machine
+  deadline=$((SECONDS + ${SB_READY_TIMEOUT_S:-90})) # seconds; more on a crowded machine
   until curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
     if [ $SECONDS -ge $deadline ]; then
       echo "$s did not become ready on :$port; last log lines:" >&2

@@ -16,6 +16,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DERIVED = ("SB_MLLP_PORT", "SB_DEMO_FHIR_PORT")
+# scripts/env.sh SERVICES: a service's public port is the port base + its index, its internal
+# API's port the port base + 50 + its index.
+SERVICES = ("gateway", "ingest", "router", "inbox-projection", "notifier", "pm-sync")
 
 
 @dataclass
@@ -27,6 +30,7 @@ class System:
     database: str = ""
     # The run's random secrets ($SB_RUN_HOME/secrets.env, made by scripts/up.sh).
     secrets: dict[str, str] = field(default_factory=dict)
+    port_base: int = 0
 
     @property
     def twilio_token(self) -> str:
@@ -39,6 +43,12 @@ class System:
     @property
     def link_secret(self) -> str:
         return self.secrets["SWITCHBOARD_LINK_SECRET"]
+
+    def public_url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.port_base + SERVICES.index(service)}"
+
+    def internal_url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.port_base + 50 + SERVICES.index(service)}"
 
     def login(self, username: str, password: str) -> dict[str, str]:
         r = httpx.post(
@@ -92,6 +102,7 @@ def running_system(
             kafka=os.environ.get("SWITCHBOARD_KAFKA_BOOTSTRAP", "127.0.0.1:19092"),
             database=database,
             secrets=read_secrets(run_home),
+            port_base=port_base,
         )
     finally:
         subprocess.run(

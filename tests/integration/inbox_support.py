@@ -33,11 +33,13 @@ def free_port() -> int:
 
 
 class ServiceProcess:
-    """`switchboard-<name> run` as a process on a free port."""
+    """`switchboard-<name> run` as a process on a free port (and its internal API on another:
+    `internal_url`; `env` gives it its SWITCHBOARD_INTERNAL_* credentials)."""
 
     def __init__(self, name: str, settings: ServiceSettings, group_prefix: str, **env: str):
         self.name = name
         self.port = free_port()
+        self.internal_port = free_port()
         self.env = {
             **os.environ,
             "SWITCHBOARD_ENV": "dev",  # a test run: warn about secrets, never refuse
@@ -46,6 +48,7 @@ class ServiceProcess:
             "SWITCHBOARD_TOPIC_PREFIX": settings.topic_prefix,
             "SWITCHBOARD_CONSUMER_GROUP_PREFIX": group_prefix,
             "SWITCHBOARD_HTTP_PORT": str(self.port),
+            "SWITCHBOARD_INTERNAL_HTTP_PORT": str(self.internal_port),
             "SWITCHBOARD_CONSUMER_BACKOFF_INITIAL_S": "0.01",
             "SWITCHBOARD_CONSUMER_BACKOFF_MAX_S": "0.05",
             "SWITCHBOARD_CONSUMER_MAX_ATTEMPTS": "2",
@@ -54,8 +57,9 @@ class ServiceProcess:
         }
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = f"http://127.0.0.1:{self.port}"
+        self.internal_url = f"http://127.0.0.1:{self.internal_port}"
 
-    def start(self, timeout_s: float = 90) -> None:
+    def start(self, timeout_s: float = 180) -> None:
         exe = os.path.join(os.path.dirname(sys.executable), f"switchboard-{self.name}")
         self.proc = subprocess.Popen([exe, "run"], env=self.env)
         deadline = time.monotonic() + timeout_s

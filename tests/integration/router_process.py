@@ -30,6 +30,7 @@ from switchboard.events import (
     decode,
     deterministic_id,
 )
+from switchboard.platform.internal_api import dev_credentials
 from switchboard.platform.settings import ServiceSettings
 
 PRACTICE = "manhattan-medical"
@@ -43,10 +44,18 @@ def free_port() -> int:
 
 
 class RouterProcess:
-    """One router process; `stop()` kills it, `start()` runs it again on the same state."""
+    """One router process; `stop()` kills it, `start()` runs it again on the same state.
+
+    `url` is its public port (ops routes only), `internal_url` its internal API, which
+    `get`/`post` call as the gateway; `credentials` are the run's internal tokens (ingest's
+    too, for an ingest that asks this router)."""
 
     def __init__(self, settings: ServiceSettings, database_url: str, group_prefix: str) -> None:
         self.port = free_port()
+        self.internal_port = free_port()
+        self.credentials = dev_credentials()
+        token = self.credentials["gateway"]["SWITCHBOARD_INTERNAL_TOKEN"]
+        self.auth = {"Authorization": f"Bearer {token}"}
         self.env = {
             **os.environ,
             "SWITCHBOARD_ENV": "dev",  # a test run: warn about secrets, never refuse
@@ -55,6 +64,8 @@ class RouterProcess:
             "SWITCHBOARD_TOPIC_PREFIX": settings.topic_prefix,
             "SWITCHBOARD_CONSUMER_GROUP_PREFIX": group_prefix,
             "SWITCHBOARD_HTTP_PORT": str(self.port),
+            "SWITCHBOARD_INTERNAL_HTTP_PORT": str(self.internal_port),
+            **self.credentials["router"],
             "SWITCHBOARD_CONSUMER_BACKOFF_INITIAL_S": "0.01",
             "SWITCHBOARD_CONSUMER_BACKOFF_MAX_S": "0.05",
             "SWITCHBOARD_CONSUMER_MAX_ATTEMPTS": "2",
@@ -62,8 +73,9 @@ class RouterProcess:
         }
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = f"http://127.0.0.1:{self.port}"
+        self.internal_url = f"http://127.0.0.1:{self.internal_port}"
 
-    def start(self, timeout_s: float = 60) -> None:
+    def start(self, timeout_s: float = 120) -> None:
         exe = os.path.join(os.path.dirname(sys.executable), "switchboard-router")
         self.proc = subprocess.Popen([exe, "run"], env=self.env)
         deadline = time.monotonic() + timeout_s
@@ -89,11 +101,19 @@ class RouterProcess:
 
     def get(self, path: str, **params: Any) -> httpx.Response:
         return httpx.get(
-            f"{self.url}/internal/practices/{PRACTICE}{path}", params=params, timeout=30
+            f"{self.internal_url}/internal/practices/{PRACTICE}{path}",
+            params=params,
+            headers=self.auth,
+            timeout=30,
         )
 
     def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
-        return httpx.post(f"{self.url}/internal/practices/{PRACTICE}{path}", json=body, timeout=60)
+        return httpx.post(
+            f"{self.internal_url}/internal/practices/{PRACTICE}{path}",
+            json=body,
+            headers=self.auth,
+            timeout=60,
+        )
 
 
 async def routed_until(

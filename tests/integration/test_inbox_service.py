@@ -41,6 +41,7 @@ from switchboard.ingest.queries import contact_owners
 from switchboard.ingest.settings import IngestSettings
 from switchboard.ingest.twilio import signature
 from switchboard.platform.db import make_engine
+from switchboard.platform.internal_api import dev_credentials, settings_update
 from switchboard.platform.kafka import Publisher, ensure_topics, make_producer
 from switchboard.platform.migrations import upgrade
 
@@ -144,12 +145,14 @@ async def world(settings, test_db, tmp_path_factory):
     upsert_users(test_db, USERS)
     producer = make_producer(cfg)
     await producer.start()
-    router = ServiceProcess("router", cfg, "inbox-it-")
+    credentials = dev_credentials()
+    router = ServiceProcess("router", cfg, "inbox-it-", **credentials["router"])
     projection = ServiceProcess("inbox-projection", cfg, "inbox-it-")
     pm_sync = ServiceProcess(
         "pm-sync",
         cfg,
         "inbox-it-",
+        **credentials["pm-sync"],
         SWITCHBOARD_MLLP_ENABLED="false",
         SWITCHBOARD_FHIR_PRACTICES="[]",
     )
@@ -163,8 +166,10 @@ async def world(settings, test_db, tmp_path_factory):
             database_url=test_db,
             topic_prefix=cfg.topic_prefix,
             jwt_secret=SECRET,
-            pm_sync_url=pm_sync.url,
+            pm_sync_url=pm_sync.internal_url,
+            router_url=router.internal_url,
             action_wait_s=20,
+            **settings_update(credentials["gateway"]),
         )
     )
     ing = ingest_app(

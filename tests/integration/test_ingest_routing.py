@@ -33,6 +33,7 @@ from switchboard.events import (
 from switchboard.ingest.settings import IngestSettings, Line
 from switchboard.ingest.signing import signed_headers
 from switchboard.ingest.twilio import signature, thread_id
+from switchboard.platform.internal_api import settings_update
 
 pytestmark = pytest.mark.integration
 
@@ -89,7 +90,11 @@ async def world(settings):
         await prepare(s)
         router = RouterProcess(s, db, group_prefix="ingest-it-")
         router.start()
-        s = s.model_copy(update={"router_url": router.url})
+        # ingest asks the router's internal API with ingest's own token
+        s = s.model_copy(
+            update={"router_url": router.internal_url}
+            | settings_update(router.credentials["ingest"])
+        )
         try:
             async with (
                 running_ingest(s) as (app, client),
@@ -127,8 +132,8 @@ class World:
         await self.app.state.runtime.publisher.publish(list(events))
 
     async def configured(self) -> bool:
-        async with httpx.AsyncClient() as c:
-            r = await c.get(f"{self.router.url}/internal/practices/{P}/routing")
+        async with httpx.AsyncClient(headers=self.router.auth) as c:
+            r = await c.get(f"{self.router.internal_url}/internal/practices/{P}/routing")
         body = r.json()
         return (
             r.status_code == 200

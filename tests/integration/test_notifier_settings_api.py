@@ -21,12 +21,14 @@ from switchboard.events import PracticeNotificationSettingsChanged, SlaTarget, W
 from switchboard.notifier import storage
 from switchboard.notifier.app import MIGRATIONS, build_app
 from switchboard.notifier.settings import NotifierSettings
+from switchboard.platform.internal_api import dev_credentials, internal_app_of, settings_update
 from switchboard.platform.kafka import Publisher, ensure_topics, make_producer
 from switchboard.platform.migrations import upgrade
 
 pytestmark = pytest.mark.integration
 
-TOKEN = "notifier-internal-0123456789"
+CREDENTIALS = dev_credentials()
+TOKEN = CREDENTIALS["gateway"]["SWITCHBOARD_INTERNAL_TOKEN"]
 
 
 def changed(practice: str, at: datetime, **kw: Any) -> PracticeNotificationSettingsChanged:
@@ -45,7 +47,11 @@ def changed(practice: str, at: datetime, **kw: Any) -> PracticeNotificationSetti
 async def notifier(settings) -> AsyncIterator[tuple[httpx.AsyncClient, Publisher, Any]]:
     upgrade(MIGRATIONS, settings.database_url)
     ns = NotifierSettings(
-        **(settings.model_dump() | {"service_name": "notifier", "internal_token": TOKEN})
+        **(
+            settings.model_dump()
+            | {"service_name": "notifier"}
+            | settings_update(CREDENTIALS["notifier"])
+        )
     )
     await ensure_topics(ns)
     app = build_app(ns)
@@ -55,7 +61,7 @@ async def notifier(settings) -> AsyncIterator[tuple[httpx.AsyncClient, Publisher
         async with (
             app.router.lifespan_context(app),
             httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://notifier"
+                transport=httpx.ASGITransport(app=internal_app_of(app)), base_url="http://notifier"
             ) as client,
         ):
             yield client, Publisher(producer, ns), app
@@ -129,12 +135,15 @@ async def test_current_settings_in_the_gateways_put_shape_newest_wins(notifier):
     }
 
 
-async def test_internal_token_is_required_when_set_and_practice_ids_are_checked(notifier):
+async def test_the_gateways_token_is_required_and_practice_ids_are_checked(notifier):
     client, _, _ = notifier
     url = "/internal/practices/demo/notification-settings"
     assert (await client.get(url)).status_code == 401
     bad = {"Authorization": "Bearer wrong"}
     assert (await client.get(url, headers=bad)).status_code == 401
+    # ingest holds a real token, but the notifier does not take calls from ingest
+    ingest = {"Authorization": f"Bearer {CREDENTIALS['ingest']['SWITCHBOARD_INTERNAL_TOKEN']}"}
+    assert (await client.get(url, headers=ingest)).status_code == 401
     assert (await client.get(url, headers=AUTH)).status_code == 200
     odd = "/internal/practices/%20bad%20id/notification-settings"
     assert (await client.get(odd, headers=AUTH)).status_code == 422

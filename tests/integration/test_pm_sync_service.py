@@ -28,6 +28,11 @@ from switchboard.gateway.auth import Principal, issue_token
 from switchboard.gateway.ehr import router as ehr_router
 from switchboard.gateway.peers import Peers
 from switchboard.gateway.settings import GatewaySettings
+from switchboard.platform.internal_api import (
+    dev_credentials,
+    internal_app_of,
+    settings_update,
+)
 from switchboard.platform.kafka import ensure_topics
 from switchboard.platform.migrations import upgrade
 from switchboard.pm_sync import storage
@@ -39,6 +44,9 @@ from switchboard.pm_sync.settings import FhirPractice, PmSyncSettings
 pytestmark = pytest.mark.integration
 
 NOW = datetime.now(UTC).replace(microsecond=0)
+# The internal API's callers and their tokens, as scripts/up.sh makes them.
+CREDENTIALS = dev_credentials()
+GATEWAY_TOKEN = CREDENTIALS["gateway"]["SWITCHBOARD_INTERNAL_TOKEN"]
 
 
 # --- HL7 builders -------------------------------------------------------------------------
@@ -110,7 +118,8 @@ def control_id(message: str) -> str:
 @dataclass
 class PmSync:
     app: FastAPI
-    http: httpx.AsyncClient
+    http: httpx.AsyncClient  # the internal API, as the gateway
+    public: httpx.AsyncClient  # the public port (ops routes)
     settings: PmSyncSettings
 
     @property
@@ -141,7 +150,7 @@ def pm_settings(settings, **overrides: Any) -> PmSyncSettings:
         "fhir_timeout_s": 5,
         "publish_timeout_s": 5,
     }
-    return PmSyncSettings(**(values | overrides))
+    return PmSyncSettings(**(values | settings_update(CREDENTIALS["pm-sync"]) | overrides))
 
 
 @pytest.fixture(scope="module")
@@ -154,10 +163,18 @@ async def prepared(settings):
 @contextlib.asynccontextmanager
 async def running(cfg: PmSyncSettings) -> AsyncIterator[PmSync]:
     app = build_app(cfg)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://pm-sync") as http:
-            yield PmSync(app, http, cfg)
+    internal = internal_app_of(app)
+    assert internal is not None
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=internal),
+            base_url="http://pm-sync",
+            headers={"Authorization": f"Bearer {GATEWAY_TOKEN}"},
+        ) as http,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://pm") as public,
+    ):
+        yield PmSync(app, http, public, cfg)
 
 
 @pytest.fixture(scope="module")
@@ -678,7 +695,7 @@ async def test_fhir_server_errors_are_retried_and_readiness_says_degraded(prepar
         async with running(fhir_cfg(prepared, practice, server)) as service:
 
             async def degraded() -> dict[str, Any] | None:
-                r = await service.get("/readyz")
+                r = await service.public.get("/readyz")
                 return r.json() if r.json()["checks"].get("fhir") is False else None
 
             body = await eventually(degraded)
@@ -691,7 +708,7 @@ async def test_fhir_server_errors_are_retried_and_readiness_says_degraded(prepar
             server.fail_status = None  # the server is back
 
             async def recovered() -> dict[str, Any] | None:
-                r = await service.get("/readyz")
+                r = await service.public.get("/readyz")
                 return r.json() if r.json()["checks"]["fhir"] else None
 
             await eventually(recovered)
@@ -734,10 +751,11 @@ async def test_sync_with_ehr_pulls_locations_and_providers_now(prepared):
 
             # "Sync with EHR" through the gateway: practice admins only (T-2)
             gateway = FastAPI()
-            gateway.state.settings = GatewaySettings(pm_sync_url="http://pm-sync")
-            gateway.state.peers = Peers(
-                gateway.state.settings, transport=httpx.ASGITransport(app=service.app)
+            gateway.state.settings = GatewaySettings(
+                pm_sync_url="http://pm-sync", **settings_update(CREDENTIALS["gateway"])
             )
+            to_pm_sync = httpx.ASGITransport(app=internal_app_of(service.app))  # type: ignore[arg-type]
+            gateway.state.peers = Peers(gateway.state.settings, transport=to_pm_sync)
             gateway.include_router(ehr_router)
             secret = gateway.state.settings.jwt_secret
             admin = issue_token(

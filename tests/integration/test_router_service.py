@@ -8,6 +8,7 @@ import time
 import uuid
 from datetime import timedelta
 
+import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 from router_process import (
@@ -302,3 +303,22 @@ async def test_replaying_the_log_gives_the_decisions_emitted_live(world):
                 text(f'DROP DATABASE IF EXISTS "{replay_db.rsplit("/", 1)[1]}" WITH (FORCE)')
             )
         admin.dispose()
+
+
+async def test_internal_api_only_on_its_own_port_and_only_for_its_callers(world):
+    # issue 13: the router's internal API had no authentication at all
+    _, _, router, _ = world
+    path = "/internal/practices/manhattan-medical/routing"
+    async with httpx.AsyncClient(timeout=10) as c:
+        # the public port: ops routes only
+        assert (await c.get(f"{router.url}{path}", headers=router.auth)).status_code == 404
+        assert (await c.get(f"{router.url}/readyz")).status_code == 200
+        # the internal port: a caller's token, nothing else
+        anonymous = await c.get(f"{router.internal_url}{path}")
+        assert anonymous.status_code == 401
+        assert anonymous.headers["content-type"] == "application/problem+json"
+        wrong = await c.get(f"{router.internal_url}{path}", headers={"Authorization": "Bearer x"})
+        assert wrong.status_code == 401
+        ingest = router.credentials["ingest"]["SWITCHBOARD_INTERNAL_TOKEN"]
+        for auth in (router.auth, {"Authorization": f"Bearer {ingest}"}):
+            assert (await c.get(f"{router.internal_url}{path}", headers=auth)).status_code == 200

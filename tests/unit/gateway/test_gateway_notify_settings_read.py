@@ -20,7 +20,7 @@ from switchboard.gateway.peers import Peers
 from switchboard.gateway.settings import GatewaySettings
 
 SETTINGS = GatewaySettings(
-    notifier_url="http://notifier.test/", notifier_token="internal-secret", notifier_timeout_s=2
+    notifier_url="http://notifier.test/", internal_token="internal-secret", notifier_timeout_s=2
 )
 
 CURRENT = {

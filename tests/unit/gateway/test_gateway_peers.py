@@ -1,5 +1,6 @@
 """The gateway's one client to the other services' internal APIs (gateway/peers.py): URLs from
-the settings, each peer's internal token, and the same answer for every failed call."""
+the settings, the gateway's own internal token sent to every peer, and the same answer for
+every failed call."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from switchboard.gateway.settings import GatewaySettings
 SETTINGS = GatewaySettings(
     router_url="http://router.test",
     ingest_url="http://ingest.test/",
-    ingest_token="ingest-secret",
+    internal_token="gateway-secret",
     ingest_timeout_s=2,
     pm_sync_url="http://pm-sync.test",
     pm_sync_timeout_s=3,
@@ -37,8 +38,8 @@ async def test_url_token_and_one_client_for_every_call():
         "http://ingest.test/internal/practices/p1/lines?a=1",
         "http://router.test/internal/practices/p1/what-if",
     ]
-    assert seen[0].headers["authorization"] == "Bearer ingest-secret"
-    assert "authorization" not in seen[1].headers  # the router has no internal token
+    # every peer, the router included, gets the gateway's credential
+    assert [r.headers["authorization"] for r in seen] == ["Bearer gateway-secret"] * 2
 
 
 @pytest.mark.parametrize(

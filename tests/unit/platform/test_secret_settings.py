@@ -85,15 +85,15 @@ class Forgetful(ServiceSettings):
 
 
 def test_production_names_each_missing_secret_of_each_service():
-    names = {cls.__name__: [f.name for f in secret_findings(cls())] for cls in SERVICES}
+    names = {cls.__name__: sorted(f.name for f in secret_findings(cls())) for cls in SERVICES}
     assert names == {
-        "GatewaySettings": ["SWITCHBOARD_JWT_SECRET", "SWITCHBOARD_INTERNAL_TOKEN"],
+        "GatewaySettings": ["SWITCHBOARD_INTERNAL_TOKEN", "SWITCHBOARD_JWT_SECRET"],
         "IngestSettings": [
-            "SWITCHBOARD_TWILIO_AUTH_TOKEN",
             "SWITCHBOARD_EMAIL_WEBHOOK_SECRET",
-            "SWITCHBOARD_INTERNAL_TOKEN",
             "SWITCHBOARD_INTERNAL_CALLERS",
+            "SWITCHBOARD_INTERNAL_TOKEN",
             "SWITCHBOARD_LINK_SECRET",
+            "SWITCHBOARD_TWILIO_AUTH_TOKEN",
         ],
         "RouterSettings": ["SWITCHBOARD_INTERNAL_CALLERS"],
         "ProjectionSettings": [],

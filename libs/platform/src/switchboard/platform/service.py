@@ -7,12 +7,14 @@ import argparse
 import asyncio
 import contextlib
 import inspect
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -20,6 +22,7 @@ from switchboard.events import Topic
 from switchboard.platform.consumer import BatchHandler, ConsumerRunner
 from switchboard.platform.db import make_engine, make_sessionmaker
 from switchboard.platform.http import ReadinessCheck, add_ops_routes
+from switchboard.platform.internal_api import add_internal_api, internal_app_of
 from switchboard.platform.kafka import Publisher, make_producer
 from switchboard.platform.logging import configure_logging, get_logger
 from switchboard.platform.metrics import HttpMetrics, watch_pool
@@ -92,8 +95,12 @@ def service_app(
     on_stop: Callable[[FastAPI, Runtime], Awaitable[None]] | None = None,
     title: str | None = None,
     database: bool = True,
+    internal: Sequence[APIRouter] = (),
 ) -> FastAPI:
     """A FastAPI app whose lifespan opens the engine and producer and runs the consumers.
+
+    `internal` routers (`/internal/...`) go on a second app behind the per-caller token check
+    (internal_api.py), served on the internal port only, never on this public one.
 
     `on_start` (plain or async) runs once the engine and producer are open, before the
     consumers start; `on_stop` runs first at shutdown, while both are still open."""
@@ -148,7 +155,55 @@ def service_app(
     add_ops_routes(app, checks)
     app.add_middleware(HttpMetrics)
     instrument_app(app)
+    if internal:
+        # counted and traced like the public routes; refusals (401) included
+        inner = add_internal_api(app, settings.internal_callers, *internal)
+        inner.add_middleware(HttpMetrics)
+        instrument_app(inner)
     return app
+
+
+def serve(app: FastAPI, settings: ServiceSettings) -> None:
+    """The public app on `http_port` and, when the service has one, its internal app on
+    `internal_port`, in this process and event loop. The internal listener opens once the
+    public app's lifespan has started (it shares that app's engine and producer); when either
+    server stops (a signal, a failure), both stop."""
+
+    def server(asgi: FastAPI, port: int, lifespan: Literal["auto", "off"]) -> uvicorn.Server:
+        config = uvicorn.Config(
+            asgi,
+            host=settings.http_host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan=lifespan,
+        )
+        return uvicorn.Server(config)
+
+    public = server(app, settings.http_port, "auto")
+    internal_app = internal_app_of(app)
+    servers = [public]
+
+    async def run() -> None:
+        public_task = asyncio.create_task(public.serve(), name="http-public")
+        tasks = [public_task]
+        if internal_app is not None:
+            # uvicorn says it started by a flag only (no event to wait on).
+            while not public.started and not public_task.done():  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+            if public.started:
+                internal = server(internal_app, settings.internal_port, "off")
+                servers.append(internal)
+                tasks.append(asyncio.create_task(internal.serve(), name="http-internal"))
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for s in servers:
+            s.should_exit = True
+        await asyncio.gather(*tasks)
+
+    with asyncio.Runner(loop_factory=public.config.get_loop_factory()) as runner:
+        runner.run(run())
+    if not all(s.started for s in servers):
+        sys.exit(3)  # uvicorn's start-up failure code
 
 
 def main_for(
@@ -176,12 +231,6 @@ def main_for(
         enforce_secrets(settings, service, log)
         if migrations:
             upgrade(migrations, settings.database_url)
-        uvicorn.run(
-            build_app(settings),
-            host=settings.http_host,
-            port=settings.http_port,
-            log_config=None,
-            access_log=False,
-        )
+        serve(build_app(settings), settings)
 
     return main

@@ -8,7 +8,7 @@ from pydantic import SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from switchboard.events import Topic
-from switchboard.platform.secret_settings import Secret, SecretFilesSource
+from switchboard.platform.secret_settings import InternalCallers, Secret, SecretFilesSource
 
 
 class ServiceSettings(BaseSettings):
@@ -45,6 +45,16 @@ class ServiceSettings(BaseSettings):
     database_url: str = "postgresql+psycopg://switchboard@127.0.0.1:55432/switchboard"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # The internal API's own listener (internal_api.py), for services that have one. Unset:
+    # the public port + 100 (8100 beside 8000, the Kubernetes containerPort `internal`).
+    internal_http_port: int | None = None
+    # This service's credential, sent as a bearer token to every peer's internal API (the
+    # services that call peers declare it required: secret_settings.py).
+    internal_token: Annotated[SecretStr | None, Secret(required=False)] = None
+    # Who may call this service's internal API: JSON {"<caller>": "<token>" | ["<token>", ...]}
+    # (a list while a token is rotated). Empty: nobody (no default is ever generated). The
+    # services that serve an internal API declare it required.
+    internal_callers: Annotated[InternalCallers, Secret(required=False)] = {}
     log_level: str = "INFO"
     # Seconds a producer may take to get acks=all before the caller gives up (webhook -> 503).
     publish_timeout_s: float = 5.0
@@ -72,6 +82,10 @@ class ServiceSettings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Explicit values, then the environment, then SWITCHBOARD_<NAME>_FILE / secrets dir.
         return (init_settings, env_settings, dotenv_settings, SecretFilesSource(settings_cls))
+
+    @property
+    def internal_port(self) -> int:
+        return self.internal_http_port or self.http_port + 100
 
     def group_id(self, consumer: str) -> str:
         """Consumer groups follow the topic prefix unless told otherwise, so runs that share

@@ -3,7 +3,8 @@ and the notifier.
 
 One `Peers` per app (`app.state.peers`, made in `build_app`, closed at shutdown) holds one
 httpx client, so connections are reused across requests. `call` builds the URL from the
-settings (`<peer>_url` + path), adds the peer's internal bearer token when one is set, and
+settings (`<peer>_url` + path), adds the gateway's own internal token (the caller's
+credential every peer checks, `SWITCHBOARD_INTERNAL_TOKEN`), and
 turns a failed call into the same answer everywhere:
 
     unreachable (connection error)   502  "<peer> is unreachable (ConnectError)"
@@ -21,9 +22,9 @@ from typing import Any, Literal
 
 import httpx
 from fastapi import HTTPException, Request
-from pydantic import SecretStr
 
 from switchboard.gateway.settings import GatewaySettings
+from switchboard.platform.internal_api import bearer
 from switchboard.platform.logging import get_logger
 
 log = get_logger(__name__)
@@ -35,7 +36,6 @@ Service = Literal["router", "pm_sync", "ingest", "notifier"]
 class Peer:
     name: str  # as staff read it in an error
     url: str
-    token: SecretStr | None
     timeout_s: float
     timeout_status: int = 503
 
@@ -49,24 +49,21 @@ class Peers:
     ) -> None:
         s = settings
         self.peers: dict[Service, Peer] = {
-            "router": Peer("the routing service (router)", s.router_url, None, s.router_timeout_s),
+            "router": Peer("the routing service (router)", s.router_url, s.router_timeout_s),
             "pm_sync": Peer(
                 "the practice-management sync (pm-sync)",
                 s.pm_sync_url,
-                s.pm_sync_token,
                 s.pm_sync_timeout_s,
                 timeout_status=504,
             ),
-            "ingest": Peer(
-                "the messaging service (ingest)", s.ingest_url, s.ingest_token, s.ingest_timeout_s
-            ),
+            "ingest": Peer("the messaging service (ingest)", s.ingest_url, s.ingest_timeout_s),
             "notifier": Peer(
                 "the notification service (notifier)",
                 s.notifier_url,
-                s.notifier_token,
                 s.notifier_timeout_s,
             ),
         }
+        self._auth = bearer(s.internal_token)
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
 
@@ -96,9 +93,7 @@ class Peers:
     ) -> httpx.Response:
         """`method` `<peer url><path>`; any answer is returned, a failed call raised (502/503)."""
         peer = self.peers[service]
-        sent = dict(headers or {})
-        if peer.token is not None:
-            sent["Authorization"] = f"Bearer {peer.token.get_secret_value()}"
+        sent = dict(headers or {}) | self._auth
         timeout_s = peer.timeout_s if timeout_s is None else timeout_s
         try:
             return await self.client.request(

@@ -35,18 +35,12 @@ class GatewaySettings(ServiceSettings):
     apply_wait_s: float = 5.0
     # pm-sync's internal API ("Sync with EHR"); scripts/up.sh derives it from the port base.
     pm_sync_url: str = "http://127.0.0.1:8005"
-    # pm-sync's SWITCHBOARD_INTERNAL_TOKEN, if set (the previous scheme; optional)
-    pm_sync_token: Annotated[SecretStr | None, Secret(required=False)] = None
     pm_sync_timeout_s: float = 30.0
     # ingest's internal API (the practice's lines and their labels, lines.py).
     ingest_url: str = "http://127.0.0.1:8001"
-    # ingest's SWITCHBOARD_INTERNAL_TOKEN, if set (the previous scheme; optional)
-    ingest_token: Annotated[SecretStr | None, Secret(required=False)] = None
     ingest_timeout_s: float = 5.0
     # The notifier's internal API (the practice's current notification settings).
     notifier_url: str = "http://127.0.0.1:8004"
-    # the notifier's SWITCHBOARD_INTERNAL_TOKEN, if set (the previous scheme; optional)
-    notifier_token: Annotated[SecretStr | None, Secret(required=False)] = None
     notifier_timeout_s: float = 5.0
     # Optional OIDC issuer (oidc.py): RS256 tokens verified against its JWKS, beside local users.
     oidc_issuer: str | None = None

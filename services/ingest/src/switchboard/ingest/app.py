@@ -135,6 +135,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
         on_start=on_start,
         on_stop=on_stop,
         title="Switchboard ingest",
+        internal=[internal_api, staff_files_api],
     )
     app.state.settings = settings
     app.state.directory = directory
@@ -149,8 +150,6 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     app.include_router(webhooks)
     app.include_router(patient_api)
     app.include_router(patient_page)
-    app.include_router(internal_api)
-    app.include_router(staff_files_api)
     return app
 
 

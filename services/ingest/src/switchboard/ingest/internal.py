@@ -1,5 +1,6 @@
 """ingest's internal API, for the gateway (no browser reaches it; the gateway authenticates
-staff and scopes every call to their practice, T-1). Optional bearer `internal_token`.
+staff and scopes every call to their practice, T-1). Served on the internal listener only,
+to callers with a token (switchboard.platform.internal_api).
 
     GET /internal/practices/{p}/lines            the practice's SMS lines, voicemail numbers
                                                  and mailboxes with labels (I-LINE-1)
@@ -10,12 +11,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
 from switchboard.ingest.attachments import AttachmentNotFound, practice_of
-from switchboard.platform.internal_api import internal_caller
 
-router = APIRouter(prefix="/internal/practices/{practice}", dependencies=[Depends(internal_caller)])
+router = APIRouter(prefix="/internal/practices/{practice}")
 Practice = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 
 

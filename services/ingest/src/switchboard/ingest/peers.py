@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from switchboard.ingest.settings import IngestSettings
+from switchboard.platform.internal_api import bearer
 from switchboard.platform.logging import get_logger
 
 log = get_logger(__name__)
@@ -24,16 +25,12 @@ class Peers:
         self.settings = settings
         self.client = client
 
-    def _headers(self) -> dict[str, str]:
-        token = self.settings.internal_token
-        return {"authorization": f"Bearer {token.get_secret_value()}"} if token else {}
-
     async def _get(self, base: str, name: str, path: str, params: dict[str, str]) -> Any:
         try:
             r = await self.client.get(
                 f"{base.rstrip('/')}{path}",
                 params=params,
-                headers=self._headers(),
+                headers=bearer(self.settings.internal_token),
                 timeout=self.settings.internal_timeout_s,
             )
         except httpx.HTTPError as exc:

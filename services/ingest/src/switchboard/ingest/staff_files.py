@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 
-from switchboard.ingest.internal import Practice, internal_caller
+from switchboard.ingest.internal import Practice
 
-router = APIRouter(prefix="/internal/practices/{practice}", dependencies=[Depends(internal_caller)])
+router = APIRouter(prefix="/internal/practices/{practice}")
 
 MAX_BYTES = 10 * 1024 * 1024
 

@@ -41,9 +41,9 @@ def build_app(settings: ServiceSettings) -> FastAPI:
         consumers=consumers,
         extra_checks={"timers_and_dispatcher": _workers},
         title="Switchboard notifier",
+        internal=[internal_router],
     )
     app.state.settings = settings
-    app.include_router(internal_router)
     inner = app.router.lifespan_context
 
     @contextlib.asynccontextmanager

@@ -1,6 +1,6 @@
 """The notifier's internal API, for the gateway (no browser reaches it; the gateway
-authenticates staff and scopes every call to their practice, T-1). Optional bearer
-`internal_token`.
+authenticates staff and scopes every call to their practice, T-1). Served on the internal
+listener only, to callers with a token (switchboard.platform.internal_api).
 
     GET /internal/practices/{p}/notification-settings
         the practice's current notification settings (the newest
@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from sqlalchemy import select
 
 from switchboard.events import PracticeNotificationSettingsChanged
 from switchboard.notifier import storage
-from switchboard.platform.internal_api import internal_caller
 
 # The settings a practice sets (the event's fields less its envelope), in the body's order.
 FIELDS = (
@@ -34,7 +33,7 @@ FIELDS = (
 )
 
 
-router = APIRouter(prefix="/internal/practices/{practice}", dependencies=[Depends(internal_caller)])
+router = APIRouter(prefix="/internal/practices/{practice}")
 Practice = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
 
 

@@ -21,8 +21,6 @@ from switchboard.platform.settings import ServiceSettings
 
 class NotifierSettings(ServiceSettings):
     http_port: int = 8004
-    # When set, /internal/* (internal.py) requires `Authorization: Bearer <internal_token>`.
-    internal_token: Annotated[SecretStr | None, Secret(required=False)] = None
     # The callers its internal API accepts, each with its token(s): required in production.
     internal_callers: Annotated[InternalCallers, Secret(min_length=16)] = {}
 

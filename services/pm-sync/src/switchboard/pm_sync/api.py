@@ -14,11 +14,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from switchboard.platform.internal_api import internal_caller
 from switchboard.platform.kafka import PublishError
 from switchboard.platform.logging import get_logger
 from switchboard.pm_sync import queries, storage
@@ -34,7 +33,7 @@ def _settings(request: Request) -> PmSyncSettings:
     return settings
 
 
-router = APIRouter(prefix="/internal/practices/{practice}", dependencies=[Depends(internal_caller)])
+router = APIRouter(prefix="/internal/practices/{practice}")
 Practice = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 
 

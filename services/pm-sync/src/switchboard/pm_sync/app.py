@@ -110,9 +110,9 @@ def build_app(settings: ServiceSettings) -> FastAPI:
         on_stop=on_stop,
         extra_checks={"mllp": mllp_ready, "fhir": fhir_ready},
         title="Switchboard pm-sync",
+        internal=[api.router],
     )
     app.state.settings = cfg
-    app.include_router(api.router)
     return app
 
 

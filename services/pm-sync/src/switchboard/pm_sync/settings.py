@@ -55,8 +55,6 @@ class PmSyncSettings(ServiceSettings):
     fhir_backoff_max_s: float = 60.0
     fhir_timeout_s: float = 30.0
 
-    # When set, /internal/* requires `Authorization: Bearer <internal_token>`.
-    internal_token: Annotated[SecretStr | None, Secret(required=False)] = None
     # The callers its internal API accepts, each with its token(s): required in production.
     internal_callers: Annotated[InternalCallers, Secret(min_length=16)] = {}
 

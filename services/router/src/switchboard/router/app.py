@@ -26,9 +26,10 @@ consumers = consumer_for(
 
 
 def build_app(settings: ServiceSettings) -> FastAPI:
-    app = service_app(settings, consumers=consumers, title="Switchboard router")
+    app = service_app(
+        settings, consumers=consumers, title="Switchboard router", internal=[internal_api]
+    )
     app.state.settings = settings
-    app.include_router(internal_api)
     return app
 
 

@@ -114,7 +114,7 @@ fi
 
 for s in $SERVICES; do
   port=$(service_port "$s")
-  deadline=$((SECONDS + 90))
+  deadline=$((SECONDS + ${SB_READY_TIMEOUT_S:-90}))  # longer on a loaded machine
   until curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
     if [ $SECONDS -ge $deadline ]; then
       echo "$s did not become ready on :$port; last log lines:" >&2

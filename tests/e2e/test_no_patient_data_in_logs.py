@@ -9,6 +9,7 @@ data, as the topic it came from does.)"""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import smtplib
@@ -96,6 +97,12 @@ def wait_for(fn, timeout=120.0, every=0.5):
     raise AssertionError("condition not met in time")
 
 
+def lenient_get(client: httpx.Client, path: str, params: dict[str, str]) -> None:
+    """A query that may fail (a NUL gave 500 and a dropped connection): only its logs count."""
+    with contextlib.suppress(httpx.TransportError):
+        client.get(path, params=params)
+
+
 def hl7(control: str, kind: str, *segments: str) -> str:
     msh = f"MSH|^~\\&|PM|DEMO|SWITCHBOARD|SWITCHBOARD|20260101120000||{kind}|{control}|P|2.5.1"
     return "\r".join([msh, *segments]) + "\r"
@@ -112,7 +119,7 @@ async def send_hl7(port: int) -> list[str]:
     siu = hl7(
         "q2",
         "SIU^S12^SIU_S12",
-        "SCH|ap-quillon^DEMO|ap-quillon^DEMO||||||30|MIN|^^30^20260102090000^20260102093000",
+        "SCH|ap-quillon^DEMO|ap-quillon^DEMO||||||30|MIN|^^30^20260102090000-0500^20260102093000-0500",
         PID,
         "RGS|1|A",
         "AIL|1|A|loc-manhattan^^^Manhattan",
@@ -283,9 +290,12 @@ def test_marked_patient_data_is_in_no_log_and_no_dead_letter_header(run):
         {"q": f"{GIVEN}\x00{FAMILY}"},
         {"text": f"Vexmorant\x00{PHONE}"},
     ):
-        gw.get("/api/search", params=params)
+        lenient_get(gw, "/api/search", params)
     for q in (GIVEN, PHONE_FORMS[3], EMAIL, f"{FAMILY}\x00"):
-        gw.get("/api/patients", params={"q": q})
+        lenient_get(gw, "/api/patients", {"q": q})
+
+    # the server may have closed pooled connections after those 500s
+    gw = httpx.Client(base_url=system.gateway, headers=admin, timeout=30)
 
     def conversation(params: dict[str, str]):
         return next(iter(gw.get("/api/search", params=params).json().get("items", [])), None)

@@ -536,7 +536,7 @@ async def test_messenger_identity_reasons_attachments_replies_and_read_receipts(
     assert (
         await world.client.post(f"{page}/sessions", json=who | {"birth_date": "1980-02-29"})
     ).status_code == 429
-    world.app.state.attempts.succeeded(f"{P}|phone|+12125550101")
+    await world.app.state.attempts.succeeded(f"{P}|phone|+12125550101")
     r = await world.client.post(f"{page}/sessions", json=who | {"birth_date": "1980-02-29"})
     assert r.status_code == 201, r.text
     body = r.json()

@@ -13,7 +13,7 @@ from switchboard.ingest.attachments import (
     practice_of,
     sigv4_headers,
 )
-from switchboard.ingest.identity import Attempts, matching_patients, name_key, normalize_phone
+from switchboard.ingest.identity import matching_patients, name_key, normalize_phone
 from switchboard.ingest.lines import Directory
 from switchboard.ingest.links import (
     media_url,
@@ -23,6 +23,7 @@ from switchboard.ingest.links import (
     secure_token_valid,
 )
 from switchboard.ingest.settings import IngestSettings, Line
+from switchboard.ingest.sign_in_limit import blocked_for, key_hash
 
 CANDIDATES = [
     {
@@ -48,15 +49,19 @@ def test_name_and_birth_date_pick_the_patient_among_those_using_the_number():
     assert name_key("O\u2019Brien") == name_key("obrien")
 
 
-def test_failed_attempts_are_limited_per_key():
-    now = [0.0]
-    a = Attempts(limit=3, window_s=60, clock=lambda: now[0])
-    for _ in range(3):
-        assert not a.blocked("k")
-        a.failed("k")
-    assert a.blocked("k") and not a.blocked("other")
-    now[0] = 61
-    assert not a.blocked("k")
+def test_failed_attempts_are_limited_over_a_sliding_window():
+    t0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    at = [t0 + dt.timedelta(seconds=s) for s in (50, 40, 30)]  # newest first
+    assert blocked_for(at[:2], t0 + dt.timedelta(seconds=55), limit=3, window_s=60) is None
+    # three in the window: refused until the oldest of them (t0+30) is 60 s old
+    assert blocked_for(at, t0 + dt.timedelta(seconds=55), limit=3, window_s=60) == 35
+    assert blocked_for(at, t0 + dt.timedelta(seconds=89.5), limit=3, window_s=60) == 1
+
+
+def test_limiter_keys_name_no_patient():
+    h = key_hash("server-secret", "demo|phone|+12125550101")
+    assert "2125550101" not in h and len(h) == 64
+    assert h != key_hash("other-secret", "demo|phone|+12125550101")
 
 
 def test_phone_numbers_normalise_to_e164():

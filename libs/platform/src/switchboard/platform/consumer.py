@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import heapq
 import time
-import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from switchboard.events import Event, Topic, UnknownEventError, decode
 from switchboard.platform.db import already_processed, mark_processed
 from switchboard.platform.kafka import Publisher, PublishError, connection
-from switchboard.platform.logging import get_logger
+from switchboard.platform.logging import get_logger, safe_frames, safe_reason
 from switchboard.platform.metrics import CONSUMER_LAG, CONSUMER_LAST_POLL, logical_topic
 from switchboard.platform.settings import ServiceSettings
 from switchboard.platform.telemetry import extract_context, tracer
@@ -308,7 +307,9 @@ class ConsumerRunner:
     ) -> None:
         """Send the original record, untouched, with the error in headers; then record it so
         a redelivery does not dead-letter it twice."""
-        error = f"{type(exc).__name__}: {_safe_error(exc)}"
+        # Headers are read by people and tools that must not see patient data: the error's
+        # type, a safe reason and the frames (file:line:function), never a message.
+        error = f"{type(exc).__name__}: {safe_reason(exc)}"
         headers = [
             *[(k, v) for k, v in (record.headers or ()) if not k.startswith("dlq.")],
             ("dlq.consumer", self.name.encode()),
@@ -316,7 +317,7 @@ class ConsumerRunner:
             ("dlq.source", f"{record.topic}/{record.partition}/{record.offset}".encode()),
             ("dlq.attempts", str(attempts).encode()),
             ("dlq.failed_at", datetime.now(UTC).isoformat().encode()),
-            ("dlq.trace", "".join(traceback.format_exception_only(exc))[-1000:].encode()),
+            ("dlq.trace", "\n".join(safe_frames(exc.__traceback__))[-1000:].encode()),
         ]
         delay = self.settings.consumer_backoff_initial_s
         while True:
@@ -363,12 +364,3 @@ class ConsumerRunner:
             # The partitions moved to another member; it redelivers from the last committed
             # offsets and the processed-event record makes that a no-op.
             log.warning("commit_failed_rebalance", consumer=self.name, partitions=len(offsets))
-
-
-def _safe_error(exc: BaseException) -> str:
-    """Validation errors quote input values, which may be patient data: keep locations only."""
-    if isinstance(exc, ValidationError):
-        return "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['type']}" for err in exc.errors()
-        )
-    return str(exc)[:500]

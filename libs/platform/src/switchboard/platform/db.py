@@ -11,11 +11,13 @@ from typing import Any
 from sqlalchemy import (
     Column,
     DateTime,
+    Engine,
     MetaData,
     Table,
     Text,
     any_,
     bindparam,
+    create_engine,
     func,
     literal,
     select,
@@ -32,7 +34,16 @@ from sqlalchemy.ext.asyncio import (
 
 
 def make_engine(url: str, pool_size: int = 5) -> AsyncEngine:
-    return create_async_engine(url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True)
+    # hide_parameters: a failed statement's message (logged, dead-lettered) never carries its
+    # parameters, which are patient names, message texts, phones.
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True, hide_parameters=True
+    )
+
+
+def make_sync_engine(url: str, **kwargs: Any) -> Engine:
+    """The blocking engine of commands and migrations, with parameters hidden the same way."""
+    return create_engine(url, hide_parameters=True, **kwargs)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

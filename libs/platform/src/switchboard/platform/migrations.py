@@ -6,7 +6,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import MetaData, create_engine, text
+from sqlalchemy import MetaData, text
+
+from switchboard.platform.db import make_sync_engine
 
 
 def alembic_config(script_location: Path, url: str) -> Config:
@@ -26,7 +28,7 @@ def run_env(metadata: MetaData, schema: str) -> None:
 
     url = context.config.get_main_option("sqlalchemy.url")
     assert url is not None
-    engine = create_engine(url)
+    engine = make_sync_engine(url)
     with engine.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         conn.commit()

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine
 from sqlalchemy.dialects.postgresql import insert
 
 from switchboard.gateway import storage
 from switchboard.gateway.auth import POLICIES, ROLES, hash_password
+from switchboard.platform.db import make_sync_engine
 
 
 def upsert_users(database_url: str, users: list[dict[str, Any]]) -> int:
@@ -32,7 +32,7 @@ def upsert_users(database_url: str, users: list[dict[str, Any]]) -> int:
                 "policies": list(u.get("policies", ())),
             }
         )
-    engine = create_engine(database_url)
+    engine = make_sync_engine(database_url)
     with engine.begin() as conn:
         stmt = insert(storage.users).values(rows)
         conn.execute(

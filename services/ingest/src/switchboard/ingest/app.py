@@ -23,7 +23,6 @@ from switchboard.ingest import storage
 from switchboard.ingest.attachments import AttachmentStore, make_store
 from switchboard.ingest.dispatcher import Dispatcher
 from switchboard.ingest.handlers import Handlers
-from switchboard.ingest.identity import Attempts
 from switchboard.ingest.intake import Intake
 from switchboard.ingest.internal import router as internal_api
 from switchboard.ingest.lines import Directory, apply_config, keep_labels_fresh
@@ -32,6 +31,7 @@ from switchboard.ingest.patient_api import router as patient_api
 from switchboard.ingest.peers import Peers
 from switchboard.ingest.senders import EmailSender, SmsSender
 from switchboard.ingest.settings import IngestSettings
+from switchboard.ingest.sign_in_limit import SignInLimiter
 from switchboard.ingest.smtp import SmtpListener
 from switchboard.ingest.staff_files import router as staff_files_api
 from switchboard.ingest.webhooks import router as webhooks
@@ -58,7 +58,12 @@ def wire(app: FastAPI, settings: IngestSettings, runtime: Any, store: Attachment
         client,
     )
     app.state.peers = Peers(settings, client)
-    app.state.attempts = Attempts(settings.verify_max_failures, settings.verify_window_s)
+    app.state.attempts = SignInLimiter(
+        runtime.sessionmaker,
+        settings.link_secret.get_secret_value(),
+        settings.verify_max_failures,
+        settings.verify_window_s,
+    )
 
 
 def build_app(settings: ServiceSettings) -> FastAPI:

@@ -1,10 +1,9 @@
 """The patient page's identity check: name and date of birth against the practice's
-patients who use the phone (messenger) or the address (secure email). Pure, plus a small
-in-process limiter of failed attempts."""
+patients who use the phone (messenger) or the address (secure email). Pure; the limit on
+failed attempts is in sign_in_limit.py (PostgreSQL, shared by replicas)."""
 
 from __future__ import annotations
 
-import time
 import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import date
@@ -50,35 +49,3 @@ def matching_patients(
         if pid not in found:
             found.append(pid)
     return found
-
-
-class Attempts:
-    """Failed identity checks per key (practice + phone/address): after `limit` in `window_s`
-    seconds, further tries are refused until the window passes (no guessing birth dates)."""
-
-    def __init__(self, limit: int, window_s: float, clock: Any = time.monotonic) -> None:
-        self.limit = limit
-        self.window_s = window_s
-        self.clock = clock
-        self._failures: dict[str, list[float]] = {}
-
-    def _recent(self, key: str) -> list[float]:
-        now = self.clock()
-        kept = [t for t in self._failures.get(key, []) if now - t < self.window_s]
-        if kept:
-            self._failures[key] = kept
-        else:
-            self._failures.pop(key, None)
-        return kept
-
-    def blocked(self, key: str) -> bool:
-        return len(self._recent(key)) >= self.limit
-
-    def failed(self, key: str) -> None:
-        self._recent(key)
-        self._failures.setdefault(key, []).append(self.clock())
-        if len(self._failures) > 100_000:  # bounded memory under a flood of keys
-            self._failures.pop(next(iter(self._failures)))
-
-    def succeeded(self, key: str) -> None:
-        self._failures.pop(key, None)

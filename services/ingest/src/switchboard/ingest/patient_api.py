@@ -34,11 +34,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard.events import Attachment, MessageReceived, PracticeMessageRead, deterministic_id
 from switchboard.ingest import queries, storage, twilio
 from switchboard.ingest.attachments import AttachmentNotFound, practice_of
-from switchboard.ingest.identity import Attempts, matching_patients, normalize_phone
+from switchboard.ingest.identity import matching_patients, normalize_phone
 from switchboard.ingest.intake import Intake, IntakeError
 from switchboard.ingest.links import secure_token_valid
 from switchboard.ingest.peers import Peers, PeerUnavailable
 from switchboard.ingest.settings import IngestSettings
+from switchboard.ingest.sign_in_limit import SignInLimiter
 from switchboard.platform.kafka import PublishError
 from switchboard.platform.logging import get_logger
 
@@ -149,7 +150,7 @@ async def sign_in(practice: Practice, body: SignIn, request: Request) -> SignedI
     if practice not in request.app.state.directory.practices:
         raise HTTPException(404, "no such practice")
     peers: Peers = request.app.state.peers
-    attempts: Attempts = request.app.state.attempts
+    attempts: SignInLimiter = request.app.state.attempts
     if body.secure_message_id is not None:
         kind = "secure"
         if not body.secure_token or not secure_token_valid(
@@ -190,8 +191,11 @@ async def sign_in(practice: Practice, body: SignIn, request: Request) -> SignedI
         main = request.app.state.directory.main_line(practice)
         line = main.address if main is not None else "messenger"
         conversation = None
-    if attempts.blocked(key):
-        raise HTTPException(429, "too many attempts; try again later")
+    wait_s = await attempts.retry_after(key)
+    if wait_s is not None:
+        raise HTTPException(
+            429, "too many attempts; try again later", headers={"Retry-After": str(wait_s)}
+        )
     try:
         if kind == "secure":
             candidates = await peers.patients_by_contact(practice, email=address)
@@ -205,10 +209,10 @@ async def sign_in(practice: Practice, body: SignIn, request: Request) -> SignedI
         raise HTTPException(503, "cannot verify right now, try again shortly") from None
     ids = matching_patients(candidates, body.given_name, body.family_name, body.birth_date)
     if len(ids) != 1:
-        attempts.failed(key)
+        await attempts.failed(key)
         log.info("identity_not_verified", practice_id=practice, kind=kind, matches=len(ids))
         raise HTTPException(401, NOT_VERIFIED)
-    attempts.succeeded(key)
+    await attempts.succeeded(key)
     patient_id = ids[0]
     if conversation is None:
         conversation = await _messenger_conversation(request, practice, line, address, patient_id)

@@ -4,7 +4,7 @@ send, and the patient page (messenger and secure email). Migrations are raw SQL
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, Integer, MetaData, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, Integer, MetaData, Table, Text, func
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from switchboard.platform.db import processed_events_table
@@ -112,4 +112,12 @@ uploads = Table(
     Column("size_bytes", BigInteger, nullable=False),
     Column("filename", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Failed identity checks on the patient page (sign_in_limit.py): the key as an HMAC only.
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("key_hash", Text, nullable=False),
+    Column("failed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

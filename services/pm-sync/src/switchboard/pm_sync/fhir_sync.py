@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from switchboard.events import Topic
 from switchboard.platform.http import NotReady
 from switchboard.platform.kafka import Publisher, PublishError
-from switchboard.platform.logging import get_logger
+from switchboard.platform.logging import get_logger, scrub
 from switchboard.pm_sync import queries
 from switchboard.pm_sync.fhir_intake import (
     RESOURCE_TYPES,
@@ -76,7 +76,7 @@ def dead_letter_headers(
     """The consumer policy's `dlq.*` headers, for a resource that never became an event."""
     return [
         ("dlq.consumer", DEAD_LETTER_SOURCE.encode()),
-        ("dlq.error", reason.encode()[:2000]),
+        ("dlq.error", scrub(reason).encode()[:2000]),
         ("dlq.source", source.encode()[:500]),
         ("dlq.attempts", b"0"),
         ("dlq.failed_at", datetime.now(UTC).isoformat().encode()),

@@ -164,6 +164,7 @@ async def world(settings, test_db, tmp_path_factory):
             topic_prefix=cfg.topic_prefix,
             jwt_secret=SECRET,
             pm_sync_url=pm_sync.url,
+            router_url=router.url,
             action_wait_s=20,
         )
     )
@@ -288,6 +289,12 @@ MATRIX = {
         "u-noinbox": 403, "u-op": 403, "u-other": 404,
     },
     "/api/conversations/{cid}/assignees": {
+        "u-admin": 200, "u-ct": 200, "u-staff": 403, "u-sub": 200, "u-api": 200,
+        "u-noinbox": 403, "u-op": 403, "u-other": 404,
+    },
+    # The routing explanation names the patient, reason, location and recipients: the same
+    # access check as the conversation (issue 13: it used to answer 200 to u-staff).
+    "/api/conversations/{cid}/routing": {
         "u-admin": 200, "u-ct": 200, "u-staff": 403, "u-sub": 200, "u-api": 200,
         "u-noinbox": 403, "u-op": 403, "u-other": 404,
     },

@@ -42,7 +42,8 @@ from switchboard.inbox_projection.app import MIGRATIONS as INBOX_MIGRATIONS
 from switchboard.platform.kafka import Publisher, ensure_topics, make_producer
 from switchboard.platform.migrations import upgrade
 
-pytestmark = pytest.mark.integration
+# three services to start and ~1700 requests: more than the default 300 s on a busy machine
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1500)]
 
 SECRET = "access-matrix-secret-0123456789abcdef0123"
 LINE = "+12125550000"

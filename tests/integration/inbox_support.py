@@ -55,7 +55,7 @@ class ServiceProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout_s: float = 90) -> None:
+    def start(self, timeout_s: float = 240) -> None:
         exe = os.path.join(os.path.dirname(sys.executable), f"switchboard-{self.name}")
         self.proc = subprocess.Popen([exe, "run"], env=self.env)
         deadline = time.monotonic() + timeout_s

@@ -59,7 +59,7 @@ class ServiceProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.internal_url = f"http://127.0.0.1:{self.internal_port}"
 
-    def start(self, timeout_s: float = 180) -> None:
+    def start(self, timeout_s: float = 240) -> None:
         exe = os.path.join(os.path.dirname(sys.executable), f"switchboard-{self.name}")
         self.proc = subprocess.Popen([exe, "run"], env=self.env)
         deadline = time.monotonic() + timeout_s

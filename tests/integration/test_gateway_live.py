@@ -1,5 +1,7 @@
-"""Live updates through the gateway's WebSocket, against the real Kafka: two gateway
-replicas, staff of two practices (I-LIVE-1, I-NOTIFY-1, T-1)."""
+"""Live updates through the gateway's WebSocket, against the real Kafka and PostgreSQL: two
+gateway replicas, staff of two practices (I-LIVE-1, I-NOTIFY-1, T-1), and staff told only
+of the conversations they may read (T-2). The inbox read model's rows are written here as the
+projection would file them: u-a and u-b read SHARED, u-c reads only MARKER."""
 
 from __future__ import annotations
 
@@ -9,16 +11,49 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 
 from switchboard.events import AlertSent, MessageRouted, deterministic_id
 from switchboard.gateway.app import build_app
 from switchboard.gateway.auth import Principal, issue_token
 from switchboard.gateway.settings import GatewaySettings
+from switchboard.inbox_projection.app import MIGRATIONS as INBOX_MIGRATIONS
 from switchboard.platform.kafka import Publisher, ensure_topics, make_producer
+from switchboard.platform.migrations import upgrade
 
 pytestmark = pytest.mark.integration
 SECRET = "test-secret-for-live-updates-0123456789"
+SHARED, MARKER = uuid.uuid4(), uuid.uuid4()  # conversations of practice demo
+FILED = {SHARED: ("routed:u-a", "routed:u-b"), MARKER: ("routed:u-c",)}
+
+
+def file_conversations(database_url: str) -> None:
+    """The read model as the inbox projection leaves it after routing each conversation."""
+    upgrade(INBOX_MIGRATIONS, database_url)
+    engine = create_engine(database_url)
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        for cid, boxes in FILED.items():
+            conn.execute(
+                text(
+                    "INSERT INTO inbox.conversations (conversation_id, practice_id, channel, "
+                    "line, sender, matched_patient_ids, status, inboxes, recipients, "
+                    "message_count, sent_by, version) VALUES (:c, 'demo', 'sms', '+12125550000',"
+                    " '+12125550199', '{}', 'open', '{}', '{}', 1, '{}', 1)"
+                ),
+                {"c": cid},
+            )
+            for box in boxes:
+                conn.execute(
+                    text(
+                        "INSERT INTO inbox.membership (practice_id, box, conversation_id, "
+                        "last_message_at, status, assigned, channel) "
+                        "VALUES ('demo', :b, :c, :at, 'open', false, 'sms')"
+                    ),
+                    {"b": box, "c": cid, "at": now},
+                )
+    engine.dispose()
 
 
 def token(user: str, practice: str = "demo", role: str = "staff") -> str:
@@ -74,6 +109,7 @@ def replicas(settings):
         jwt_secret=SECRET,
     )
     asyncio.run(ensure_topics(gw))
+    file_conversations(settings.database_url)
     with TestClient(build_app(gw)) as one, TestClient(build_app(gw)) as two:
         for client in (one, two):
             deadline = time.monotonic() + 30
@@ -83,16 +119,53 @@ def replicas(settings):
         yield gw, one, two
 
 
+def routed(conversation: uuid.UUID) -> MessageRouted:
+    return MessageRouted(
+        **env("routed"),
+        message_id=uuid.uuid4(),
+        conversation_id=conversation,
+        reason="other",
+        reason_source="none",
+        decided_at=datetime.now(UTC),
+    )
+
+
+def alert(conversation: uuid.UUID, staff_id: str) -> AlertSent:
+    return AlertSent(
+        **env("alert"),
+        conversation_id=conversation,
+        alert_id=uuid.uuid4(),
+        staff_id=staff_id,
+        channel="in_app",
+        kind="message",
+        why="subscribed",
+        link="/inbox",
+        sent_at=datetime.now(UTC),
+    )
+
+
+def heard_before_marker(ws) -> list[dict]:
+    """What `ws` (u-c) was told before the MARKER conversation's change arrived. Sent after
+    u-b (same replica, same dispatch) was told, so anything meant for u-c came before it."""
+    heard = []
+    while True:
+        message = ws.receive_json()
+        if message.get("conversation_id") == str(MARKER):
+            return heard
+        heard.append(message)
+
+
 def test_presence_and_updates_cross_replicas_and_never_practices(replicas):
-    # covers I-LIVE-1, I-NOTIFY-1, T-1
+    # covers I-LIVE-1, I-NOTIFY-1, T-1, T-2
     gw, one, two = replicas
-    conversation = uuid.uuid4()
+    conversation = SHARED
     with (
         one.websocket_connect(f"/api/live?token={token('u-a')}") as a,
         two.websocket_connect(f"/api/live?token={token('u-b')}") as b,
+        two.websocket_connect(f"/api/live?token={token('u-c')}") as c,
         two.websocket_connect(f"/api/live?token={token('u-x', practice='other')}") as x,
     ):
-        for ws in (a, b, x):
+        for ws in (a, b, c, x):
             assert ws.receive_json()["type"] == "hello"
         # u-a (replica one) opens the conversation and types; u-b (replica two) sees it.
         a.send_json({"type": "viewing", "conversation_id": str(conversation), "display_name": "A"})
@@ -101,35 +174,22 @@ def test_presence_and_updates_cross_replicas_and_never_practices(replicas):
         a.send_json({"type": "typing", "conversation_id": str(conversation)})
         assert receive_until(b, "presence")["state"] == "typing"
 
-        # A routed message and an in-app alert for u-b only.
-        now = datetime.now(UTC)
-        publish(
-            gw,
-            MessageRouted(
-                **env("routed"),
-                message_id=uuid.uuid4(),
-                conversation_id=conversation,
-                reason="other",
-                reason_source="none",
-                decided_at=now,
-            ),
-            AlertSent(
-                **env("alert"),
-                conversation_id=conversation,
-                alert_id=uuid.uuid4(),
-                staff_id="u-b",
-                channel="in_app",
-                kind="message",
-                why="subscribed",
-                link="/inbox",
-                sent_at=now,
-            ),
-        )
+        # u-a may not read MARKER: no presence of theirs there.
+        a.send_json({"type": "viewing", "conversation_id": str(MARKER)})
+        assert receive_until(a, "error")["detail"] == "this conversation is in none of your inboxes"
+
+        # A routed message and in-app alerts for u-b and (wrongly) u-c, who may not read it.
+        publish(gw, routed(conversation), alert(conversation, "u-b"), alert(conversation, "u-c"))
         assert receive_until(a, "conversation")["conversation_id"] == str(conversation)
         got = receive_all(b, ["alert", "conversation"])
-        alert = got["alert"]
-        assert alert["conversation_id"] == str(conversation) and alert["why"] == "subscribed"
+        told = got["alert"]
+        assert told["conversation_id"] == str(conversation) and told["why"] == "subscribed"
         assert got["conversation"]["change"] == "MessageRouted"
+
+        # u-c was told nothing of the conversation they may not read: neither who viewed and
+        # typed in it, nor its change, nor an alert about it; but of their own, yes.
+        publish(gw, routed(MARKER))
+        assert heard_before_marker(c) == []
 
         # The other practice's user heard nothing of it (T-1): a marker proves the socket works.
         x.send_json({"type": "viewing", "conversation_id": "not-a-uuid"})

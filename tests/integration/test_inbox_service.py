@@ -296,6 +296,12 @@ MATRIX = {
         "u-admin": 200, "u-ct": 200, "u-staff": 403, "u-sub": 200, "u-api": 200,
         "u-noinbox": 403, "u-op": 403, "u-other": 404,
     },
+    # The routing explanation names the patient, reason, location and recipients: the same
+    # access check as the conversation (issue 13: it used to answer 200 to u-staff).
+    "/api/conversations/{cid}/routing": {
+        "u-admin": 200, "u-ct": 200, "u-staff": 403, "u-sub": 200, "u-api": 200,
+        "u-noinbox": 403, "u-op": 403, "u-other": 404,
+    },
     "/api/conversations/{cid}/panel": {
         "u-admin": 200, "u-ct": 200, "u-staff": 403, "u-sub": 200, "u-api": 200,
         "u-noinbox": 403, "u-op": 403, "u-other": 404,

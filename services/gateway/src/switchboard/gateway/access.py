@@ -15,7 +15,9 @@ A view is one box; a user may read a view when their role and policies allow it:
 |                                        | inbox.full_patient, inbox.api                        |
 
 `inbox.api` (API clients) reads every view, and another user's My Inbox / Care Team views
-with `user=`. A conversation is visible to a user when it is in any box they may read.
+with `user=`. A conversation is visible to a user when it is in any box they may read; a
+patient when one of their conversations is (or with inbox.full_patient / inbox.api). The
+routes apply these rules through one dependency: conversation_access.py.
 """
 
 from __future__ import annotations
@@ -152,6 +154,20 @@ def can_see(p: Principal, conversation_boxes: Iterable[str], subscribed: Iterabl
         if b in mine or (b.startswith("inbox:") and sees_all_shared(p)):
             return True
     return False
+
+
+def can_see_patient(
+    p: Principal, conversations: Iterable[Iterable[str]], subscribed: Iterable[str]
+) -> bool:
+    """Whether `p` may read a patient's data (panel, documents, directory entry): with a
+    policy that covers every patient (inbox.full_patient, inbox.api), or when `p` may read at
+    least one of the patient's conversations (`conversations`: the boxes of each)."""
+    if not p.has_inbox:
+        return False
+    if sees_all(p):
+        return True
+    mine = list(subscribed)
+    return any(can_see(p, boxes, mine) for boxes in conversations)
 
 
 def who_could_see(

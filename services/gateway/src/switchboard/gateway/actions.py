@@ -37,14 +37,10 @@ from switchboard.events import (
     StaffAddressesSet,
 )
 from switchboard.gateway import readmodel, storage
-from switchboard.gateway.api import admin_only, inbox_user
+from switchboard.gateway.api import admin_only
 from switchboard.gateway.auth import Principal
-from switchboard.gateway.inbox import (
-    ConversationSummary,
-    eligible_assignees,
-    summary,
-    visible_conversation,
-)
+from switchboard.gateway.conversation_access import Caller, VisibleConversation
+from switchboard.gateway.inbox import ConversationSummary, eligible_assignees, summary
 from switchboard.gateway.lines import fetch_lines
 from switchboard.gateway.settings import GatewaySettings
 from switchboard.platform.kafka import PublishError
@@ -113,11 +109,9 @@ def _envelope(p: Principal, conversation_id: uuid.UUID, expected: int | None) ->
     }
 
 
-async def _load(
-    request: Request, p: Principal, conversation_id: uuid.UUID, expected: int | None
-) -> dict[str, Any]:
-    async with request.app.state.runtime.sessionmaker() as session:
-        row = await visible_conversation(session, p, conversation_id)
+def _load(row: dict[str, Any], expected: int | None) -> dict[str, Any]:
+    """The conversation (already access-checked: conversation_access), if still at the
+    version the user saw."""
     if expected is not None and expected != row["version"]:
         raise HTTPException(
             409,
@@ -172,11 +166,12 @@ async def assign(
     body: Assign,
     request: Request,
     response: Response,
-    p: Annotated[Principal, Depends(inbox_user)],
+    p: Caller,
+    seen: VisibleConversation,
 ) -> ActionResult:
     """Assign, reassign (`assignee`) or unassign (`null`). Only to users with access to the
     conversation's patient (I-ASSIGN-1)."""
-    row = await _load(request, p, conversation_id, body.expected_version)
+    row = _load(seen, body.expected_version)
     if body.assignee is not None and body.assignee != row["assignee"]:
         async with request.app.state.runtime.sessionmaker() as session:
             boxes = [b for b in row["boxes"] if not b.startswith("assigned:")]
@@ -199,10 +194,11 @@ async def change_status(
     body: StatusChange,
     request: Request,
     response: Response,
-    p: Annotated[Principal, Depends(inbox_user)],
+    p: Caller,
+    seen: VisibleConversation,
 ) -> ActionResult:
     """Open or close by hand, at any time (I-STATUS-1)."""
-    await _load(request, p, conversation_id, body.expected_version)
+    _load(seen, body.expected_version)
     event = ConversationStatusChanged(
         **_envelope(p, conversation_id, body.expected_version), status=body.status
     )
@@ -215,11 +211,12 @@ async def link(
     body: Link,
     request: Request,
     response: Response,
-    p: Annotated[Principal, Depends(inbox_user)],
+    p: Caller,
+    seen: VisibleConversation,
 ) -> ActionResult:
     """Link to a patient of this practice, which makes the conversation answerable
     (I-UNREC-1). Candidates: GET .../link-candidates."""
-    await _load(request, p, conversation_id, body.expected_version)
+    _load(seen, body.expected_version)
     async with request.app.state.runtime.sessionmaker() as session:
         found = await readmodel.patients(session, p.practice_id, ids=[body.patient_id])
     if not found:
@@ -236,12 +233,13 @@ async def reply(
     body: Reply,
     request: Request,
     response: Response,
-    p: Annotated[Principal, Depends(inbox_user)],
+    p: Caller,
+    seen: VisibleConversation,
 ) -> ActionResult:
     """Reply on the conversation's channel and line (I-LINE-1), handed to ingest to send
     (ReplyRequested). "Send and Close" unless `keep_open` (I-STATUS-1). An unrecognized
     conversation cannot be answered until linked (I-UNREC-1)."""
-    row = await _load(request, p, conversation_id, body.expected_version)
+    row = _load(seen, body.expected_version)
     if row["patient_id"] is None:
         raise HTTPException(409, "unrecognized conversation: link it to a patient before replying")
     if not body.body.strip() and not body.attachments:

@@ -31,6 +31,11 @@ from switchboard.events import (
 from switchboard.gateway import peers, storage
 from switchboard.gateway.api import admin_only, inbox_user, principal
 from switchboard.gateway.auth import Principal
+from switchboard.gateway.conversation_access import (
+    Caller,
+    VisibleConversation,
+    conversation_access_if_given,
+)
 from switchboard.gateway.settings import GatewaySettings
 
 admin = APIRouter(prefix="/api", tags=["routing administration"])
@@ -147,11 +152,13 @@ async def history(
 @admin.get("/routing/reasons")
 async def reasons_offered(
     request: Request,
+    # first: another practice's conversation is a 404 whoever asks (T-1)
+    seen: Annotated[dict[str, Any] | None, Depends(conversation_access_if_given)],
     p: Annotated[Principal, Depends(inbox_user)],
     conversation_id: uuid.UUID | None = None,
 ) -> Any:
     """The reasons patients are offered now (R-REASON-2), and whether this conversation
-    would show the picker (R-REASON-3)."""
+    would show the picker (R-REASON-3): a conversation the caller may read."""
     params = {"conversation_id": str(conversation_id)} if conversation_id else {}
     return await _router(request, "GET", p.practice_id, "/reasons", params=params)
 
@@ -160,11 +167,13 @@ async def reasons_offered(
 async def explain(
     conversation_id: uuid.UUID,
     request: Request,
-    p: Annotated[Principal, Depends(inbox_user)],
+    p: Caller,
+    seen: VisibleConversation,
     staff_id: str | None = None,
 ) -> Any:
     """Why each message of the conversation went where it went, and, with `staff_id`, why
-    that person did or did not receive it (X-EXPLAIN-1). Recorded as an access (T-3)."""
+    that person did or did not receive it (X-EXPLAIN-1), for whoever may read the
+    conversation (it names the patient, reason, location and recipients). Recorded (T-3)."""
     params = {"staff_id": staff_id} if staff_id else {}
     body = await _router(
         request, "GET", p.practice_id, f"/conversations/{conversation_id}/decisions", params=params

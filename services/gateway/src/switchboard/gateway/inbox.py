@@ -15,7 +15,8 @@ view as it stood at a past time with who could see it.
 
 Practice comes from the token only (T-1): another practice's conversation is a 404 exactly
 like a missing one. Within the practice, a conversation outside every view the user may
-read is a 403 (T-2).
+read is a 403 (T-2). Every route with a conversation id checks it through one dependency,
+conversation_access.py, which also says which patients a user may read.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ from switchboard.events import ConversationRead
 from switchboard.gateway import access, peers, readmodel, storage
 from switchboard.gateway.api import inbox_user
 from switchboard.gateway.auth import Principal
+from switchboard.gateway.conversation_access import (
+    Caller,
+    VisibleConversation,
+    visible_patients,
+)
 from switchboard.gateway.settings import GatewaySettings
 from switchboard.platform.kafka import PublishError
 from switchboard.platform.logging import get_logger
@@ -476,20 +482,6 @@ async def search(
     )
 
 
-async def visible_conversation(
-    session: AsyncSession, p: Principal, conversation_id: uuid.UUID
-) -> dict[str, Any]:
-    """The conversation, or 404 (missing or another practice's: the same answer, T-1), or
-    403 (in this practice but in no view this user may read)."""
-    row = await readmodel.conversation(session, p.practice_id, conversation_id, p.user_id)
-    if row is None:
-        raise HTTPException(404, "no such conversation")
-    subscribed = await readmodel.subscribed_inboxes(session, p.practice_id, p.user_id)
-    if not access.can_see(p, row["boxes"], subscribed):
-        raise HTTPException(403, "this conversation is in none of your inboxes")
-    return row
-
-
 async def record_access(
     session: AsyncSession, p: Principal, conversation_id: uuid.UUID, action: str
 ) -> None:
@@ -506,12 +498,11 @@ async def record_access(
 
 @router.get("/conversations/{conversation_id}")
 async def read_conversation(
-    conversation_id: uuid.UUID, request: Request, p: Annotated[Principal, Depends(inbox_user)]
+    conversation_id: uuid.UUID, request: Request, p: Caller, row: VisibleConversation
 ) -> ConversationDetail:
     """The conversation with every message, every routing decision (the selected reason
     each time, R-LABEL-1) and the latest explanation (R-EXPLAIN-1). Recorded (T-3)."""
     async with _session(request) as session, session.begin():
-        row = await visible_conversation(session, p, conversation_id)
         hist = await readmodel.history(session, p.practice_id, conversation_id)
         await record_access(session, p, conversation_id, "read")
     read = ConversationRead(
@@ -542,12 +533,12 @@ async def read_conversation(
 
 @router.get("/conversations/{conversation_id}/panel")
 async def patient_panel(
-    conversation_id: uuid.UUID, request: Request, p: Annotated[Principal, Depends(inbox_user)]
+    conversation_id: uuid.UUID, request: Request, p: Caller, row: VisibleConversation
 ) -> Any:
     """The patient panel beside a conversation (I-PANEL-1): name, age, contacts, demographics,
-    language, local time, care team, primary contact, up to five encounters. From pm-sync."""
+    language, local time, care team, primary contact, up to five encounters. From pm-sync.
+    Whoever may read the conversation may read its patient's panel."""
     async with _session(request) as session, session.begin():
-        row = await visible_conversation(session, p, conversation_id)
         await record_access(session, p, conversation_id, "panel")
     if row["patient_id"] is None:
         raise HTTPException(409, "unrecognized conversation: link it to a patient first")
@@ -580,13 +571,14 @@ def _patients(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 async def link_candidates(
     conversation_id: uuid.UUID,
     request: Request,
-    p: Annotated[Principal, Depends(inbox_user)],
+    p: Caller,
+    row: VisibleConversation,
     q: Annotated[str | None, Query(min_length=2, max_length=200)] = None,
 ) -> dict[str, Any]:
     """Patients to link an unrecognized conversation to (I-UNREC-1): every patient the
-    sender's phone or email belongs to, and, with `q`, patients found by name."""
+    sender's phone or email belongs to, and, with `q`, patients found by name. This is how
+    staff who may read the conversation find its patient ("otherwise staff search")."""
     async with _session(request) as session:
-        row = await visible_conversation(session, p, conversation_id)
         sender = row["sender"]
         contact = sender.lower() if "@" in sender else readmodel.normalize_phone(sender)
         matched = await readmodel.patients(
@@ -607,7 +599,9 @@ async def find_patients(
     p: Annotated[Principal, Depends(inbox_user)],
     q: Annotated[str, Query(min_length=2, max_length=200)],
 ) -> list[dict[str, Any]]:
-    """Patients by name, phone or email (to link a conversation)."""
+    """Patients by name, phone or email: those the caller may read (a policy covering every
+    patient, or one of the patient's conversations readable: conversation_access.py). To
+    link an unrecognized conversation, search from it: `.../link-candidates?q=`."""
     async with _session(request) as session:
         if "@" in q:
             rows = await readmodel.patients(session, p.practice_id, contact=q.lower())
@@ -617,16 +611,16 @@ async def find_patients(
             )
         else:
             rows = await readmodel.patients(session, p.practice_id, name=q)
+        rows = await visible_patients(session, p, rows)
     return _patients(rows)
 
 
 @router.get("/conversations/{conversation_id}/assignees")
 async def assignees(
-    conversation_id: uuid.UUID, request: Request, p: Annotated[Principal, Depends(inbox_user)]
+    conversation_id: uuid.UUID, request: Request, p: Caller, row: VisibleConversation
 ) -> list[dict[str, str]]:
     """The users this conversation can be assigned to: those with access to it (I-ASSIGN-1)."""
     async with _session(request) as session:
-        row = await visible_conversation(session, p, conversation_id)
         return await eligible_assignees(session, p.practice_id, row["boxes"])
 
 
@@ -678,12 +672,12 @@ def _document(row: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/conversations/{conversation_id}/documents")
 async def patient_documents(
-    conversation_id: uuid.UUID, request: Request, p: Annotated[Principal, Depends(inbox_user)]
+    conversation_id: uuid.UUID, request: Request, p: Caller, row: VisibleConversation
 ) -> dict[str, Any]:
     """Files a reply may attach (I-REPLY-1): those of this conversation and of the patient's
-    other conversations, stored by the practice (not a provider's URL)."""
+    other conversations, stored by the practice (not a provider's URL). Whoever may read the
+    conversation may read its patient's documents."""
     async with _session(request) as session:
-        row = await visible_conversation(session, p, conversation_id)
         rows = await readmodel.documents(session, p.practice_id, conversation_id, row["patient_id"])
     seen: set[str] = set()
     out = []
@@ -704,13 +698,12 @@ UPLOAD_MAX = 10 * 1024 * 1024
 async def upload_attachment(
     conversation_id: uuid.UUID,
     request: Request,
-    p: Annotated[Principal, Depends(inbox_user)],
+    p: Caller,
+    row: VisibleConversation,
     filename: Annotated[str | None, Query(max_length=255)] = None,
 ) -> dict[str, Any]:
     """A file uploaded by staff for a reply (I-REPLY-1): stored by ingest in the practice's
     attachment store; answers the ref to put in the reply's `attachments`."""
-    async with _session(request) as session:
-        await visible_conversation(session, p, conversation_id)
     data = await request.body()
     if not data:
         raise HTTPException(422, "the upload is empty")
@@ -739,13 +732,13 @@ async def upload_attachment(
 async def download_attachment(
     conversation_id: uuid.UUID,
     request: Request,
-    p: Annotated[Principal, Depends(inbox_user)],
+    p: Caller,
+    row: VisibleConversation,
     ref: Annotated[str, Query(max_length=300)],
 ) -> Response:
     """A file of this conversation or of its patient's conversations (the same set as
     `/documents`), from the practice's attachment store. Recorded (T-3)."""
     async with _session(request) as session, session.begin():
-        row = await visible_conversation(session, p, conversation_id)
         rows = await readmodel.documents(session, p.practice_id, conversation_id, row["patient_id"])
         found = next((d for d in map(_document, rows) if d["ref"] == ref), None)
         if found is None:

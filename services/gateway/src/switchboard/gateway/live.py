@@ -10,7 +10,10 @@ replicas see each other.
 
 What goes over the socket names conversations and staff, never patient data: the client
 re-reads a changed conversation through the API, which applies the policies (T-2) and
-records the access (T-3).
+records the access (T-3). Even so, a user is told only of conversations they may read now
+(conversation changes, their alerts, who views or types): the same rule as the API
+(conversation_access.py), asked once per event for everyone connected to this replica. A
+client reports presence only in a conversation it may read.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
-from fastapi import APIRouter, FastAPI, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, FastAPI, HTTPException, WebSocket, WebSocketDisconnect
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from pydantic import ValidationError
@@ -43,6 +46,7 @@ from switchboard.events import (
 from switchboard.events.actions import ConversationAction
 from switchboard.gateway import readmodel
 from switchboard.gateway.auth import Principal, read_token
+from switchboard.gateway.conversation_access import audience, visible_conversation
 from switchboard.platform.kafka import connection
 from switchboard.platform.logging import get_logger
 from switchboard.platform.service import Runtime
@@ -62,10 +66,11 @@ APPLY_POLL_S = 0.02
 CONVERSATION_EVENTS = (MessageRouted, ConversationAction, ReplySent, ReplyFailed)
 
 
-def view(event: Event, who: Principal) -> dict[str, Any] | None:
-    """What `who` is told about `event`, if anything. Pure."""
-    if event.practice_id != who.practice_id:
-        return None  # T-1
+def view(event: Event, who: Principal, visible: bool) -> dict[str, Any] | None:
+    """What `who` is told about `event`, if anything; `visible`: whether `who` may read the
+    conversation it concerns (T-2). Pure."""
+    if event.practice_id != who.practice_id or not visible:
+        return None  # T-1, T-2
     if isinstance(event, AlertSent):
         if event.channel != "in_app" or event.staff_id != who.user_id:
             return None
@@ -138,9 +143,13 @@ class Hub:
     def remove(self, client: Client) -> None:
         self.clients[client.who.practice_id].discard(client)
 
-    def dispatch(self, event: Event, ctx: otel_context.Context | None = None) -> None:
-        clients = tuple(self.clients.get(event.practice_id, ()))
-        if not clients:
+    async def dispatch(
+        self, rt: Runtime, event: Event, ctx: otel_context.Context | None = None
+    ) -> None:
+        """Offer `event` to the clients it concerns that may read its conversation."""
+        concerned = [c for c in self.clients.get(event.practice_id, ()) if view(event, c.who, True)]
+        conversation_id = getattr(event, "conversation_id", None)
+        if not concerned or not isinstance(conversation_id, uuid.UUID):
             return
         with _TRACER.start_as_current_span(
             "gateway live push",
@@ -148,9 +157,17 @@ class Hub:
             kind=trace.SpanKind.CONSUMER,
             attributes={"switchboard.event_type": event.event_type},
         ) as span:
+            try:
+                async with rt.sessionmaker() as session:
+                    allowed = await audience(
+                        session, event.practice_id, conversation_id, [c.who for c in concerned]
+                    )
+            except Exception as exc:  # the database is away: tell nobody rather than anybody
+                log.warning("live_audience_failed", error=type(exc).__name__)
+                return
             offered = 0
-            for client in clients:
-                message = view(event, client.who)
+            for client in concerned:
+                message = view(event, client.who, client.who.user_id in allowed)
                 if message is not None:
                     client.offer(message)
                     offered += 1
@@ -200,7 +217,7 @@ class Hub:
                             self.pending[event.event_id] = (event, deadline, ctx)
                             self.arrived.set()
                         else:
-                            self.dispatch(event, ctx)
+                            await self.dispatch(rt, event, ctx)
         finally:
             await consumer.stop()
 
@@ -220,7 +237,7 @@ class Hub:
             for event_id, (event, deadline, ctx) in list(self.pending.items()):
                 if event_id in done or now >= deadline:
                     del self.pending[event_id]
-                    self.dispatch(event, ctx)
+                    await self.dispatch(rt, event, ctx)
             if not self.pending:
                 self.arrived.clear()
             else:
@@ -293,6 +310,12 @@ async def live_socket(websocket: WebSocket, token: str | None = None) -> None:
                 await websocket.send_json(
                     {"type": "error", "detail": "conversation_id must be a UUID"}
                 )
+                continue
+            try:  # presence only where the client may read (the same check as the API)
+                async with websocket.app.state.runtime.sessionmaker() as session:
+                    await visible_conversation(session, who, conversation_id)
+            except HTTPException as exc:
+                await websocket.send_json({"type": "error", "detail": exc.detail})
                 continue
             name = str(message.get("display_name", ""))[:200]
             await publisher.publish([presence(who, conversation_id, state, name)])

@@ -226,7 +226,8 @@ export class Conversation {
         const q = ev.target.elements.q.value.trim();
         if (q.length < 2) return;
         try {
-          const found = await api(`/api/patients${query({ q })}`);
+          // searched from the conversation: whoever may read it may link it (I-UNREC-1)
+          const found = (await api(`/api/conversations/${c.conversation_id}/link-candidates${query({ q })}`)).search;
           results.replaceChildren(...(found.length ? found.map(choose) : [el('li', { class: 'muted' }, 'No patient found.')]));
         } catch (e) { announce(e.message, { error: true }); }
       },

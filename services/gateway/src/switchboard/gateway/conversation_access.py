@@ -1,0 +1,115 @@
+"""One access check for everything about a conversation or a patient (T-1, T-2).
+
+Every route that takes a conversation id depends on `conversation_access` (path
+`{conversation_id}`) or `conversation_access_if_given` (an optional `?conversation_id=`): the
+conversation's history, routing explanation, panel, documents, attachments (upload and
+download), link candidates, assignees and every staff action. A test walks the app's routes
+and fails for one that takes a conversation id without it
+(tests/unit/gateway/test_gateway_conversation_access.py); the authorization matrix over the
+whole OpenAPI is tests/integration/test_gateway_access_matrix.py.
+
+The rule, in this order:
+- the practice comes from the token only: a conversation of another practice is a 404, with
+  the same body as an id that does not exist (T-1);
+- a role without Inbox access gets 403;
+- a conversation outside every box the user may read (access.can_see) is a 403.
+
+Patient data follows the same rule (access.can_see_patient): a user may read a patient's data
+when they may read at least one of that patient's conversations, or when a policy covers every
+patient (inbox.full_patient, inbox.api). So the panel, documents and attachments beside a
+conversation the user may read are theirs to read, even those of the patient's other
+conversations; the patient directory (`GET /api/patients?q=`) lists only the patients the user
+may read. Linking an unrecognized conversation searches patients from that conversation
+(`GET /api/conversations/{id}/link-candidates?q=`), which needs access to the conversation.
+
+The live socket (live.py) tells each user only of conversations, alerts and presence they
+may read, by the same rule (`audience`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard.gateway import access, readmodel
+from switchboard.gateway.api import principal
+from switchboard.gateway.auth import Principal
+
+NOT_FOUND = "no such conversation"
+
+
+async def visible_conversation(
+    session: AsyncSession, p: Principal, conversation_id: uuid.UUID
+) -> dict[str, Any]:
+    """The conversation, or 404 (missing or another practice's: the same answer, T-1), or
+    403 (in this practice but in no view this user may read)."""
+    row = await readmodel.conversation(session, p.practice_id, conversation_id, p.user_id)
+    if row is None:
+        raise HTTPException(404, NOT_FOUND)
+    if not p.has_inbox:
+        raise HTTPException(403, "your role has no Inbox access")
+    subscribed = await readmodel.subscribed_inboxes(session, p.practice_id, p.user_id)
+    if not access.can_see(p, row["boxes"], subscribed):
+        raise HTTPException(403, "this conversation is in none of your inboxes")
+    return row
+
+
+async def conversation_access(
+    conversation_id: uuid.UUID,
+    request: Request,
+    p: Annotated[Principal, Depends(principal)],
+) -> dict[str, Any]:
+    """A dependency: the conversation `{conversation_id}` as the caller may read it."""
+    async with request.app.state.runtime.sessionmaker() as session:
+        return await visible_conversation(session, p, conversation_id)
+
+
+async def conversation_access_if_given(
+    request: Request,
+    p: Annotated[Principal, Depends(principal)],
+    conversation_id: uuid.UUID | None = None,
+) -> dict[str, Any] | None:
+    """A dependency for an optional `?conversation_id=`: checked like the path one."""
+    if conversation_id is None:
+        return None
+    return await conversation_access(conversation_id, request, p)
+
+
+# A route parameter: `row: VisibleConversation` (with `p: Caller` for who asks).
+VisibleConversation = Annotated[dict[str, Any], Depends(conversation_access)]
+Caller = Annotated[Principal, Depends(principal)]
+
+
+async def visible_patients(
+    session: AsyncSession, p: Principal, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Those of the patient rows `rows` that `p` may read (access.can_see_patient)."""
+    if not p.has_inbox:
+        return []
+    if access.sees_all(p) or not rows:
+        return rows
+    subscribed = await readmodel.subscribed_inboxes(session, p.practice_id, p.user_id)
+    boxes = await readmodel.patient_conversation_boxes(
+        session, p.practice_id, [r["patient_id"] for r in rows]
+    )
+    return [r for r in rows if access.can_see_patient(p, boxes[r["patient_id"]], subscribed)]
+
+
+async def audience(
+    session: AsyncSession, practice_id: str, conversation_id: uuid.UUID, who: Iterable[Principal]
+) -> set[str]:
+    """The users among `who` (all of `practice_id`) who may read the conversation now."""
+    staff = [p for p in who if p.practice_id == practice_id and p.has_inbox]
+    if not staff:
+        return set()
+    boxes = await readmodel.conversation_boxes(session, practice_id, conversation_id)
+    if boxes is None:
+        return set()  # not (yet) in the read model of this practice: nobody is told of it
+    subscribed = await readmodel.subscriptions_of(
+        session, practice_id, sorted({p.user_id for p in staff})
+    )
+    return {p.user_id for p in staff if access.can_see(p, boxes, subscribed[p.user_id])}

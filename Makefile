@@ -1,15 +1,23 @@
 # Switchboard: `make up` runs the whole system locally, `make test` runs every test.
-.PHONY: up down test test-unit lint typecheck bench schemas settings-doc k8s-validate kafka-manifests kafka-cluster-up kafka-cluster-down metrics
+.PHONY: up down test test-unit lint typecheck bench schemas settings-doc k8s-validate kafka-manifests kafka-cluster-up kafka-cluster-down metrics image-test images
 
 # make up KAFKA_BROKERS=3: on the local three-broker cluster instead of the single broker.
+# `make up IMAGES=1` runs the services from their container images (podman) instead of the venv.
 up:
-	bash scripts/up.sh
+	SB_IMAGES=$(IMAGES) bash scripts/up.sh
 
 down:
 	bash scripts/down.sh
 
 test:
 	bash scripts/test.sh
+
+# Builds one image per service and starts each against the local Kafka and PostgreSQL.
+image-test:
+	bash scripts/image_test.sh
+
+images:
+	bash scripts/images.sh
 
 test-unit:
 	uv run --frozen pytest tests/unit tests/contract -q

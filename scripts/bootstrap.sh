@@ -11,11 +11,19 @@ command -v curl >/dev/null || need_apt+=(curl)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need_apt+=(postgresql postgresql-contrib)
 command -v psql >/dev/null || need_apt+=(postgresql-client)
 if [ "${SB_WITH_BROWSER:-}" = 1 ] && ! command -v chromium >/dev/null; then need_apt+=(chromium); fi
+# Container images (make image-test, make up IMAGES=1): podman with runc, and debootstrap for
+# the local base image.
+if [ "${SB_WITH_IMAGES:-}" = 1 ]; then
+  command -v podman >/dev/null || need_apt+=(podman)
+  command -v runc >/dev/null || need_apt+=(runc)
+  command -v debootstrap >/dev/null || need_apt+=(debootstrap)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "bootstrap: apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq && apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 command -v uv >/dev/null || python3 -m pip install -q uv
+[ "${SB_WITH_IMAGES:-}" = 1 ] && bash scripts/podman_setup.sh
 uv sync --frozen -q
 bash scripts/kafka.sh install

@@ -2,12 +2,20 @@
 # Set up and start the whole system: dependencies, Kafka (one broker, or three with
 # KAFKA_BROKERS=3), PostgreSQL, topics, migrations,
 # every service under supervisord (a log per service), and the demo practice.
+# SB_IMAGES=1 (`make up IMAGES=1`): the services (and their migrations) run from their
+# container images with podman, on the host network, instead of from the venv.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 started=$SECONDS
 
-bash scripts/bootstrap.sh
+images="${SB_IMAGES:-}"; [ "$images" = 0 ] && images=""
+if [ -n "$images" ]; then
+  SB_WITH_IMAGES=1 bash scripts/bootstrap.sh
+  bash scripts/images.sh
+else
+  bash scripts/bootstrap.sh
+fi
 if [ "${KAFKA_BROKERS:-1}" = 3 ]; then
   # the three-broker KRaft cluster, topics at replication factor 3 / min.insync.replicas 2
   bash scripts/kafka-cluster.sh start
@@ -23,7 +31,27 @@ psql -h 127.0.0.1 -p "$PG_PORT" -U switchboard -d postgres -tc \
   "SELECT 1 FROM pg_database WHERE datname='$SB_DB_NAME'" | grep -q 1 ||
   psql -h 127.0.0.1 -p "$PG_PORT" -U switchboard -d postgres -qc "CREATE DATABASE \"$SB_DB_NAME\""
 uv run --frozen python scripts/topics.py
-for s in router inbox-projection gateway pm-sync notifier ingest; do uv run --frozen "switchboard-$s" migrate >/dev/null; done
+# Containers of this run are labelled with it, so `make down` removes exactly these.
+run_label="switchboard.run=$(printf %s "$SB_RUN_HOME" | md5sum | cut -c1-12)"
+in_image() { # service args... -> the command running it from its image
+  printf 'podman run --rm --replace --name sb-%s-%s --label %s --network host' \
+    "${run_label#*=}" "$1" "$run_label"
+  # every SWITCHBOARD_* setting passes through; the ingest's files in the run folder
+  printf " --env 'SWITCHBOARD_*' --env SWITCHBOARD_HTTP_HOST=127.0.0.1"
+  [ "$1" = ingest ] && printf ' --volume %s:/var/lib/switchboard/attachments' "$SB_RUN_HOME/attachments"
+  printf ' localhost/switchboard-%s:%s' "$1" "${SB_IMAGE_TAG:-dev}"
+  shift; printf ' %s' "$@"
+}
+mkdir -p "$SB_RUN_HOME/attachments"
+# the images run as uid 10001: the attachments folder is theirs to write
+[ -n "$images" ] && chown 10001:10001 "$SB_RUN_HOME/attachments"
+for s in router inbox-projection gateway pm-sync notifier ingest; do
+  if [ -n "$images" ]; then
+    eval "$(in_image "$s" migrate)" >/dev/null 2>&1 || { eval "$(in_image "$s" migrate)"; exit 1; }
+  else
+    uv run --frozen "switchboard-$s" migrate >/dev/null
+  fi
+done
 echo "migrations: applied"
 
 mkdir -p "$SB_RUN_HOME/logs"
@@ -52,7 +80,8 @@ extra_env() { # service -> its own supervisord environment entries (each only it
     ingest)
       # inbound mail (SMTP) on a port that moves with the port base; files kept per run
       printf ',SWITCHBOARD_SMTP_LISTEN_PORT="%s",SWITCHBOARD_ATTACHMENT_DIR="%s"' \
-        "$((2525 + SB_PORT_BASE - 8000))" "$SB_RUN_HOME/attachments"
+        "$((2525 + SB_PORT_BASE - 8000))" \
+        "$([ -n "$images" ] && echo /var/lib/switchboard/attachments || echo "$SB_RUN_HOME/attachments")"
       printf ',SWITCHBOARD_PATIENT_PAGE_URL="http://127.0.0.1:%s/patient"' "$(service_port ingest)"
       printf ',SWITCHBOARD_TWILIO_AUTH_TOKEN="%s",SWITCHBOARD_EMAIL_WEBHOOK_SECRET="%s",SWITCHBOARD_LINK_SECRET="%s"' \
         "$SWITCHBOARD_TWILIO_AUTH_TOKEN" "$SWITCHBOARD_EMAIL_WEBHOOK_SECRET" "$SWITCHBOARD_LINK_SECRET"
@@ -92,7 +121,7 @@ CONF
     cat <<CONF
 
 [program:$s]
-command=$ROOT/.venv/bin/switchboard-$s run
+command=$([ -n "$images" ] && in_image "$s" run || echo "$ROOT/.venv/bin/switchboard-$s run")
 directory=$ROOT
 environment=SWITCHBOARD_ENV="$SWITCHBOARD_ENV",SWITCHBOARD_HTTP_PORT="$(service_port "$s")",SWITCHBOARD_INTERNAL_HTTP_PORT="$(internal_port "$s")",SWITCHBOARD_KAFKA_BOOTSTRAP="$SWITCHBOARD_KAFKA_BOOTSTRAP",SWITCHBOARD_DATABASE_URL="$SWITCHBOARD_DATABASE_URL",SWITCHBOARD_TOPIC_PREFIX="$SWITCHBOARD_TOPIC_PREFIX",SWITCHBOARD_ROUTER_URL="http://127.0.0.1:$(internal_port router)",SWITCHBOARD_PM_SYNC_URL="http://127.0.0.1:$(internal_port pm-sync)"$(extra_env "$s")$(internal_env "$s")
 stdout_logfile=$SB_RUN_HOME/logs/$s.log

@@ -61,6 +61,8 @@ class ServiceProcess:
 
     def start(self, timeout_s: float = 240) -> None:
         exe = os.path.join(os.path.dirname(sys.executable), f"switchboard-{self.name}")
+        # As a release does: `migrate` first (run never migrates), then the service.
+        subprocess.run([exe, "migrate"], env=self.env, check=True)
         self.proc = subprocess.Popen([exe, "run"], env=self.env)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

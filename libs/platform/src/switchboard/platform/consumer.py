@@ -109,6 +109,10 @@ class ConsumerRunner:
         self._stopping = asyncio.Event()
         self._tracer = tracer(f"switchboard.consumer.{name}")
         self._lag_reported_at = 0.0
+        # Liveness: when the loop last showed progress (a poll, or a retry while the
+        # infrastructure is away) and whether it held partitions then.
+        self.last_beat = time.monotonic()
+        self.assigned = False
 
     def make_consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
@@ -134,6 +138,8 @@ class ConsumerRunner:
                 batches = await self.consumer.getmany(
                     timeout_ms=200, max_records=self.settings.consumer_batch_max
                 )
+                self.assigned = bool(self.consumer.assignment())
+                self.beat()
                 self.ready = True
                 CONSUMER_LAST_POLL.labels(self.name).set(time.time())
                 if any(batches.values()):
@@ -161,6 +167,15 @@ class ConsumerRunner:
             CONSUMER_LAG.labels(self.name, logical_topic(tp.topic, prefix), str(tp.partition)).set(
                 max(0, end - position)
             )
+
+    def beat(self) -> None:
+        self.last_beat = time.monotonic()
+
+    def stalled(self, now: float) -> bool:
+        """Stuck: it holds partitions but has not polled (nor retried) for
+        `consumer_stall_s` — a handler that never returns. Restarting the process is the
+        cure, so /healthz fails. Without partitions there is nothing to be stuck on."""
+        return self.assigned and now - self.last_beat > self.settings.consumer_stall_s
 
     async def process_batch(self, batches: dict[TopicPartition, Sequence[ConsumerRecord]]) -> None:
         """All records of one poll, every partition, in one transaction: per-partition order is
@@ -256,6 +271,9 @@ class ConsumerRunner:
         )
 
     def _note_transient(self, exc: BaseException) -> None:
+        # Waiting for the database or Kafka is not being stuck: readiness reports it, and a
+        # restart would not bring them back.
+        self.beat()
         self.ready = False
         self.last_error = type(exc).__name__
         log.warning(
@@ -264,6 +282,7 @@ class ConsumerRunner:
 
     async def apply(self, decoded: Sequence[Decoded]) -> None:
         """Apply a batch in one transaction: skip seen ids, handle, publish, record, commit."""
+        self.beat()  # each attempt is progress; a handler that never returns is not
         unique: dict[uuid.UUID, Decoded] = {}
         for d in decoded:
             unique.setdefault(d.event.event_id, d)

@@ -1,31 +1,50 @@
-"""/healthz, /readyz and /metrics for every service."""
+"""/healthz, /readyz and /metrics for every service.
+
+- /healthz (liveness and startupProbe): the process serves and no consumer loop is stuck.
+  Dependencies never fail it: restarting does not bring a database back.
+- /readyz (readiness): every check passes. Checks named `optional` are reported but do not
+  make the service unready (the gateway serves reads while Kafka is away).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
+# Names of what is stuck (e.g. consumer loops that stopped polling); empty when alive.
+LivenessCheck = Callable[[], list[str]]
 
 
 class NotReady(Exception):
     """Raised by a readiness check to fail with a reason /readyz shows (no patient data)."""
 
 
-def add_ops_routes(app: FastAPI, checks: dict[str, ReadinessCheck]) -> None:
+def add_ops_routes(
+    app: FastAPI,
+    checks: dict[str, ReadinessCheck],
+    *,
+    optional: Collection[str] = (),
+    liveness: LivenessCheck | None = None,
+) -> None:
+    # Kept on the app so wiring done later (main_for's schema check) can add to it.
+    app.state.readiness_checks = checks
+
     @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        # Liveness: the process answers. Dependencies belong to /readyz.
-        return {"status": "ok"}
+    async def healthz() -> JSONResponse:
+        stuck = liveness() if liveness else []
+        if stuck:
+            return JSONResponse({"status": "stuck", "stuck": stuck}, status_code=503)
+        return JSONResponse({"status": "ok"})
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
         results: dict[str, bool] = {}
         reasons: dict[str, str] = {}
-        for name, check in checks.items():
+        for name, check in app.state.readiness_checks.items():
             try:
                 results[name] = await check()
             except NotReady as exc:
@@ -33,8 +52,9 @@ def add_ops_routes(app: FastAPI, checks: dict[str, ReadinessCheck]) -> None:
                 reasons[name] = str(exc)[:300]
             except Exception:
                 results[name] = False
-        ok = all(results.values())
-        body: dict[str, object] = {"status": "ready" if ok else "degraded", "checks": results}
+        ok = all(passed for name, passed in results.items() if name not in optional)
+        status = "degraded" if not ok else ("ready" if all(results.values()) else "partial")
+        body: dict[str, object] = {"status": status, "checks": results}
         if reasons:
             body["reasons"] = reasons
         return JSONResponse(body, status_code=200 if ok else 503)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections import Counter
@@ -19,11 +20,14 @@ from opentelemetry.context import Context
 
 from switchboard.events import Event, encode, topic_for
 from switchboard.events.topics import TOPIC_SPECS
+from switchboard.platform.logging import get_logger
 from switchboard.platform.metrics import PUBLISH_SECONDS, PUBLISHED
 from switchboard.platform.settings import ServiceSettings
 from switchboard.platform.telemetry import extract_context, inject_headers, tracer
 
 _TRACER = tracer("switchboard.kafka")
+
+log = get_logger(__name__)
 
 
 class PublishError(RuntimeError):
@@ -86,9 +90,41 @@ def _parent(event: Event, parents: Mapping[uuid.UUID, Context] | None) -> Contex
 class Publisher:
     """Sends events to their topics, keyed for order, and waits for acks=all."""
 
-    def __init__(self, producer: AIOKafkaProducer, settings: ServiceSettings) -> None:
+    def __init__(
+        self, producer: AIOKafkaProducer, settings: ServiceSettings, connected: bool = True
+    ) -> None:
         self.producer = producer
         self.settings = settings
+        # False until the producer reached a broker: writes fail at once (PublishError).
+        self.connected = connected
+
+    async def connect(self) -> bool:
+        """Start the producer once; False (and a fresh producer for the next try) when no
+        broker answers."""
+        if self.connected:
+            return True
+        try:
+            await self.producer.start()
+        except Exception as exc:
+            if not exc.__class__.__module__.startswith("aiokafka"):
+                raise
+            log.warning("kafka_unreachable", error=exc.__class__.__name__)
+            with contextlib.suppress(Exception):
+                await self.producer.stop()
+            self.producer = make_producer(self.settings)
+            return False
+        self.connected = True
+        return True
+
+    async def connect_until_done(self, max_delay_s: float = 10.0) -> None:
+        delay = 0.5
+        while not await self.connect():
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, max_delay_s)
+        log.info("kafka_connected")
+
+    async def close(self) -> None:
+        await self.producer.stop()
 
     def topic_name(self, event: Event) -> str:
         return self.settings.topic(topic_for(event))
@@ -104,6 +140,8 @@ class Publisher:
         events = list(events)
         if not events:
             return
+        if not self.connected:
+            raise PublishError("Kafka unreachable")
         timeout = timeout_s if timeout_s is not None else self.settings.publish_timeout_s
         spans: list[trace.Span] = []
         started = time.perf_counter()

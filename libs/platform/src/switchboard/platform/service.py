@@ -8,25 +8,27 @@ import asyncio
 import contextlib
 import inspect
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import uvicorn
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from switchboard.events import Topic
 from switchboard.platform.consumer import BatchHandler, ConsumerRunner
 from switchboard.platform.db import make_engine, make_sessionmaker
-from switchboard.platform.http import ReadinessCheck, add_ops_routes
+from switchboard.platform.http import NotReady, ReadinessCheck, add_ops_routes
 from switchboard.platform.internal_api import add_internal_api, internal_app_of
-from switchboard.platform.kafka import Publisher, make_producer
+from switchboard.platform.kafka import Publisher, PublishError, make_producer
 from switchboard.platform.logging import configure_logging, get_logger
 from switchboard.platform.metrics import HttpMetrics, watch_pool
-from switchboard.platform.migrations import upgrade
+from switchboard.platform.migrations import Migrations, current_revision
 from switchboard.platform.secret_settings import enforce_secrets
 from switchboard.platform.settings import ServiceSettings
 from switchboard.platform.telemetry import configure_tracing, instrument_app, instrument_libraries
@@ -51,6 +53,8 @@ class Runtime:
         return True
 
     async def kafka_ready(self) -> bool:
+        if not self.publisher.connected:
+            raise NotReady("Kafka unreachable")
         client = self.publisher.producer.client
         return (
             bool(await client.ready(client.get_random_node()))
@@ -60,6 +64,11 @@ class Runtime:
 
     async def consumers_ready(self) -> bool:
         return all(c.ready for c in self.consumers) and all(not t.done() for t in self.tasks)
+
+    def stuck_consumers(self) -> list[str]:
+        """Consumer loops that hold partitions but stopped polling (liveness)."""
+        now = time.monotonic()
+        return [c.name for c in self.consumers if c.stalled(now)]
 
 
 ConsumerFactory = Callable[[Runtime], Sequence[ConsumerRunner]]
@@ -96,34 +105,62 @@ def service_app(
     title: str | None = None,
     database: bool = True,
     internal: Sequence[APIRouter] = (),
+    reads_without_kafka: bool = False,
+    optional_checks: Sequence[str] = (),
 ) -> FastAPI:
     """A FastAPI app whose lifespan opens the engine and producer and runs the consumers.
 
     `internal` routers (`/internal/...`) go on a second app behind the per-caller token check
     (internal_api.py), served on the internal port only, never on this public one.
 
-    `on_start` (plain or async) runs once the engine and producer are open, before the
-    consumers start; `on_stop` runs first at shutdown, while both are still open."""
+    `on_start` (plain or async) runs once the engine is open and the producer tried once,
+    before the consumers start; `on_stop` runs first at shutdown, while both are open.
+    `reads_without_kafka`: Kafka (and `extra_checks` named in `optional_checks`) do not make
+    the service unready, as its reads come from PostgreSQL; writes answer 503 meanwhile."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
-        producer = make_producer(settings)
-        await producer.start()
-        rt = Runtime(settings, engine, make_sessionmaker(engine), Publisher(producer, settings))
+        publisher = Publisher(make_producer(settings), settings, connected=False)
+        rt = Runtime(settings, engine, make_sessionmaker(engine), publisher)
         watch_pool(engine, settings.service_name)
         app.state.runtime = rt
+        # The process serves (health, reads) whether or not Kafka is reachable yet; the
+        # producer connects in the background and the consumers start once it has.
+        connected = await rt.publisher.connect()
         if on_start:
             started = on_start(app, rt)
             if inspect.isawaitable(started):
                 await started
-        for runner in consumers(rt) if consumers else ():
-            rt.consumers.append(runner)
-            rt.tasks.append(asyncio.create_task(runner.run(), name=runner.name))
-        log.info("service_started", consumers=[c.name for c in rt.consumers])
+
+        def start_consumers() -> None:
+            for runner in consumers(rt) if consumers else ():
+                rt.consumers.append(runner)
+                rt.tasks.append(asyncio.create_task(runner.run(), name=runner.name))
+            log.info("service_started", consumers=[c.name for c in rt.consumers])
+
+        # Set by main_for: consumers wait for the expected schema (a replica started before
+        # the release's `migrate` finished must not apply, or dead-letter, events meanwhile).
+        schema_ready: ReadinessCheck | None = getattr(app.state, "schema_gate", None)
+
+        async def connect_then_consume() -> None:
+            await rt.publisher.connect_until_done()
+            if schema_ready and consumers:
+                await _until_schema(schema_ready)
+            start_consumers()
+
+        connecting: asyncio.Task[None] | None = None
+        if connected and not (schema_ready and consumers):
+            start_consumers()
+        else:
+            connecting = asyncio.create_task(connect_then_consume(), name="kafka-connect")
         try:
             yield
         finally:
+            if connecting:
+                connecting.cancel()
+                with contextlib.suppress(BaseException):
+                    await connecting
             if on_stop:
                 with contextlib.suppress(Exception):
                     await on_stop(app, rt)
@@ -132,7 +169,7 @@ def service_app(
             for task in rt.tasks:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(task, timeout=5)
-            await producer.stop()
+            await rt.publisher.close()
             await engine.dispose()
 
     app = FastAPI(title=title or settings.service_name, lifespan=lifespan)
@@ -152,7 +189,13 @@ def service_app(
     if consumers:
         checks["consumers"] = _consumers
     checks.update(extra_checks or {})
-    add_ops_routes(app, checks)
+    optional = {"kafka", *optional_checks} if reads_without_kafka else set()
+
+    def stuck() -> list[str]:
+        runtime: Runtime | None = getattr(app.state, "runtime", None)
+        return runtime.stuck_consumers() if runtime else []
+
+    add_ops_routes(app, checks, optional=optional, liveness=stuck)
     app.add_middleware(HttpMetrics)
     instrument_app(app)
     if internal:
@@ -160,6 +203,12 @@ def service_app(
         inner = add_internal_api(app, settings.internal_callers, *internal)
         inner.add_middleware(HttpMetrics)
         instrument_app(inner)
+
+    @app.exception_handler(PublishError)
+    async def event_log_unavailable(request: Request, exc: PublishError) -> JSONResponse:
+        # A write the event log did not acknowledge is not done: say so, never 500 or 200.
+        return JSONResponse({"detail": f"writes unavailable: {exc}"}, status_code=503)
+
     return app
 
 
@@ -206,13 +255,50 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
         sys.exit(3)  # uvicorn's start-up failure code
 
 
+async def _until_schema(ready: ReadinessCheck, every_s: float = 2.0) -> None:
+    told = False
+    while True:
+        try:
+            if await ready():
+                return
+        except Exception as exc:
+            if not told:
+                log.warning("consumers_wait_for_schema", reason=str(exc)[:200])
+                told = True
+        await asyncio.sleep(every_s)
+
+
+def schema_check(app: FastAPI, migrations: Migrations) -> ReadinessCheck:
+    """Ready once the schema is at the revision this code expects (or a newer release's)."""
+    done = False
+
+    async def check() -> bool:
+        nonlocal done
+        if done:  # a schema does not go back: stop asking once it was right
+            return True
+        async with app.state.runtime.engine.connect() as conn:
+            current = await conn.run_sync(lambda c: current_revision(c, migrations))
+        state = migrations.state(current)
+        if not state.ready:
+            raise NotReady(state.reason)
+        done = True
+        return True
+
+    return check
+
+
 def main_for(
     service: str,
     settings_cls: type[ServiceSettings],
     build_app: Callable[[ServiceSettings], FastAPI],
     migrations: Path | None = None,
+    schema: str | None = None,
 ) -> Callable[[list[str] | None], None]:
-    """`switchboard-<service> [run|migrate]`."""
+    """`switchboard-<service> [run|migrate]`.
+
+    `migrate` is the only thing that migrates (under an advisory lock, see migrations.py);
+    `run` serves whatever the schema, and /readyz says whether it is the expected one."""
+    scripts = Migrations(migrations, schema or service.replace("-", "_")) if migrations else None
 
     def main(argv: list[str] | None = None) -> None:
         parser = argparse.ArgumentParser(prog=f"switchboard-{service}")
@@ -223,14 +309,17 @@ def main_for(
         configure_tracing(service)
         instrument_libraries()
         if args.command == "migrate":
-            if migrations:
-                upgrade(migrations, settings.database_url)
+            if scripts:
+                scripts.upgrade(settings.database_url)
             log.info("migrated", service=service)
             return
         # Before anything connects: production without its secrets exits here, in a second.
         enforce_secrets(settings, service, log)
-        if migrations:
-            upgrade(migrations, settings.database_url)
-        serve(build_app(settings), settings)
+        app = build_app(settings)
+        if scripts:
+            check = schema_check(app, scripts)
+            app.state.readiness_checks["schema"] = check
+            app.state.schema_gate = check
+        serve(app, settings)
 
     return main

@@ -70,6 +70,10 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = 5
     consumer_backoff_initial_s: float = 0.2
     consumer_backoff_max_s: float = 10.0
+    # Liveness: a consumer that holds partitions but has not polled for this long is stuck
+    # (/healthz answers 503 naming it). Above the longest batch; below Kafka's
+    # max.poll.interval.ms (300 s), after which the group would drop the member anyway.
+    consumer_stall_s: float = 120.0
 
     @classmethod
     def settings_customise_sources(

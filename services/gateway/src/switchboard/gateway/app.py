@@ -42,6 +42,10 @@ def build_app(settings: ServiceSettings) -> FastAPI:
         on_start=live.start,
         on_stop=_stop,
         extra_checks={"live_relay": hub.is_ready},
+        # Staff read the inbox from PostgreSQL: a Kafka outage must not take the UI down
+        # (its writes answer 503 meanwhile, and the live relay catches up after).
+        reads_without_kafka=True,
+        optional_checks=["live_relay"],
     )
     app.state.settings = settings
     app.state.hub = hub

@@ -37,7 +37,9 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     return service_app(settings, consumers=consumers, title="Switchboard inbox projection")
 
 
-_serve = main_for("inbox-projection", ProjectionSettings, build_app, migrations=MIGRATIONS)
+_serve = main_for(
+    "inbox-projection", ProjectionSettings, build_app, migrations=MIGRATIONS, schema=storage.SCHEMA
+)
 
 
 async def _prune(database_url: str, keep: int) -> list[str]:

@@ -83,8 +83,13 @@ async def edge(settings, test_db, tmp_path_factory):
     upsert_users(test_db, [ADMIN])
     router = ServiceProcess("router", cfg, GROUPS)
     projection = ServiceProcess("inbox-projection", cfg, GROUPS)
-    router.start(timeout_s=240)
-    projection.start(timeout_s=240)
+    try:
+        router.start(timeout_s=240)
+        projection.start(timeout_s=240)
+    except BaseException:
+        projection.stop()
+        router.stop()
+        raise
     gw = gateway_app(
         GatewaySettings(
             service_name="gateway",

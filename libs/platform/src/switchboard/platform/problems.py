@@ -52,9 +52,9 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-# The usual sets, so routers declare them in one word.
-AUTHED = problems(401, 403, 422)
-AUTHED_ITEM = problems(401, 403, 404, 422)
+# The usual sets, so a router declares them in a word (`responses=AUTHED | problems(404)`).
+AUTHED = problems(401, 403, 422)  # signed in, allowed, valid (every API with a token)
+PEERS = problems(502, 503)  # a peer service failed or did not answer in time
 
 
 class ProblemResponse(JSONResponse):

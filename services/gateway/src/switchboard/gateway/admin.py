@@ -32,8 +32,13 @@ from switchboard.gateway import peers, storage
 from switchboard.gateway.api import admin_only, inbox_user, principal
 from switchboard.gateway.auth import Principal
 from switchboard.gateway.settings import GatewaySettings
+from switchboard.platform.problems import AUTHED, PEERS, problems
 
-admin = APIRouter(prefix="/api", tags=["routing administration"])
+admin = APIRouter(
+    prefix="/api",
+    tags=["routing administration"],
+    responses=AUTHED | PEERS | problems(404, 409),
+)
 
 SHARED_INBOX = re.compile(r"^shared:[a-z0-9][a-z0-9_-]{0,62}$")
 UNASSIGNED = "unassigned"

@@ -53,7 +53,8 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 # The usual sets, so a router declares them in a word (`responses=AUTHED | problems(404)`).
-AUTHED = problems(401, 403, 422)  # signed in, allowed, valid (every API with a token)
+# signed in, allowed, valid: every API with a token (400: a body that is not even text)
+AUTHED = problems(400, 401, 403, 422)
 PEERS = problems(502, 503)  # a peer service failed or did not answer in time
 
 

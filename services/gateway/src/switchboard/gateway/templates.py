@@ -96,7 +96,10 @@ async def list_templates(
     return {"templates": [_out(r) for r in rows], "placeholders": list(PLACEHOLDERS)}
 
 
-@router.put("/admin/templates/{template_id}")
+@router.put(
+    "/admin/templates/{template_id}",
+    responses={201: {"description": "Created (200: replaced)", "model": dict[str, Any]}},
+)
 async def put_template(
     template_id: TemplateId,
     body: TemplateIn,

@@ -40,7 +40,7 @@ from switchboard.platform.logging import get_logger
 from switchboard.platform.problems import problems
 
 log = get_logger(__name__)
-router = APIRouter(responses=problems(403, 404, 413, 415, 422, 503))
+router = APIRouter(responses=problems(400, 403, 404, 413, 415, 422, 503))
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 

@@ -32,18 +32,30 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from switchboard.platform.pgtext import install, pg_safe_json_text, safe_json_dumps
+
 
 def make_engine(url: str, pool_size: int = 5) -> AsyncEngine:
     # hide_parameters: a failed statement's message (logged, dead-lettered) never carries its
     # parameters, which are patient names, message texts, phones.
-    return create_async_engine(
-        url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True, hide_parameters=True
+    engine = create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=5,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        json_serializer=safe_json_dumps,
     )
+    # Text PostgreSQL cannot hold (NUL, lone surrogates) is stored in its safe form.
+    install(engine)
+    return engine
 
 
 def make_sync_engine(url: str, **kwargs: Any) -> Engine:
     """The blocking engine of commands and migrations, with parameters hidden the same way."""
-    return create_engine(url, hide_parameters=True, **kwargs)
+    engine = create_engine(url, hide_parameters=True, **kwargs)
+    install(engine)
+    return engine
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -109,10 +121,12 @@ class RawJSON(str):
 
 def _json_rows(rows: Sequence[Mapping[str, Any]]) -> str:
     if not any(isinstance(v, RawJSON) for v in rows[0].values()):
-        return json.dumps(list(rows), default=_json_default)
+        return safe_json_dumps(list(rows), default=_json_default)
 
     def value(v: Any) -> str:
-        return v if isinstance(v, RawJSON) else json.dumps(v, default=_json_default)
+        if isinstance(v, RawJSON):
+            return pg_safe_json_text(v)
+        return safe_json_dumps(v, default=_json_default)
 
     out = []
     for row in rows:

@@ -45,9 +45,12 @@ from switchboard.gateway.lines import fetch_lines
 from switchboard.gateway.settings import GatewaySettings
 from switchboard.platform.kafka import PublishError
 from switchboard.platform.logging import get_logger
+from switchboard.platform.problems import AUTHED, problems
 
 log = get_logger(__name__)
-router = APIRouter(prefix="/api", tags=["staff actions"])
+router = APIRouter(
+    prefix="/api", tags=["staff actions"], responses=AUTHED | problems(404, 409, 503)
+)
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 

@@ -37,8 +37,13 @@ from switchboard.gateway.conversation_access import (
     conversation_access_if_given,
 )
 from switchboard.gateway.settings import GatewaySettings
+from switchboard.platform.problems import AUTHED, PEERS, problems
 
-admin = APIRouter(prefix="/api", tags=["routing administration"])
+admin = APIRouter(
+    prefix="/api",
+    tags=["routing administration"],
+    responses=AUTHED | PEERS | problems(404, 409),
+)
 
 SHARED_INBOX = re.compile(r"^shared:[a-z0-9][a-z0-9_-]{0,62}$")
 UNASSIGNED = "unassigned"

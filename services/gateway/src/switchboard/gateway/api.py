@@ -17,8 +17,9 @@ from switchboard.gateway import storage
 from switchboard.gateway.auth import Principal, issue_token, read_token, verify_password
 from switchboard.gateway.oidc import is_oidc_token, read_oidc_token
 from switchboard.gateway.settings import GatewaySettings
+from switchboard.platform.problems import AUTHED
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", responses=AUTHED)
 bearer = HTTPBearer(auto_error=False)
 
 

@@ -23,6 +23,7 @@ from switchboard.gateway.templates import router as templates_router
 from switchboard.gateway.users import load_users_file, upsert_users
 from switchboard.platform.service import Runtime, main_for, service_app
 from switchboard.platform.settings import ServiceSettings
+from switchboard.platform.textguard import install_edge
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -49,6 +50,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.hub = hub
+    install_edge(app)
     # The other services' internal APIs, over one client (its connections are reused).
     app.state.peers = Peers(cast(GatewaySettings, settings))
     app.include_router(router)

@@ -18,9 +18,10 @@ from switchboard.gateway import peers
 from switchboard.gateway.api import admin_only
 from switchboard.gateway.auth import Principal
 from switchboard.platform.logging import get_logger
+from switchboard.platform.problems import AUTHED, PEERS, problems
 
 log = get_logger(__name__)
-router = APIRouter(prefix="/api/admin", tags=["admin"])
+router = APIRouter(prefix="/api/admin", tags=["admin"], responses=AUTHED | PEERS | problems(409))
 
 
 practice_admin = admin_only("only practice admins can sync with the EHR")

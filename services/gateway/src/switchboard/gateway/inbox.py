@@ -42,9 +42,12 @@ from switchboard.gateway.conversation_access import (
 from switchboard.gateway.settings import GatewaySettings
 from switchboard.platform.kafka import PublishError
 from switchboard.platform.logging import get_logger
+from switchboard.platform.problems import AUTHED, PEERS, problems
 
 log = get_logger(__name__)
-router = APIRouter(prefix="/api", tags=["inbox"])
+router = APIRouter(
+    prefix="/api", tags=["inbox"], responses=AUTHED | PEERS | problems(404, 409, 413)
+)
 
 Channel = Literal["sms", "email", "secure_email", "web_chat", "voicemail"]
 Status = Literal["open", "closed"]

@@ -28,9 +28,10 @@ from switchboard.gateway.api import admin_only, principal
 from switchboard.gateway.auth import Principal
 from switchboard.gateway.settings import GatewaySettings
 from switchboard.platform.logging import get_logger
+from switchboard.platform.problems import AUTHED, PEERS, problems
 
 log = get_logger(__name__)
-router = APIRouter(prefix="/api", tags=["lines"])
+router = APIRouter(prefix="/api", tags=["lines"], responses=AUTHED | PEERS | problems(404))
 
 Channel = Literal["sms", "voicemail", "email"]
 # ingest calls a voicemail number's channel "voice"; the staff API says "voicemail".

@@ -17,8 +17,9 @@ from fastapi import APIRouter, Depends, Request
 from switchboard.gateway.admin import _router as router_call
 from switchboard.gateway.api import inbox_user
 from switchboard.gateway.auth import Principal
+from switchboard.platform.problems import AUTHED, PEERS
 
-router = APIRouter(prefix="/api/me", tags=["routing administration"])
+router = APIRouter(prefix="/api/me", tags=["routing administration"], responses=AUTHED | PEERS)
 
 
 @router.get("/subscriptions")

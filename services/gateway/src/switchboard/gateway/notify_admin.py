@@ -46,10 +46,13 @@ from switchboard.gateway.api import admin_only, principal
 from switchboard.gateway.auth import Principal
 from switchboard.platform.kafka import PublishError
 from switchboard.platform.logging import get_logger
+from switchboard.platform.problems import AUTHED, PEERS, problems
 
 log = get_logger(__name__)
 
-router = APIRouter(prefix="/api/notify", tags=["notifications"])
+router = APIRouter(
+    prefix="/api/notify", tags=["notifications"], responses=AUTHED | PEERS | problems(404)
+)
 
 _HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$"
 _EMAIL = r"^[^@\s<>,;\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"

@@ -24,9 +24,10 @@ from switchboard.gateway import storage
 from switchboard.gateway.api import admin_only, principal
 from switchboard.gateway.auth import Principal
 from switchboard.platform.logging import get_logger
+from switchboard.platform.problems import AUTHED, problems
 
 log = get_logger(__name__)
-router = APIRouter(prefix="/api", tags=["templates"])
+router = APIRouter(prefix="/api", tags=["templates"], responses=AUTHED | problems(404))
 
 PLACEHOLDERS = ("first_name", "last_name", "full_name", "staff_name", "location")
 # Anything between double braces counts as a placeholder (so typos are caught, not sent).
@@ -95,7 +96,10 @@ async def list_templates(
     return {"templates": [_out(r) for r in rows], "placeholders": list(PLACEHOLDERS)}
 
 
-@router.put("/admin/templates/{template_id}")
+@router.put(
+    "/admin/templates/{template_id}",
+    responses={201: {"description": "Created (200: replaced)", "model": dict[str, Any]}},
+)
 async def put_template(
     template_id: TemplateId,
     body: TemplateIn,

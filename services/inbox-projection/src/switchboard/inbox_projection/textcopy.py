@@ -10,7 +10,6 @@ against the live tables compares every column).
 
 from __future__ import annotations
 
-import json
 import operator
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -21,6 +20,7 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.inbox_projection.handlers import _copy_plan
+from switchboard.platform.pgtext import pg_safe, safe_json_dumps
 
 NULL = "\\N"
 CHUNK = 20_000  # lines a COPY write carries
@@ -29,7 +29,9 @@ Convert = Callable[[Any], str]
 
 
 def esc(s: str) -> str:
-    """A text value as COPY text reads it: backslash, tab, newline and CR escaped."""
+    """A text value as COPY text reads it: backslash, tab, newline and CR escaped; text
+    PostgreSQL cannot hold (NUL, lone surrogates) in its safe form (pg_safe)."""
+    s = pg_safe(s)
     if "\\" in s or "\t" in s or "\n" in s or "\r" in s:
         return (
             s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
@@ -41,10 +43,10 @@ def text_array(values: Sequence[str]) -> str:
     """A text[] literal, every element quoted (so any string is itself), then COPY-escaped."""
     if not values:
         return "{}"
-    joined = '","'.join(values)
+    joined = pg_safe('","'.join(values))
     if "\\" not in joined and joined.count('"') == 2 * (len(values) - 1):
         return esc('{"' + joined + '"}')  # no element holds a quote or a backslash
-    parts = ['"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values]
+    parts = ['"' + pg_safe(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values]
     return esc("{" + ",".join(parts) + "}")
 
 
@@ -142,7 +144,7 @@ def _bool(v: bool) -> str:
 
 
 def _json(v: Any) -> str:
-    return esc(json.dumps(v))
+    return esc(safe_json_dumps(v))
 
 
 async def copy_lines(

@@ -38,6 +38,7 @@ from switchboard.ingest.webhooks import router as webhooks
 from switchboard.platform.consumer import ConsumerRunner
 from switchboard.platform.service import Runtime, main_for, service_app
 from switchboard.platform.settings import ServiceSettings
+from switchboard.platform.textguard import install_edge
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -144,6 +145,8 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.directory = directory
+    # Providers' webhooks take any text (stored in its safe form); the APIs refuse it.
+    install_edge(app, exempt=("/webhooks/",))
     if settings.patient_page_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -14,8 +14,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
 from switchboard.ingest.attachments import AttachmentNotFound, practice_of
+from switchboard.platform.problems import AUTHED, problems
 
-router = APIRouter(prefix="/internal/practices/{practice}")
+router = APIRouter(prefix="/internal/practices/{practice}", responses=AUTHED | problems(404))
 Practice = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 
 

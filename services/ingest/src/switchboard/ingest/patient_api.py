@@ -42,9 +42,14 @@ from switchboard.ingest.settings import IngestSettings
 from switchboard.ingest.sign_in_limit import SignInLimiter
 from switchboard.platform.kafka import PublishError
 from switchboard.platform.logging import get_logger
+from switchboard.platform.problems import AUTHED, problems
 
 log = get_logger(__name__)
-router = APIRouter(prefix="/patient/{practice}", tags=["patient page"])
+router = APIRouter(
+    prefix="/patient/{practice}",
+    tags=["patient page"],
+    responses=AUTHED | problems(404, 410, 413, 429, 503),
+)
 Practice = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 NOT_VERIFIED = "we could not verify these details"
 # What a patient may upload: pictures, PDFs, text and office documents. Nothing a browser

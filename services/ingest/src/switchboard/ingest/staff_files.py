@@ -11,8 +11,9 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 
 from switchboard.ingest.internal import Practice
+from switchboard.platform.problems import AUTHED, problems
 
-router = APIRouter(prefix="/internal/practices/{practice}")
+router = APIRouter(prefix="/internal/practices/{practice}", responses=AUTHED | problems(404, 413))
 
 MAX_BYTES = 10 * 1024 * 1024
 

@@ -37,9 +37,10 @@ from switchboard.ingest.twilio import (
 )
 from switchboard.platform.kafka import Publisher, PublishError
 from switchboard.platform.logging import get_logger
+from switchboard.platform.problems import problems
 
 log = get_logger(__name__)
-router = APIRouter()
+router = APIRouter(responses=problems(400, 403, 404, 413, 415, 422, 503))
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 

@@ -68,14 +68,16 @@ async function call(path, opts = {}) {
     throw new ApiError(0, 'We could not reach the practice. Check your connection and try again.');
   }
   if (!r.ok) {
-    let detail = null;
+    // Errors are RFC 9457 problem details: `detail` the reason, `errors` the fields.
+    let problem = {};
     try {
-      detail = (await r.json()).detail;
+      problem = (await r.json()) || {};
     } catch (e) { /* not JSON */ }
-    let text = typeof detail === 'string' ? detail : null;
-    if (text && FRIENDLY[text]) text = FRIENDLY[text];
-    if (!text && Array.isArray(detail)) {
-      const names = detail.map((d) => (d.loc || []).slice(-1)[0]).filter(Boolean);
+    let text = typeof problem.detail === 'string' ? problem.detail : null;
+    if (text && FRIENDLY[text]) {
+      text = FRIENDLY[text];
+    } else if (Array.isArray(problem.errors) && problem.errors.length) {
+      const names = problem.errors.map((d) => (d.loc || []).slice(-1)[0]).filter(Boolean);
       text = `Please check: ${names.join(', ').replaceAll('_', ' ')}.`;
     }
     if (!text && r.status === 413) text = 'This file is too large to send.';

@@ -40,6 +40,7 @@ from switchboard.inbox_projection.app import MIGRATIONS as INBOX_MIGRATIONS
 from switchboard.ingest.app import MIGRATIONS as INGEST_MIGRATIONS
 from switchboard.ingest.app import build_app as ingest_app
 from switchboard.ingest.settings import IngestSettings
+from switchboard.platform.internal_api import dev_credentials, internal_app_of, settings_update
 from switchboard.platform.kafka import ensure_topics
 from switchboard.platform.migrations import upgrade
 
@@ -65,14 +66,31 @@ BOUNDED = settings(
 
 class Served:
     """An ASGI app under uvicorn in a thread of its own (its own event loop, so the app's
-    engine and producer live where its requests run), with its lifespan."""
+    engine and producer live where its requests run), with its lifespan; its internal app
+    (if any) on a second port in the same loop, as `switchboard.platform.service.serve` does."""
 
     def __init__(self, app: Any) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, port=self.port, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.internal_url = ""
+        self.servers = [
+            uvicorn.Server(uvicorn.Config(app, port=self.port, log_level="warning", lifespan="on"))
+        ]
+        internal = internal_app_of(app)
+        if internal is not None:
+            port = free_port()
+            self.internal_url = f"http://127.0.0.1:{port}"
+            config = uvicorn.Config(internal, port=port, log_level="warning", lifespan="off")
+            self.servers.append(uvicorn.Server(config))
+        self.thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
+
+    async def _run(self) -> None:
+        public = self.servers[0]
+        tasks = [asyncio.create_task(public.serve())]
+        while not public.started and not tasks[0].done():  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        tasks += [asyncio.create_task(s.serve()) for s in self.servers[1:]]
+        await asyncio.gather(*tasks)
 
     def start(self, timeout_s: float = 120) -> None:
         self.thread.start()
@@ -85,7 +103,8 @@ class Served:
         raise TimeoutError(f"{self.url} did not become ready")
 
     def stop(self) -> None:
-        self.server.should_exit = True
+        for server in self.servers:
+            server.should_exit = True
         self.thread.join(timeout=30)
 
 
@@ -96,16 +115,18 @@ def system(settings, test_db, tmp_path_factory) -> Iterator[dict[str, str]]:
     for migrations in (INBOX_MIGRATIONS, GATEWAY_MIGRATIONS, INGEST_MIGRATIONS):
         upgrade(migrations, test_db)
     upsert_users(test_db, [ADMIN])
+    credentials = dev_credentials()
     peers = {
-        "router": ServiceProcess("router", cfg, GROUPS),
+        "router": ServiceProcess("router", cfg, GROUPS, **credentials["router"]),
         "pm-sync": ServiceProcess(
             "pm-sync",
             cfg,
             GROUPS,
+            **credentials["pm-sync"],
             SWITCHBOARD_MLLP_ENABLED="false",
             SWITCHBOARD_FHIR_PRACTICES="[]",
         ),
-        "notifier": ServiceProcess("notifier", cfg, GROUPS),
+        "notifier": ServiceProcess("notifier", cfg, GROUPS, **credentials["notifier"]),
     }
     served: list[Served] = []
     try:
@@ -125,8 +146,9 @@ def system(settings, test_db, tmp_path_factory) -> Iterator[dict[str, str]]:
                     email_webhook_secret=SecretStr("ct-mail-secret-0123456789abcdef"),
                     practices=[PRACTICE],
                     smtp_listen_port=None,
-                    pm_sync_url=peers["pm-sync"].url,
-                    router_url=peers["router"].url,
+                    pm_sync_url=peers["pm-sync"].internal_url,
+                    router_url=peers["router"].internal_url,
+                    **settings_update(credentials["ingest"]),
                 )
             )
         )
@@ -140,10 +162,11 @@ def system(settings, test_db, tmp_path_factory) -> Iterator[dict[str, str]]:
                     database_url=test_db,
                     topic_prefix=cfg.topic_prefix,
                     jwt_secret=SECRET,
-                    router_url=peers["router"].url,
-                    pm_sync_url=peers["pm-sync"].url,
-                    notifier_url=peers["notifier"].url,
-                    ingest_url=ingest.url,
+                    router_url=peers["router"].internal_url,
+                    pm_sync_url=peers["pm-sync"].internal_url,
+                    notifier_url=peers["notifier"].internal_url,
+                    ingest_url=ingest.internal_url,
+                    **settings_update(credentials["gateway"]),
                 )
             )
         )

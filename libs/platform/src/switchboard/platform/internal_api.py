@@ -25,6 +25,7 @@ from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from switchboard.platform.logging import get_logger
+from switchboard.platform.problems import install_problems
 
 log = get_logger(__name__)
 
@@ -129,6 +130,7 @@ def add_internal_api(
     internal.state = public.state
     for router in routers:
         internal.include_router(router)
+    install_problems(internal)  # the same RFC 9457 error bodies as the public API
     internal.add_middleware(InternalAuth, callers=callers)
     public.state.internal_app = internal
     return internal

@@ -45,20 +45,22 @@ def traced(tmp_path_factory):
         receiver.stop()
 
 
-def _front_desk_alerted_for_unmatched_messages(system) -> dict[str, str]:
-    """With routing off nobody matches a message: the practice's front-line staff get an
-    in-app alert (X-AVAIL-1's orphan alert), which the gateway pushes to their browser."""
+def _front_desk_receives_other(system) -> dict[str, str]:
+    """Reason routing on and the front desk subscribed to "Other": an SMS (its reason cleared,
+    R-OVERWRITE-1) is routed to them, and the notifier alerts them in the app."""
     admin = system.login("admin@demo", "demo-admin")
-    url = f"{system.gateway}/api/notify/practice-settings"
-    r = httpx.put(url, json={"front_line_staff_ids": ["u-front-1"]}, headers=admin)
+    r = httpx.patch(
+        f"{system.gateway}/api/admin/routing/settings",
+        json={"reason_routing": True},
+        headers=admin,
+    )
     assert r.status_code in (200, 202), r.text
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if httpx.get(url, headers=admin).json().get("front_line_staff_ids") == ["u-front-1"]:
-            break
-        time.sleep(0.2)
-    else:
-        raise AssertionError("the notifier did not take the front-line setting")
+    r = httpx.put(
+        f"{system.gateway}/api/admin/routing/subscriptions/u-front-1",
+        json={"reasons": ["other"], "locations": [], "providers": [], "inboxes": ["unassigned"]},
+        headers=admin,
+    )
+    assert r.status_code in (200, 202), r.text
     return system.login("front@demo", "demo-front")
 
 
@@ -84,7 +86,7 @@ def _ancestors(span: ReceivedSpan, by_id: dict[str, ReceivedSpan]) -> list[Recei
 
 def test_one_sms_is_one_trace_from_webhook_to_live_push(traced):
     system, receiver = traced
-    front = _front_desk_alerted_for_unmatched_messages(system)
+    front = _front_desk_receives_other(system)
     token = front["Authorization"].removeprefix("Bearer ")
     seen: list[dict] = []
     ready, stop = threading.Event(), threading.Event()

@@ -125,18 +125,16 @@ _libraries_instrumented = False
 
 
 def instrument_libraries() -> None:
-    """Client spans for httpx and SQLAlchemy, once per process."""
+    """Client spans for httpx, once per process. (The maintained SQLAlchemy instrumentation
+    supports SQLAlchemy < 2.1 only; database time shows in each consumer's batch span.)"""
     global _libraries_instrumented
     if _libraries_instrumented:
         return
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 
     HTTPXClientInstrumentor().instrument(
         request_hook=_client_request_hook, async_request_hook=_async_client_request_hook
     )
-    # Statements are recorded with their placeholders only; parameters never are.
-    SQLAlchemyInstrumentor().instrument(enable_commenter=False)
     _libraries_instrumented = True
 
 

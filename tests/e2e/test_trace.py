@@ -174,3 +174,23 @@ def test_no_patient_data_in_any_span(traced):
         hits += [(s.service, s.name, m) for m in marks if m in text]
     assert receiver.snapshot(), "no spans were exported"
     assert hits == [], hits
+
+
+def test_the_running_services_expose_lag_and_latency(traced):
+    """What an on-call engineer reads off /metrics after traffic (issue 15): lag per consumer
+    and partition, HTTP latency by route template, publish latency, receipt-to-inbox."""
+    system, _ = traced
+    ports = {"gateway": 0, "ingest": 1, "router": 2, "inbox-projection": 3, "notifier": 4}
+    base = int(system.gateway.rsplit(":", 1)[1])
+    text = {s: httpx.get(f"http://127.0.0.1:{base + i}/metrics").text for s, i in ports.items()}
+    for service in ("router", "inbox-projection", "notifier"):
+        assert f'switchboard_consumer_lag{{consumer="{service}"' in text[service], service
+        assert "switchboard_consumer_last_poll_timestamp_seconds" in text[service]
+    assert 'route="/webhooks/twilio/sms/{practice_id}",status="200"' in text["ingest"]
+    assert "switchboard_kafka_publish_seconds_bucket" in text["ingest"]
+    assert 'switchboard_end_to_end_seconds_count{channel="sms"}' in text["inbox-projection"]
+    assert "switchboard_db_pool_size" in text["router"]
+    assert (
+        'switchboard_http_requests_total{method="POST",route="/api/auth/login"' in text["gateway"]
+    )
+    assert SENDER not in "".join(text.values()) and SENDER.lstrip("+") not in "".join(text.values())

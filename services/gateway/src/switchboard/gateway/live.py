@@ -128,8 +128,8 @@ class Hub:
     task: asyncio.Task[None] | None = None
     settler: asyncio.Task[None] | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
-    # conversation changes waiting for the projection: event id -> (event, relay by, trace)
-    pending: dict[uuid.UUID, tuple[Event, float, otel_context.Context]] = field(
+    # waiting for the projection: event id -> (event, relay by, trace, the event applied first)
+    pending: dict[uuid.UUID, tuple[Event, float, otel_context.Context, uuid.UUID]] = field(
         default_factory=dict
     )
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
@@ -210,11 +210,10 @@ class Hub:
                         except (UnknownEventError, ValidationError):
                             continue  # not ours to judge: the consumers dead-letter it
                         ctx = extract_context(record.headers, event.traceparent)
-                        if isinstance(event, CONVERSATION_EVENTS) and self.clients.get(
-                            event.practice_id
-                        ):
+                        waits_for = _applied_first(event)
+                        if waits_for is not None and self.clients.get(event.practice_id):
                             deadline = asyncio.get_running_loop().time() + APPLY_WAIT_S
-                            self.pending[event.event_id] = (event, deadline, ctx)
+                            self.pending[event.event_id] = (event, deadline, ctx, waits_for)
                             self.arrived.set()
                         else:
                             await self.dispatch(rt, event, ctx)
@@ -229,19 +228,32 @@ class Hub:
             await self.arrived.wait()
             try:
                 async with rt.sessionmaker() as session:
-                    done = set(await readmodel.outcomes(session, list(self.pending)))
+                    waited = [w for _, _, _, w in self.pending.values()]
+                    done = set(await readmodel.outcomes(session, waited))
             except Exception as exc:  # the database is away: relay on the deadline only
                 log.warning("live_settle_failed", error=type(exc).__name__)
                 done = set()
             now = loop.time()
-            for event_id, (event, deadline, ctx) in list(self.pending.items()):
-                if event_id in done or now >= deadline:
+            for event_id, (event, deadline, ctx, waits_for) in list(self.pending.items()):
+                if waits_for in done or now >= deadline:
                     del self.pending[event_id]
                     await self.dispatch(rt, event, ctx)
             if not self.pending:
                 self.arrived.clear()
             else:
                 await asyncio.sleep(APPLY_POLL_S)
+
+
+def _applied_first(event: Event) -> uuid.UUID | None:
+    """The event the inbox projection must have applied before `event` is relayed: its own
+    id for a conversation change (the browser re-reads it at once); for an in-app alert, the
+    routing decision that caused it, so the access check finds the conversation (an alert
+    overtaking the projection would otherwise be told to nobody)."""
+    if isinstance(event, CONVERSATION_EVENTS):
+        return event.event_id
+    if isinstance(event, AlertSent) and event.causation_id is not None:
+        return event.causation_id
+    return None
 
 
 async def start(app: FastAPI, rt: Runtime) -> None:

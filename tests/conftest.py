@@ -60,6 +60,23 @@ def test_db(infra) -> str:
     admin.dispose()
 
 
+@pytest.fixture(scope="module")
+def own_db(infra) -> str:
+    """A database of the test module's own: modules that run the inbox projection compare
+    its tables with a rebuild, so another module's rows must not be there."""
+    name = f"sb_mod_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(
+        f"postgresql+psycopg://switchboard@127.0.0.1:{PG_PORT}/postgres",
+        isolation_level="AUTOCOMMIT",
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield f"postgresql+psycopg://switchboard@127.0.0.1:{PG_PORT}/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def settings(test_db) -> ServiceSettings:
     """Unique topic prefix per session: tests never see each other's records."""

@@ -109,8 +109,11 @@ class Served:
 
 
 @pytest.fixture(scope="module")
-def system(settings, test_db, tmp_path_factory) -> Iterator[dict[str, str]]:
-    cfg = settings.model_copy(update={"topic_prefix": f"ct{uuid.uuid4().hex[:6]}."})
+def system(settings, own_db, tmp_path_factory) -> Iterator[dict[str, str]]:
+    test_db = own_db
+    cfg = settings.model_copy(
+        update={"topic_prefix": f"ct{uuid.uuid4().hex[:6]}.", "database_url": test_db}
+    )
     asyncio.run(ensure_topics(cfg))
     for migrations in (INBOX_MIGRATIONS, GATEWAY_MIGRATIONS, INGEST_MIGRATIONS):
         upgrade(migrations, test_db)

@@ -563,8 +563,11 @@ def _events(m: Marked) -> tuple[list[Any], list[Any]]:
 
 
 @pytest.fixture(scope="module")
-async def world(settings, test_db):
-    cfg = settings.model_copy(update={"topic_prefix": f"acl{uuid.uuid4().hex[:6]}."})
+async def world(settings, own_db):
+    test_db = own_db
+    cfg = settings.model_copy(
+        update={"topic_prefix": f"acl{uuid.uuid4().hex[:6]}.", "database_url": test_db}
+    )
     await ensure_topics(cfg)
     upgrade(INBOX_MIGRATIONS, test_db)
     upgrade(GATEWAY_MIGRATIONS, test_db)

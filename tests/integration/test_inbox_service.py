@@ -136,8 +136,11 @@ class World:
 
 
 @pytest.fixture(scope="module")
-async def world(settings, test_db, tmp_path_factory):
-    cfg = settings.model_copy(update={"topic_prefix": f"inbox{uuid.uuid4().hex[:6]}."})
+async def world(settings, own_db, tmp_path_factory):
+    test_db = own_db
+    cfg = settings.model_copy(
+        update={"topic_prefix": f"inbox{uuid.uuid4().hex[:6]}.", "database_url": test_db}
+    )
     await ensure_topics(cfg)
     upgrade(INBOX_MIGRATIONS, test_db)
     upgrade(GATEWAY_MIGRATIONS, test_db)

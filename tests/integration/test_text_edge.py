@@ -75,8 +75,11 @@ class Edge:
 
 
 @pytest.fixture(scope="module")
-async def edge(settings, test_db, tmp_path_factory):
-    cfg = settings.model_copy(update={"topic_prefix": f"tedge{uuid.uuid4().hex[:6]}."})
+async def edge(settings, own_db, tmp_path_factory):
+    test_db = own_db
+    cfg = settings.model_copy(
+        update={"topic_prefix": f"tedge{uuid.uuid4().hex[:6]}.", "database_url": test_db}
+    )
     await ensure_topics(cfg)
     for migrations in (INBOX_MIGRATIONS, GATEWAY_MIGRATIONS, INGEST_MIGRATIONS):
         upgrade(migrations, test_db)

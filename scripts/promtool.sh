@@ -6,6 +6,7 @@ source "$(dirname "$0")/env.sh"
 PROMETHEUS_VERSION="${PROMETHEUS_VERSION:-v0.316.0}"
 bin="$SB_CACHE/bin/promtool-$PROMETHEUS_VERSION"
 if [ ! -x "$bin" ]; then
+  export PATH="$PATH:/usr/local/go/bin"  # where the machine's Go lives when not on PATH
   command -v go >/dev/null || { echo "go is required to build promtool" >&2; exit 1; }
   dir=$(go mod download -json "github.com/prometheus/prometheus@$PROMETHEUS_VERSION" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')

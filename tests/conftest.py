@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck
@@ -44,10 +45,9 @@ def infra() -> None:
         pytest.fail(f"{', '.join(missing)} not running: use `make test` (it starts them)")
 
 
-@pytest.fixture(scope="session")
-def test_db(infra) -> str:
-    """A fresh database for this test session; dropped at the end."""
-    name = f"sb_test_{uuid.uuid4().hex[:10]}"
+def _fresh_database(prefix: str) -> Iterator[str]:
+    """A new database, dropped when the caller is done with it."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(
         f"postgresql+psycopg://switchboard@127.0.0.1:{PG_PORT}/postgres",
         isolation_level="AUTOCOMMIT",
@@ -58,23 +58,19 @@ def test_db(infra) -> str:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def test_db(infra) -> Iterator[str]:
+    """A fresh database for this test session; dropped at the end."""
+    yield from _fresh_database("sb_test")
 
 
 @pytest.fixture(scope="module")
-def own_db(infra) -> str:
+def own_db(infra) -> Iterator[str]:
     """A database of the test module's own: modules that run the inbox projection compare
     its tables with a rebuild, so another module's rows must not be there."""
-    name = f"sb_mod_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(
-        f"postgresql+psycopg://switchboard@127.0.0.1:{PG_PORT}/postgres",
-        isolation_level="AUTOCOMMIT",
-    )
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield f"postgresql+psycopg://switchboard@127.0.0.1:{PG_PORT}/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    yield from _fresh_database("sb_mod")
 
 
 @pytest.fixture(scope="session")

@@ -6,4 +6,6 @@ cd "$ROOT"
 bash scripts/bootstrap.sh
 bash scripts/kafka.sh start
 bash scripts/postgres.sh start
+# promtool (alert rule tests) builds from the Go module proxy once; not inside a test's timeout.
+bash scripts/promtool.sh >/dev/null
 exec uv run --frozen pytest "$@"

@@ -7,6 +7,7 @@ source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 bash scripts/podman_setup.sh
 bash scripts/image_base.sh
+mkdir -p "$SB_CACHE/images"  # build logs (the base may come from podman's store, not the cache)
 base="${SB_IMAGE_BASE:-localhost/switchboard-base:bookworm}"
 tag="${SB_IMAGE_TAG:-dev}"
 # The machine's CA bundle, for the build steps only (a proxy's CA, where there is one);

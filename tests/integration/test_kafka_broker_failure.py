@@ -65,17 +65,19 @@ async def topic_settings(bootstrap: str, name: str) -> tuple[set[int], str]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        for _ in range(50):  # a new topic's metadata reaches every broker within moments
+        # A new topic reaches every broker within moments; until then a broker answers with no
+        # partitions, or (describe_configs goes to any broker) with an error and no entries.
+        for _ in range(100):
             described = await admin.describe_topics([name])
             partitions = described[0]["partitions"]
-            if partitions:
-                break
+            configs = await admin.describe_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, name, {"min.insync.replicas": None})]
+            )
+            entries = {e[0]: e[1] for r in configs for res in r.resources for e in res[4]}
+            if partitions and "min.insync.replicas" in entries:
+                return {len(p["replicas"]) for p in partitions}, entries["min.insync.replicas"]
             await asyncio.sleep(0.2)
-        configs = await admin.describe_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, name, {"min.insync.replicas": None})]
-        )
-        entries = {e[0]: e[1] for r in configs for res in r.resources for e in res[4]}
-        return {len(p["replicas"]) for p in partitions}, entries["min.insync.replicas"]
+        raise AssertionError(f"topic {name} not described by the cluster within 20 s")
     finally:
         await admin.close()
 

@@ -74,10 +74,15 @@ extra_env() { # service -> its own supervisord environment entries (each only it
       printf ',SWITCHBOARD_APP_BASE_URL="http://127.0.0.1:%s"' "$(service_port gateway)"
       [ -n "${SWITCHBOARD_SMTP_HOST:-}" ] && printf ',SWITCHBOARD_SMTP_HOST="%s",SWITCHBOARD_SMTP_PORT="%s"' \
         "$SWITCHBOARD_SMTP_HOST" "${SWITCHBOARD_SMTP_PORT:-25}"
-      [ -n "${SWITCHBOARD_SMS_API_BASE_URL:-}" ] && printf ',SWITCHBOARD_SMS_API_BASE_URL="%s"' \
-        "$SWITCHBOARD_SMS_API_BASE_URL"
+      [ -n "${SWITCHBOARD_SMS_API_BASE_URL:-}" ] && printf ',SWITCHBOARD_SMS_API_BASE_URL="%s",SWITCHBOARD_SMS_FROM="%s"' \
+        "$SWITCHBOARD_SMS_API_BASE_URL" "${SWITCHBOARD_SMS_FROM:-+15005550006}"
       ;;
     ingest)
+      # replies out only when the caller configured them (e.g. tests/integration/provider_standins.py)
+      [ -n "${SWITCHBOARD_SMS_API_BASE_URL:-}" ] && printf ',SWITCHBOARD_SMS_API_BASE_URL="%s"' \
+        "$SWITCHBOARD_SMS_API_BASE_URL"
+      [ -n "${SWITCHBOARD_SMTP_RELAY_HOST:-}" ] && printf ',SWITCHBOARD_SMTP_RELAY_HOST="%s",SWITCHBOARD_SMTP_RELAY_PORT="%s"' \
+        "$SWITCHBOARD_SMTP_RELAY_HOST" "${SWITCHBOARD_SMTP_RELAY_PORT:-25}"
       # inbound mail (SMTP) on a port that moves with the port base; files kept per run
       printf ',SWITCHBOARD_SMTP_LISTEN_PORT="%s",SWITCHBOARD_ATTACHMENT_DIR="%s"' \
         "$((2525 + SB_PORT_BASE - 8000))" \

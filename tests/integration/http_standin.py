@@ -34,8 +34,8 @@ class StandIn:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self):  # -> Self
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, backlog=512)
+    async def start(self, port: int = 0, host: str = "127.0.0.1"):  # -> Self
+        self._server = await asyncio.start_server(self._serve, host, port, backlog=512)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 

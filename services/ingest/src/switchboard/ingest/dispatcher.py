@@ -6,8 +6,13 @@ ReplySent or ReplyFailed (Topic.DELIVERY).
 - A failed attempt is retried with exponential backoff up to `send_max_attempts`; a
   permanent failure (bad number, refused recipient, nothing configured) ends it at once.
 - Result first, report second: the row is marked sent/failed before its event is
-  published, so a crash never sends a reply twice; a sweep publishes what a crash left
-  unreported (deterministic event ids make a repeat harmless).
+  published; a sweep publishes what a crash left unreported (deterministic event ids make
+  a repeat harmless).
+- At most once per recipient where the provider allows: a row claimed again after a crash
+  between the provider's accept and the mark (still `sending`), or after an attempt with no
+  answer, has an unknown outcome. SMS then reads the provider's record first and does not
+  resend what it already has (`switchboard_ingest_resends_suppressed_total`); email resends
+  with the same Message-ID, so receivers can drop the repeat.
 """
 
 from __future__ import annotations
@@ -27,15 +32,21 @@ from switchboard.ingest.settings import IngestSettings
 from switchboard.platform.kafka import Publisher
 from switchboard.platform.logging import get_logger
 from switchboard.platform.outbox import OutboxLoop
+from switchboard.platform.sms_record import outcome_unknown
 
 log = get_logger(__name__)
 
 SENDS = Counter("switchboard_ingest_replies_total", "Replies sent", ["kind", "outcome"])
+SUPPRESSED = Counter(
+    "switchboard_ingest_resends_suppressed_total",
+    "Resends after an unknown outcome not made: the provider already had the reply",
+    ["kind"],
+)
 
 CLAIM = text(
     """
     WITH picked AS (
-        SELECT message_id FROM ingest.outbound
+        SELECT message_id, status AS previous_status FROM ingest.outbound
         WHERE (status = 'pending' AND next_attempt_at <= :now)
            OR (status = 'sending' AND lease_until < :now)
         ORDER BY next_attempt_at
@@ -46,7 +57,7 @@ CLAIM = text(
     SET status = 'sending', lease_until = :lease, attempts = o.attempts + 1
     FROM picked WHERE o.message_id = picked.message_id
     RETURNING o.message_id, o.practice_id, o.conversation_id, o.kind, o.line, o.to_addr,
-              o.request, o.attempts
+              o.request, o.attempts, o.created_at, o.last_error, picked.previous_status
     """
 )
 
@@ -98,6 +109,8 @@ class Dispatcher(OutboxLoop):
                 to=r.to_addr,
                 request=_request(r.request),
                 attempts=r.attempts,
+                queued_at=r.created_at,
+                outcome_unknown=outcome_unknown(r.previous_status, r.last_error),
             )
             self.inflight += 1
             task = asyncio.create_task(self._deliver(item))
@@ -118,6 +131,9 @@ class Dispatcher(OutboxLoop):
             except Exception as exc:  # a sender bug must not lose the reply
                 log.exception("sender_failed", kind=item.kind, error=type(exc).__name__)
                 result = SendResult(False, why="sender_error")
+            if result.already_sent:
+                SUPPRESSED.labels(item.kind).inc()
+                log.info("reply_resend_suppressed", practice_id=item.practice_id, kind=item.kind)
             await self._finish(item, result)
         except Exception as exc:
             # Database or Kafka trouble while recording: the lease brings the row back.

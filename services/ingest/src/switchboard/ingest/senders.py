@@ -17,6 +17,7 @@ from switchboard.events import ReplyRequested
 from switchboard.ingest import links, mail, queries
 from switchboard.ingest.attachments import AttachmentNotFound, AttachmentStore, practice_of
 from switchboard.ingest.settings import IngestSettings
+from switchboard.platform import sms_record
 
 SECURE_SUBJECT = "You have a new secure message"
 
@@ -31,6 +32,9 @@ class OutboundItem:
     to: str
     request: ReplyRequested
     attempts: int
+    queued_at: datetime | None = None
+    # An earlier attempt may have reached the provider (see sms_record.outcome_unknown).
+    outcome_unknown: bool = False
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class SendResult:
     provider_message_id: str | None = None
     why: str | None = None
     permanent: bool = False
+    already_sent: bool = False  # not resent: the provider's record already had it
 
 
 class Sender(Protocol):
@@ -82,13 +87,34 @@ class SmsSender:
         base_url = s.sms_api_base_url.rstrip("/")
         url = f"{base_url}/2010-04-01/Accounts/{s.sms_account_sid}/Messages.json"
         token = s.sms_auth_token.get_secret_value() if s.sms_auth_token else ""
+        if item.outcome_unknown:
+            wanted = sms_record.Wanted(
+                to=item.to,
+                sender=item.line,
+                body=item.request.body,
+                since=item.queued_at or datetime.now(UTC),
+            )
+            try:
+                sid = await sms_record.find_sent(
+                    self.client,
+                    s.sms_api_base_url,
+                    s.sms_account_sid,
+                    token,
+                    wanted,
+                    s.sms_timeout_s,
+                )
+            except sms_record.LookupFailed:
+                # Sending blind could repeat the message: wait and look again.
+                return SendResult(False, why=sms_record.UNREADABLE)
+            if sid is not None:
+                return SendResult(True, provider_message_id=sid, already_sent=True)
         try:
             r = await self.client.post(
                 url,
                 data=data,
                 auth=(s.sms_account_sid, token),
-                # The same key on every attempt: a provider that honours it sends once even
-                # when our first attempt's answer was lost.
+                # The same key on every attempt, for a provider that honours one (Twilio
+                # ignores it: hence the record lookup above).
                 headers={"Idempotency-Key": str(item.message_id)},
                 timeout=s.sms_timeout_s,
             )

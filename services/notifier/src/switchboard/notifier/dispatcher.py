@@ -7,9 +7,14 @@ AlertSent or AlertFailed event.
   limit and its own backoff: a failing endpoint is paused and its alerts retried later with
   exponential backoff, up to `send_max_attempts`, then reported failed. Other endpoints go
   on at full speed: the claim skips paused and full endpoints.
-- Result first, report second: a row is marked sent/failed before its event is published,
-  so a crash never sends an alert twice; a sweep publishes what a crash left unreported
-  (deterministic event ids make a repeat harmless).
+- Result first, report second: a row is marked sent/failed before its event is published;
+  a sweep publishes what a crash left unreported (deterministic event ids make a repeat
+  harmless).
+- At most once per recipient where the provider allows: a row claimed again after a crash
+  between the provider's accept and the mark (still `sending`), or after an attempt with no
+  answer, has an unknown outcome. SMS then reads the provider's record first and does not
+  resend what it already has (`switchboard_notifier_resends_suppressed_total`); email keeps
+  its Message-ID and webhooks their Idempotency-Key, so receivers can drop the repeat.
 """
 
 from __future__ import annotations
@@ -43,10 +48,16 @@ from switchboard.notifier.settings import NotifierSettings
 from switchboard.platform.kafka import Publisher
 from switchboard.platform.logging import get_logger
 from switchboard.platform.outbox import OutboxLoop
+from switchboard.platform.sms_record import outcome_unknown
 
 log = get_logger(__name__)
 
 SENT = Counter("switchboard_notifier_alerts_total", "External alerts", ["channel", "outcome"])
+SUPPRESSED = Counter(
+    "switchboard_notifier_resends_suppressed_total",
+    "Resends after an unknown outcome not made: the provider already had the alert",
+    ["channel"],
+)
 PAUSED = Gauge("switchboard_notifier_endpoints_paused", "Endpoints backing off after failures")
 
 CLAIM = text(
@@ -64,7 +75,8 @@ CLAIM = text(
             LIMIT :scan
         ) s
     ), picked AS (
-        SELECT o.alert_id FROM notifier.outbox o JOIN cand c ON c.alert_id = o.alert_id
+        SELECT o.alert_id, o.status AS previous_status
+        FROM notifier.outbox o JOIN cand c ON c.alert_id = o.alert_id
         WHERE c.rn <= COALESCE(
                 (CAST(:budgets AS jsonb) ->> c.endpoint_key)::int,
                 CASE WHEN c.endpoint_key LIKE 'webhook:%' THEN :webhook_budget ELSE :budget END)
@@ -78,7 +90,7 @@ CLAIM = text(
     SET status = 'sending', lease_until = :lease, attempts = o.attempts + 1
     FROM picked WHERE o.alert_id = picked.alert_id
     RETURNING o.alert_id, o.practice_id, o.channel, o.endpoint_key, o.address, o.alert,
-              o.attempts
+              o.attempts, o.created_at, o.last_error, picked.previous_status
     """
 )
 
@@ -169,6 +181,8 @@ class Dispatcher(OutboxLoop):
                     r.address,
                     r.alert,
                     r.attempts,
+                    queued_at=r.created_at,
+                    outcome_unknown=outcome_unknown(r.previous_status, r.last_error),
                 )
             )
         for key, items in groups.items():
@@ -195,6 +209,10 @@ class Dispatcher(OutboxLoop):
                 except Exception as exc:  # a sender bug must not lose the alerts
                     log.exception("sender_failed", endpoint=key, error=type(exc).__name__)
                     results = [SendResult(i.alert_id, False, "sender_error") for i in items]
+            suppressed = sum(1 for r in results if r.already_sent)
+            if suppressed:
+                SUPPRESSED.labels(items[0].channel).inc(suppressed)
+                log.info("alert_resend_suppressed", endpoint=key, count=suppressed)
             await self._finish(key, items, results)
         except Exception as exc:
             # Database or Kafka trouble while recording: the lease brings the rows back.

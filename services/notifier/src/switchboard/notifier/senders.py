@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any, Protocol
 
@@ -19,6 +20,7 @@ import httpx
 from switchboard.notifier.model import Webhook
 from switchboard.notifier.settings import NotifierSettings
 from switchboard.notifier.signing import signed_headers
+from switchboard.platform import sms_record
 
 HEADLINES = {
     "message": "A new patient message is waiting for you",
@@ -36,6 +38,9 @@ class OutboxItem:
     address: str
     alert: dict[str, Any]
     attempts: int
+    queued_at: datetime | None = None
+    # An earlier attempt may have reached the provider (see sms_record.outcome_unknown).
+    outcome_unknown: bool = False
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,7 @@ class SendResult:
     ok: bool
     why: str | None = None
     permanent: bool = False
+    already_sent: bool = False  # not resent: the provider's record already had it
 
 
 class Sender(Protocol):
@@ -138,14 +144,34 @@ class SmsSender:
                 f"{s.sms_account_sid}/Messages.json"
             )
             token = s.sms_auth_token.get_secret_value() if s.sms_auth_token else ""
+            body = alert_text(s, item.alert)
+            if item.outcome_unknown:
+                wanted = sms_record.Wanted(
+                    to=item.address,
+                    sender=s.sms_from,
+                    body=body,
+                    since=item.queued_at or datetime.now(UTC),
+                )
+                try:
+                    sid = await sms_record.find_sent(
+                        self.client,
+                        s.sms_api_base_url,
+                        s.sms_account_sid,
+                        token,
+                        wanted,
+                        s.sms_timeout_s,
+                    )
+                except sms_record.LookupFailed:
+                    # Sending blind could repeat the alert: wait and look again.
+                    out.append(SendResult(item.alert_id, False, sms_record.UNREADABLE))
+                    continue
+                if sid is not None:
+                    out.append(SendResult(item.alert_id, True, already_sent=True))
+                    continue
             try:
                 r = await self.client.post(
                     url,
-                    data={
-                        "To": item.address,
-                        "From": s.sms_from,
-                        "Body": alert_text(s, item.alert),
-                    },
+                    data={"To": item.address, "From": s.sms_from, "Body": body},
                     auth=(s.sms_account_sid, token),
                     headers={"Idempotency-Key": str(item.alert_id)},
                     timeout=s.sms_timeout_s,
@@ -189,8 +215,19 @@ def webhook_body(settings: NotifierSettings, items: list[OutboxItem], sent_at: i
     ).encode()
 
 
+def idempotency_key(items: list[OutboxItem]) -> str:
+    """The same for every attempt of the same alerts: the alert id for one alert, a name
+    derived from the sorted alert ids for a batch. A retry may batch alerts differently,
+    so subscribers should also drop an `alert_id` they have already handled."""
+    ids = sorted(str(i.alert_id) for i in items)
+    if len(ids) == 1:
+        return ids[0]
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "switchboard-alerts:" + ",".join(ids)))
+
+
 class WebhookSender:
-    """Several alerts for one endpoint go in one signed request (`alerts` is a list)."""
+    """Several alerts for one endpoint go in one signed request (`alerts` is a list), with
+    an `Idempotency-Key` header that stays the same when the same alerts are sent again."""
 
     def __init__(
         self,
@@ -215,6 +252,7 @@ class WebhookSender:
         headers = {
             "content-type": "application/json",
             "user-agent": "switchboard-notifier",
+            "idempotency-key": idempotency_key(items),
             **signed_headers(hook.secret, timestamp, body),
         }
         try:

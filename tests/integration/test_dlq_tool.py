@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import Column, Integer, MetaData, Table, Text, select, text
 from sqlalchemy.dialects.postgresql import insert
 
@@ -92,6 +93,15 @@ async def world(settings):
         await conn.execute(text("CREATE SCHEMA dlqtool"))
         await conn.run_sync(meta.create_all)
     await ensure_topics(settings)
+    # Consumers that join before the new topics have leaders are assigned nothing until their
+    # next metadata refresh (minutes): wait for the leaders first.
+    await until(
+        lambda: _led(
+            settings,
+            [Topic.PM, Topic.REPLAY_ROUTER, Topic.REPLAY_INBOX_PROJECTION, Topic.DEAD_LETTER],
+        ),
+        60,
+    )
     producer = make_producer(settings)
     await producer.start()
     publisher = Publisher(producer, settings)
@@ -131,6 +141,21 @@ async def until(check, limit_s: float = 30.0) -> None:
             if await check():
                 return
             await asyncio.sleep(0.1)
+
+
+async def _led(settings, topics: list[Topic]) -> bool:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([settings.topic(t) for t in topics])
+    finally:
+        await admin.close()
+    return len(described) == len(topics) and all(
+        t.get("error_code") == 0
+        and t["partitions"]
+        and all(p["leader"] >= 0 for p in t["partitions"])
+        for t in described
+    )
 
 
 async def _count(engine, event: Event, consumer: str) -> int:

@@ -99,17 +99,18 @@ TOPIC_SPECS: dict[Topic, TopicSpec] = {
     ),
 }
 # Each consumer group's replay topic (ADR 0007): the dead letters an operator re-drives
-# after a fix. Small and read once; bounded because the records are original events.
+# after a fix. Read once; bounded because the records are original events. 6 partitions
+# like the rest: a group's replicas scale up to the smallest partition count it reads.
 REPLAY_PREFIX = "switchboard.replay."
 REPLAY_TOPICS: dict[str, Topic] = {
     t.value.removeprefix(REPLAY_PREFIX): t for t in Topic if t.value.startswith(REPLAY_PREFIX)
 }
 TOPIC_SPECS |= {
     Topic.OPERATIONS: TopicSpec(
-        1, FOREVER, "delete", "audit of operators' actions (no patient data): kept for ever"
+        6, FOREVER, "delete", "audit of operators' actions (no patient data): kept for ever"
     ),
     **{
-        t: TopicSpec(3, 30 * DAY_MS, "delete", "dead letters re-driven to one consumer: 30 days")
+        t: TopicSpec(6, 30 * DAY_MS, "delete", "dead letters re-driven to one consumer: 30 days")
         for t in REPLAY_TOPICS.values()
     },
 }

@@ -326,7 +326,8 @@ class ConsumerRunner:
                             outgoing,
                             parents={k: trace.set_span_in_context(s) for k, s in received.items()},
                         )
-                        replayed = {k for k in outcomes if k in {e.event_id for e in fresh}}
+                        fresh_ids = {e.event_id for e in fresh}
+                        replayed = {k for k in outcomes if k in fresh_ids}
                         await mark_processed(
                             session,
                             self.processed,

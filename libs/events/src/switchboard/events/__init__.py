@@ -40,6 +40,7 @@ from switchboard.events.notifications import (
     WebhookSubscriptionChanged,
     WeeklyWindow,
 )
+from switchboard.events.operations import DeadLetterPayloadViewed, DeadLetterReplayed
 from switchboard.events.pm import (
     AppointmentChanged,
     AppointmentStatus,
@@ -75,6 +76,8 @@ __all__ = [
     "ConversationLinked",
     "ConversationRead",
     "ConversationStatusChanged",
+    "DeadLetterPayloadViewed",
+    "DeadLetterReplayed",
     "EmailThreading",
     "Event",
     "LineLabelSet",

@@ -25,6 +25,16 @@ class Topic(StrEnum):
     NOTIFICATIONS = "switchboard.notifications"  # alerts sent / failed, escalations
     PRESENCE = "switchboard.presence"  # viewing / typing, short retention
     DEAD_LETTER = "switchboard.dead-letter"  # records a consumer could not process
+    OPERATIONS = "switchboard.operations"  # operators' actions: dead letters viewed, replayed
+    # Dead letters re-driven by switchboard-dlq: one topic per consumer group, read only by
+    # that group (the other consumers of the original topic applied the record already).
+    REPLAY_INGEST_REPLIES = "switchboard.replay.ingest-replies"
+    REPLAY_INGEST_CONTACTS = "switchboard.replay.ingest-contacts"
+    REPLAY_INGEST_CONFIG = "switchboard.replay.ingest-config"
+    REPLAY_ROUTER = "switchboard.replay.router"
+    REPLAY_INBOX_PROJECTION = "switchboard.replay.inbox-projection"
+    REPLAY_NOTIFIER = "switchboard.replay.notifier"
+    REPLAY_PM_SYNC = "switchboard.replay.pm-sync"
 
 
 HOUR_MS = 3_600_000
@@ -87,6 +97,22 @@ TOPIC_SPECS: dict[Topic, TopicSpec] = {
     Topic.DEAD_LETTER: TopicSpec(
         6, 90 * DAY_MS, "delete", "for inspection and replay by an operator: 90 days"
     ),
+}
+# Each consumer group's replay topic (ADR 0007): the dead letters an operator re-drives
+# after a fix. Read once; bounded because the records are original events. 6 partitions
+# like the rest: a group's replicas scale up to the smallest partition count it reads.
+REPLAY_PREFIX = "switchboard.replay."
+REPLAY_TOPICS: dict[str, Topic] = {
+    t.value.removeprefix(REPLAY_PREFIX): t for t in Topic if t.value.startswith(REPLAY_PREFIX)
+}
+TOPIC_SPECS |= {
+    Topic.OPERATIONS: TopicSpec(
+        6, FOREVER, "delete", "audit of operators' actions (no patient data): kept for ever"
+    ),
+    **{
+        t: TopicSpec(6, 30 * DAY_MS, "delete", "dead letters re-driven to one consumer: 30 days")
+        for t in REPLAY_TOPICS.values()
+    },
 }
 PARTITIONS: dict[Topic, int] = {t: s.partitions for t, s in TOPIC_SPECS.items()}
 

@@ -11,6 +11,9 @@
   dead-letter topic with the error, and the partition moves on.
 - Infrastructure errors (database or Kafka unreachable) are not the record's fault: the
   batch is retried with backoff until they pass, and /readyz says not ready meanwhile.
+- Each consumer group also reads its own replay topic (`switchboard.replay.<name>`, ADR
+  0007), where `switchboard-dlq` re-drives its dead letters after a fix. An event recorded
+  as dead-lettered is applied when it comes back that way, once: it is then "replayed".
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard.events import Event, Topic, UnknownEventError, decode
-from switchboard.platform.db import already_processed, mark_processed
+from switchboard.events.topics import REPLAY_TOPICS
+from switchboard.platform.db import DEAD_LETTERED, mark_processed, processed_outcomes
 from switchboard.platform.kafka import Publisher, PublishError, connection
 from switchboard.platform.logging import get_logger, safe_frames, safe_reason
 from switchboard.platform.metrics import CONSUMER_LAG, CONSUMER_LAST_POLL, logical_topic
@@ -94,9 +98,16 @@ class ConsumerRunner:
         processed: Table,
         publisher: Publisher,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        replay_topic: Topic | None = None,
     ) -> None:
         self.name = name
+        # A declared consumer group reads its replay topic too; a group without one (a
+        # test's, a rebuild's) only its own topics.
+        replay = replay_topic or REPLAY_TOPICS.get(name)
+        self.replay_topic = settings.topic(replay) if replay else None
         self.topics = [settings.topic(t) for t in topics]
+        if self.replay_topic and self.replay_topic not in self.topics:
+            self.topics.append(self.replay_topic)
         self.handler = handler
         self.settings = settings
         self.sessionmaker = sessionmaker
@@ -285,7 +296,9 @@ class ConsumerRunner:
         self.beat()  # each attempt is progress; a handler that never returns is not
         unique: dict[uuid.UUID, Decoded] = {}
         for d in decoded:
-            unique.setdefault(d.event.event_id, d)
+            # the replayed copy of an event wins over its original in the same batch
+            if d.event.event_id not in unique or self.is_replay(d.record):
+                unique[d.event.event_id] = d
         # One span per record in the trace of the message it carries, and one span for the
         # batch that links to them all (a batch serves many traces: links, not parents).
         received = {k: self._receive_span(d) for k, d in unique.items()}
@@ -298,18 +311,31 @@ class ConsumerRunner:
                 attributes={"switchboard.batch_size": len(decoded)},
             ):
                 async with self.sessionmaker() as session, session.begin():
-                    seen = await already_processed(
+                    outcomes = await processed_outcomes(
                         session, self.processed, self.name, unique.keys()
                     )
-                    fresh = [d.event for k, d in unique.items() if k not in seen]
+                    fresh = [
+                        d.event
+                        for k, d in unique.items()
+                        if k not in outcomes
+                        or (outcomes[k] == DEAD_LETTERED and self.is_replay(d.record))
+                    ]
                     if fresh:
                         outgoing = await self.handler(session, fresh)
                         await self.publisher.publish(
                             outgoing,
                             parents={k: trace.set_span_in_context(s) for k, s in received.items()},
                         )
+                        fresh_ids = {e.event_id for e in fresh}
+                        replayed = {k for k in outcomes if k in fresh_ids}
                         await mark_processed(
-                            session, self.processed, self.name, [e.event_id for e in fresh]
+                            session,
+                            self.processed,
+                            self.name,
+                            [e.event_id for e in fresh if e.event_id not in replayed],
+                        )
+                        await mark_processed(
+                            session, self.processed, self.name, replayed, "replayed"
                         )
         finally:
             for span in received.values():
@@ -353,7 +379,7 @@ class ConsumerRunner:
                 if event is not None:
                     async with self.sessionmaker() as session, session.begin():
                         await mark_processed(
-                            session, self.processed, self.name, [event.event_id], "dead-lettered"
+                            session, self.processed, self.name, [event.event_id], DEAD_LETTERED
                         )
                 break
             except Exception as send_exc:
@@ -374,6 +400,9 @@ class ConsumerRunner:
             error=type(exc).__name__,
             attempts=attempts,
         )
+
+    def is_replay(self, record: ConsumerRecord) -> bool:
+        return self.replay_topic is not None and record.topic == self.replay_topic
 
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
         assert self.consumer is not None

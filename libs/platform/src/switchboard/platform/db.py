@@ -62,6 +62,9 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+DEAD_LETTERED = "dead-lettered"  # the outcome a consumer records for a dead letter
+
+
 def processed_events_table(metadata: MetaData) -> Table:
     """Each service keeps its own, in its own schema (metadata.schema)."""
     return Table(
@@ -91,6 +94,22 @@ async def already_processed(
     return set(rows.scalars())
 
 
+async def processed_outcomes(
+    session: AsyncSession, table: Table, consumer: str, event_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """Each already recorded id's outcome ("applied", "dead-lettered", "replayed")."""
+    ids = list(event_ids)
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(table.c.event_id, table.c.outcome).where(
+            table.c.consumer == consumer,
+            table.c.event_id == any_(bindparam("ids", ids, type_=ARRAY(UUID(as_uuid=True)))),
+        )
+    )
+    return {r.event_id: r.outcome for r in rows}
+
+
 async def mark_processed(
     session: AsyncSession,
     table: Table,
@@ -107,10 +126,15 @@ async def mark_processed(
             func.unnest(bindparam("ids", ids, type_=ARRAY(UUID(as_uuid=True)))),
             literal(outcome, Text),
         )
+        stmt = insert(table).from_select(["consumer", "event_id", "outcome"], rows)
+        # A dead letter applied on replay becomes "replayed": a second replay is then a
+        # duplicate like any other. Every other outcome stands once recorded.
         await session.execute(
-            insert(table)
-            .from_select(["consumer", "event_id", "outcome"], rows)
-            .on_conflict_do_nothing()
+            stmt.on_conflict_do_update(
+                index_elements=[table.c.consumer, table.c.event_id],
+                set_={"outcome": stmt.excluded.outcome, "processed_at": func.now()},
+                where=table.c.outcome == DEAD_LETTERED,
+            )
         )
 
 

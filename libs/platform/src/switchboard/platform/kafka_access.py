@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from switchboard.events.topics import Topic
+from switchboard.events.topics import REPLAY_TOPICS, Topic
 
 T = Topic
 
@@ -30,6 +30,8 @@ class ServiceAccess:
             *(t for ts in self.groups.values() for t in ts),
             *(t for ts in self.group_prefixes.values() for t in ts),
             *self.reads_ungrouped,
+            # every consumer group also reads its own replay topic (consumer.py)
+            *(REPLAY_TOPICS[g] for g in self.groups if g in REPLAY_TOPICS),
         }
         return tuple(t for t in Topic if t in topics)
 
@@ -74,6 +76,16 @@ ACCESS: tuple[ServiceAccess, ...] = (
         "pm-sync",
         groups={"pm-sync": (T.PM,)},
         writes=(T.PM, T.DEAD_LETTER),
+    ),
+)
+
+
+# Operator tools with a KafkaUser of their own (run as a Job: docs/operations.md).
+TOOLS: tuple[ServiceAccess, ...] = (
+    ServiceAccess(
+        "dlq",  # switchboard-dlq: reads dead letters and its own records, re-drives them
+        reads_ungrouped=(T.DEAD_LETTER, T.OPERATIONS),
+        writes=(T.OPERATIONS, *REPLAY_TOPICS.values()),
     ),
 )
 

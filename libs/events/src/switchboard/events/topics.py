@@ -25,6 +25,7 @@ class Topic(StrEnum):
     NOTIFICATIONS = "switchboard.notifications"  # alerts sent / failed, escalations
     PRESENCE = "switchboard.presence"  # viewing / typing, short retention
     DEAD_LETTER = "switchboard.dead-letter"  # records a consumer could not process
+    INTAKE = "switchboard.intake"  # MessageDeferred: accepted while ingest's database was away
 
 
 HOUR_MS = 3_600_000
@@ -86,6 +87,12 @@ TOPIC_SPECS: dict[Topic, TopicSpec] = {
     # the records are the original events (patient data) and nothing folds them.
     Topic.DEAD_LETTER: TopicSpec(
         6, 90 * DAY_MS, "delete", "for inspection and replay by an operator: 90 days"
+    ),
+    # Messages accepted while ingest's database was unreachable, until ingest's own consumer
+    # has looked the sender up and published them to MESSAGES (ADR 0007). Only ingest reads
+    # it; a week outlasts any outage and bounds how long patient data sits here.
+    Topic.INTAKE: TopicSpec(
+        6, 7 * DAY_MS, "delete", "messages awaiting ingest's sender look-up: 7 days"
     ),
 }
 PARTITIONS: dict[Topic, int] = {t: s.partitions for t, s in TOPIC_SPECS.items()}

@@ -27,7 +27,7 @@ from switchboard.ingest.handlers import Handlers
 from switchboard.ingest.intake import Intake
 from switchboard.ingest.internal import router as internal_api
 from switchboard.ingest.lines import Directory, apply_config, keep_labels_fresh
-from switchboard.ingest.overload import Gate, InFlightLimit
+from switchboard.ingest.overload import Gate, InFlightLimit, outermost
 from switchboard.ingest.page import router as patient_page
 from switchboard.ingest.patient_api import router as patient_api
 from switchboard.ingest.peers import Peers
@@ -152,12 +152,11 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     app.state.directory = directory
     # Providers' webhooks take any text (stored in its safe form); the APIs refuse it.
     install_edge(app, exempt=("/webhooks/",))
-    # Overload is refused at once, before any other work (the patient page's CORS headers
-    # still wrap the refusal).
+    # Overload is refused at once, before any other work: outside every middleware, the
+    # tracing one included (a refusal costs no span; under overload each refusal's CPU is
+    # what the requests let in lack).
     app.state.gate = Gate(settings.ingest_max_in_flight)
-    app.add_middleware(
-        InFlightLimit, gate=app.state.gate, retry_after_s=settings.ingest_retry_after_s
-    )
+    outermost(app, InFlightLimit, gate=app.state.gate, retry_after_s=settings.ingest_retry_after_s)
     if settings.patient_page_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -70,6 +70,17 @@ class InFlightLimit:
             self.gate.leave()
 
 
+def outermost(app: Any, middleware: Any, **options: Any) -> None:
+    """Wrap `app`'s whole middleware stack -- the ones added later and the tracing one the
+    instrumentation wraps it in -- with `middleware`."""
+    build = app.build_middleware_stack
+
+    def build_with_limit() -> Any:
+        return middleware(build(), **options)
+
+    app.build_middleware_stack = build_with_limit
+
+
 async def _refuse(send: Any, retry_after: bytes) -> None:
     body = (
         b'{"type":"about:blank","title":"Too Many Requests","status":429,'

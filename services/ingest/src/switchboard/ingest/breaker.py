@@ -14,11 +14,13 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 T = TypeVar("T")
 
-# What "the database is away" looks like: a driver error, a socket error, or our timeout.
-UNAVAILABLE = (DBAPIError, OSError, TimeoutError)
+# What "the database is away" looks like: a driver error, a socket error, our timeout, or
+# no pooled connection free in time.
+UNAVAILABLE = (DBAPIError, OSError, TimeoutError, PoolTimeout)
 
 
 class Open(Exception):

@@ -58,3 +58,8 @@ kafka-cluster-down:
 # The key figures of every local service (lag, rates, p50/p99), refreshed every 2 s.
 metrics:
 	uv run --frozen python scripts/metrics.py
+
+# ingest past its capacity (issue 21, intake): 5x for 60 s, shed/accepted, latency, RSS.
+.PHONY: bench-overload
+bench-overload:
+	uv run --frozen python bench/ingest_overload_bench.py

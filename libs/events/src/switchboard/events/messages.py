@@ -66,6 +66,24 @@ class MessageReceived(Event):
         return f"{self.practice_id}:{self.sender}"
 
 
+@register
+class MessageDeferred(Event):
+    """An inbound message accepted while ingest's database was unreachable (ADR 0008): the
+    MessageReceived ingest would publish, but with a provisional conversation id, since the
+    look-ups that decide it (is the sender exactly one patient's; which email thread) wait
+    for the database. ingest's own consumer does them later, with the same rules, and
+    publishes `message` with the conversation it would have had. Contains patient data."""
+
+    topic = Topic.INTAKE
+    event_type: Literal["MessageDeferred"] = "MessageDeferred"
+    version: Literal[1] = 1
+
+    message: MessageReceived
+
+    def partition_key(self) -> str:
+        return self.message.partition_key()
+
+
 class RuleFired(BaseModel):
     """One step of a routing decision: the rule id, what it concluded, and its inputs."""
 

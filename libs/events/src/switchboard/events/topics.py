@@ -25,12 +25,14 @@ class Topic(StrEnum):
     NOTIFICATIONS = "switchboard.notifications"  # alerts sent / failed, escalations
     PRESENCE = "switchboard.presence"  # viewing / typing, short retention
     DEAD_LETTER = "switchboard.dead-letter"  # records a consumer could not process
+    INTAKE = "switchboard.intake"  # MessageDeferred: accepted while ingest's database was away
     OPERATIONS = "switchboard.operations"  # operators' actions: dead letters viewed, replayed
     # Dead letters re-driven by switchboard-dlq: one topic per consumer group, read only by
     # that group (the other consumers of the original topic applied the record already).
     REPLAY_INGEST_REPLIES = "switchboard.replay.ingest-replies"
     REPLAY_INGEST_CONTACTS = "switchboard.replay.ingest-contacts"
     REPLAY_INGEST_CONFIG = "switchboard.replay.ingest-config"
+    REPLAY_INGEST_INTAKE = "switchboard.replay.ingest-intake"
     REPLAY_ROUTER = "switchboard.replay.router"
     REPLAY_INBOX_PROJECTION = "switchboard.replay.inbox-projection"
     REPLAY_NOTIFIER = "switchboard.replay.notifier"
@@ -96,6 +98,12 @@ TOPIC_SPECS: dict[Topic, TopicSpec] = {
     # the records are the original events (patient data) and nothing folds them.
     Topic.DEAD_LETTER: TopicSpec(
         6, 90 * DAY_MS, "delete", "for inspection and replay by an operator: 90 days"
+    ),
+    # Messages accepted while ingest's database was unreachable, until ingest's own consumer
+    # has looked the sender up and published them to MESSAGES (ADR 0008). Only ingest reads
+    # it; a week outlasts any outage and bounds how long patient data sits here.
+    Topic.INTAKE: TopicSpec(
+        6, 7 * DAY_MS, "delete", "messages awaiting ingest's sender look-up: 7 days"
     ),
 }
 # Each consumer group's replay topic (ADR 0007): the dead letters an operator re-drives

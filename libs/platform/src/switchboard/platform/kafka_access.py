@@ -51,9 +51,11 @@ ACCESS: tuple[ServiceAccess, ...] = (
             "ingest-replies": (T.ACTIONS,),
             "ingest-contacts": (T.PM,),
             "ingest-config": (T.CONFIG,),
+            "ingest-intake": (T.INTAKE,),
         },
-        # messages in, replies' results, and the patient's read receipts (an action)
-        writes=(T.MESSAGES, T.ACTIONS, T.DELIVERY, T.DEAD_LETTER),
+        # messages in (deferred ones via INTAKE), replies' results, and the patient's read
+        # receipts (an action)
+        writes=(T.MESSAGES, T.ACTIONS, T.DELIVERY, T.INTAKE, T.DEAD_LETTER),
     ),
     ServiceAccess(
         "router",

@@ -3,7 +3,8 @@
 In: SMS/MMS, voicemail and delivery-status webhooks, raw email over HTTP and SMTP, the
 patient page (messenger, secure email). Out: the `ingest-replies` consumer records each
 ReplyRequested once and the dispatcher sends it (SMS provider, SMTP relay, patient page).
-The `ingest-contacts` consumer keeps who each number belongs to (I-THREAD-1).
+The `ingest-contacts` consumer keeps who each number belongs to (I-THREAD-1); `ingest-intake`
+threads the messages accepted while the database was away (ADR 0008).
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from switchboard.events import Topic
-from switchboard.ingest import storage
+from switchboard.ingest import deferred, storage
 from switchboard.ingest.attachments import AttachmentStore, make_store
 from switchboard.ingest.dispatcher import Dispatcher
 from switchboard.ingest.handlers import Handlers
 from switchboard.ingest.intake import Intake
 from switchboard.ingest.internal import router as internal_api
 from switchboard.ingest.lines import Directory, apply_config, keep_labels_fresh
+from switchboard.ingest.overload import Gate, InFlightLimit, outermost
 from switchboard.ingest.page import router as patient_page
 from switchboard.ingest.patient_api import router as patient_api
 from switchboard.ingest.peers import Peers
@@ -87,6 +89,9 @@ def build_app(settings: ServiceSettings) -> FastAPI:
             ConsumerRunner(
                 name="ingest-contacts", topics=[Topic.PM], handler=handlers.contacts, **common
             ),
+            ConsumerRunner(  # messages accepted while the database was away (ADR 0008)
+                name="ingest-intake", topics=[Topic.INTAKE], handler=deferred.handle, **common
+            ),
             ConsumerRunner(  # line labels set by practice admins (LineLabelSet, I-LINE-1)
                 name="ingest-config",
                 topics=[Topic.CONFIG],
@@ -117,7 +122,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
         gc.freeze()
         app.state.smtp = None
         if settings.smtp_listen_port:
-            app.state.smtp = SmtpListener(settings, app.state.intake)
+            app.state.smtp = SmtpListener(settings, app.state.intake, app.state.gate)
             await app.state.smtp.start()
 
     async def on_stop(app: FastAPI, rt: Runtime) -> None:
@@ -147,6 +152,11 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     app.state.directory = directory
     # Providers' webhooks take any text (stored in its safe form); the APIs refuse it.
     install_edge(app, exempt=("/webhooks/",))
+    # Overload is refused at once, before any other work: outside every middleware, the
+    # tracing one included (a refusal costs no span; under overload each refusal's CPU is
+    # what the requests let in lack).
+    app.state.gate = Gate(settings.ingest_max_in_flight)
+    outermost(app, InFlightLimit, gate=app.state.gate, retry_after_s=settings.ingest_retry_after_s)
     if settings.patient_page_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -2,6 +2,11 @@
 attachments, find the thread, publish. The caller answers the provider only after
 `publish` returned, i.e. after Kafka's acks=all.
 
+Intake depends only on Kafka (ADR 0008): the database look-ups (is the sender one patient's,
+which email thread) go through a breaker; when the database is away the message is
+published as a MessageDeferred and ingest's own consumer does the look-ups later
+(deferred.py), so the provider still gets its answer after acks=all.
+
 Errors name the problem and map to an answer: NotOurs 404 / SMTP 550, Invalid 422 / 550,
 TooLarge 413 / 552, Unavailable 503 / 451 (the sender retries; nothing is lost).
 """
@@ -9,19 +14,28 @@ TooLarge 413 / 552, Unavailable 503 / 451 (the sender retries; nothing is lost).
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 import httpx
 from prometheus_client import Counter, Histogram
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from switchboard.events import Attachment, EmailThreading, MessageReceived, deterministic_id
+from switchboard.events import (
+    Attachment,
+    EmailThreading,
+    Event,
+    MessageDeferred,
+    MessageReceived,
+    deterministic_id,
+)
 from switchboard.ingest import mail, queries, twilio
 from switchboard.ingest.attachments import AttachmentStore
+from switchboard.ingest.breaker import Breaker, Open
 from switchboard.ingest.lines import Directory
 from switchboard.ingest.settings import IngestSettings, Line, LineChannel
 from switchboard.platform.kafka import Publisher, PublishError
@@ -37,6 +51,11 @@ ACK_SECONDS = Histogram(
     "Time from receipt to Kafka's acks=all",
     ["channel"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+DEFERRED = Counter(
+    "switchboard_ingest_deferred_total",
+    "Inbound messages accepted with their look-ups deferred (database away)",
+    ["channel"],
 )
 
 
@@ -131,18 +150,31 @@ class Intake:
         self.publisher = publisher
         self.client = client
         self.owners = ContactOwners(sessionmaker)
+        self.breaker = Breaker(settings.intake_db_timeout_s, settings.intake_db_retry_s)
 
     # -- shared ------------------------------------------------------------------------------
-    async def publish(self, events: Sequence[MessageReceived], started: float) -> None:
+    async def publish(
+        self,
+        events: Sequence[MessageReceived],
+        started: float,
+        deferred: Sequence[bool] = (),
+    ) -> None:
+        """Publish (acks=all) each event, or, where `deferred` says so, a MessageDeferred
+        carrying it: its look-ups are done after the log (ADR 0008)."""
         trace = current_traceparent()
         events = [e.model_copy(update={"traceparent": trace}) for e in events]
+        records: list[Event] = [
+            _deferred(e) if i < len(deferred) and deferred[i] else e for i, e in enumerate(events)
+        ]
         try:
-            await self.publisher.publish(events)
+            await self.publisher.publish(records)
         except PublishError as exc:
             REJECTED.labels("kafka_unavailable").inc()
             log.error("publish_failed", error=str(exc), count=len(events))
             raise Unavailable("message store unavailable, retry later") from None
-        for e in events:
+        for e, r in zip(events, records, strict=True):
+            if r is not e:
+                DEFERRED.labels(e.channel).inc()
             ACCEPTED.labels(e.channel).inc()
             ACK_SECONDS.labels(e.channel).observe(time.perf_counter() - started)
             log.info(
@@ -151,6 +183,7 @@ class Intake:
                 channel=e.channel,
                 event_id=str(e.event_id),
                 attachments=len(e.attachments),
+                deferred=r is not e,
             )
 
     def practice_line(self, practice_id: str, channel: LineChannel, address: str) -> Line:
@@ -161,12 +194,14 @@ class Intake:
             raise NotOurs(f"the number written to is not a {channel} line of this practice")
         return line
 
-    async def recognized(self, practice_id: str, sender: str) -> bool:
-        """Whether the sender's number is exactly one patient's (I-THREAD-1, I-UNREC-1)."""
+    async def recognized(self, practice_id: str, sender: str) -> bool | None:
+        """Whether the sender's number is exactly one patient's (I-THREAD-1, I-UNREC-1);
+        None when the database cannot say now (the message is deferred)."""
         try:
-            return await self.owners.count(practice_id, sender) == 1
-        except (DBAPIError, OSError) as exc:
-            raise Unavailable(f"database unavailable: {type(exc).__name__}") from None
+            return await self.breaker.call(lambda: self.owners.count(practice_id, sender)) == 1
+        except Open as exc:
+            log.warning("recognition_deferred", practice_id=practice_id, why=str(exc))
+            return None
 
     async def store_bytes(self, practice_id: str, data: bytes, content_type: str) -> str:
         if len(data) > self.settings.max_attachment_bytes:
@@ -234,13 +269,13 @@ class Intake:
                 params,
                 datetime.now(UTC),
                 self.settings.max_body_chars,
-                recognized=recognized,
+                recognized=bool(recognized),
                 line_label=line.label,
                 attachments=attachments,
             )
         except (twilio.InvalidWebhook, ValueError) as exc:
             raise Invalid(_why(exc)) from None
-        await self.publish([event], started)
+        await self.publish([event], started, deferred=[recognized is None])
         return event
 
     # -- voicemail -----------------------------------------------------------------------------
@@ -257,12 +292,12 @@ class Intake:
                 params,
                 datetime.now(UTC),
                 self.settings.max_body_chars,
-                recognized=recognized,
+                recognized=bool(recognized),
                 line_label=line.label,
             )
         except (twilio.InvalidWebhook, ValueError) as exc:
             raise Invalid(_why(exc)) from None
-        await self.publish([event], started)
+        await self.publish([event], started, deferred=[recognized is None])
         return event
 
     # -- email ---------------------------------------------------------------------------------
@@ -287,7 +322,8 @@ class Intake:
         if not lines:
             raise NotOurs("no recipient is a mailbox of a practice")
         received_at = datetime.now(UTC)
-        events = []
+        subject = (parsed.subject or "")[:998] or None
+        events, deferred = [], []
         for practice_id, line in lines.items():
             attachments = await self._email_attachments(practice_id, parsed)
             body = parsed.text
@@ -304,24 +340,18 @@ class Intake:
                     )
                 )
                 body = body[: self.settings.max_body_chars]
-            try:
-                async with self.sessionmaker() as session, session.begin():
-                    conversation = await queries.email_conversation(
-                        session, practice_id, parsed.message_id, parsed.thread_ids, parsed.sender
-                    )
-                    await queries.record_email(
-                        session,
-                        practice_id=practice_id,
-                        message_id=parsed.message_id,
-                        conversation_id=conversation,
-                        direction="in",
-                        party=parsed.sender,
-                        subject=parsed.subject,
-                        at=received_at,
-                    )
-            except (DBAPIError, OSError) as exc:
-                raise Unavailable(f"database unavailable: {type(exc).__name__}") from None
             event_id = deterministic_id(practice_id, "email", parsed.message_id)
+            try:
+                conversation = await self.breaker.call(
+                    functools.partial(self._email_thread, practice_id, parsed, subject, received_at)
+                )
+                deferred.append(False)
+            except Open as exc:
+                # Provisional: the consumer finds the thread (deferred.py) before anyone
+                # downstream sees the message.
+                log.warning("threading_deferred", practice_id=practice_id, why=str(exc))
+                conversation = event_id
+                deferred.append(True)
             try:
                 events.append(
                     MessageReceived(
@@ -338,7 +368,7 @@ class Intake:
                         provider_message_id=_provider_id(parsed.message_id),
                         received_at=received_at,
                         body=body,
-                        subject=(parsed.subject or "")[:998] or None,
+                        subject=subject,
                         attachments=tuple(attachments),
                         email_threading=EmailThreading(
                             message_id=parsed.message_id,
@@ -350,8 +380,28 @@ class Intake:
                 )
             except ValueError as exc:
                 raise Invalid(_why(exc)) from None
-        await self.publish(events, started)
+        await self.publish(events, started, deferred)
         return events
+
+    async def _email_thread(
+        self, practice_id: str, parsed: mail.ParsedEmail, subject: str | None, at: datetime
+    ) -> uuid.UUID:
+        """The email's conversation, and the email recorded in it (I-THREAD-1)."""
+        async with self.sessionmaker() as session, session.begin():
+            conversation = await queries.email_conversation(
+                session, practice_id, parsed.message_id, parsed.thread_ids, parsed.sender
+            )
+            await queries.record_email(
+                session,
+                practice_id=practice_id,
+                message_id=parsed.message_id,
+                conversation_id=conversation,
+                direction="in",
+                party=parsed.sender,
+                subject=subject,
+                at=at,
+            )
+        return conversation
 
     async def _email_attachments(
         self, practice_id: str, parsed: mail.ParsedEmail
@@ -373,6 +423,16 @@ class Intake:
                 )
             )
         return out
+
+
+def _deferred(message: MessageReceived) -> MessageDeferred:
+    deferred: MessageDeferred = MessageDeferred.derive(
+        message,
+        event_id=deterministic_id(message.event_id, "deferred"),
+        occurred_at=message.occurred_at,
+        message=message,
+    )
+    return deferred
 
 
 def _why(exc: Exception) -> str:

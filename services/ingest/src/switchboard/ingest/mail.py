@@ -59,9 +59,15 @@ class ParsedEmail:
     @property
     def thread_ids(self) -> tuple[str, ...]:
         """The ids that may name this message's thread, nearest first."""
-        ids = [self.in_reply_to] if self.in_reply_to else []
-        ids += [r for r in reversed(self.references) if r != self.in_reply_to]
-        return tuple(ids)
+        return thread_ids(self.in_reply_to, self.references)
+
+
+def thread_ids(in_reply_to: str | None, references: tuple[str, ...]) -> tuple[str, ...]:
+    """The ids that may name a message's thread, nearest first: its parent, then the
+    References from the newest back."""
+    ids = [in_reply_to] if in_reply_to else []
+    ids += [r for r in reversed(references) if r != in_reply_to]
+    return tuple(ids)
 
 
 def message_ids(value: str | None) -> list[str]:

@@ -64,6 +64,17 @@ class IngestSettings(ServiceSettings):
     # adds latency (concurrent webhooks still share batches while one is in flight).
     producer_linger_ms: int = 0
 
+    # Intake depends only on Kafka (ADR 0008): a database look-up on the intake path (is the
+    # sender one patient's, which email thread) gets this long; after a failure look-ups
+    # pause this long (the messages are deferred at once) before one is tried again.
+    intake_db_timeout_s: float = Field(default=0.5, gt=0)
+    intake_db_retry_s: float = Field(default=2.0, ge=0)
+    # Overload: requests being handled at once on the provider-facing doors (webhooks, the
+    # patient page, SMTP) before more are refused (429 with Retry-After, SMTP 421) instead
+    # of queueing until the provider times out. 0: no limit.
+    ingest_max_in_flight: int = Field(default=256, ge=0)
+    ingest_retry_after_s: int = Field(default=1, ge=1)
+
     # Attachments: one store (filesystem here; S3-compatible in production).
     attachment_store: Literal["filesystem", "s3"] = "filesystem"
     attachment_dir: str = ".local/attachments"

@@ -2,7 +2,8 @@
 
 RCPT to a mailbox of no practice: 550 (we are nobody's relay). DATA is answered only after
 Kafka acknowledged: 250, or 451 when it did not, so the sending server keeps the message
-and retries -- nothing is lost. Too large: 552; malformed: 550 naming the problem.
+and retries -- nothing is lost. Too large: 552; malformed: 550 naming the problem. Past
+ingest's in-flight limit (overload.py): 451 at once, the sender retries later.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from switchboard.ingest.intake import Intake, IntakeError
+from switchboard.ingest.overload import SHED, Gate
 from switchboard.ingest.settings import IngestSettings
 from switchboard.platform.logging import get_logger
 
@@ -22,8 +24,9 @@ log = get_logger(__name__)
 
 
 class MailHandler:
-    def __init__(self, intake: Intake) -> None:
+    def __init__(self, intake: Intake, gate: Gate | None = None) -> None:
         self.intake = intake
+        self.gate = gate or Gate(0)
 
     async def handle_RCPT(
         self,
@@ -39,6 +42,15 @@ class MailHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if not self.gate.enter():
+            SHED.labels("smtp").inc()
+            return "451 4.3.2 busy, try again later"
+        try:
+            return await self._data(envelope)
+        finally:
+            self.gate.leave()
+
+    async def _data(self, envelope: Envelope) -> str:
         raw = envelope.original_content or envelope.content or b""
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
@@ -54,9 +66,9 @@ class MailHandler:
 
 
 class SmtpListener:
-    def __init__(self, settings: IngestSettings, intake: Intake) -> None:
+    def __init__(self, settings: IngestSettings, intake: Intake, gate: Gate | None = None) -> None:
         self.settings = settings
-        self.handler = MailHandler(intake)
+        self.handler = MailHandler(intake, gate)
         self.server: asyncio.base_events.Server | None = None
 
     def _protocol(self) -> Any:

@@ -62,6 +62,29 @@ def sms_conversation_id(
     return deterministic_id(practice_id, "sms", line, sender, sid)
 
 
+def voicemail_conversation_id(
+    practice_id: str, called: str, caller: str, recording: str, recognized: bool
+) -> uuid.UUID:
+    """A voicemail joins the caller's thread on the number called; an unrecognized caller's
+    is its own communication (I-THREAD-1), like an SMS."""
+    if recognized:
+        return thread_id(practice_id, called, caller)
+    return deterministic_id(practice_id, "voicemail", called, caller, recording)
+
+
+def conversation_of(event: MessageReceived, recognized: bool) -> uuid.UUID:
+    """The conversation of an SMS or voicemail event once its sender is known to be exactly
+    one patient's or not: the one rule for a message published at once and for one whose
+    look-up was deferred (ADR 0008)."""
+    if event.channel == "voicemail":
+        return voicemail_conversation_id(
+            event.practice_id, event.recipient, event.sender, event.provider_message_id, recognized
+        )
+    return sms_conversation_id(
+        event.practice_id, event.recipient, event.sender, event.provider_message_id, recognized
+    )
+
+
 @dataclass(frozen=True)
 class Media:
     index: int
@@ -168,11 +191,7 @@ def voicemail_event(
     if len(transcription) > max_body_chars:
         raise InvalidWebhook(f"TranscriptionText is longer than {max_body_chars} characters")
     event_id = deterministic_id(practice_id, "twilio-voicemail", recording)
-    conversation = (
-        thread_id(practice_id, called, caller)
-        if recognized
-        else deterministic_id(practice_id, "voicemail", called, caller, recording)
-    )
+    conversation = voicemail_conversation_id(practice_id, called, caller, recording, recognized)
     return MessageReceived(
         event_id=event_id,
         occurred_at=received_at,

@@ -9,7 +9,9 @@
 
 Bad input: 403 signature, 404 number/mailbox of no practice, 413 too large, 415 content
 type, 422 malformed (the detail names the field), 503 Kafka (or the store) unavailable --
-the provider retries. In every case nothing is published.
+the provider retries. In every case nothing is published. 429 with Retry-After: ingest is
+at capacity (overload.py). PostgreSQL away does not stop SMS, voicemail or email (ADR 0008);
+a delivery status, which must find its reply in the database, is 503 then.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sqlalchemy import select
 from switchboard.events import Event, ReplyDeliveryUpdated, ReplyRequested, decode, deterministic_id
 from switchboard.ingest import storage
 from switchboard.ingest.attachments import AttachmentNotFound
+from switchboard.ingest.breaker import UNAVAILABLE
 from switchboard.ingest.handlers import failed_event
 from switchboard.ingest.intake import Intake, IntakeError
 from switchboard.ingest.links import media_url_valid
@@ -104,14 +107,18 @@ async def twilio_status(practice_id: str, request: Request) -> Response:
     if status is None:
         return Response(status_code=204)
     o = storage.outbound
-    async with request.app.state.runtime.sessionmaker() as db:
-        row = (
-            await db.execute(
-                select(o.c.request).where(
-                    o.c.practice_id == practice_id, o.c.provider_message_id == cb.sid
+    try:
+        async with request.app.state.runtime.sessionmaker() as db:
+            row = (
+                await db.execute(
+                    select(o.c.request).where(
+                        o.c.practice_id == practice_id, o.c.provider_message_id == cb.sid
+                    )
                 )
-            )
-        ).first()
+            ).first()
+    except UNAVAILABLE:
+        # Which reply it is needs the database: 503, the provider calls back again later.
+        raise HTTPException(503, "database unavailable, retry later") from None
     if row is None:
         # Not one of our replies (or not recorded yet): nothing to say about it.
         return Response(status_code=204)

@@ -1,0 +1,57 @@
+"""Messages accepted while the database was away (ADR 0008): the look-ups the webhook could
+not do, done by ingest's `ingest-intake` consumer once the database is back, with the same
+rules and the same queries, so each message gets the conversation it would have had.
+
+- SMS / voicemail: is the sender exactly one patient's (I-THREAD-1)? Then the patient's
+  thread on that line, else a communication of its own (twilio.conversation_of).
+- Email: the thread its In-Reply-To / References name (queries.email_conversation), and
+  the message recorded so later replies thread to it (queries.record_email).
+
+The MessageReceived published keeps the event id the webhook would have published, so a
+provider retry that got through directly and the deferred copy are one message downstream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard.events import Event, MessageDeferred, MessageReceived
+from switchboard.ingest import mail, queries, twilio
+
+
+async def resolve(session: AsyncSession, message: MessageReceived) -> MessageReceived:
+    """`message` with the conversation ingest would have given it with its database up."""
+    if message.channel in ("sms", "voicemail"):
+        key = (message.practice_id, queries.contact_key(message.sender))
+        counts = await queries.contact_owner_counts(session, [key])
+        conversation = twilio.conversation_of(message, counts.get(key, 0) == 1)
+    elif message.channel == "email" and message.email_threading is not None:
+        threading = message.email_threading
+        conversation = await queries.email_conversation(
+            session,
+            message.practice_id,
+            threading.message_id,
+            mail.thread_ids(threading.in_reply_to, threading.references),
+            message.sender,
+        )
+        await queries.record_email(
+            session,
+            practice_id=message.practice_id,
+            message_id=threading.message_id,
+            conversation_id=conversation,
+            direction="in",
+            party=message.sender,
+            subject=message.subject,
+            at=message.received_at,
+        )
+    else:  # nothing else is ever deferred; published as it came
+        return message
+    return message.model_copy(update={"conversation_id": conversation})
+
+
+async def handle(session: AsyncSession, events: Sequence[Event]) -> list[Event]:
+    """The `ingest-intake` consumer: each deferred message, resolved, in log order (an email
+    recorded here is found by a later one of the same batch)."""
+    return [await resolve(session, e.message) for e in events if isinstance(e, MessageDeferred)]

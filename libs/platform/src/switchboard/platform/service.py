@@ -29,6 +29,7 @@ from switchboard.platform.kafka import Publisher, PublishError, make_producer
 from switchboard.platform.logging import configure_logging, get_logger
 from switchboard.platform.metrics import HttpMetrics, watch_pool
 from switchboard.platform.migrations import Migrations, current_revision
+from switchboard.platform.readiness import Recheck
 from switchboard.platform.secret_settings import enforce_secrets
 from switchboard.platform.settings import ServiceSettings
 from switchboard.platform.telemetry import configure_tracing, instrument_app, instrument_libraries
@@ -46,6 +47,7 @@ class Runtime:
     publisher: Publisher
     consumers: list[ConsumerRunner] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    recheck: Recheck = field(default_factory=Recheck)
 
     async def db_ready(self) -> bool:
         async with self.engine.connect() as conn:
@@ -63,7 +65,12 @@ class Runtime:
         )
 
     async def consumers_ready(self) -> bool:
-        return all(c.ready for c in self.consumers) and all(not t.done() for t in self.tasks)
+        if any(t.done() for t in self.tasks):
+            return False
+        # A consumer backing off after a database or Kafka failure retries when asked.
+        return await self.recheck(
+            lambda: all(c.ready for c in self.consumers), [c.wake for c in self.consumers]
+        )
 
     def stuck_consumers(self) -> list[str]:
         """Consumer loops that hold partitions but stopped polling (liveness)."""

@@ -58,3 +58,7 @@ kafka-cluster-down:
 # The key figures of every local service (lag, rates, p50/p99), refreshed every 2 s.
 metrics:
 	uv run --frozen python scripts/metrics.py
+
+# Restart the ingest replicas of `make up SB_INGEST_REPLICAS=2` one at a time (no request lost).
+rolling-restart:
+	bash scripts/rolling_restart.sh

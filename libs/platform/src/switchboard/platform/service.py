@@ -281,6 +281,8 @@ def serve(
         return _Server(config)
 
     sockets = [public_sock or public_socket(settings)]
+    if settings.replica_port_base is not None:
+        sockets.append(listen(settings.http_host, settings.replica_port_base + settings.replica))
     public = server(app, "auto")
     internal_app = internal_app_of(app)
     servers = [public]

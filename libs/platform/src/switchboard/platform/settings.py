@@ -54,6 +54,11 @@ class ServiceSettings(BaseSettings):
     # with SO_REUSEPORT (`reuse_port`) so each replica binds it too.
     listen_fd: int | None = None
     reuse_port: bool = False
+    # Which of those replicas this process is (supervisord's process_num), and where each
+    # also serves its public app on an address of its own (`replica_port_base` + `replica`):
+    # the rolling restart asks that replica's /readyz there.
+    replica: int = 0
+    replica_port_base: int | None = None
     # This service's credential, sent as a bearer token to every peer's internal API (the
     # services that call peers declare it required: secret_settings.py).
     internal_token: Annotated[SecretStr | None, Secret(required=False)] = None

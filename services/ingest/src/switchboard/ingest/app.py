@@ -117,7 +117,9 @@ def build_app(settings: ServiceSettings) -> FastAPI:
         gc.collect()
         gc.freeze()
         app.state.smtp = None
-        if settings.smtp_listen_port:
+        # Replicas side by side on one machine (make up SB_INGEST_REPLICAS=2) share the
+        # HTTP port; SMTP listens in the first only.
+        if settings.smtp_listen_port and settings.replica == 0:
             app.state.smtp = SmtpListener(settings, app.state.intake)
             await app.state.smtp.start()
 

@@ -4,6 +4,8 @@ topic prefix of its own), N times each. Prints per service, p50 and max of:
 
 - listening: process start until /healthz answers 200 (it accepts traffic)
 - ready: process start until /readyz answers 200 (database, Kafka, consumers, schema)
+- cpu: CPU seconds the process had used when it was listening (its own work, whatever
+  else the machine is doing; wall times on a shared machine vary with its load)
 - stop: SIGTERM until the process exited (and its exit code)
 
     uv run python bench/service_start_bench.py [--runs 5] [--services ingest,router]
@@ -55,7 +57,12 @@ def wait_for(url: str, proc: subprocess.Popen[bytes], started: float, limit_s: f
     raise TimeoutError(url)
 
 
-def run_once(service: str, env: dict[str, str]) -> tuple[float, float, float, int]:
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_once(service: str, env: dict[str, str]) -> tuple[float, float, float, float, int]:
     port = free_port()
     env = env | {
         "SWITCHBOARD_HTTP_PORT": str(port),
@@ -72,11 +79,12 @@ def run_once(service: str, env: dict[str, str]) -> tuple[float, float, float, in
     )
     try:
         listening = wait_for(f"http://127.0.0.1:{port}/healthz", proc, started, 120)
+        cpu = cpu_seconds(proc.pid)
         ready = wait_for(f"http://127.0.0.1:{port}/readyz", proc, started, 120)
         stopping = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=60)
-        return listening, ready, time.monotonic() - stopping, code
+        return listening, ready, cpu, time.monotonic() - stopping, code
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -117,18 +125,23 @@ def main() -> None:
                 check=True,
                 stdout=subprocess.DEVNULL,
             )
-        print(f"{args.runs} starts each; seconds from exec (p50 / max)")
-        print(f"{'service':<18}{'listening':>16}{'ready':>16}{'SIGTERM->exit':>18}  exit codes")
+        print(f"{args.runs} starts each; seconds from exec (p50 / max); cpus {os.cpu_count()}")
+        print(
+            f"{'service':<18}{'listening':>14}{'ready':>14}{'cpu':>14}{'SIGTERM->exit':>16}"
+            "  exit codes"
+        )
         for s in services:
             env = base | credentials.get(s, {})
             runs = [run_once(s, env) for _ in range(args.runs)]
 
-            def fig(i: int, runs: list[tuple[float, float, float, int]] = runs) -> str:
+            def fig(i: int, runs: list[tuple[float, float, float, float, int]] = runs) -> str:
                 values = [r[i] for r in runs]
                 return f"{statistics.median(values):.2f} / {max(values):.2f}"
 
-            codes = sorted({r[3] for r in runs})
-            print(f"{s:<18}{fig(0):>16}{fig(1):>16}{fig(2):>18}  {codes}", flush=True)
+            codes = sorted({r[4] for r in runs})
+            line = f"{s:<18}{fig(0):>14}{fig(1):>14}{fig(2):>14}{fig(3):>16}  {codes}"
+            print(line, flush=True)
+        print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f}")
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import contextlib
 import inspect
 import os
@@ -402,5 +403,16 @@ def main_for(
             app.state.readiness_checks["schema"] = check
             app.state.schema_gate = check
         serve(app, settings, sock)
+        _exit_stopped()
 
     return main
+
+
+def _exit_stopped() -> None:
+    """Exit 0 after a stop: the lifespan closed what the process held. The exit handlers run
+    (the tracer flushes its spans), the interpreter's teardown of every module and object
+    does not: on a busy machine it took seconds more than the stop itself."""
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

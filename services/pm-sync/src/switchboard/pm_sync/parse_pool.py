@@ -57,7 +57,12 @@ class ParsePool:
         if self._warming is not None:
             self._warming.cancel()
         if self._pool is not None:
+            # A worker still starting (or parsing) would hold the interpreter's exit until it
+            # is done: end it (Python 3.14 names this terminate_workers()).
+            processes = list(getattr(self._pool, "_processes", {}).values())
             self._pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                process.terminate()
             self._pool = None
 
     async def __call__(self, texts: Sequence[str]) -> list[Parsed]:

@@ -63,3 +63,7 @@ metrics:
 .PHONY: bench-overload
 bench-overload:
 	uv run --frozen python bench/ingest_overload_bench.py
+
+# Restart the ingest replicas of `make up SB_INGEST_REPLICAS=2` one at a time (no request lost).
+rolling-restart:
+	bash scripts/rolling_restart.sh

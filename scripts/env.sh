@@ -54,6 +54,10 @@ run_secrets() { # -> exports the SWITCHBOARD_* and SB_* secrets of $SB_RUN_HOME
   set -a; source "$file"; set +a
 }
 
+replica_port() { # n -> the own port of ingest replica n (SB_INGEST_REPLICAS; its /readyz)
+  echo $((SB_PORT_BASE + 70 + $1))
+}
+
 internal_port() { # service -> the port of its internal API (/internal/..., callers with a token)
   echo $(($(service_port "$1") + 50))
 }

@@ -105,6 +105,18 @@ extra_env() { # service -> its own supervisord environment entries (each only it
   esac
   return 0
 }
+service_env() { # service -> its supervisord environment= value
+  printf 'SWITCHBOARD_ENV="%s",SWITCHBOARD_HTTP_PORT="%s",SWITCHBOARD_INTERNAL_HTTP_PORT="%s"' \
+    "$SWITCHBOARD_ENV" "$(service_port "$1")" "$(internal_port "$1")"
+  printf ',SWITCHBOARD_KAFKA_BOOTSTRAP="%s",SWITCHBOARD_DATABASE_URL="%s",SWITCHBOARD_TOPIC_PREFIX="%s"' \
+    "$SWITCHBOARD_KAFKA_BOOTSTRAP" "$SWITCHBOARD_DATABASE_URL" "$SWITCHBOARD_TOPIC_PREFIX"
+  printf ',SWITCHBOARD_ROUTER_URL="http://127.0.0.1:%s",SWITCHBOARD_PM_SYNC_URL="http://127.0.0.1:%s"' \
+    "$(internal_port router)" "$(internal_port pm-sync)"
+  extra_env "$1"; internal_env "$1"
+}
+# SB_INGEST_REPLICAS=2: two ingest processes behind its one port (venv runs only).
+ingest_replicas="${SB_INGEST_REPLICAS:-1}"
+[ -n "$images" ] && ingest_replicas=1
 {
   cat <<CONF
 [supervisord]
@@ -123,16 +135,38 @@ supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 serverurl=unix://$SB_RUN_HOME/supervisor.sock
 CONF
   for s in $SERVICES; do
-    cat <<CONF
+    if [ "$s" = ingest ] && [ "$ingest_replicas" -gt 1 ]; then
+      # Replicas behind one port: supervisord opens the listening socket and hands it to
+      # every replica (fd 0), so it stays open while one restarts and the kernel queues
+      # connections for whichever accepts; the internal port is shared with SO_REUSEPORT;
+      # each replica also answers on a port of its own (/readyz for the rolling restart).
+      cat <<CONF
+
+[fcgi-program:$s]
+socket=tcp://127.0.0.1:$(service_port "$s")
+socket_backlog=2048
+numprocs=$ingest_replicas
+process_name=%(program_name)s-%(process_num)d
+command=$ROOT/.venv/bin/switchboard-$s run
+environment=$(service_env "$s"),SWITCHBOARD_LISTEN_FD="0",SWITCHBOARD_REUSE_PORT="true",SWITCHBOARD_REPLICA="%(process_num)d",SWITCHBOARD_REPLICA_PORT_BASE="$(replica_port 0)"
+stdout_logfile=$SB_RUN_HOME/logs/$s-%(process_num)d.log
+CONF
+    else
+      cat <<CONF
 
 [program:$s]
 command=$([ -n "$images" ] && in_image "$s" run || echo "$ROOT/.venv/bin/switchboard-$s run")
-directory=$ROOT
-environment=SWITCHBOARD_ENV="$SWITCHBOARD_ENV",SWITCHBOARD_HTTP_PORT="$(service_port "$s")",SWITCHBOARD_INTERNAL_HTTP_PORT="$(internal_port "$s")",SWITCHBOARD_KAFKA_BOOTSTRAP="$SWITCHBOARD_KAFKA_BOOTSTRAP",SWITCHBOARD_DATABASE_URL="$SWITCHBOARD_DATABASE_URL",SWITCHBOARD_TOPIC_PREFIX="$SWITCHBOARD_TOPIC_PREFIX",SWITCHBOARD_ROUTER_URL="http://127.0.0.1:$(internal_port router)",SWITCHBOARD_PM_SYNC_URL="http://127.0.0.1:$(internal_port pm-sync)"$(extra_env "$s")$(internal_env "$s")
+environment=$(service_env "$s")
 stdout_logfile=$SB_RUN_HOME/logs/$s.log
+CONF
+    fi
+    cat <<CONF
+directory=$ROOT
 redirect_stderr=true
 autorestart=true
 startsecs=2
+; SIGTERM, then the service's shutdown grace (SWITCHBOARD_SHUTDOWN_GRACE_S, 20 s) and more
+stopwaitsecs=30
 stopasgroup=true
 killasgroup=true
 CONF
@@ -172,6 +206,15 @@ for s in $SERVICES; do
     sleep 0.5
   done
 done
+if [ "$ingest_replicas" -gt 1 ]; then # each replica on its own port too
+  for ((n = 0; n < ingest_replicas; n++)); do
+    deadline=$((SECONDS + ${SB_READY_TIMEOUT_S:-90}))
+    until curl -fsS "http://127.0.0.1:$(replica_port "$n")/readyz" >/dev/null 2>&1; do
+      [ $SECONDS -ge $deadline ] && { echo "ingest replica $n did not become ready" >&2; exit 1; }
+      sleep 0.5
+    done
+  done
+fi
 echo "services: ready"
 
 uv run --frozen switchboard-gateway load-users demo/staff.json

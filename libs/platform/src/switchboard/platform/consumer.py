@@ -43,6 +43,7 @@ from switchboard.platform.db import DEAD_LETTERED, mark_processed, processed_out
 from switchboard.platform.kafka import Publisher, PublishError, connection
 from switchboard.platform.logging import get_logger, safe_frames, safe_reason
 from switchboard.platform.metrics import CONSUMER_LAG, CONSUMER_LAST_POLL, logical_topic
+from switchboard.platform.readiness import Backoff
 from switchboard.platform.settings import ServiceSettings
 from switchboard.platform.telemetry import extract_context, tracer
 
@@ -97,7 +98,7 @@ class ConsumerRunner:
         sessionmaker: async_sessionmaker[AsyncSession],
         processed: Table,
         publisher: Publisher,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
         replay_topic: Topic | None = None,
     ) -> None:
         self.name = name
@@ -113,7 +114,9 @@ class ConsumerRunner:
         self.sessionmaker = sessionmaker
         self.processed = processed
         self.publisher = publisher
-        self.sleep = sleep
+        # Backoff between retries; readiness wakes it to retry at once (readiness.py).
+        self._backoff = Backoff()
+        self.sleep = sleep or self._backoff.sleep
         self.consumer: AIOKafkaConsumer | None = None
         self.ready = False
         self.last_error: str | None = None
@@ -161,6 +164,11 @@ class ConsumerRunner:
 
     def stop(self) -> None:
         self._stopping.set()
+
+    def wake(self) -> None:
+        """Retry a failing batch now (its dependency may be back) instead of after the
+        backoff."""
+        self._backoff.wake()
 
     async def _report_lag(self) -> None:
         """Lag per partition from the consumer's own position and the end offset the last

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Collection
 
 from fastapi import FastAPI, Response
@@ -44,7 +45,8 @@ def add_ops_routes(
     async def readyz() -> JSONResponse:
         results: dict[str, bool] = {}
         reasons: dict[str, str] = {}
-        for name, check in app.state.readiness_checks.items():
+
+        async def run(name: str, check: ReadinessCheck) -> None:
             try:
                 results[name] = await check()
             except NotReady as exc:
@@ -52,6 +54,11 @@ def add_ops_routes(
                 reasons[name] = str(exc)[:300]
             except Exception:
                 results[name] = False
+
+        # Together: a check may wait a moment for a loop's retry (readiness.py).
+        checks = dict(app.state.readiness_checks)
+        await asyncio.gather(*(run(n, c) for n, c in checks.items()))
+        results = {n: results[n] for n in checks}  # in the checks' order
         ok = all(passed for name, passed in results.items() if name not in optional)
         status = "degraded" if not ok else ("ready" if all(results.values()) else "partial")
         body: dict[str, object] = {"status": status, "checks": results}

@@ -7,19 +7,25 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, MetaData, text
 
 from switchboard.platform.db import make_sync_engine
 from switchboard.platform.logging import get_logger
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic (with Mako) is imported where it is used, not by `run`'s imports: a service's
+# start-up reads the schema revision only after it listens (readiness, the consumers' gate).
+
 log = get_logger(__name__)
 
 
 def alembic_config(script_location: Path, url: str) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(script_location))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -27,6 +33,8 @@ def alembic_config(script_location: Path, url: str) -> Config:
 
 
 def upgrade(script_location: Path, url: str, revision: str = "head") -> None:
+    from alembic import command
+
     command.upgrade(alembic_config(script_location, url), revision)
 
 
@@ -109,12 +117,16 @@ class Migrations:
     schema: str
 
     def expected(self) -> str:
+        from alembic.script import ScriptDirectory
+
         heads = ScriptDirectory.from_config(alembic_config(self.location, "")).get_heads()
         if len(heads) != 1:
             raise RuntimeError(f"{self.location}: expected one head, found {heads}")
         return heads[0]
 
     def known(self) -> frozenset[str]:
+        from alembic.script import ScriptDirectory
+
         script = ScriptDirectory.from_config(alembic_config(self.location, ""))
         return frozenset(rev.revision for rev in script.walk_revisions())
 

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import contextlib
 import inspect
+import os
+import signal
+import socket
 import sys
+import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -29,6 +34,7 @@ from switchboard.platform.kafka import Publisher, PublishError, make_producer
 from switchboard.platform.logging import configure_logging, get_logger
 from switchboard.platform.metrics import HttpMetrics, watch_pool
 from switchboard.platform.migrations import Migrations, current_revision
+from switchboard.platform.readiness import Recheck
 from switchboard.platform.secret_settings import enforce_secrets
 from switchboard.platform.settings import ServiceSettings
 from switchboard.platform.telemetry import configure_tracing, instrument_app, instrument_libraries
@@ -46,6 +52,7 @@ class Runtime:
     publisher: Publisher
     consumers: list[ConsumerRunner] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    recheck: Recheck = field(default_factory=Recheck)
 
     async def db_ready(self) -> bool:
         async with self.engine.connect() as conn:
@@ -63,7 +70,12 @@ class Runtime:
         )
 
     async def consumers_ready(self) -> bool:
-        return all(c.ready for c in self.consumers) and all(not t.done() for t in self.tasks)
+        if any(t.done() for t in self.tasks):
+            return False
+        # A consumer backing off after a database or Kafka failure retries when asked.
+        return await self.recheck(
+            lambda: all(c.ready for c in self.consumers), [c.wake for c in self.consumers]
+        )
 
     def stuck_consumers(self) -> list[str]:
         """Consumer loops that hold partitions but stopped polling (liveness)."""
@@ -166,9 +178,12 @@ def service_app(
                     await on_stop(app, rt)
             for runner in rt.consumers:
                 runner.stop()
-            for task in rt.tasks:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(task, timeout=5)
+            # Each finishes the batch it holds (DB commit, then offsets), within the grace.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(
+                    asyncio.gather(*rt.tasks, return_exceptions=True),
+                    timeout=settings.shutdown_grace_s,
+                )
             await rt.publisher.close()
             await engine.dispose()
 
@@ -212,38 +227,95 @@ def service_app(
     return app
 
 
-def serve(app: FastAPI, settings: ServiceSettings) -> None:
+class _Server(uvicorn.Server):
+    """uvicorn's server without its own signal handling: serve() handles SIGTERM/SIGINT once
+    for both listeners, and the process exits 0 after a graceful stop (uvicorn re-raises the
+    signal, which ends the process with -15, as if killed)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def listen(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """A listening TCP socket. `reuse_port`: other processes may listen on the same port
+    (SO_REUSEPORT; the kernel spreads connections over them): replicas side by side."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def public_socket(settings: ServiceSettings) -> socket.socket:
+    """The public listener: the one the supervisor opened and passed down (`listen_fd`,
+    shared by every replica), else a socket of this process's own."""
+    if settings.listen_fd is not None:
+        return socket.socket(fileno=settings.listen_fd)
+    return listen(settings.http_host, settings.http_port, reuse_port=settings.reuse_port)
+
+
+def serve(
+    app: FastAPI, settings: ServiceSettings, public_sock: socket.socket | None = None
+) -> None:
     """The public app on `http_port` and, when the service has one, its internal app on
     `internal_port`, in this process and event loop. The internal listener opens once the
     public app's lifespan has started (it shares that app's engine and producer); when either
-    server stops (a signal, a failure), both stop."""
+    server stops (a signal, a failure), both stop.
 
-    def server(asgi: FastAPI, port: int, lifespan: Literal["auto", "off"]) -> uvicorn.Server:
+    SIGTERM (or SIGINT): both listeners close, requests in flight finish, then the lifespan
+    stops the consumers after their current batch; all within `shutdown_grace_s`, after
+    which what is left is cancelled. A second SIGINT forces the exit."""
+    grace = settings.shutdown_grace_s
+
+    def server(asgi: FastAPI, lifespan: Literal["auto", "off"]) -> uvicorn.Server:
         config = uvicorn.Config(
             asgi,
-            host=settings.http_host,
-            port=port,
             log_config=None,
             access_log=False,
             lifespan=lifespan,
+            timeout_graceful_shutdown=max(1, int(grace)),
         )
-        return uvicorn.Server(config)
+        return _Server(config)
 
-    public = server(app, settings.http_port, "auto")
+    sockets = [public_sock or public_socket(settings)]
+    if settings.replica_port_base is not None:
+        sockets.append(listen(settings.http_host, settings.replica_port_base + settings.replica))
+    public = server(app, "auto")
     internal_app = internal_app_of(app)
     servers = [public]
 
+    def stop(sig: signal.Signals) -> None:
+        log.info("shutdown_requested", signal=sig.name, grace_s=grace)
+        for s in servers:
+            if s.should_exit and sig == signal.SIGINT:
+                s.force_exit = True
+            s.should_exit = True
+        # Bounded, whatever hangs: the grace for the work, a little more for the rest.
+        watchdog = threading.Timer(grace + 10, _overdue)
+        watchdog.daemon = True
+        watchdog.start()
+
     async def run() -> None:
-        public_task = asyncio.create_task(public.serve(), name="http-public")
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop, sig)
+        public_task = asyncio.create_task(public.serve(sockets), name="http-public")
         tasks = [public_task]
         if internal_app is not None:
             # uvicorn says it started by a flag only (no event to wait on).
             while not public.started and not public_task.done():  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
-            if public.started:
-                internal = server(internal_app, settings.internal_port, "off")
+            if public.started and not public.should_exit:
+                internal = server(internal_app, "off")
                 servers.append(internal)
-                tasks.append(asyncio.create_task(internal.serve(), name="http-internal"))
+                inner = listen(
+                    settings.http_host, settings.internal_port, reuse_port=settings.reuse_port
+                )
+                tasks.append(asyncio.create_task(internal.serve([inner]), name="http-internal"))
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for s in servers:
             s.should_exit = True
@@ -253,6 +325,12 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
         runner.run(run())
     if not all(s.started for s in servers):
         sys.exit(3)  # uvicorn's start-up failure code
+    log.info("stopped")
+
+
+def _overdue() -> None:
+    log.error("shutdown_overdue_exiting")
+    os._exit(1)
 
 
 async def _until_schema(ready: ReadinessCheck, every_s: float = 2.0) -> None:
@@ -278,7 +356,8 @@ def schema_check(app: FastAPI, migrations: Migrations) -> ReadinessCheck:
             return True
         async with app.state.runtime.engine.connect() as conn:
             current = await conn.run_sync(lambda c: current_revision(c, migrations))
-        state = migrations.state(current)
+        # reads the migration scripts (and imports Alembic the first time): off the loop
+        state = await asyncio.to_thread(migrations.state, current)
         if not state.ready:
             raise NotReady(state.reason)
         done = True
@@ -315,11 +394,25 @@ def main_for(
             return
         # Before anything connects: production without its secrets exits here, in a second.
         enforce_secrets(settings, service, log)
+        # Listening from here on: connections made while the app starts wait in the
+        # kernel's queue for its first answer instead of being refused.
+        sock = public_socket(settings)
         app = build_app(settings)
         if scripts:
             check = schema_check(app, scripts)
             app.state.readiness_checks["schema"] = check
             app.state.schema_gate = check
-        serve(app, settings)
+        serve(app, settings, sock)
+        _exit_stopped()
 
     return main
+
+
+def _exit_stopped() -> None:
+    """Exit 0 after a stop: the lifespan closed what the process held. The exit handlers run
+    (the tracer flushes its spans), the interpreter's teardown of every module and object
+    does not: on a busy machine it took seconds more than the stop itself."""
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

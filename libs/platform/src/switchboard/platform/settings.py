@@ -48,6 +48,17 @@ class ServiceSettings(BaseSettings):
     # The internal API's own listener (internal_api.py), for services that have one. Unset:
     # the public port + 100 (8100 beside 8000, the Kubernetes containerPort `internal`).
     internal_http_port: int | None = None
+    # Replicas on one machine (make up SB_INGEST_REPLICAS=2): the public listener is the
+    # socket the supervisor opened and passed as this file descriptor (supervisord's
+    # fcgi-program passes 0), shared by the replicas; and the internal listener is bound
+    # with SO_REUSEPORT (`reuse_port`) so each replica binds it too.
+    listen_fd: int | None = None
+    reuse_port: bool = False
+    # Which of those replicas this process is (supervisord's process_num), and where each
+    # also serves its public app on an address of its own (`replica_port_base` + `replica`):
+    # the rolling restart asks that replica's /readyz there.
+    replica: int = 0
+    replica_port_base: int | None = None
     # This service's credential, sent as a bearer token to every peer's internal API (the
     # services that call peers declare it required: secret_settings.py).
     internal_token: Annotated[SecretStr | None, Secret(required=False)] = None
@@ -74,6 +85,11 @@ class ServiceSettings(BaseSettings):
     # (/healthz answers 503 naming it). Above the longest batch; below Kafka's
     # max.poll.interval.ms (300 s), after which the group would drop the member anyway.
     consumer_stall_s: float = 120.0
+    # SIGTERM: the listeners close at once; requests in flight, the consumers' current
+    # batches (committed, then their offsets) and background work get this long to finish,
+    # then what is left is cancelled and the process exits 0. Below Kubernetes'
+    # terminationGracePeriodSeconds (30 s by default).
+    shutdown_grace_s: float = 20.0
 
     @classmethod
     def settings_customise_sources(

@@ -38,6 +38,7 @@ from switchboard.ingest.smtp import SmtpListener
 from switchboard.ingest.staff_files import router as staff_files_api
 from switchboard.ingest.webhooks import router as webhooks
 from switchboard.platform.consumer import ConsumerRunner
+from switchboard.platform.readiness import Recheck
 from switchboard.platform.service import Runtime, main_for, service_app
 from switchboard.platform.settings import ServiceSettings
 from switchboard.platform.textguard import install_edge
@@ -121,7 +122,9 @@ def build_app(settings: ServiceSettings) -> FastAPI:
         gc.collect()
         gc.freeze()
         app.state.smtp = None
-        if settings.smtp_listen_port:
+        # Replicas side by side on one machine (make up SB_INGEST_REPLICAS=2) share the
+        # HTTP port; SMTP listens in the first only.
+        if settings.smtp_listen_port and settings.replica == 0:
             app.state.smtp = SmtpListener(settings, app.state.intake, app.state.gate)
             await app.state.smtp.start()
 
@@ -134,10 +137,15 @@ def build_app(settings: ServiceSettings) -> FastAPI:
             await asyncio.wait_for(app.state.dispatcher_task, timeout=10)
         await app.state.http.aclose()
 
+    recheck = Recheck()
+
     async def _dispatcher() -> bool:
         d = getattr(app.state, "dispatcher", None)
         task = getattr(app.state, "dispatcher_task", None)
-        return bool(d is not None and d.ready and task is not None and not task.done())
+        if d is None or task is None or task.done():
+            return False
+        # after a database outage: retry now rather than report the last failure
+        return await recheck(lambda: bool(d.ready), [d.wake])
 
     app = service_app(
         settings,

@@ -19,6 +19,7 @@ from switchboard.notifier.escalations import TimerLoop
 from switchboard.notifier.handlers import NotifierHandler
 from switchboard.notifier.internal import router as internal_router
 from switchboard.notifier.settings import NotifierSettings
+from switchboard.platform.readiness import Recheck
 from switchboard.platform.service import consumer_for, main_for, service_app
 from switchboard.platform.settings import ServiceSettings
 
@@ -32,9 +33,14 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     handler = NotifierHandler(settings)
     consumers = consumer_for("notifier", TOPICS, handler, storage.processed)
 
+    recheck = Recheck()
+
     async def _workers() -> bool:
         workers: list[tuple[Any, asyncio.Task[None]]] = getattr(app.state, "workers", [])
-        return bool(workers) and all(w.ready and not t.done() for w, t in workers)
+        if not workers or any(t.done() for _, t in workers):
+            return False
+        # after a database outage: retry now rather than report the last failure
+        return await recheck(lambda: all(w.ready for w, _ in workers), [w.wake for w, _ in workers])
 
     app = service_app(
         settings,

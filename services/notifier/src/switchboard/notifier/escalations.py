@@ -11,7 +11,6 @@ the duplicate record. A timer marked fired is never claimed again."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,6 +35,7 @@ from switchboard.notifier.state import CoalesceState, Directory
 from switchboard.platform.consumer import is_transient
 from switchboard.platform.kafka import Publisher
 from switchboard.platform.logging import get_logger
+from switchboard.platform.readiness import Backoff
 
 log = get_logger(__name__)
 
@@ -60,10 +60,16 @@ class TimerLoop:
         self.clock = clock
         self.ready = False
         self._stopping = asyncio.Event()
+        self._backoff = Backoff()
         self._rounds = 0
 
     def stop(self) -> None:
         self._stopping.set()
+        self._backoff.wake()
+
+    def wake(self) -> None:
+        """Run a round now (readiness asks after a failure: the database may be back)."""
+        self._backoff.wake()
 
     async def run(self) -> None:
         delay = self.settings.consumer_backoff_initial_s
@@ -90,8 +96,8 @@ class TimerLoop:
                 await self._sleep(self.settings.timer_poll_s)
 
     async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        if not self._stopping.is_set():
+            await self._backoff.sleep(seconds)
 
     async def count_pending(self) -> None:
         t = storage.timers

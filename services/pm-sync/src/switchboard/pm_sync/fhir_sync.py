@@ -17,18 +17,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard.events import Topic
+from switchboard.platform.consumer import is_transient
 from switchboard.platform.http import NotReady
 from switchboard.platform.kafka import Publisher, PublishError
 from switchboard.platform.logging import get_logger, scrub
+from switchboard.platform.readiness import RECHECK_EVERY_S, Backoff
 from switchboard.pm_sync import queries
 from switchboard.pm_sync.fhir_intake import (
     RESOURCE_TYPES,
@@ -68,6 +73,29 @@ class PracticeStatus:
     last_success_at: datetime | None = None
     polls: int = 0
     counts: dict[str, Counts] = field(default_factory=dict)
+    # What the last failure was waiting for ("database", "fhir", "kafka"; None: a bug), when
+    # (monotonic), and when readiness last found that dependency answering again.
+    dependency: str | None = None
+    failed_at: float = 0.0
+    probed_at: float = float("-inf")
+    back_at: float = float("-inf")
+
+    def fail(self, error: str, dependency: str | None) -> None:
+        self.failures += 1
+        self.last_error = error
+        self.dependency = dependency
+        self.failed_at = time.monotonic()
+
+
+def failed_dependency(exc: BaseException) -> str | None:
+    """Which dependency a failed poll waited for (None: not a dependency, a bug)."""
+    if isinstance(exc, FhirUnavailable):
+        return "fhir"
+    if isinstance(exc, PublishError):
+        return "kafka"
+    if isinstance(exc, SQLAlchemyError | OSError) and is_transient(exc):
+        return "database"
+    return None
 
 
 def dead_letter_headers(
@@ -93,12 +121,14 @@ class FhirSync:
         publisher: Publisher,
         sessionmaker: async_sessionmaker[AsyncSession],
         *,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         self.settings = settings
         self.publisher = publisher
         self.sessionmaker = sessionmaker
         self.sleep = sleep
+        # Per practice: its loop's wait, cut short by readiness once the dependency is back.
+        self._backoff: dict[str, Backoff] = {}
         self.status: dict[str, PracticeStatus] = {
             p.practice_id: PracticeStatus() for p in settings.fhir_practices
         }
@@ -218,14 +248,27 @@ class FhirSync:
 
     # --- the loops ----------------------------------------------------------------------
 
+    async def _wait(self, practice_id: str, seconds: float) -> None:
+        if self.sleep is not None:
+            await self.sleep(seconds)
+        else:
+            await self._backoff.setdefault(practice_id, Backoff()).sleep(seconds)
+
     async def run_practice(self, practice: FhirPractice) -> None:
         status = self.status.setdefault(practice.practice_id, PracticeStatus())
         while True:
             try:
                 counts = await self.poll_once(practice)
-            except (FhirUnavailable, PublishError, OSError) as exc:
-                status.failures += 1
-                status.last_error = f"{type(exc).__name__}: {exc}"[:300]
+            except Exception as exc:
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                dependency = failed_dependency(exc)
+                if dependency is None:  # a bug must not kill the loop silently
+                    status.fail(f"internal error ({type(exc).__name__})", None)
+                    log.exception("fhir_poll_crashed", practice_id=practice.practice_id)
+                    await self._wait(practice.practice_id, self.settings.fhir_backoff_max_s)
+                    continue
+                status.fail(f"{type(exc).__name__}: {exc}"[:300], dependency)
                 delay = min(
                     self.settings.fhir_backoff_initial_s * 2 ** min(status.failures, 16),
                     self.settings.fhir_backoff_max_s,
@@ -237,15 +280,7 @@ class FhirSync:
                     failures=status.failures,
                     retry_in_s=round(delay, 2),
                 )
-                await self.sleep(delay)
-                continue
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # a bug must not kill the loop silently
-                status.failures += 1
-                status.last_error = f"internal error ({type(exc).__name__})"
-                log.exception("fhir_poll_crashed", practice_id=practice.practice_id)
-                await self.sleep(self.settings.fhir_backoff_max_s)
+                await self._wait(practice.practice_id, delay)
                 continue
             status.failures = 0
             status.last_error = None
@@ -258,7 +293,7 @@ class FhirSync:
                 events=sum(c.events for c in counts.values()),
                 invalid=sum(c.invalid for c in counts.values()),
             )
-            await self.sleep(practice.interval_s)
+            await self._wait(practice.practice_id, practice.interval_s)
 
     def start(self) -> None:
         for practice in self.settings.fhir_practices:
@@ -279,12 +314,57 @@ class FhirSync:
         dead = [t.get_name() for t in self._tasks if t.done()]
         if dead:
             raise NotReady(f"FHIR poller stopped: {', '.join(dead)}")
-        failing = {p: s.last_error for p, s in self.status.items() if s.last_error}
+        failing = {
+            p: s.last_error
+            for p, s in self.status.items()
+            if s.last_error and not await self._dependency_back(p, s)
+        }
         if failing:
             raise NotReady(
                 "; ".join(f"{practice}: {error}" for practice, error in sorted(failing.items()))
             )
         return True
+
+    async def _dependency_back(self, practice_id: str, status: PracticeStatus) -> bool:
+        """Whether what the last poll failed on answers again: asked of the dependency
+        itself (at most once per RECHECK_EVERY_S), not read from that poll's error, which
+        stays until the next poll, up to fhir_backoff_max_s later. When it is back, the
+        loop polls now."""
+        if status.back_at > status.failed_at:
+            return True  # found back since the failure; the poll under way will tell
+        now = time.monotonic()
+        if status.dependency is None or now - status.probed_at < RECHECK_EVERY_S:
+            return False
+        status.probed_at = now
+        try:
+            async with asyncio.timeout(2.0):
+                await self._probe(practice_id, status.dependency)
+        except Exception:
+            return False
+        status.back_at = time.monotonic()
+        self._backoff.setdefault(practice_id, Backoff()).wake()
+        log.info("fhir_dependency_back", practice_id=practice_id, dependency=status.dependency)
+        return True
+
+    async def _probe(self, practice_id: str, dependency: str) -> None:
+        if dependency == "database":
+            async with self.sessionmaker() as session:
+                await session.execute(text("SELECT 1"))
+        elif dependency == "kafka":
+            client = self.publisher.producer.client
+            node = client.get_random_node() if self.publisher.connected else None
+            if node is None or not await client.ready(node):
+                raise PublishError("Kafka unreachable")
+        else:
+            practice = self.settings.fhir_practice(practice_id)
+            if practice is None:
+                raise KeyError(practice_id)
+            token = practice.token.get_secret_value() if practice.token else None
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            url = f"{practice.base_url.rstrip('/')}/metadata"
+            response = await self._client.get(url, headers=headers)
+            if response.status_code >= 500:
+                raise FhirUnavailable(f"metadata answered {response.status_code}")
 
     def describe(self) -> dict[str, Any]:
         return {

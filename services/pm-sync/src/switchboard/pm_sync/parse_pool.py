@@ -34,6 +34,7 @@ class ParsePool:
         self.workers = workers
         self.min_batch = max(1, min_batch)
         self._pool: ProcessPoolExecutor | None = None
+        self._warming: asyncio.Future[bool] | None = None
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn: a fresh interpreter, nothing inherited from this process's event loop
@@ -43,15 +44,29 @@ class ParsePool:
         if self.workers <= 0:
             return
         self._pool = self._new_pool()
-        await asyncio.get_running_loop().run_in_executor(self._pool, _warm)
+        # The worker (a new interpreter importing the parser, seconds on a busy machine)
+        # starts in the background: pm-sync listens meanwhile and parses here until then.
+        self._warming = asyncio.get_running_loop().run_in_executor(self._pool, _warm)
+
+    @property
+    def warm(self) -> bool:
+        w = self._warming
+        return w is not None and w.done() and not w.cancelled() and w.exception() is None
 
     async def close(self) -> None:
+        if self._warming is not None:
+            self._warming.cancel()
         if self._pool is not None:
+            # A worker still starting (or parsing) would hold the interpreter's exit until it
+            # is done: end it (Python 3.14 names this terminate_workers()).
+            processes = list(getattr(self._pool, "_processes", {}).values())
             self._pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                process.terminate()
             self._pool = None
 
     async def __call__(self, texts: Sequence[str]) -> list[Parsed]:
-        if self._pool is None or len(texts) < self.min_batch:
+        if self._pool is None or len(texts) < self.min_batch or not self.warm:
             return parse_many(texts, self.practice_id, self.default_tz)
         try:
             return await asyncio.get_running_loop().run_in_executor(
@@ -61,4 +76,5 @@ class ParsePool:
             log.error("hl7_parse_worker_died_replacing")
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = self._new_pool()
+            self._warming = asyncio.get_running_loop().run_in_executor(self._pool, _warm)
             return parse_many(texts, self.practice_id, self.default_tz)

@@ -58,3 +58,8 @@ kafka-cluster-down:
 # The key figures of every local service (lag, rates, p50/p99), refreshed every 2 s.
 metrics:
 	uv run --frozen python scripts/metrics.py
+
+# The import rules (pyproject.toml [tool.importlinter]); make test runs them too.
+.PHONY: imports
+imports:
+	uv run --frozen lint-imports

@@ -67,3 +67,8 @@ bench-overload:
 # Restart the ingest replicas of `make up SB_INGEST_REPLICAS=2` one at a time (no request lost).
 rolling-restart:
 	bash scripts/rolling_restart.sh
+
+# The import rules (pyproject.toml [tool.importlinter]); make test runs them too.
+.PHONY: imports
+imports:
+	uv run --frozen lint-imports

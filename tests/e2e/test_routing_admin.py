@@ -113,7 +113,23 @@ def test_bad_admin_requests_name_the_problem_and_change_nothing(system):
     assert after["version"] == before["version"]
 
 
-def test_admin_routing_changes_route_the_next_message_and_are_explained(system):
+@pytest.fixture
+def routing_put_back(system):
+    """The system is shared by every e2e module, run in any order: the practice's routing
+    settings and the MA's subscription go back to what they were after the test."""
+    gw, admin = system.gateway, system.login("admin@demo", "demo-admin")
+    before = httpx.get(f"{gw}/api/admin/routing", headers=admin).json()
+    yield
+    flags = {k: before[k] for k in ("reason_routing", "location_routing", "provider_routing")}
+    r = httpx.patch(f"{gw}/api/admin/routing/settings", json=flags, headers=admin)
+    assert r.status_code in (200, 202), r.text
+    mine = next((s for s in before["subscriptions"] if s["staff_id"] == MA), {})
+    body = {k: mine.get(k, []) for k in ("reasons", "locations", "providers", "inboxes")}
+    r = httpx.put(f"{gw}/api/admin/routing/subscriptions/{MA}", json=body, headers=admin)
+    assert r.status_code in (200, 202), r.text
+
+
+def test_admin_routing_changes_route_the_next_message_and_are_explained(system, routing_put_back):
     # covers R-REASON-1, R-SUB-1, R-LOC-1, X-COVERAGE-1, X-EXPLAIN-1, X-ASOF-1
     phone = f"+1646555{uuid.uuid4().int % 10000:04d}"
     publish_pm(system, *pm_events(phone))

@@ -101,6 +101,6 @@ def adapt(conn: Any) -> None:
 
     from switchboard.platform import _pgdumpers
 
-    for cls in _pgdumpers.DUMPERS:
+    for cls in _pgdumpers.dumpers(pg_safe):
         conn.adapters.register_dumper(str, cls)
     set_json_dumps(safe_json_dumps, context=conn)

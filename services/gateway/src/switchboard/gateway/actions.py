@@ -36,12 +36,11 @@ from switchboard.events import (
     ReplyRequested,
     StaffAddressesSet,
 )
-from switchboard.gateway import readmodel, storage
+from switchboard.gateway import peers, readmodel, storage
 from switchboard.gateway.api import admin_only
 from switchboard.gateway.auth import Principal
 from switchboard.gateway.conversation_access import Caller, VisibleConversation
-from switchboard.gateway.inbox import ConversationSummary, eligible_assignees, summary
-from switchboard.gateway.lines import fetch_lines
+from switchboard.gateway.conversations import ConversationSummary, eligible_assignees, summary
 from switchboard.gateway.settings import GatewaySettings
 from switchboard.platform.kafka import PublishError
 from switchboard.platform.logging import get_logger
@@ -300,7 +299,11 @@ async def reply(
 
 async def sms_lines(request: Request, practice_id: str) -> set[str]:
     """The practice's SMS lines, from ingest's internal API (the line directory is ingest's)."""
-    return {x["address"] for x in await fetch_lines(request, practice_id) if x["channel"] == "sms"}
+    return {
+        x["address"]
+        for x in await peers.ingest_lines(request, practice_id)
+        if x["channel"] == "sms"
+    }
 
 
 def _normalize_address(value: str) -> str:

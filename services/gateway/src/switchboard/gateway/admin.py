@@ -64,18 +64,6 @@ def _settings(request: Request) -> GatewaySettings:
     return settings
 
 
-async def _router(request: Request, method: str, practice_id: str, path: str, **kw: Any) -> Any:
-    """The router's internal API for a practice; its 404 (with its reason) passes through."""
-    response = await peers.of(request).call(
-        "router", method, f"/internal/practices/{practice_id}{path}", **kw
-    )
-    if response.status_code == 404:
-        raise HTTPException(404, response.json().get("detail", "not found"))
-    if response.status_code >= 400:
-        raise peers.of(request).failed("router", response)
-    return response.json()
-
-
 async def _append_and_wait(request: Request, response: Response, event: Event) -> dict[str, Any]:
     """Append a config event; answer once the router has applied it, or 202 after a wait."""
     await request.app.state.runtime.publisher.publish([event])
@@ -120,7 +108,7 @@ async def routing_state(
     request: Request, p: Annotated[Principal, Depends(practice_admin)]
 ) -> dict[str, Any]:
     """Settings, subscriptions, catalogue, locations and providers, and the staff."""
-    state = await _router(request, "GET", p.practice_id, "/routing")
+    state = await peers.router_practice(request, "GET", p.practice_id, "/routing")
     u = storage.users.c
     async with request.app.state.runtime.sessionmaker() as session:
         rows = await session.execute(
@@ -135,7 +123,7 @@ async def routing_state(
 @admin.get("/admin/routing/coverage")
 async def coverage(request: Request, p: Annotated[Principal, Depends(practice_admin)]) -> Any:
     """Every reason x location nobody would receive (X-COVERAGE-1)."""
-    return await _router(request, "GET", p.practice_id, "/coverage")
+    return await peers.router_practice(request, "GET", p.practice_id, "/coverage")
 
 
 @admin.get("/admin/routing/history")
@@ -151,7 +139,9 @@ async def history(
         params["at"] = at.isoformat()
     if staff_id is not None:
         params["staff_id"] = staff_id
-    return await _router(request, "GET", p.practice_id, "/config/history", params=params)
+    return await peers.router_practice(
+        request, "GET", p.practice_id, "/config/history", params=params
+    )
 
 
 @admin.get("/routing/reasons")
@@ -165,7 +155,7 @@ async def reasons_offered(
     """The reasons patients are offered now (R-REASON-2), and whether this conversation
     would show the picker (R-REASON-3): a conversation the caller may read."""
     params = {"conversation_id": str(conversation_id)} if conversation_id else {}
-    return await _router(request, "GET", p.practice_id, "/reasons", params=params)
+    return await peers.router_practice(request, "GET", p.practice_id, "/reasons", params=params)
 
 
 @admin.get("/conversations/{conversation_id}/routing")
@@ -180,7 +170,7 @@ async def explain(
     that person did or did not receive it (X-EXPLAIN-1), for whoever may read the
     conversation (it names the patient, reason, location and recipients). Recorded (T-3)."""
     params = {"staff_id": staff_id} if staff_id else {}
-    body = await _router(
+    body = await peers.router_practice(
         request, "GET", p.practice_id, f"/conversations/{conversation_id}/decisions", params=params
     )
     async with request.app.state.runtime.sessionmaker() as session, session.begin():
@@ -217,14 +207,14 @@ async def what_if(
 ) -> Any:
     """Who would have received what over the past `days` under a proposal (X-WHATIF-1)."""
     if body.subscriptions:
-        state = await _router(request, "GET", p.practice_id, "/routing")
+        state = await peers.router_practice(request, "GET", p.practice_id, "/routing")
         staff = await _staff_ids(request, p.practice_id)
         for sub in body.subscriptions:
             if sub.staff_id is None:
                 raise HTTPException(422, "each proposed subscription names its staff_id")
             _check_subscription(sub, state, staff, sub.staff_id)
     payload = body.model_dump(mode="json")
-    return await _router(request, "POST", p.practice_id, "/what-if", json=payload)
+    return await peers.router_practice(request, "POST", p.practice_id, "/what-if", json=payload)
 
 
 # --- changes --------------------------------------------------------------------------
@@ -287,7 +277,7 @@ async def set_subscriptions(
         raise HTTPException(403, "only practice admins change other people's subscriptions")
     if body.staff_id not in (None, staff_id):
         raise HTTPException(422, "staff_id in the body differs from the one in the path")
-    state = await _router(request, "GET", p.practice_id, "/routing")
+    state = await peers.router_practice(request, "GET", p.practice_id, "/routing")
     _check_subscription(body, state, await _staff_ids(request, p.practice_id), staff_id)
     event = StaffSubscriptionsSet(
         **_envelope(p),
@@ -317,7 +307,7 @@ async def map_extension(
     if not re.fullmatch(r"[0-9*#]{1,16}", extension):
         raise HTTPException(422, "an extension is 1-16 of 0-9, * and #")
     if body.target is not None and not SHARED_INBOX.match(body.target):
-        state = await _router(request, "GET", p.practice_id, "/routing")
+        state = await peers.router_practice(request, "GET", p.practice_id, "/routing")
         if body.target not in {r["code"] for r in state["reasons"]}:
             raise HTTPException(
                 422, f"unknown reason {body.target!r}; a shared inbox is 'shared:<id>'"
@@ -361,7 +351,7 @@ async def add_reason(
     """Platform operators add a reason to a practice's catalogue (R-REASON-1)."""
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", practice_id):
         raise HTTPException(422, "a practice id is a lowercase slug")
-    state = await _router(request, "GET", practice_id, "/routing")
+    state = await peers.router_practice(request, "GET", practice_id, "/routing")
     if body.code in {r["code"] for r in state["reasons"]}:
         raise HTTPException(409, f"reason {body.code!r} already exists and cannot be reworded")
     event = ReasonAdded(**_envelope(p, practice_id), code=body.code, label=body.label)

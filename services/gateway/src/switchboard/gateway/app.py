@@ -11,7 +11,6 @@ from fastapi import FastAPI
 from switchboard.gateway import live, ui
 from switchboard.gateway.actions import router as actions_router
 from switchboard.gateway.admin import admin
-from switchboard.gateway.api import router
 from switchboard.gateway.ehr import router as ehr_router
 from switchboard.gateway.inbox import router as inbox_router
 from switchboard.gateway.lines import router as lines_router
@@ -19,6 +18,7 @@ from switchboard.gateway.my_routing import router as my_routing_router
 from switchboard.gateway.notify_admin import router as notify_router
 from switchboard.gateway.peers import Peers
 from switchboard.gateway.settings import GatewaySettings
+from switchboard.gateway.sign_in import router
 from switchboard.gateway.templates import router as templates_router
 from switchboard.gateway.users import load_users_file, upsert_users
 from switchboard.platform.service import Runtime, main_for, service_app

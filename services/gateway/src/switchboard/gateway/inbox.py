@@ -39,6 +39,11 @@ from switchboard.gateway.conversation_access import (
     VisibleConversation,
     visible_patients,
 )
+from switchboard.gateway.conversations import (
+    ConversationSummary,
+    eligible_assignees,
+    summary,
+)
 from switchboard.gateway.settings import GatewaySettings
 from switchboard.platform.kafka import PublishError
 from switchboard.platform.logging import get_logger
@@ -51,33 +56,6 @@ router = APIRouter(
 
 Channel = Literal["sms", "email", "secure_email", "web_chat", "voicemail"]
 Status = Literal["open", "closed"]
-
-
-class Patient(BaseModel):
-    patient_id: str
-    name: str
-
-
-class ConversationSummary(BaseModel):
-    conversation_id: uuid.UUID
-    channel: str
-    line: str
-    sender: str
-    patient_id: str | None
-    patient: Patient | None
-    unrecognized: bool
-    matched_patient_ids: list[str]
-    status: str
-    assignee: str | None
-    # Labels (R-LABEL-1): null in custom shared inboxes.
-    reason: str | None
-    location_id: str | None
-    location_name: str | None
-    inboxes: list[str]
-    message_count: int
-    last_message_at: datetime | None
-    unread: bool
-    version: int
 
 
 class Counts(BaseModel):
@@ -163,31 +141,6 @@ def _settings(request: Request) -> GatewaySettings:
 def _session(request: Request) -> AsyncSession:
     session: AsyncSession = request.app.state.runtime.sessionmaker()
     return session
-
-
-def summary(row: dict[str, Any], labels: bool = True) -> ConversationSummary:
-    name = " ".join(x for x in (row.get("given_name"), row.get("family_name")) if x)
-    read_at, inbound = row.get("read_at"), row.get("last_inbound_at")
-    return ConversationSummary(
-        conversation_id=row["conversation_id"],
-        channel=row["channel"],
-        line=row["line"],
-        sender=row["sender"],
-        patient_id=row["patient_id"],
-        patient=Patient(patient_id=row["patient_id"], name=name) if row["patient_id"] else None,
-        unrecognized=row["patient_id"] is None,
-        matched_patient_ids=list(row["matched_patient_ids"] or []),
-        status=row["status"],
-        assignee=row["assignee"],
-        reason=row["reason"] if labels else None,
-        location_id=row["location_id"] if labels else None,
-        location_name=row.get("location_name") if labels else None,
-        inboxes=list(row["inboxes"] or []),
-        message_count=row["message_count"],
-        last_message_at=row["last_message_at"],
-        unread=inbound is not None and (read_at is None or inbound > read_at),
-        version=row["version"],
-    )
 
 
 def _view(
@@ -625,24 +578,6 @@ async def assignees(
     """The users this conversation can be assigned to: those with access to it (I-ASSIGN-1)."""
     async with _session(request) as session:
         return await eligible_assignees(session, p.practice_id, row["boxes"])
-
-
-async def eligible_assignees(
-    session: AsyncSession, practice_id: str, boxes: list[str]
-) -> list[dict[str, str]]:
-    u = storage.users.c
-    rows = await session.execute(
-        select(u.user_id, u.display_name, u.role, u.policies)
-        .where(u.practice_id == practice_id)
-        .order_by(u.display_name)
-    )
-    out = []
-    for r in rows:
-        target = Principal(r.user_id, practice_id, r.role, frozenset(r.policies))
-        subscribed = await readmodel.subscribed_inboxes(session, practice_id, r.user_id)
-        if access.can_see(target, boxes, subscribed):
-            out.append({"user_id": r.user_id, "display_name": r.display_name})
-    return out
 
 
 @router.get("/staff")

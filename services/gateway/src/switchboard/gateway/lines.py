@@ -34,10 +34,6 @@ log = get_logger(__name__)
 router = APIRouter(prefix="/api", tags=["lines"], responses=AUTHED | PEERS | problems(404))
 
 Channel = Literal["sms", "voicemail", "email"]
-# ingest calls a voicemail number's channel "voice"; the staff API says "voicemail".
-IngestChannel = Literal["sms", "voice", "email"]
-TO_INGEST: dict[str, IngestChannel] = {"sms": "sms", "voicemail": "voice", "email": "email"}
-FROM_INGEST: dict[str, str] = {v: k for k, v in TO_INGEST.items()}
 
 
 def _settings(request: Request) -> GatewaySettings:
@@ -45,30 +41,12 @@ def _settings(request: Request) -> GatewaySettings:
     return settings
 
 
-async def fetch_lines(request: Request, practice_id: str) -> list[dict[str, Any]]:
-    """The practice's lines as the staff API shows them (ingest's channel names mapped)."""
-    response = await peers.of(request).call(
-        "ingest", "GET", f"/internal/practices/{practice_id}/lines"
-    )
-    if response.status_code == 404:
-        return []  # a practice without lines
-    if response.status_code != 200:
-        raise peers.of(request).failed("ingest", response)
-    out = []
-    for line in response.json().get("lines", []):
-        channel = FROM_INGEST.get(line.get("channel", ""))
-        if channel is None:
-            continue
-        out.append({"channel": channel, "address": line["address"], "label": line.get("label")})
-    return out
-
-
 @router.get("/lines")
 async def lines(
     request: Request, p: Annotated[Principal, Depends(principal)]
 ) -> dict[str, list[dict[str, Any]]]:
     """The practice's lines with their labels (I-LINE-1); any staff of the practice."""
-    return {"lines": await fetch_lines(request, p.practice_id)}
+    return {"lines": await peers.ingest_lines(request, p.practice_id)}
 
 
 practice_admin = admin_only("only practice admins change line labels")
@@ -90,7 +68,7 @@ async def set_label(
 ) -> dict[str, Any]:
     """Relabel one of the practice's lines; shown on every message it receives from now on."""
     label = (body.label or "").strip() or None
-    known = await fetch_lines(request, p.practice_id)
+    known = await peers.ingest_lines(request, p.practice_id)
     line = next((x for x in known if x["channel"] == channel and x["address"] == address), None)
     if line is None:
         raise HTTPException(404, f"no {channel} line {address!r} in your practice")
@@ -101,7 +79,7 @@ async def set_label(
         occurred_at=datetime.now(UTC),
         practice_id=p.practice_id,
         actor=p.user_id,
-        channel=TO_INGEST[channel],
+        channel=peers.TO_INGEST[channel],
         address=address,
         label=label,
     )
@@ -109,7 +87,7 @@ async def set_label(
     log.info("line_label_set", practice_id=p.practice_id, channel=channel, user_id=p.user_id)
     deadline = time.monotonic() + _settings(request).apply_wait_s
     while time.monotonic() < deadline:
-        now = await fetch_lines(request, p.practice_id)
+        now = await peers.ingest_lines(request, p.practice_id)
         if any(
             x["channel"] == channel and x["address"] == address and x["label"] == label for x in now
         ):

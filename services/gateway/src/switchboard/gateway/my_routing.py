@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
-from switchboard.gateway.admin import _router as router_call
+from switchboard.gateway import peers
 from switchboard.gateway.api import inbox_user
 from switchboard.gateway.auth import Principal
 from switchboard.platform.problems import AUTHED, PEERS
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/api/me", tags=["routing administration"], responses=
 async def my_subscriptions(
     request: Request, p: Annotated[Principal, Depends(inbox_user)]
 ) -> dict[str, Any]:
-    state = await router_call(request, "GET", p.practice_id, "/routing")
+    state = await peers.router_practice(request, "GET", p.practice_id, "/routing")
     mine = next((s for s in state.get("subscriptions", []) if s["staff_id"] == p.user_id), None)
     empty: dict[str, list[str]] = {"reasons": [], "locations": [], "providers": [], "inboxes": []}
     return {

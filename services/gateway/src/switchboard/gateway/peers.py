@@ -31,6 +31,11 @@ log = get_logger(__name__)
 
 Service = Literal["router", "pm_sync", "ingest", "notifier"]
 
+# ingest calls a voicemail number's channel "voice"; the staff API says "voicemail".
+IngestChannel = Literal["sms", "voice", "email"]
+TO_INGEST: dict[str, IngestChannel] = {"sms": "sms", "voicemail": "voice", "email": "email"}
+FROM_INGEST: dict[str, str] = {v: k for k, v in TO_INGEST.items()}
+
 
 @dataclass(frozen=True)
 class Peer:
@@ -135,3 +140,33 @@ def of(request: Request) -> Peers:
     """The app's `Peers` (`peers.of(request).call(...)`)."""
     found: Peers = request.app.state.peers
     return found
+
+
+async def router_practice(
+    request: Request, method: str, practice_id: str, path: str, **kw: Any
+) -> Any:
+    """The router's internal API for a practice; its 404 (with its reason) passes through."""
+    response = await of(request).call(
+        "router", method, f"/internal/practices/{practice_id}{path}", **kw
+    )
+    if response.status_code == 404:
+        raise HTTPException(404, response.json().get("detail", "not found"))
+    if response.status_code >= 400:
+        raise of(request).failed("router", response)
+    return response.json()
+
+
+async def ingest_lines(request: Request, practice_id: str) -> list[dict[str, Any]]:
+    """The practice's lines as the staff API shows them (ingest's channel names mapped)."""
+    response = await of(request).call("ingest", "GET", f"/internal/practices/{practice_id}/lines")
+    if response.status_code == 404:
+        return []  # a practice without lines
+    if response.status_code != 200:
+        raise of(request).failed("ingest", response)
+    out = []
+    for line in response.json().get("lines", []):
+        channel = FROM_INGEST.get(line.get("channel", ""))
+        if channel is None:
+            continue
+        out.append({"channel": channel, "address": line["address"], "label": line.get("label")})
+    return out

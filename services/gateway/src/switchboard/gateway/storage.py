@@ -1,9 +1,20 @@
-"""Gateway-owned tables (schema `gateway`) and its read-only view of the inbox read models."""
+"""Gateway-owned tables (schema `gateway`). The inbox read models are read in readmodel.py,
+from whichever generation is live (the projection owns their tables)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, Table, Text, func
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    MetaData,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
 SCHEMA = "gateway"
 metadata = MetaData(schema=SCHEMA)
@@ -17,57 +28,18 @@ users = Table(
     Column("display_name", Text, nullable=False),
     Column("password_hash", Text, nullable=False),
     Column("role", Text, nullable=False),
-    Column("policies", ARRAY(Text), nullable=False),
+    Column("policies", ARRAY(Text), nullable=False, server_default=text("'{}'")),
 )
 
 # T-3: every read of a conversation by a person or API client.
 access_log = Table(
     "access_log",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
     Column("practice_id", Text, nullable=False),
     Column("user_id", Text, nullable=False),
     Column("conversation_id", UUID(as_uuid=True), nullable=False),
     Column("action", Text, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-)
-
-# Read-only: owned and written by inbox-projection.
-inbox = MetaData(schema="inbox")
-conversations = Table(
-    "conversations",
-    inbox,
-    Column("conversation_id", UUID(as_uuid=True), primary_key=True),
-    Column("practice_id", Text),
-    Column("channel", Text),
-    Column("line", Text),
-    Column("sender", Text),
-    Column("patient_id", Text),
-    Column("status", Text),
-    Column("assignee", Text),
-    Column("reason", Text),
-    Column("location_id", Text),
-    Column("provider_id", Text),
-    Column("inboxes", ARRAY(Text)),
-    Column("recipients", ARRAY(Text)),
-    Column("explanation", JSONB),
-    Column("message_count", Integer),
-    Column("last_message_at", DateTime(timezone=True)),
-    Column("routed_at", DateTime(timezone=True)),
-    Column("version", Integer),
-)
-messages = Table(
-    "messages",
-    inbox,
-    Column("message_id", UUID(as_uuid=True), primary_key=True),
-    Column("practice_id", Text),
-    Column("conversation_id", UUID(as_uuid=True)),
-    Column("direction", Text),
-    Column("channel", Text),
-    Column("sender", Text),
-    Column("recipient", Text),
-    Column("subject", Text),
-    Column("body", Text),
-    Column("attachments", JSONB),
-    Column("sent_at", DateTime(timezone=True)),
+    Index("access_log_conversation", "practice_id", "conversation_id", "at"),
 )

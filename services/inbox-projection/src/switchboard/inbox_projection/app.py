@@ -15,9 +15,9 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from switchboard.events import Topic
 from switchboard.inbox_projection import storage
 from switchboard.inbox_projection.handlers import handle_batch
+from switchboard.inbox_projection.model import TOPICS
 from switchboard.inbox_projection.settings import ProjectionSettings
 from switchboard.platform.logging import configure_logging
 from switchboard.platform.migrations import upgrade
@@ -25,8 +25,6 @@ from switchboard.platform.service import consumer_for, main_for, service_app
 from switchboard.platform.settings import ServiceSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-TOPICS = [Topic.MESSAGES, Topic.ROUTING, Topic.ACTIONS, Topic.DELIVERY, Topic.PM, Topic.CONFIG]
 
 consumers = consumer_for("inbox-projection", TOPICS, handle_batch, storage.processed)
 

@@ -34,6 +34,7 @@ from switchboard.events import (
     ReplySent,
     StaffAddressesSet,
     StaffSubscriptionsSet,
+    Topic,
     deterministic_id,
 )
 from switchboard.events.actions import ConversationAction
@@ -41,6 +42,9 @@ from switchboard.events.actions import ConversationAction
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 UNASSIGNED = "unassigned"
 SYSTEM = "system"
+
+# The topics the projection reads, live (app.py) and in a rebuild (rebuild.py).
+TOPICS = [Topic.MESSAGES, Topic.ROUTING, Topic.ACTIONS, Topic.DELIVERY, Topic.PM, Topic.CONFIG]
 
 # Events this projection applies (anything else on its topics is skipped).
 HANDLED = (

@@ -34,6 +34,7 @@ from switchboard.events import Event, UnknownEventError
 from switchboard.inbox_projection import storage
 from switchboard.inbox_projection.bulk import ASYNC_COMMIT, BulkLoader, Raw, fast_decode
 from switchboard.inbox_projection.handlers import apply_batch
+from switchboard.inbox_projection.model import TOPICS
 from switchboard.platform.db import make_engine, make_sessionmaker
 from switchboard.platform.kafka import connection
 from switchboard.platform.logging import get_logger
@@ -186,8 +187,6 @@ async def rebuild(
 async def _rebuild(
     settings: ServiceSettings, *, switch: bool, batch: int, progress: bool
 ) -> RebuildResult:
-    from switchboard.inbox_projection.app import TOPICS
-
     engine = make_engine(settings.database_url)
     sessionmaker = make_sessionmaker(engine)
     started = time.perf_counter()

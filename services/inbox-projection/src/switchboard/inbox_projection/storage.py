@@ -49,6 +49,7 @@ generations = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Column("activated_at", DateTime(timezone=True)),
     Column("events", Integer),
+    Index("generations_one_active", "active", unique=True, postgresql_where=text("active")),
 )
 
 # Taken shared by every live batch, exclusively by the switch: after the switch commits, no

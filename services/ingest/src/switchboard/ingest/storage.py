@@ -4,7 +4,19 @@ send, and the patient page (messenger and secure email). Migrations are raw SQL
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, Integer, MetaData, Table, Text, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from switchboard.platform.db import processed_events_table
@@ -28,6 +40,7 @@ contacts = Table(
     Column("practice_id", Text, primary_key=True),
     Column("contact", Text, primary_key=True),
     Column("patient_id", Text, primary_key=True),
+    Index("contacts_patient", "practice_id", "patient_id"),
 )
 
 conversation_patients = Table(
@@ -48,6 +61,7 @@ email_messages = Table(
     Column("party", Text, nullable=False),
     Column("subject", Text),
     Column("at", DateTime(timezone=True), nullable=False),
+    Index("email_messages_conversation", "conversation_id", "at"),
 )
 
 outbound = Table(
@@ -61,15 +75,24 @@ outbound = Table(
     Column("line", Text, nullable=False),
     Column("to_addr", Text, nullable=False),
     Column("request", JSONB, nullable=False),  # the ReplyRequested event
-    Column("status", Text, nullable=False),  # pending | sending | sent | failed
-    Column("attempts", Integer, nullable=False),
+    Column("status", Text, nullable=False, server_default="pending"),  # or sending, sent, failed
+    Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_attempt_at", DateTime(timezone=True), nullable=False),
     Column("lease_until", DateTime(timezone=True)),
     Column("provider_message_id", Text),
     Column("last_error", Text),
     Column("done_at", DateTime(timezone=True)),
-    Column("reported", Boolean, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("reported", Boolean, nullable=False, server_default="false"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index(
+        "outbound_due", "next_attempt_at", postgresql_where=text("status IN ('pending', 'sending')")
+    ),
+    Index(
+        "outbound_unreported",
+        "done_at",
+        postgresql_where=text("NOT reported AND status IN ('sent', 'failed')"),
+    ),
+    Index("outbound_provider", "practice_id", "provider_message_id"),
 )
 
 portal_messages = Table(
@@ -82,9 +105,10 @@ portal_messages = Table(
     Column("direction", Text, nullable=False),  # in (patient) | out (practice)
     Column("body", Text, nullable=False),
     Column("subject", Text),
-    Column("attachments", JSONB, nullable=False),
+    Column("attachments", JSONB, nullable=False, server_default=text("'[]'")),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("read_at", DateTime(timezone=True)),
+    Index("portal_messages_conversation", "practice_id", "conversation_id", "at"),
 )
 
 sessions = Table(
@@ -120,4 +144,6 @@ sign_in_failures = Table(
     metadata,
     Column("key_hash", Text, nullable=False),
     Column("failed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("sign_in_failures_key", "key_hash", "failed_at"),
+    Index("sign_in_failures_at", "failed_at"),
 )

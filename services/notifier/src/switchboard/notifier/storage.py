@@ -5,7 +5,7 @@ Migrations are raw SQL (migrations/versions); these tables mirror them for queri
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, Table, Text, func
+from sqlalchemy import Boolean, Column, DateTime, Index, Integer, MetaData, Table, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from switchboard.platform.db import processed_events_table
@@ -54,6 +54,7 @@ coalesce = Table(
     Column("key", Text, primary_key=True),
     Column("practice_id", Text, nullable=False),
     Column("last_alert_at", DateTime(timezone=True), nullable=False),
+    Index("coalesce_age", "last_alert_at"),
 )
 
 timers = Table(
@@ -76,6 +77,14 @@ timers = Table(
     Column("fired_at", DateTime(timezone=True)),
     Column("cancelled_at", DateTime(timezone=True)),
     Column("escalation_event_id", UUID(as_uuid=True)),
+    # At most one running timer per conversation.
+    Index(
+        "timers_one_pending",
+        "conversation_id",
+        unique=True,
+        postgresql_where=text("status = 'pending'"),
+    ),
+    Index("timers_due", "due_at", postgresql_where=text("status = 'pending'")),
 )
 
 # One row per external alert (email, SMS, webhook), keyed by its deterministic id: a
@@ -97,4 +106,12 @@ outbox = Table(
     Column("done_at", DateTime(timezone=True)),
     Column("reported", Boolean, nullable=False, server_default="false"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index(
+        "outbox_due", "next_attempt_at", postgresql_where=text("status IN ('pending', 'sending')")
+    ),
+    Index(
+        "outbox_unreported",
+        "done_at",
+        postgresql_where=text("NOT reported AND status IN ('sent', 'failed')"),
+    ),
 )

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Index,
     Integer,
     MetaData,
     Table,
@@ -50,6 +51,7 @@ contacts = Table(
     Column("contact", Text, primary_key=True),
     Column("patient_id", Text, primary_key=True),
     Column("kind", Text, nullable=False),  # phone | email
+    Index("contacts_patient", "practice_id", "patient_id"),
 )
 
 # One row per appointment id: the newest version wins, whatever the delivery order.
@@ -70,6 +72,7 @@ appointments = Table(
     Column("status_rank", Integer, nullable=False),
     Column("event_id", UUID(as_uuid=True), nullable=False),
     Column("event", JSONB, nullable=False),  # the winning AppointmentChanged, as JSON
+    Index("appointments_patient", "practice_id", "patient_id", "start_at"),
 )
 
 care_teams = Table(
@@ -83,6 +86,7 @@ care_teams = Table(
     Column("active", Boolean, nullable=False),
     Column("source_updated_at", DateTime(timezone=True), nullable=False),
     Column("event_id", UUID(as_uuid=True), nullable=False),
+    Index("care_teams_patient", "practice_id", "patient_id"),
 )
 
 locations = Table(

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, Table, Text
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 from switchboard.platform.db import processed_events_table
@@ -28,6 +39,18 @@ conversations = Table(
     Column("location_id", Text),
     Column("provider_id", Text),
     Column("shared_inboxes", ARRAY(Text), nullable=False, server_default="{}"),
+    Index(
+        "conversations_patient_open",
+        "practice_id",
+        "patient_id",
+        postgresql_where=text("status = 'open'"),
+    ),
+    Index(
+        "conversations_assignee_open",
+        "practice_id",
+        "assignee",
+        postgresql_where=text("status = 'open'"),
+    ),
 )
 
 decisions = Table(
@@ -41,6 +64,9 @@ decisions = Table(
     Column("decision", JSONB, nullable=False),
     # The conversation and patient state the message met, so a what-if can replay it.
     Column("inputs", JSONB),
+    Index("decisions_conversation", "practice_id", "conversation_id"),
+    Index("decisions_message", "message_id"),
+    Index("decisions_practice_time", "practice_id", "decided_at"),
 )
 
 # The latest configuration per practice, and every change with the fold right after it.
@@ -64,6 +90,8 @@ config_history = Table(
     Column("settings_version", Integer, nullable=False),
     Column("subscriptions_version", Integer, nullable=False),
     Column("config", JSONB, nullable=False),
+    UniqueConstraint("practice_id", "seq"),
+    Index("config_history_time", "practice_id", "occurred_at"),
 )
 
 patients = Table(
@@ -96,6 +124,7 @@ appointments = Table(
     Column("source_version", Integer, nullable=False),
     Column("source_updated_at", DateTime(timezone=True), nullable=False),
     Column("event_id", UUID(as_uuid=True), nullable=False),
+    Index("appointments_patient", "practice_id", "patient_id", postgresql_where=text("active")),
 )
 directory = Table(
     "directory",

@@ -58,3 +58,12 @@ kafka-cluster-down:
 # The key figures of every local service (lag, rates, p50/p99), refreshed every 2 s.
 metrics:
 	uv run --frozen python scripts/metrics.py
+
+# The fault harness (issue 21, docs/reliability.md): its own Kafka (39092) and PostgreSQL
+# (45432) in /tmp/sb-faults, the whole system on port base 25400, load through every channel
+# while services are killed and Kafka / PostgreSQL stopped; prints the invariants and figures.
+# Options: make faults FAULTS_ARGS="--duration 600 --rate 20" (python -m tools.faults --help).
+.PHONY: faults
+faults:
+	bash scripts/bootstrap.sh
+	uv run --frozen python -m tools.faults $(FAULTS_ARGS)

@@ -17,11 +17,11 @@ def config(argv: list[str] | None = None) -> Config:
     p.add_argument("--short", action="store_true", help="the short run of make test")
     p.add_argument("--home", default=env("SB_FAULTS_HOME", "/tmp/sb-faults"))
     p.add_argument("--port-base", type=int, default=int(env("SB_FAULTS_PORT_BASE", "25400")))
-    p.add_argument("--kafka-port", type=int, default=int(env("SB_FAULTS_KAFKA_PORT", "39092")))
-    controller = int(env("SB_FAULTS_KAFKA_CONTROLLER_PORT", "39093"))
+    p.add_argument("--kafka-port", type=int, default=int(env("SB_FAULTS_KAFKA_PORT", "39292")))
+    controller = int(env("SB_FAULTS_KAFKA_CONTROLLER_PORT", "39293"))
     p.add_argument("--kafka-controller-port", type=int, default=controller)
-    p.add_argument("--pg-port", type=int, default=int(env("SB_FAULTS_PG_PORT", "45432")))
-    p.add_argument("--duration", type=float, help="seconds of load (full 420, short 75)")
+    p.add_argument("--pg-port", type=int, default=int(env("SB_FAULTS_PG_PORT", "45292")))
+    p.add_argument("--duration", type=float, help="seconds of load at least (full 300, short 75)")
     p.add_argument("--rate", type=float, help="messages/s over all channels (full 10, short 5)")
     p.add_argument("--kills", type=int, help="kill -9 of each service (full 1, short 0)")
     p.add_argument("--kill-all", type=int, help="kill -9 of every service at once (1, 1)")
@@ -37,7 +37,7 @@ def config(argv: list[str] | None = None) -> Config:
         return value if value is not None else (brief if short else full)
 
     spec = PlanSpec(
-        load_s=float(pick(a.duration, 420, 75)),
+        load_s=float(pick(a.duration, 300, 75)),
         kills_per_service=int(pick(a.kills, 1, 0)),
         kill_all=int(pick(a.kill_all, 1, 1)),
         rolling_restarts=int(pick(a.rolling, 1, 0)),

@@ -16,6 +16,7 @@ import re
 import shutil
 import signal
 import smtplib
+import socket
 import subprocess
 import sys
 import time
@@ -57,9 +58,9 @@ WATCHER = "u-front-1"  # demo/staff.json's front desk
 class Config:
     home: Path  # SB_HOME of the harness's Kafka and PostgreSQL, and the run folder
     port_base: int = 25400
-    kafka_port: int = 39092
-    kafka_controller_port: int = 39093
-    pg_port: int = 45432
+    kafka_port: int = 39292
+    kafka_controller_port: int = 39293
+    pg_port: int = 45292
     rate: float = 10.0  # messages per second, all channels together
     spec: PlanSpec = field(default_factory=lambda: PlanSpec(load_s=120))
     retries: int = 3  # a refused message is re-sent (same provider id) this many times
@@ -109,10 +110,34 @@ class Infra:
         if await proc.wait() != 0:
             raise RuntimeError(f"{name} {' '.join(args)} failed")
 
+    def ours(self, pidfile: Path) -> bool:
+        """Whether the process of a pid file of this harness's folder is alive."""
+        try:
+            os.kill(int(pidfile.read_text().split()[0]), 0)
+        except (OSError, ValueError, IndexError):
+            return False
+        return True
+
+    def refuse_taken_ports(self) -> None:
+        """Another Kafka or PostgreSQL on our ports would be taken for ours (and used)."""
+        home = self.cfg.home
+        for port, pidfile in (
+            (self.cfg.kafka_port, home / "kafka" / "kafka.pid"),
+            (self.cfg.pg_port, home / "pg" / "data" / "postmaster.pid"),
+        ):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                if not self.ours(pidfile):
+                    raise SystemExit(f"port {port} is taken by another process: choose others")
+
     def start(self) -> None:
         self.cfg.home.mkdir(parents=True, exist_ok=True)
-        self.script("kafka.sh", "start")
-        self.script("postgres.sh", "start")
+        self.refuse_taken_ports()
+        try:
+            self.script("kafka.sh", "start")
+            self.script("postgres.sh", "start")
+        except BaseException:
+            self.stop()
+            raise
         # scripts/up.sh and running_system read these from the environment.
         os.environ.update(self.env)
 
@@ -316,11 +341,24 @@ class Load:
                 if await self.attempt(channel, token):
                     return
 
-    async def run_for(self, seconds: float) -> None:
+    async def run_until(self, seconds: float, faults: asyncio.Task[None], after_s: float) -> None:
+        """At least `seconds`, and on for `after_s` after the last fault's recovery (a slow
+        recovery must not leave the later faults without load)."""
         interval = 1.0 / self.cfg.rate
         start = time.monotonic()
         n = 0
-        while time.monotonic() - start < seconds:
+        faults_done_at: float | None = None
+
+        def going() -> bool:
+            nonlocal faults_done_at
+            now = time.monotonic()
+            if faults.done() and faults_done_at is None:
+                faults_done_at = now
+            if now - start < seconds:
+                return True
+            return faults_done_at is None or now - faults_done_at < after_s
+
+        while going():
             task = asyncio.create_task(self.message(MIX[n % len(MIX)]))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
@@ -439,6 +477,7 @@ class ReadModels:
 class AlertCounts:
     sent: int
     duplicated: int  # (recipient, channel, message) with more than one distinct alert
+    orphans: int
     orphans_duplicated: int
 
 
@@ -476,6 +515,7 @@ async def alert_counts(system: System) -> AlertCounts:
     return AlertCounts(
         sent=sum(len(ids) for ids in sent.values()),
         duplicated=sum(1 for ids in sent.values() if len(ids) > 1),
+        orphans=sum(len(ids) for ids in orphans.values()),
         orphans_duplicated=sum(1 for ids in orphans.values() if len(ids) > 1),
     )
 
@@ -612,8 +652,9 @@ async def drive(cfg: Config, system: System, infra: Infra) -> RunFigures:
     load.t0 = t0 = time.monotonic()
     injector = Injector(cfg, infra, services, t0)
     inject = asyncio.create_task(injector.run(faults))
-    await load.run_for(cfg.spec.load_s)
-    await inject  # a slow recovery may outlast the load
+    await load.run_until(cfg.spec.load_s, inject, cfg.spec.cooldown_s)
+    await inject
+    load_s = time.monotonic() - t0
     await services.wait_all_ready(cfg.recover_limit_s)
     log(f"load done: {len(ledger.sent)} messages, {len(ledger.acknowledged)} acknowledged")
     groups = {
@@ -643,6 +684,7 @@ async def drive(cfg: Config, system: System, infra: Infra) -> RunFigures:
         "services started by hand (supervisord gave up)": str(len(services.manual_starts)),
         "inbox tables differing from the rebuild": ", ".join(differ) or "none",
         "alerts sent (AlertSent, in-app to the watching staff member)": str(alerts.sent),
+        "orphan alerts raised (messages no one was there to be alerted of)": str(alerts.orphans),
         "alerts sent twice to the same recipient for the same message": str(alerts.duplicated),
         "orphan alerts (no one to alert) raised twice for the same message": str(
             alerts.orphans_duplicated
@@ -650,7 +692,7 @@ async def drive(cfg: Config, system: System, infra: Infra) -> RunFigures:
     }
     return RunFigures(
         command=cfg.command,
-        load_s=cfg.spec.load_s,
+        load_s=load_s,
         rate=cfg.rate,
         faults=injector.done,
         checks=checks,

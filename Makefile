@@ -59,8 +59,8 @@ kafka-cluster-down:
 metrics:
 	uv run --frozen python scripts/metrics.py
 
-# The fault harness (issue 21, docs/reliability.md): its own Kafka (39292) and PostgreSQL
-# (45292) in /tmp/sb-faults, the whole system on port base 25400, load through every channel
+# The fault harness (issue 21, docs/reliability.md): its own Kafka (29492) and PostgreSQL
+# (15492) in /tmp/sb-faults, the whole system on port base 25400, load through every channel
 # while services are killed and Kafka / PostgreSQL stopped; prints the invariants and figures.
 # Options: make faults FAULTS_ARGS="--duration 600 --rate 20" (python -m tools.faults --help).
 .PHONY: faults

@@ -3,8 +3,8 @@ channel while every service is killed with SIGKILL, the Kafka broker is stopped 
 and PostgreSQL is restarted; the build fails on ANY lost or duplicated message (inbox, HL7,
 alerts) or on a system that does not converge.
 
-Its own Kafka and PostgreSQL (it stops them): SB_FAULTS_TEST_KAFKA_PORT (39392, controller
-+1) and SB_FAULTS_TEST_PG_PORT (45392), data in a folder of its own under /tmp; the system on
+Its own Kafka and PostgreSQL (it stops them): SB_FAULTS_TEST_KAFKA_PORT (29592, controller
++1) and SB_FAULTS_TEST_PG_PORT (15592), data in a folder of its own under /tmp; the system on
 SB_E2E_PORT_BASE + 40. No timed assertion: the figures are printed, the limits generous."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.faults, pytest.mark.timeout(1800)]
 
 def test_no_message_is_lost_or_duplicated_through_kills_and_outages():
     env = os.environ.get
-    kafka = int(env("SB_FAULTS_TEST_KAFKA_PORT", "39392"))
+    kafka = int(env("SB_FAULTS_TEST_KAFKA_PORT", "29592"))
     # /tmp, not pytest's tmp_path: PostgreSQL runs as its own user and must reach its folder.
     home = Path(f"/tmp/sb-faults-test-{uuid.uuid4().hex[:8]}")
     argv = [
@@ -39,7 +39,7 @@ def test_no_message_is_lost_or_duplicated_through_kills_and_outages():
         "--kafka-controller-port",
         str(kafka + 1),
         "--pg-port",
-        env("SB_FAULTS_TEST_PG_PORT", "45392"),
+        env("SB_FAULTS_TEST_PG_PORT", "15592"),
     ]
     try:
         figures = run(config(argv))

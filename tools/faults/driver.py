@@ -46,6 +46,8 @@ from switchboard.ingest.twilio import signature  # noqa: E402
 from switchboard.pm_sync.mllp import MLLPClient, ack_code  # noqa: E402
 
 SHARED_KAFKA_PORT, SHARED_PG_PORT = 19092, 55432
+# The harness's own ports are below Linux's ephemeral range (32768-60999): a port there can be
+# held for a moment by any outgoing connection, and Kafka would fail to bind it.
 PRACTICE, LINE, MAILBOX = "demo", "+12125550000", "front@demo.switchboard.test"
 TOKEN_RE = r"fz[0-9a-f]{4}x[0-9]{6}"
 # One slot per message: the channel mix (SMS the most, as in a practice).
@@ -58,9 +60,9 @@ WATCHER = "u-front-1"  # demo/staff.json's front desk
 class Config:
     home: Path  # SB_HOME of the harness's Kafka and PostgreSQL, and the run folder
     port_base: int = 25400
-    kafka_port: int = 39292
-    kafka_controller_port: int = 39293
-    pg_port: int = 45292
+    kafka_port: int = 29492
+    kafka_controller_port: int = 29493
+    pg_port: int = 15492
     rate: float = 10.0  # messages per second, all channels together
     spec: PlanSpec = field(default_factory=lambda: PlanSpec(load_s=120))
     retries: int = 3  # a refused message is re-sent (same provider id) this many times
@@ -130,7 +132,14 @@ class Infra:
                     raise SystemExit(f"port {port} is taken by another process: choose others")
 
     def start(self) -> None:
-        self.cfg.home.mkdir(parents=True, exist_ok=True)
+        home = self.cfg.home
+        running = self.ours(home / "kafka" / "kafka.pid") or self.ours(
+            home / "pg" / "data" / "postmaster.pid"
+        )
+        if not running and home.exists():
+            # Fresh data each run (PostgreSQL keeps the port it was made with in its folder).
+            shutil.rmtree(home)
+        home.mkdir(parents=True, exist_ok=True)
         self.refuse_taken_ports()
         try:
             self.script("kafka.sh", "start")

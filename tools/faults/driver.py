@@ -91,6 +91,8 @@ class Infra:
             "KAFKA_CONTROLLER_PORT": str(cfg.kafka_controller_port),
             "PG_PORT": str(cfg.pg_port),
             "SWITCHBOARD_KAFKA_BOOTSTRAP": f"127.0.0.1:{cfg.kafka_port}",
+            # scripts/up.sh's wait for each service; a loaded machine needs more than 90 s
+            "SB_READY_TIMEOUT_S": os.environ.get("SB_READY_TIMEOUT_S", "300"),
         }
 
     def script(self, name: str, *args: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import json
 import os
 import re
@@ -26,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
+from types import ModuleType
 
 import httpx
 import psycopg
@@ -36,9 +38,11 @@ from tools.faults.plan import SERVICES, Fault, PlanSpec, schedule
 from tools.faults.report import RunFigures
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "scripts")]
+# tests/system_support.py starts the system as the e2e tests do (pytest puts tests/ on the
+# path already; `python -m tools.faults` does not). Appended: nothing of ours is shadowed.
+if str(ROOT / "tests") not in sys.path:
+    sys.path.append(str(ROOT / "tests"))
 
-from demo_messages import watch_unassigned  # noqa: E402
 from system_support import System, running_system  # noqa: E402
 
 from switchboard.ingest.signing import signed_headers  # noqa: E402
@@ -75,6 +79,18 @@ class Config:
 
 def log(text: str) -> None:
     print(f"[faults {time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def _demo_messages() -> ModuleType:
+    """scripts/demo_messages.py (its `watch_unassigned`), loaded by path: scripts/ is not a
+    package, and putting it on sys.path would shadow modules named like its files."""
+    spec = importlib.util.spec_from_file_location(
+        "switchboard_demo_messages", ROOT / "scripts" / "demo_messages.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 class Infra:
@@ -655,7 +671,7 @@ async def drive(cfg: Config, system: System, infra: Infra) -> RunFigures:
     t0 = time.monotonic()
     load = Load(cfg, system, ledger, t0)
     # A staff member watches Unassigned (as the demo does), so every message raises alerts.
-    await asyncio.to_thread(watch_unassigned, system.gateway, WATCHER)
+    await asyncio.to_thread(_demo_messages().watch_unassigned, system.gateway, WATCHER)
     log("messenger: registering and signing in synthetic patients")
     await load.sign_in_messenger(db, cfg.recover_limit_s)
     faults = schedule(cfg.spec)

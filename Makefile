@@ -72,3 +72,12 @@ rolling-restart:
 .PHONY: imports
 imports:
 	uv run --frozen lint-imports
+
+# The fault harness (issue 21, docs/reliability.md): its own Kafka (29492) and PostgreSQL
+# (15492) in /tmp/sb-faults, the whole system on port base 25400, load through every channel
+# while services are killed and Kafka / PostgreSQL stopped; prints the invariants and figures.
+# Options: make faults FAULTS_ARGS="--duration 600 --rate 20" (python -m tools.faults --help).
+.PHONY: faults
+faults:
+	bash scripts/bootstrap.sh
+	uv run --frozen python -m tools.faults $(FAULTS_ARGS)

@@ -7,7 +7,7 @@ import contextlib
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -21,7 +21,7 @@ from opentelemetry.context import Context
 from switchboard.events import Event, encode, topic_for
 from switchboard.events.topics import TOPIC_SPECS
 from switchboard.platform.logging import get_logger
-from switchboard.platform.metrics import PUBLISH_SECONDS, PUBLISHED
+from switchboard.platform.metrics import PRODUCER_RESETS, PUBLISH_SECONDS, PUBLISHED
 from switchboard.platform.settings import ServiceSettings
 from switchboard.platform.telemetry import extract_context, inject_headers, tracer
 
@@ -91,12 +91,22 @@ class Publisher:
     """Sends events to their topics, keyed for order, and waits for acks=all."""
 
     def __init__(
-        self, producer: AIOKafkaProducer, settings: ServiceSettings, connected: bool = True
+        self,
+        producer: AIOKafkaProducer,
+        settings: ServiceSettings,
+        connected: bool = True,
+        factory: Callable[[ServiceSettings], AIOKafkaProducer] = make_producer,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.producer = producer
         self.settings = settings
         # False until the producer reached a broker: writes fail at once (PublishError).
         self.connected = connected
+        self.factory = factory
+        self.clock = clock
+        self.failing_since: float | None = None  # first failure of the current streak
+        self.resets = 0
+        self._reconnecting: asyncio.Task[None] | None = None
 
     async def connect(self) -> bool:
         """Start the producer once; False (and a fresh producer for the next try) when no
@@ -111,7 +121,7 @@ class Publisher:
             log.warning("kafka_unreachable", error=exc.__class__.__name__)
             with contextlib.suppress(Exception):
                 await self.producer.stop()
-            self.producer = make_producer(self.settings)
+            self.producer = self.factory(self.settings)
             return False
         self.connected = True
         return True
@@ -124,7 +134,27 @@ class Publisher:
         log.info("kafka_connected")
 
     async def close(self) -> None:
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
         await self.producer.stop()
+
+    def _failed(self) -> None:
+        """Count a failed write; a streak longer than producer_reset_after_s replaces the
+        producer (the writes not acknowledged were reported failed: callers retry them)."""
+        now = self.clock()
+        if self.failing_since is None:
+            self.failing_since = now
+            return
+        if now - self.failing_since < self.settings.producer_reset_after_s:
+            return
+        old, self.producer = self.producer, self.factory(self.settings)
+        self.connected = False
+        self.failing_since = None
+        self.resets += 1
+        PRODUCER_RESETS.inc()
+        log.warning("kafka_producer_reset", after_s=self.settings.producer_reset_after_s)
+        asyncio.get_running_loop().create_task(_stop_quietly(old))
+        self._reconnecting = asyncio.get_running_loop().create_task(self.connect_until_done())
 
     def topic_name(self, event: Event) -> str:
         return self.settings.topic(topic_for(event))
@@ -175,10 +205,13 @@ class Publisher:
                     )
                 await asyncio.gather(*futures)
             outcome = "acked"
+            self.failing_since = None
         except TimeoutError as exc:
+            self._failed()
             raise PublishError(f"Kafka did not acknowledge within {timeout}s") from exc
         except Exception as exc:
             if exc.__class__.__module__.startswith("aiokafka"):
+                self._failed()
                 raise PublishError(f"Kafka refused the write: {exc.__class__.__name__}") from exc
             raise
         finally:
@@ -188,6 +221,14 @@ class Publisher:
             for topic, count in Counter(str(topic_for(e)) for e in events).items():
                 PUBLISH_SECONDS.labels(topic).observe(elapsed)
                 PUBLISHED.labels(topic, outcome).inc(count)
+
+
+async def _stop_quietly(producer: AIOKafkaProducer) -> None:
+    # Its unsent batches fail (their writers were told already); stop may wait on a wedged
+    # broker connection, so it is bounded and its errors ignored.
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(10):
+            await producer.stop()
 
 
 async def ensure_topics(

@@ -60,6 +60,10 @@ PUBLISHED = Counter(
     "Events published, by topic and outcome",
     ["topic", "outcome"],
 )
+PRODUCER_RESETS = Counter(
+    "switchboard_kafka_producer_resets_total",
+    "Producers replaced after writes failed without a break for producer_reset_after_s",
+)
 CONSUMER_LAG = Gauge(
     "switchboard_consumer_lag",
     "Records not yet processed: the partition's end offset minus the consumer's position",

@@ -69,6 +69,10 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     # Seconds a producer may take to get acks=all before the caller gives up (webhook -> 503).
     publish_timeout_s: float = 5.0
+    # Writes failing without a break for this long: the producer is replaced by a new one.
+    # An idempotent producer can stay wedged after the broker restarts (seen in the fault
+    # harness: every write failed for 8 minutes); a fresh one has a new producer id.
+    producer_reset_after_s: float = 20.0
     # How long the producer waits to fill a batch. A service that publishes a whole batch at
     # once and waits for it (pm-sync's MLLP intake) gains nothing from waiting: it sets 0.
     producer_linger_ms: int = 2

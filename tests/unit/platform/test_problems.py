@@ -7,6 +7,8 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI, HTTPException
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from switchboard.platform.problems import PROBLEM_JSON, problems
 from switchboard.platform.textguard import install_edge
@@ -42,6 +44,16 @@ def app() -> FastAPI:
     async def boom() -> None:
         raise RuntimeError("secret internals")
 
+    @r.get("/db/{how}")
+    async def db(how: str) -> None:
+        # What SQLAlchemy raises when PostgreSQL refuses connections, the pool is exhausted,
+        # or a query is simply wrong (a bug: stays a 500).
+        if how == "refused":
+            raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+        if how == "pool":
+            raise PoolTimeout("QueuePool limit reached")
+        raise ProgrammingError("SELECT nope", {}, Exception("syntax error"))
+
     a.include_router(r)
     a.state.seen = seen
     return a
@@ -52,6 +64,20 @@ async def client():
     transport = httpx.ASGITransport(app=app(), raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
         yield c
+
+
+@pytest.mark.parametrize("how", ["refused", "pool"])
+async def test_the_database_away_is_a_503_to_retry_not_a_500(client, how):
+    # The fault harness saw the patient messenger answer 500 while PostgreSQL restarted.
+    r = await client.get(f"/db/{how}")
+    assert r.status_code == 503
+    assert r.headers["retry-after"] == "5"
+    assert r.json()["detail"] == "the database is unavailable, retry later"
+
+
+async def test_a_database_bug_stays_a_500(client):
+    r = await client.get("/db/bug")
+    assert r.status_code == 500 and "SELECT" not in r.text
 
 
 async def test_http_errors_are_problem_details(client):

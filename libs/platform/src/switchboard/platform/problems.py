@@ -19,6 +19,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from switchboard.platform.logging import get_logger
@@ -107,6 +109,26 @@ async def _validation(_request: Request, exc: Exception) -> ProblemResponse:
     return problem(422, summary(errors), errors)
 
 
+# Seconds a caller is asked to wait when the database is away (it is usually back in seconds).
+DATABASE_RETRY_AFTER_S = 5
+
+
+async def _database_away(_request: Request, exc: Exception) -> ProblemResponse:
+    """The database unreachable (refused, restarting, pool exhausted): a 503 the caller can
+    retry, not a 500. Other database errors stay 500s (a bug, not an outage)."""
+    away = isinstance(exc, OperationalError | PoolTimeout) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
+    if not away:
+        return await _unexpected(_request, exc)
+    log.warning("database_unavailable", error=type(exc).__name__)
+    return problem(
+        503,
+        "the database is unavailable, retry later",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+    )
+
+
 async def _unexpected(_request: Request, exc: Exception) -> ProblemResponse:
     # The traceback is logged by the server; the caller learns nothing of the internals.
     return problem(500, "internal error")
@@ -116,6 +138,8 @@ def install_problems(app: FastAPI) -> None:
     """Every error of `app` as a Problem, and the OpenAPI saying so."""
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(DBAPIError, _database_away)
+    app.add_exception_handler(PoolTimeout, _database_away)
     app.add_exception_handler(Exception, _unexpected)
     original = app.openapi
 

@@ -237,8 +237,9 @@ def test_reply_with_a_template_and_an_uploaded_file(demo_system, new_page, tmp_p
     assert r.status_code == 200, r.text
     try:
         _reply_with_template(demo_system, new_page, tmp_path, admin)
-    finally:
+    finally:  # put the practice back: other tests (in any order) see the same demo system
         httpx.patch(f"{routing}/settings", json={"location_routing": was}, headers=admin)
+        httpx.delete(f"{demo_system.gateway}/api/admin/templates/{template_id}", headers=admin)
 
 
 def _reply_with_template(demo_system, new_page, tmp_path, admin) -> None:

@@ -8,11 +8,13 @@ from __future__ import annotations
 import io
 import json
 import logging
+import logging.config
 from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn.config
 from aiokafka.structs import ConsumerRecord
 from pydantic import BaseModel, ValidationError
 
@@ -37,6 +39,9 @@ MARKS = [
 
 @pytest.fixture
 def captured():
+    # As any uvicorn started with its default log config leaves it (another test's server):
+    # its own stderr handler, not propagating. configure_logging must take it back.
+    logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)
     stream = io.StringIO()
     configure_logging("test", "DEBUG", stream=stream)
     yield stream

@@ -231,6 +231,12 @@ def configure_logging(service: str, level: str = "INFO", stream: Any = None) -> 
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # uvicorn's own logging config (run by any uvicorn started with its defaults, e.g. a
+    # library's or a test's server) gives its loggers plain-text handlers that do not
+    # propagate: their tracebacks would bypass the scrubbing above. Take them back.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
     # aiokafka logs connection chatter at INFO; keep it at WARNING.
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     # httpcore's debug lines carry whole requests; never below WARNING.

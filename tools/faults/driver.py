@@ -171,10 +171,20 @@ class Infra:
     def stop(self) -> None:
         if self.cfg.keep_infra:
             return
-        with contextlib.suppress(subprocess.CalledProcessError):
-            self.script("kafka.sh", "stop")
-        with contextlib.suppress(subprocess.CalledProcessError):
-            self.script("postgres.sh", "stop")
+        home = self.cfg.home
+        # A fault's `start` still running when the load ended can bring a broker or the
+        # database back after a first stop (a CI run was left with both): stop until down.
+        for _ in range(3):
+            with contextlib.suppress(subprocess.CalledProcessError):
+                self.script("kafka.sh", "stop")
+            with contextlib.suppress(subprocess.CalledProcessError):
+                self.script("postgres.sh", "stop")
+            time.sleep(2)
+            if not self.ours(home / "kafka" / "kafka.pid") and not self.ours(
+                home / "pg" / "data" / "postmaster.pid"
+            ):
+                return
+        log("warning: the harness's Kafka or PostgreSQL would not stop")
 
 
 class Services:
@@ -754,6 +764,7 @@ def run(cfg: Config) -> RunFigures:
         shutil.rmtree(run_home)  # a fresh run folder: new secrets, no old supervisord
     infra = Infra(cfg)
     log(f"own Kafka :{cfg.kafka_port} and PostgreSQL :{cfg.pg_port} in {cfg.home}")
+    environ = dict(os.environ)  # infra.start points the environment at the harness's infra
     infra.start()
     try:
         log(f"system: scripts/up.sh on port base {cfg.port_base}")
@@ -761,4 +772,7 @@ def run(cfg: Config) -> RunFigures:
             figures = asyncio.run(drive(cfg, system, infra))
     finally:
         infra.stop()
+        # Tests after this one (same process) must see the shared Kafka/PostgreSQL again.
+        os.environ.clear()
+        os.environ.update(environ)
     return figures

@@ -84,7 +84,10 @@ def _ancestors(span: ReceivedSpan, by_id: dict[str, ReceivedSpan]) -> list[Recei
     return chain
 
 
-def test_one_sms_is_one_trace_from_webhook_to_live_push(traced):
+@pytest.fixture(scope="module")
+def delivered(traced):
+    """One signed SMS, delivered as far as the front desk's live alert, and the spans of its
+    trace. Every test here reads this one message (each may run first: random order)."""
     system, receiver = traced
     front = _front_desk_receives_other(system)
     token = front["Authorization"].removeprefix("Bearer ")
@@ -128,6 +131,12 @@ def test_one_sms_is_one_trace_from_webhook_to_live_push(traced):
                 break
         time.sleep(0.3)
     stop.set()
+    return system, receiver, trace_spans
+
+
+def test_one_sms_is_one_trace_from_webhook_to_live_push(delivered):
+    _, receiver, trace_spans = delivered
+    wanted = {"ingest", "router", "inbox-projection", "notifier", "gateway"}
     by_service: dict[str, list[str]] = defaultdict(list)
     for s in trace_spans:
         by_service[s.service].append(s.name)
@@ -157,8 +166,8 @@ def test_one_sms_is_one_trace_from_webhook_to_live_push(traced):
     )
 
 
-def test_no_patient_data_in_any_span(traced):
-    _, receiver = traced
+def test_no_patient_data_in_any_span(delivered):
+    _, receiver, _ = delivered
     time.sleep(1.0)  # the last batch of spans
     marks = [
         SENDER,
@@ -176,10 +185,10 @@ def test_no_patient_data_in_any_span(traced):
     assert hits == [], hits
 
 
-def test_the_running_services_expose_lag_and_latency(traced):
+def test_the_running_services_expose_lag_and_latency(delivered):
     """What an on-call engineer reads off /metrics after traffic (issue 15): lag per consumer
     and partition, HTTP latency by route template, publish latency, receipt-to-inbox."""
-    system, _ = traced
+    system, _, _ = delivered
     ports = {"gateway": 0, "ingest": 1, "router": 2, "inbox-projection": 3, "notifier": 4}
     base = int(system.gateway.rsplit(":", 1)[1])
     text = {s: httpx.get(f"http://127.0.0.1:{base + i}/metrics").text for s, i in ports.items()}

@@ -85,3 +85,15 @@ def settings(test_db) -> ServiceSettings:
         consumer_backoff_max_s=0.05,
         consumer_max_attempts=3,
     )
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> Iterator[None]:
+    """Tests run in random order (pytest-randomly), except the browser tests: they share one
+    demo system and each module is written as a story in file order (known gap: make them
+    independent). Runs after pytest-randomly's shuffle (an outer wrapper)."""
+    yield
+    slots = [i for i, item in enumerate(items) if "/tests/browser/" in str(item.path)]
+    story = sorted((items[i] for i in slots), key=lambda it: (str(it.path), it.location[1]))
+    for slot, item in zip(slots, story, strict=True):
+        items[slot] = item

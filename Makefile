@@ -1,5 +1,5 @@
 # Switchboard: `make up` runs the whole system locally, `make test` runs every test.
-.PHONY: up down test test-unit lint typecheck bench schemas settings-doc k8s-validate kafka-manifests kafka-cluster-up kafka-cluster-down metrics image-test images
+.PHONY: rules-doc up down test test-unit lint typecheck bench schemas settings-doc k8s-validate kafka-manifests kafka-cluster-up kafka-cluster-down metrics image-test images
 
 # make up KAFKA_BROKERS=3: on the local three-broker cluster instead of the single broker.
 # `make up IMAGES=1` runs the services from their container images (podman) instead of the venv.
@@ -38,6 +38,10 @@ bench:
 # docs/settings.md and deploy/secrets/*.env.example from the settings classes (tests check them).
 settings-doc:
 	uv run --frozen python scripts/settings_reference.py
+
+# docs/rules.md: where each SPEC rule lives in the code and which tests cover it.
+rules-doc:
+	uv run --frozen python scripts/rule_index.py
 
 # Render every deploy/ overlay and validate it offline (kubeconform, schemas cached in .cache).
 k8s-validate:

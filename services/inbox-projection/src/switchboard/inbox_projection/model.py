@@ -87,7 +87,7 @@ class Conversation:
     last_inbound_at: datetime | None = None
     sent_by: list[str] = field(default_factory=list)
     version: int = 0
-    # The latest event time applied: membership changes are stamped no earlier (see _changed).
+    # The time of the last membership change: later ones are stamped no earlier (_changed).
     changed_at: datetime | None = None
 
     @property
@@ -286,16 +286,22 @@ class Fold:
     def _changed(self, c: Conversation, at: datetime) -> None:
         """Record a change of `c` at event time `at`: membership intervals follow.
 
-        Stamps never go back in a conversation's own time (`changed_at`), and an interval
-        that would be empty is not kept, so the message and its routing decision, which
-        travel on two topics, give the same history in either order (X-REPLAY-1)."""
+        Stamps never go back before the conversation's last membership change
+        (`changed_at`), so no interval closes before it opened, and an interval that would
+        be empty is not kept. Only a change of boxes moves that clock: a message and its
+        routing decision travel on two topics, and a later message folded before the
+        decision must not push the decision's intervals to its own time (the fault harness
+        saw a rebuild differ from live that way), so either order gives the same history
+        (X-REPLAY-1)."""
         cid = c.conversation_id
         self.dirty.add(cid)
         self._index(c)
-        stamp = _max(c.changed_at, at)
-        c.changed_at = stamp
         before = self.now_boxes.get(cid, frozenset())
         after = boxes(c, self.patients)
+        if after == before:
+            return
+        stamp = _max(c.changed_at, at)
+        c.changed_at = stamp
         for b in sorted(before - after):
             opened = self._open_in_batch.pop((cid, b), None)
             if opened is not None and opened["valid_from"] == stamp:

@@ -31,7 +31,9 @@ def post_sms(
 def watch_unassigned(gateway: str, staff_id: str) -> None:
     """Subscribe a staff member to the shared Unassigned inbox, as a practice admin."""
     login = httpx.post(
-        f"{gateway}/api/auth/login", json={"username": "admin@demo", "password": "demo-admin"}
+        f"{gateway}/api/auth/login",
+        json={"username": "admin@demo", "password": "demo-admin"},
+        timeout=30,  # argon2 takes seconds on a loaded machine (the fault harness's)
     )
     login.raise_for_status()
     r = httpx.put(

@@ -67,6 +67,11 @@ class Config:
     kafka_port: int = 29492
     kafka_controller_port: int = 29493
     pg_port: int = 15492
+    # 3: the services run on a three-broker cluster (scripts/kafka-cluster.sh, replication
+    # factor 3, min.insync.replicas 2: production's topic settings) instead of one broker,
+    # on brokers cluster_port..+2 and controllers +3..+5.
+    brokers: int = 1
+    cluster_port: int = 29692
     rate: float = 10.0  # messages per second, all channels together
     spec: PlanSpec = field(default_factory=lambda: PlanSpec(load_s=120))
     retries: int = 3  # a refused message is re-sent (same provider id) this many times
@@ -99,7 +104,10 @@ class Infra:
     def __init__(self, cfg: Config) -> None:
         if cfg.kafka_port == SHARED_KAFKA_PORT or cfg.pg_port == SHARED_PG_PORT:
             raise SystemExit("the harness stops its Kafka and PostgreSQL: give it ports of its own")
+        if cfg.brokers not in (1, 3):
+            raise SystemExit("the harness runs one broker or a cluster of three")
         self.cfg = cfg
+        self.cluster = cfg.brokers == 3
         self.env = {
             "SB_HOME": str(cfg.home),
             "SB_CACHE": os.environ.get("SB_CACHE", str(ROOT / ".cache")),
@@ -110,6 +118,32 @@ class Infra:
             # scripts/up.sh's wait for each service; a loaded machine needs more than 90 s
             "SB_READY_TIMEOUT_S": os.environ.get("SB_READY_TIMEOUT_S", "300"),
         }
+        if self.cluster:
+            brokers = ",".join(f"127.0.0.1:{cfg.cluster_port + i}" for i in range(3))
+            self.env |= {
+                "KAFKA_BROKERS": "3",  # scripts/up.sh then uses the cluster
+                "KAFKA_CLUSTER_PORT": str(cfg.cluster_port),
+                "SWITCHBOARD_KAFKA_BOOTSTRAP": brokers,
+                "SWITCHBOARD_KAFKA_REPLICATION_FACTOR": "3",
+            }
+
+    def kafka_pidfiles(self) -> list[Path]:
+        home = self.cfg.home
+        if self.cluster:
+            return [home / "kafka-cluster" / f"node{n}" / "kafka.pid" for n in (1, 2, 3)]
+        return [home / "kafka" / "kafka.pid"]
+
+    def kafka_ports(self) -> list[int]:
+        if self.cluster:
+            return [self.cfg.cluster_port + i for i in range(6)]
+        return [self.cfg.kafka_port]
+
+    @property
+    def kafka_script(self) -> str:
+        return "kafka-cluster.sh" if self.cluster else "kafka.sh"
+
+    def kafka_running(self) -> bool:
+        return any(self.ours(p) for p in self.kafka_pidfiles())
 
     def script(self, name: str, *args: str) -> None:
         subprocess.run(
@@ -141,26 +175,25 @@ class Infra:
     def refuse_taken_ports(self) -> None:
         """Another Kafka or PostgreSQL on our ports would be taken for ours (and used)."""
         home = self.cfg.home
-        for port, pidfile in (
-            (self.cfg.kafka_port, home / "kafka" / "kafka.pid"),
-            (self.cfg.pg_port, home / "pg" / "data" / "postmaster.pid"),
-        ):
+        ours_pg = self.ours(home / "pg" / "data" / "postmaster.pid")
+        for port, ours in [
+            *((p, self.kafka_running()) for p in self.kafka_ports()),
+            (self.cfg.pg_port, ours_pg),
+        ]:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-                if not self.ours(pidfile):
+                if not ours:
                     raise SystemExit(f"port {port} is taken by another process: choose others")
 
     def start(self) -> None:
         home = self.cfg.home
-        running = self.ours(home / "kafka" / "kafka.pid") or self.ours(
-            home / "pg" / "data" / "postmaster.pid"
-        )
+        running = self.kafka_running() or self.ours(home / "pg" / "data" / "postmaster.pid")
         if not running and home.exists():
             # Fresh data each run (PostgreSQL keeps the port it was made with in its folder).
             shutil.rmtree(home)
         home.mkdir(parents=True, exist_ok=True)
         self.refuse_taken_ports()
         try:
-            self.script("kafka.sh", "start")
+            self.script(self.kafka_script, "start")
             self.script("postgres.sh", "start")
         except BaseException:
             self.stop()
@@ -176,13 +209,11 @@ class Infra:
         # database back after a first stop (a CI run was left with both): stop until down.
         for _ in range(3):
             with contextlib.suppress(subprocess.CalledProcessError):
-                self.script("kafka.sh", "stop")
+                self.script(self.kafka_script, "stop")
             with contextlib.suppress(subprocess.CalledProcessError):
                 self.script("postgres.sh", "stop")
             time.sleep(2)
-            if not self.ours(home / "kafka" / "kafka.pid") and not self.ours(
-                home / "pg" / "data" / "postmaster.pid"
-            ):
+            if not self.kafka_running() and not self.ours(home / "pg" / "data" / "postmaster.pid"):
                 return
         log("warning: the harness's Kafka or PostgreSQL would not stop")
 
@@ -610,10 +641,17 @@ class Injector:
             for s in SERVICES:
                 old = await self.services.signal(s, signal.SIGTERM)
                 await self.services.wait_restarted(s, old, limit)
-        elif f.kind == "kafka_stop":
-            await self.infra.ascript("kafka.sh", "stop")
+        elif f.kind == "kafka_stop":  # on a cluster: all three brokers
+            await self.infra.ascript(self.infra.kafka_script, "stop")
             await asyncio.sleep(f.outage_s)
-            await self.infra.ascript("kafka.sh", "start")
+            await self.infra.ascript(self.infra.kafka_script, "start")
+        elif f.kind == "cluster_broker" and self.infra.cluster:
+            # kill -9 of one broker: its partitions' leaders move to the other two, which
+            # still make min.insync.replicas 2, so acks=all writes go on.
+            node = f.target.removeprefix("broker-")
+            await self.infra.ascript("kafka-cluster.sh", "kill", node)
+            await asyncio.sleep(f.outage_s)
+            await self.infra.ascript("kafka-cluster.sh", "start-node", node)
         elif f.kind == "pg_restart":
             await self.infra.ascript("postgres.sh", "stop")
             await asyncio.sleep(f.outage_s)
@@ -763,7 +801,8 @@ def run(cfg: Config) -> RunFigures:
     if run_home.exists():
         shutil.rmtree(run_home)  # a fresh run folder: new secrets, no old supervisord
     infra = Infra(cfg)
-    log(f"own Kafka :{cfg.kafka_port} and PostgreSQL :{cfg.pg_port} in {cfg.home}")
+    kafka = f"{cfg.cluster_port}-{cfg.cluster_port + 2}" if cfg.brokers == 3 else cfg.kafka_port
+    log(f"own Kafka ({cfg.brokers} broker(s)) :{kafka} and PostgreSQL :{cfg.pg_port} in {cfg.home}")
     environ = dict(os.environ)  # infra.start points the environment at the harness's infra
     infra.start()
     try:

@@ -63,6 +63,13 @@ kafka-cluster-down:
 metrics:
 	uv run --frozen python scripts/metrics.py
 
+# The headline system benchmark (issue 17, docs/performance.md): the whole system on its own
+# ports (SB_PORT_BASE, 26000) under stepped constant-rate load from vegeta, then the same load
+# through bare aiokafka pass-throughs. BENCH_ARGS e.g. "--steps 100,200 --duration 20".
+.PHONY: bench-system
+bench-system:
+	uv run --frozen python bench/system_bench.py $(BENCH_ARGS)
+
 # ingest past its capacity (issue 21, intake): 5x for 60 s, shed/accepted, latency, RSS.
 .PHONY: bench-overload
 bench-overload:

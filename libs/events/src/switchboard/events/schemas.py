@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from switchboard.events.cloud_events import dataschema
 from switchboard.events.registry import registered_events
 
 SCHEMA_DIR = Path(__file__).resolve().parents[3] / "schemas"
@@ -18,7 +19,7 @@ SCHEMA_DIR = Path(__file__).resolve().parents[3] / "schemas"
 def schema_for(event_type: str) -> dict[str, Any]:
     cls = registered_events()[event_type]
     schema = cls.model_json_schema(mode="serialization")
-    schema["$id"] = f"urn:switchboard:event:{event_type}:v{cls.model_fields['version'].default}"
+    schema["$id"] = dataschema(event_type, cls.model_fields["version"].default)
     return schema
 
 

@@ -63,3 +63,23 @@ def test_an_event_about_no_conversation_or_message_has_no_subject():
         name="Main",
     )
     assert "subject" not in attributes(loc, "pm-sync")
+
+
+def test_consumers_read_tolerantly_but_producers_construct_strictly():
+    """docs/events.md: a newer producer may add optional fields within a version; this code
+    reads such an event and ignores what it does not know (top level and nested)."""
+    import json
+
+    import pytest
+    from pydantic import ValidationError
+
+    from switchboard.events import decode, encode
+
+    attachment = {"attachment_id": "a1", "content_type": "image/png", "size_bytes": 3, "ref": "k"}
+    data = json.loads(encode(message(attachments=(attachment,))))
+    data["added_later"] = "x"
+    data["attachments"][0]["also_added"] = 1
+    read = decode(json.dumps(data))
+    assert read == message(attachments=(attachment,))
+    with pytest.raises(ValidationError):
+        message(added_later="x")

@@ -415,8 +415,12 @@ def render(document: dict[str, Any] | None = None) -> str:
     """The document as YAML, keys in the order built (the committed file is this text)."""
     import yaml  # only to render: building the document needs nothing but the models
 
-    return yaml.safe_dump(
+    # libyaml's dumper (in PyYAML's wheels): 3x faster than the pure one, whose line breaks
+    # differ slightly; the committed file is written with this one.
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(
         build() if document is None else document,
+        Dumper=dumper,
         sort_keys=False,
         allow_unicode=True,
         width=100,

@@ -45,6 +45,10 @@ def upcaster(event_type: str, from_version: int) -> Callable[[Callable[..., Any]
     return wrap
 
 
+def has_upcaster(event_type: str, from_version: int) -> bool:
+    return (event_type, from_version) in _upcasters
+
+
 def registered_events() -> dict[str, type[Event]]:
     return dict(_latest)
 

@@ -1,6 +1,9 @@
 """JSON Schema export and the compatibility rule the contract tests enforce.
 
-Run `python -m switchboard.events.schemas` to (re)write libs/events/schemas/.
+Run `python -m switchboard.events.schemas` to (re)write libs/events/schemas/ (the current
+schemas), and `python -m switchboard.events.schemas --release` when a release is cut: it
+copies them to libs/events/schemas/released/, the snapshot every later change is checked
+against (`release_problems`, tests/contract/test_event_schemas.py; policy in docs/events.md).
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ from typing import Any
 
 from switchboard.events.cloud_events import dataschema
 from switchboard.events.glossary import FIELD_DESCRIPTIONS
-from switchboard.events.registry import registered_events
+from switchboard.events.registry import has_upcaster, registered_events
 
 SCHEMA_DIR = Path(__file__).resolve().parents[3] / "schemas"
+RELEASED_DIR = SCHEMA_DIR / "released"
 
 
 def schema_for(event_type: str) -> dict[str, Any]:
@@ -126,6 +130,51 @@ def incompatibilities(
     return problems
 
 
+def release_problems(released_dir: Path = RELEASED_DIR) -> list[str]:
+    """Why the current events would break a subscriber of the released ones. Empty = fine.
+
+    For each released `<Event>.v<N>.json`: the event type still exists; if its current
+    version is still N, the current schema is compatible with the released one
+    (`incompatibilities`); if it is newer (a breaking change, bumped), an upcaster leads from
+    every version since N to the current one, so this code still reads the released events.
+    """
+    problems: list[str] = []
+    current = registered_events()
+    for path in sorted(released_dir.glob("*.v*.json")):
+        event_type, version_text = path.name.removesuffix(".json").rsplit(".v", 1)
+        released_version = int(version_text)
+        if event_type not in current:
+            problems.append(f"{event_type}: released v{released_version}, no longer registered")
+            continue
+        version = current[event_type].model_fields["version"].default
+        if version < released_version:
+            problems.append(f"{event_type}: v{version} is older than released v{released_version}")
+        elif version == released_version:
+            released = json.loads(path.read_text())
+            problems.extend(
+                f"{event_type} v{version}{p}"
+                for p in incompatibilities(released, schema_for(event_type))
+            )
+        else:
+            problems.extend(
+                f"{event_type}: v{v} -> v{v + 1} has no upcaster"
+                for v in range(released_version, version)
+                if not has_upcaster(event_type, v)
+            )
+    return problems
+
+
+def release(directory: Path = SCHEMA_DIR, released_dir: Path = RELEASED_DIR) -> list[Path]:
+    """Snapshot the current schemas as released (kept: older versions' files stay)."""
+    released_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in export(directory):
+        target = released_dir / path.name
+        target.write_text(path.read_text())
+        written.append(target)
+    return written
+
+
 if __name__ == "__main__":
-    for p in export():
+    for p in release() if "--release" in sys.argv[1:] else export():
         sys.stdout.write(f"wrote {p}\n")

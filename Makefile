@@ -1,5 +1,5 @@
 # Switchboard: `make up` runs the whole system locally, `make test` runs every test.
-.PHONY: rules-doc up down test test-unit lint typecheck bench schemas settings-doc k8s-validate kafka-manifests kafka-cluster-up kafka-cluster-down metrics image-test images
+.PHONY: rules-doc up down test test-unit lint typecheck bench schemas schemas-release settings-doc k8s-validate kafka-manifests kafka-cluster-up kafka-cluster-down metrics image-test images
 
 # make up KAFKA_BROKERS=3: on the local three-broker cluster instead of the single broker.
 # `make up IMAGES=1` runs the services from their container images (podman) instead of the venv.
@@ -31,6 +31,12 @@ typecheck:
 
 schemas:
 	uv run --frozen python -m switchboard.events.schemas
+	uv run --frozen python -m switchboard.events.asyncapi
+
+# When a release is cut: the current schemas become the snapshot later changes are checked
+# against (docs/events.md). Never to make a failing compatibility test pass.
+schemas-release: schemas
+	uv run --frozen python -m switchboard.events.schemas --release
 
 bench:
 	uv run --frozen python bench/webhook_latency.py

@@ -10,6 +10,8 @@ command -v mvn >/dev/null || need_apt+=(maven)
 command -v curl >/dev/null || need_apt+=(curl)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need_apt+=(postgresql postgresql-contrib)
 command -v psql >/dev/null || need_apt+=(postgresql-client)
+# tests/contract/test_asyncapi.py validates the AsyncAPI document with @asyncapi/parser.
+command -v npm >/dev/null || need_apt+=(nodejs npm)
 if [ "${SB_WITH_BROWSER:-}" = 1 ] && ! command -v chromium >/dev/null; then need_apt+=(chromium); fi
 # Container images (make image-test, make up IMAGES=1): podman with runc, and debootstrap for
 # the local base image.
@@ -30,3 +32,4 @@ command -v uv >/dev/null || python3 -m pip install -q uv
 uv sync --frozen -q --compile-bytecode
 .venv/bin/python -m compileall -q -j 0 libs/*/src services/*/src >/dev/null
 bash scripts/kafka.sh install
+bash scripts/asyncapi_parser.sh >/dev/null

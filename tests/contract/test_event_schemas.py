@@ -1,14 +1,28 @@
-"""Committed JSON Schemas are the published contract: the code may only evolve compatibly.
+"""Committed JSON Schemas are the published contract: the code may only evolve compatibly
+(docs/events.md).
+
+Two checks: the current models against the committed schemas (libs/events/schemas/, kept up
+to date by `make schemas`), and against the RELEASED ones (libs/events/schemas/released/, only
+written when a release is cut): regenerating the schemas cannot hide a breaking change.
 
 If this fails after a model change: either make the change compatible (optional fields only),
 or add a new version with an upcaster. Then run `make schemas` and commit the files."""
 
+import contextlib
 import json
 
 import pytest
 
 from switchboard.events import registered_events
-from switchboard.events.schemas import SCHEMA_DIR, incompatibilities, schema_filename, schema_for
+from switchboard.events.schemas import (
+    SCHEMA_DIR,
+    export,
+    incompatibilities,
+    release,
+    release_problems,
+    schema_filename,
+    schema_for,
+)
 
 
 @pytest.mark.parametrize("event_type", sorted(registered_events()))
@@ -85,3 +99,98 @@ def test_upcaster_brings_an_old_version_to_the_current_model():
     finally:
         reg._latest.clear(), reg._latest.update(saved[0])
         reg._upcasters.clear(), reg._upcasters.update(saved[1])
+
+
+def test_no_breaking_change_since_the_released_schemas():
+    assert release_problems() == [], (
+        "a released event changed incompatibly: make it compatible, or bump its version and "
+        "register an upcaster (docs/events.md)"
+    )
+
+
+@contextlib.contextmanager
+def _registry_as_is():
+    from switchboard.events import registry as reg
+
+    saved = dict(reg._latest), dict(reg._upcasters)
+    try:
+        yield reg
+    finally:
+        reg._latest.clear(), reg._latest.update(saved[0])
+        reg._upcasters.clear(), reg._upcasters.update(saved[1])
+
+
+def _probe(version: int, **fields):
+    """A `ReleaseProbe` event class of this version with these payload fields."""
+    from typing import Literal
+
+    from pydantic import create_model
+
+    from switchboard.events import Event
+
+    model = create_model(
+        "ReleaseProbe",
+        __base__=Event,
+        event_type=(Literal["ReleaseProbe"], "ReleaseProbe"),
+        version=(Literal[version], version),  # type: ignore[valid-type]
+        **fields,
+    )
+    model.topic = "switchboard.config"
+    return model
+
+
+def test_a_breaking_change_fails_unless_the_version_is_bumped_with_an_upcaster(tmp_path):
+    released = tmp_path / "released"
+    with _registry_as_is() as reg:
+        reg.register(_probe(1, name=(str, ...), note=(str | None, None)))
+        release(tmp_path / "current", released)
+        assert release_problems(released) == []
+
+        # v1 -> v1 with a field renamed, a type changed and a new required field: refused
+        reg._latest["ReleaseProbe"] = _probe(1, label=(str, ...), note=(int | None, None))
+        problems = release_problems(released)
+        assert "ReleaseProbe v1/name: property removed" in problems
+        assert "ReleaseProbe v1/label: new required property" in problems
+        assert any(p.startswith("ReleaseProbe v1/note: accepted variant removed") for p in problems)
+
+        # the same change as v2: refused until an upcaster reads v1...
+        reg.register(_probe(2, label=(str, ...), note=(int | None, None)))
+        assert release_problems(released) == ["ReleaseProbe: v1 -> v2 has no upcaster"]
+
+        # ...then accepted, and a released v1 event is read as v2
+        reg.upcaster("ReleaseProbe", 1)(
+            lambda d: (
+                {k: v for k, v in d.items() if k not in ("name", "note")} | {"label": d["name"]}
+            )
+        )
+        assert release_problems(released) == []
+        v1 = {
+            "event_type": "ReleaseProbe",
+            "version": 1,
+            "event_id": "6f1c9a52-3b7e-4c8e-9d65-2a8f0e4b7c11",
+            "occurred_at": "2026-06-03T16:55:00Z",
+            "practice_id": "demo",
+            "correlation_id": "6f1c9a52-3b7e-4c8e-9d65-2a8f0e4b7c11",
+            "name": "old",
+            "note": "text",
+        }
+        assert reg.decode(v1).label == "old"
+
+        # removing a released event type is breaking too
+        del reg._latest["ReleaseProbe"]
+        assert release_problems(released) == ["ReleaseProbe: released v1, no longer registered"]
+
+
+def test_published_schemas_accept_additions_and_describe_every_property():
+    schema = schema_for("MessageReceived")
+    assert "additionalProperties" not in json.dumps(schema)
+    assert schema["properties"]["body"]["description"].endswith("(patient data).")
+    closed = _schema({"a": {"type": "string"}}) | {"additionalProperties": False}
+    assert incompatibilities(_schema({"a": {"type": "string"}}), closed) == [
+        "/: closed to additional properties"
+    ]
+
+
+def test_export_writes_one_file_per_event(tmp_path):
+    written = export(tmp_path)
+    assert {p.name for p in written} == {schema_filename(e) for e in registered_events()}

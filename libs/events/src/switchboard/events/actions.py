@@ -90,6 +90,7 @@ class ReplyRequested(ConversationAction):
 
     event_type: Literal["ReplyRequested"] = "ReplyRequested"
     version: Literal[1] = 1
+    phi_fields = frozenset({"to", "body", "subject", "attachments"})
 
     message_id: uuid.UUID
     channel: Channel

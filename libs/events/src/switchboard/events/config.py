@@ -64,7 +64,7 @@ class VoicemailExtensionMapped(ConfigEvent):
     event_type: Literal["VoicemailExtensionMapped"] = "VoicemailExtensionMapped"
     version: Literal[1] = 1
 
-    extension: str = Field(min_length=1, max_length=16, pattern=r"^[0-9*#]+$")
+    extension: str = Field(min_length=1, max_length=16, pattern=r"^[0-9*#]+$", examples=["2"])
     target: str | None = None
 
 

@@ -42,6 +42,9 @@ class Event(BaseModel):
 
     # Kafka topic (logical name, see topics.Topic) that carries this event type.
     topic: ClassVar[str]
+    # Fields holding patient data (content, demographics, addresses): the AsyncAPI document
+    # flags the event `x-phi` (patient id fields are added to these automatically).
+    phi_fields: ClassVar[frozenset[str]] = frozenset()
 
     def partition_key(self) -> str:
         """Key that keeps one stream in order; subclasses narrow it."""

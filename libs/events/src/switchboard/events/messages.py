@@ -42,6 +42,9 @@ class MessageReceived(Event):
     topic = Topic.MESSAGES
     event_type: Literal["MessageReceived"] = "MessageReceived"
     version: Literal[1] = 1
+    phi_fields = frozenset(
+        {"sender", "body", "subject", "attachments", "email_threading", "voicemail_extension"}
+    )
 
     message_id: uuid.UUID
     conversation_id: uuid.UUID
@@ -77,6 +80,7 @@ class MessageDeferred(Event):
     topic = Topic.INTAKE
     event_type: Literal["MessageDeferred"] = "MessageDeferred"
     version: Literal[1] = 1
+    phi_fields = frozenset({"message"})
 
     message: MessageReceived
 

@@ -53,8 +53,8 @@ class WeeklyWindow(_Part):
     `end` may be "24:00"; windows never cross midnight (use two)."""
 
     weekday: int = Field(ge=0, le=6)
-    start: str = Field(pattern=_HHMM)
-    end: str = Field(pattern=_HHMM)
+    start: str = Field(pattern=_HHMM, examples=["09:00"])
+    end: str = Field(pattern=_HHMM, examples=["17:00"])
 
 
 class ChannelChoice(_Part):

@@ -24,7 +24,7 @@ class _DeadLetterAction(Event):
     topic = Topic.OPERATIONS
 
     operator: str = Field(min_length=1, max_length=128)
-    dead_letter_id: str = Field(pattern=DEAD_LETTER_ID, max_length=40)
+    dead_letter_id: str = Field(pattern=DEAD_LETTER_ID, max_length=40, examples=["3:17"])
     # The consumer group that failed on it (its `dlq.consumer` header).
     consumer: str = Field(min_length=1, max_length=128)
     # The event the dead letter holds, when it could be read as one.

@@ -22,9 +22,15 @@ AppointmentStatus = Literal[
 
 @register
 class PatientUpserted(Event):
+    """A patient's demographics and contacts as the practice-management system holds them
+    now. Contains patient data."""
+
     topic = Topic.PM
     event_type: Literal["PatientUpserted"] = "PatientUpserted"
     version: Literal[1] = 1
+    phi_fields = frozenset(
+        {"given_name", "family_name", "birth_date", "phones", "emails", "preferred_language"}
+    )
 
     patient_id: str
     given_name: str = ""
@@ -44,6 +50,9 @@ class PatientUpserted(Event):
 
 @register
 class AppointmentChanged(Event):
+    """A patient's appointment as the practice-management system holds it now (booked,
+    moved, cancelled...). Names the patient (their id) and when they are seen."""
+
     topic = Topic.PM
     event_type: Literal["AppointmentChanged"] = "AppointmentChanged"
     version: Literal[1] = 1
@@ -66,6 +75,8 @@ class AppointmentChanged(Event):
 
 @register
 class LocationUpserted(Event):
+    """A practice location (a clinic) as the practice-management system holds it now."""
+
     topic = Topic.PM
     event_type: Literal["LocationUpserted"] = "LocationUpserted"
     version: Literal[1] = 1
@@ -81,6 +92,8 @@ class LocationUpserted(Event):
 
 @register
 class ProviderUpserted(Event):
+    """A provider (clinician) as the practice-management system holds them now."""
+
     topic = Topic.PM
     event_type: Literal["ProviderUpserted"] = "ProviderUpserted"
     version: Literal[1] = 1

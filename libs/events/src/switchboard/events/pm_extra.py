@@ -23,6 +23,9 @@ from switchboard.events.topics import Topic
 
 @register
 class CareTeamUpserted(Event):
+    """A patient's care team (staff members, primary contact) as the practice-management
+    system holds it now."""
+
     topic = Topic.PM
     event_type: Literal["CareTeamUpserted"] = "CareTeamUpserted"
     version: Literal[1] = 1

@@ -45,6 +45,10 @@ def upcaster(event_type: str, from_version: int) -> Callable[[Callable[..., Any]
     return wrap
 
 
+def has_upcaster(event_type: str, from_version: int) -> bool:
+    return (event_type, from_version) in _upcasters
+
+
 def registered_events() -> dict[str, type[Event]]:
     return dict(_latest)
 
@@ -92,4 +96,6 @@ def decode(raw: bytes | str | dict[str, Any]) -> Event:
     if not isinstance(data, dict):
         raise UnknownEventError("an event is a JSON object")
     data = upcast(data)
-    return event_class(data["event_type"]).model_validate(data)
+    # Tolerant reader (docs/events.md): fields this code does not know yet, added by a newer
+    # producer within the same version, are ignored. Producers still construct strictly.
+    return event_class(data["event_type"]).model_validate(data, extra="ignore")

@@ -19,6 +19,9 @@ from switchboard.events.topics import Topic
 
 @register
 class StaffAddressesSet(Event):
+    """The phone numbers and email addresses that belong to one staff member (the whole
+    set each time; empty removes them)."""
+
     topic = Topic.CONFIG
     event_type: Literal["StaffAddressesSet"] = "StaffAddressesSet"
     version: Literal[1] = 1

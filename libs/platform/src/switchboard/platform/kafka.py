@@ -1,4 +1,5 @@
-"""Durable Kafka producing: acks=all, idempotence, trace headers, bounded waits."""
+"""Durable Kafka producing: acks=all, idempotence, trace and CloudEvents headers, bounded
+waits."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 
 from switchboard.events import Event, encode, topic_for
+from switchboard.events.cloud_events import kafka_headers
 from switchboard.events.topics import TOPIC_SPECS
 from switchboard.platform.logging import get_logger
 from switchboard.platform.metrics import PRODUCER_RESETS, PUBLISH_SECONDS, PUBLISHED
@@ -66,12 +68,16 @@ def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
     )
 
 
-def record_headers(event: Event, ctx: Context | None = None) -> list[tuple[str, bytes]]:
+def record_headers(
+    event: Event, ctx: Context | None = None, service: str = "switchboard"
+) -> list[tuple[str, bytes]]:
+    """The envelope's ids (the consumers and the dead-letter tool read them), the CloudEvents
+    binary-mode attributes (`ce_*`, content-type: for subscribers) and the trace context."""
     return [
         ("event_type", event.event_type.encode()),
         ("version", str(event.version).encode()),
         ("event_id", str(event.event_id).encode()),
-        ("content-type", b"application/json"),
+        *kafka_headers(event, service),
         *inject_headers(ctx),
     ]
 
@@ -200,7 +206,11 @@ class Publisher:
                             topic,
                             value=encode(e),
                             key=e.partition_key().encode(),
-                            headers=record_headers(e, trace.set_span_in_context(span)),
+                            headers=record_headers(
+                                e,
+                                trace.set_span_in_context(span),
+                                self.settings.service_name,
+                            ),
                         )
                     )
                 await asyncio.gather(*futures)

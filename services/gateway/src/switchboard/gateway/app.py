@@ -12,6 +12,7 @@ from switchboard.gateway import live, ui
 from switchboard.gateway.actions import router as actions_router
 from switchboard.gateway.admin import admin
 from switchboard.gateway.ehr import router as ehr_router
+from switchboard.gateway.event_docs import router as event_docs_router
 from switchboard.gateway.inbox import router as inbox_router
 from switchboard.gateway.lines import router as lines_router
 from switchboard.gateway.my_routing import router as my_routing_router
@@ -63,6 +64,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     app.include_router(templates_router)
     app.include_router(my_routing_router)
     app.include_router(live.live)
+    app.include_router(event_docs_router)
     ui.mount(app)
     return app
 

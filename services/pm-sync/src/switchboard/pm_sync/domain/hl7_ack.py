@@ -33,9 +33,6 @@ _ERR_TEXT = {
     ERR_INTERNAL: "Application internal error",
 }
 
-# trigger -> (change, status). S12/S13/S14 take the status from SCH-25 when it is a known
-# filler status; the status given here is the fallback.
-
 
 def _escape(text: str) -> str:
     text = " ".join(text.replace("\r", " ").replace("\n", " ").split())

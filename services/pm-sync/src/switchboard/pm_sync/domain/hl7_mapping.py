@@ -42,6 +42,8 @@ from switchboard.pm_sync.domain.hl7_message import (
 )
 from switchboard.pm_sync.domain.schedule import normalize_email, normalize_phone
 
+# trigger -> (change, status). S12/S13/S14 take the status from SCH-25 when it is a known
+# filler status; the status given here is the fallback.
 SIU_TRIGGERS: dict[str, tuple[str, str]] = {
     "S12": ("booked", "booked"),
     "S13": ("rescheduled", "booked"),

@@ -12,8 +12,6 @@ from switchboard.pm_sync.domain.hl7_mapping import Parsed, parse_many
 from switchboard.pm_sync.domain.hl7_message import ERR_INTERNAL, HL7Error
 
 Publish = Callable[[Sequence[Event]], Awaitable[None]]
-
-
 # Parses messages (e.g. in a worker process); None = in this process.
 ParseMany = Callable[[Sequence[str]], Awaitable[list[Parsed]]]
 

@@ -34,6 +34,9 @@ COPY services/ingest/pyproject.toml services/ingest/
 COPY services/notifier/pyproject.toml services/notifier/
 COPY services/pm-sync/pyproject.toml services/pm-sync/
 COPY services/router/pyproject.toml services/router/
+# The demo practice is a workspace member (uv reads every member's pyproject to use the lock);
+# only its pyproject is copied: it has no dependency of its own and no image contains it.
+COPY tools/demo_practice/pyproject.toml tools/demo_practice/
 # uv, pinned, is installed for each step that uses it and removed in the same step, so it
 # is never part of an image (buildah cannot bind-mount a cached stage, which would be neater).
 ARG UV_VERSION
@@ -44,14 +47,17 @@ RUN --mount=type=cache,target=/root/.cache \
  && /tmp/uv/bin/uv sync --frozen --no-dev --no-install-workspace --all-packages \
  && rm -rf /tmp/uv
 
-# The workspace's own packages as wheels, built once for all services.
+# The libraries' and services' wheels, built once for all services (not the demo's: tools/
+# is not copied, so it cannot end up in an image).
 FROM deps AS wheels
 COPY libs libs
 COPY services services
 RUN --mount=type=cache,target=/root/.cache \
     python3 -m venv /tmp/uv \
  && /tmp/uv/bin/pip install --quiet --cert /etc/ssl/certs/ca-certificates.crt "uv==${UV_VERSION}" \
- && /tmp/uv/bin/uv build --all-packages --wheel --out-dir /wheels \
+ && for package in libs/* services/*; do \
+      /tmp/uv/bin/uv build --wheel --out-dir /wheels "$package" || exit 1; \
+    done \
  && rm -rf /tmp/uv
 
 # One service: its wheel and the two libraries, into the venv (dependencies are there).

@@ -28,9 +28,10 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from switchboard.platform.logging import configure_logging
-from switchboard.pm_sync.demo import generate_demo
-from switchboard.pm_sync.hl7_intake import hl7_callback, parse_hl7
-from switchboard.pm_sync.mllp import MLLPClient, MLLPServer, ack_code
+from switchboard.pm_sync.adapters.mllp import MLLPClient, MLLPServer, ack_code
+from switchboard.pm_sync.domain.hl7_mapping import parse_hl7
+from switchboard.pm_sync.entrypoints.hl7_intake import hl7_callback
+from switchboard_demo.practice import generate_demo
 
 PG_PORT = int(os.environ.get("PG_PORT", "55432"))
 KAFKA = os.environ.get("SWITCHBOARD_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
@@ -102,7 +103,7 @@ async def durable(count: int, windows: list[int]) -> None:
     from switchboard.events import Topic
     from switchboard.platform.kafka import ensure_topics
     from switchboard.platform.migrations import upgrade
-    from switchboard.pm_sync.app import MIGRATIONS, build_app
+    from switchboard.pm_sync.entrypoints.app import MIGRATIONS, build_app
     from switchboard.pm_sync.settings import PmSyncSettings
 
     prefix = f"bench{uuid.uuid4().hex[:6]}."

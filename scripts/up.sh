@@ -175,7 +175,7 @@ CONF
     cat <<CONF
 
 [program:demo-fhir]
-command=$ROOT/.venv/bin/python -m switchboard.pm_sync.fhir_server --port $SB_DEMO_FHIR_PORT --token $SB_DEMO_FHIR_TOKEN
+command=$ROOT/.venv/bin/python -m switchboard_demo.fhir_server --port $SB_DEMO_FHIR_PORT --token $SB_DEMO_FHIR_TOKEN
 directory=$ROOT
 stdout_logfile=$SB_RUN_HOME/logs/demo-fhir.log
 redirect_stderr=true
@@ -222,7 +222,7 @@ if [ $demo = 1 ]; then
   # The demo practice through pm-sync's real interfaces: its PM system's HL7 feed over MLLP
   # (registrations, bookings, reschedules, cancellations, no-shows); pm-sync's FHIR poller
   # reads locations, providers, patients and care teams from the demo-fhir server.
-  uv run --frozen python -m switchboard.pm_sync.demo --port "$SB_MLLP_PORT" --window 64
+  uv run --frozen python -m switchboard_demo.load --port "$SB_MLLP_PORT" --window 64
   uv run --frozen python scripts/demo_messages.py
 fi
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 from system_support import System
 
-from switchboard.pm_sync.demo import LOCATIONS, DemoPractice, generate_demo
+from switchboard_demo.practice import LOCATIONS, DemoPractice, generate_demo
 
 # The numbers scripts/demo_messages.py texts from: their conversations are already open.
 _DEMO_SMS_NUMBERS = {"+12125550101", "+12125550102", "+17185550103", "+17185550104"}

@@ -26,7 +26,7 @@ from system_support import running_system
 
 from switchboard.ingest.signing import signed_headers
 from switchboard.ingest.twilio import signature
-from switchboard.pm_sync.mllp import MLLPClient, ack_code
+from switchboard.pm_sync.adapters.mllp import MLLPClient, ack_code
 
 # The system start and every channel, on a machine shared with other runs: more than 300 s.
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]

@@ -35,11 +35,11 @@ from switchboard.platform.internal_api import (
 )
 from switchboard.platform.kafka import ensure_topics
 from switchboard.platform.migrations import upgrade
-from switchboard.pm_sync import storage
-from switchboard.pm_sync.app import MIGRATIONS, build_app
-from switchboard.pm_sync.fhir_server import FhirTestServer
-from switchboard.pm_sync.mllp import MLLPClient, ack_code
+from switchboard.pm_sync.adapters import storage
+from switchboard.pm_sync.adapters.mllp import MLLPClient, ack_code
+from switchboard.pm_sync.entrypoints.app import MIGRATIONS, build_app
 from switchboard.pm_sync.settings import FhirPractice, PmSyncSettings
+from switchboard_demo.fhir_server import FhirTestServer
 
 pytestmark = pytest.mark.integration
 

@@ -58,7 +58,7 @@ def fhir_server() -> Iterator[tuple[str, str]]:
         [
             sys.executable,
             "-m",
-            "switchboard.pm_sync.fhir_server",
+            "switchboard_demo.fhir_server",
             "--port",
             str(port),
             "--token",

@@ -47,7 +47,7 @@ from system_support import System, running_system  # noqa: E402
 
 from switchboard.ingest.signing import signed_headers  # noqa: E402
 from switchboard.ingest.twilio import signature  # noqa: E402
-from switchboard.pm_sync.mllp import MLLPClient, ack_code  # noqa: E402
+from switchboard.pm_sync.adapters.mllp import MLLPClient, ack_code  # noqa: E402
 
 SHARED_KAFKA_PORT, SHARED_PG_PORT = 19092, 55432
 # The harness's own ports are below Linux's ephemeral range (32768-60999): a port there can be

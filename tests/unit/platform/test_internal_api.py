@@ -32,7 +32,7 @@ from switchboard.platform.internal_api import (
 )
 from switchboard.platform.logging import configure_logging
 from switchboard.platform.settings import ServiceSettings
-from switchboard.pm_sync.app import build_app as pm_sync_app
+from switchboard.pm_sync.entrypoints.app import build_app as pm_sync_app
 from switchboard.pm_sync.settings import PmSyncSettings
 from switchboard.router.api import router as router_api
 from switchboard.router.app import build_app as router_app

@@ -8,8 +8,10 @@ import pickle
 
 from test_pm_hl7_intake import A04, NO_START, S12, S13, S15
 
-from switchboard.pm_sync.hl7_intake import HL7Error, hl7_batch_callback, parse_many
-from switchboard.pm_sync.mllp import MLLPClient, MLLPServer, ack_code
+from switchboard.pm_sync.adapters.mllp import MLLPClient, MLLPServer, ack_code
+from switchboard.pm_sync.domain.hl7_mapping import parse_many
+from switchboard.pm_sync.domain.hl7_message import HL7Error
+from switchboard.pm_sync.entrypoints.hl7_intake import hl7_batch_callback
 
 
 class Store:

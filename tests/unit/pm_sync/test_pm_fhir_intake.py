@@ -20,12 +20,11 @@ from switchboard.events import (
     deterministic_id,
 )
 from switchboard.events.pm_extra import CareTeamUpserted
-from switchboard.pm_sync.fhir_intake import (
+from switchboard.pm_sync.adapters.fhir_client import FhirPoller, FhirPollError
+from switchboard.pm_sync.domain.fhir_bundle import map_bundle
+from switchboard.pm_sync.domain.fhir_mapping import (
     STAFF_USER_SYSTEM,
-    FhirPoller,
-    FhirPollError,
     FhirResourceError,
-    map_bundle,
     map_resource,
 )
 

@@ -8,8 +8,11 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from switchboard.events import AppointmentChanged, PatientUpserted, deterministic_id
-from switchboard.pm_sync.hl7_intake import HL7Error, ack, hl7_callback, parse_hl7
-from switchboard.pm_sync.schedule import latest_appointments, next_upcoming
+from switchboard.pm_sync.domain.hl7_ack import ack
+from switchboard.pm_sync.domain.hl7_mapping import parse_hl7
+from switchboard.pm_sync.domain.hl7_message import HL7Error
+from switchboard.pm_sync.domain.schedule import latest_appointments, next_upcoming
+from switchboard.pm_sync.entrypoints.hl7_intake import hl7_callback
 
 EST = timezone(timedelta(hours=-5))
 

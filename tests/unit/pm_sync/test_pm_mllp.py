@@ -8,8 +8,7 @@ import asyncio
 import pytest
 from test_pm_hl7_intake import A04, NO_START, S12, S13, S15, siu
 
-from switchboard.pm_sync.hl7_intake import hl7_callback
-from switchboard.pm_sync.mllp import (
+from switchboard.pm_sync.adapters.mllp import (
     END_BLOCK,
     START_BLOCK,
     MLLPClient,
@@ -17,6 +16,7 @@ from switchboard.pm_sync.mllp import (
     ack_code,
     frame,
 )
+from switchboard.pm_sync.entrypoints.hl7_intake import hl7_callback
 
 
 class Store:

@@ -6,9 +6,8 @@
 from datetime import UTC, date, datetime, timedelta
 
 from switchboard.events import AppointmentChanged, CareTeamUpserted, deterministic_id
-from switchboard.pm_sync.fhir_server import search
-from switchboard.pm_sync.panel import age_on, build_panel, effective_care_team
-from switchboard.pm_sync.projection import fold
+from switchboard.pm_sync.domain.panel import age_on, build_panel, effective_care_team
+from switchboard.pm_sync.domain.projection import fold
 
 NOW = datetime(2026, 6, 3, 16, 55, tzinfo=UTC)
 PATIENT = {
@@ -92,17 +91,3 @@ def test_fold_keeps_the_newest_version_per_appointment_whatever_the_order():
         source_updated_at=NOW,
     )
     assert fold([team, team]).care_teams == [team]
-
-
-def test_local_fhir_server_search_filters_and_sorts_by_last_updated():
-    def r(i: str, at: str) -> dict:
-        return {"resourceType": "Patient", "id": i, "meta": {"lastUpdated": at}}
-
-    items = [
-        r("b", "2026-01-02T00:00:00Z"),
-        r("a", "2026-01-01T00:00:00Z"),
-        r("c", "2026-01-03T00:00:00Z"),
-    ]
-    assert [x["id"] for x in search(items, None)] == ["a", "b", "c"]
-    assert [x["id"] for x in search(items, "gt2026-01-02T00:00:00Z")] == ["c"]
-    assert [x["id"] for x in search(items, "ge2026-01-02T00:00:00Z")] == ["b", "c"]

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from switchboard.events import AppointmentChanged, PatientUpserted, deterministic_id
-from switchboard.pm_sync.schedule import (
+from switchboard.pm_sync.domain.schedule import (
     latest_appointments,
     next_upcoming,
     normalize_email,

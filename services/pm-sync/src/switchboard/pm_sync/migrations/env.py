@@ -1,4 +1,4 @@
 from switchboard.platform.migrations import run_env
-from switchboard.pm_sync.storage import SCHEMA, metadata
+from switchboard.pm_sync.adapters.storage import SCHEMA, metadata
 
 run_env(metadata, SCHEMA)

@@ -1,5 +1,5 @@
 """pm-sync's internal HTTP API: what the gateway (and other services) read from it.
-Routes only; the SQL is in queries.py, the read models in panel.py.
+Routes only; the SQL is in adapters/queries.py, the read models in domain/panel.py.
 
     GET  /internal/practices/{practice}/patients/{patient_id}   panel (I-PANEL-1)
     GET  /internal/practices/{practice}/patients?phone=...       patients using it (I-UNREC-1)
@@ -20,9 +20,9 @@ from sqlalchemy import select
 
 from switchboard.platform.kafka import PublishError
 from switchboard.platform.logging import get_logger
-from switchboard.pm_sync import queries, storage
-from switchboard.pm_sync.fhir_sync import FhirSync, FhirUnavailable
-from switchboard.pm_sync.panel import PatientPanel, PatientSummary
+from switchboard.pm_sync.adapters import queries, storage
+from switchboard.pm_sync.domain.panel import PatientPanel, PatientSummary
+from switchboard.pm_sync.entrypoints.fhir_sync import FhirSync, FhirUnavailable
 from switchboard.pm_sync.settings import PmSyncSettings
 
 log = get_logger(__name__)

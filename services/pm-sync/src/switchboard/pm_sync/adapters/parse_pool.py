@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from switchboard.platform.logging import get_logger
-from switchboard.pm_sync.hl7_intake import Parsed, parse_many
+from switchboard.pm_sync.domain.hl7_mapping import Parsed, parse_many
 
 log = get_logger(__name__)
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol, Self, runtime_checkable
 
 from switchboard.platform.logging import get_logger
-from switchboard.pm_sync.hl7_intake import ERR_INTERNAL, ERR_SEGMENT_SEQUENCE, HL7Error, ack
+from switchboard.pm_sync.domain.hl7_ack import ack
+from switchboard.pm_sync.domain.hl7_message import ERR_INTERNAL, ERR_SEGMENT_SEQUENCE, HL7Error
 
 log = get_logger(__name__)
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel
 
 from switchboard.events import AppointmentChanged
-from switchboard.pm_sync.schedule import next_upcoming, recent_encounters
+from switchboard.pm_sync.domain.schedule import next_upcoming, recent_encounters
 
 ENCOUNTER_LIMIT = 5
 

@@ -9,16 +9,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from switchboard.events import AppointmentChanged, PatientUpserted
-from switchboard.pm_sync.demo import DEMO_STAFF, LOCATIONS, PROVIDERS, generate_demo, load_demo
-from switchboard.pm_sync.fhir_intake import map_bundle
-from switchboard.pm_sync.hl7_intake import hl7_callback, parse_hl7
-from switchboard.pm_sync.mllp import MLLPServer
-from switchboard.pm_sync.schedule import (
+from switchboard.pm_sync.adapters.mllp import MLLPServer
+from switchboard.pm_sync.domain.fhir_bundle import map_bundle
+from switchboard.pm_sync.domain.hl7_mapping import parse_hl7
+from switchboard.pm_sync.domain.schedule import (
     latest_appointments,
     next_upcoming,
     patients_by_contact,
     recent_encounters,
 )
+from switchboard.pm_sync.entrypoints.hl7_intake import hl7_callback
+from switchboard_demo.fhir_server import search
+from switchboard_demo.load import load_demo
+from switchboard_demo.practice import DEMO_STAFF, LOCATIONS, PROVIDERS, generate_demo
 
 NOW = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)
 
@@ -140,3 +143,17 @@ async def test_load_demo_feeds_every_message_through_mllp(demo):
     assert report.sent == len(demo.hl7_messages()) == report.accepted
     assert report.rejected == []
     assert len(published) == report.sent
+
+
+def test_local_fhir_server_search_filters_and_sorts_by_last_updated():
+    def r(i: str, at: str) -> dict:
+        return {"resourceType": "Patient", "id": i, "meta": {"lastUpdated": at}}
+
+    items = [
+        r("b", "2026-01-02T00:00:00Z"),
+        r("a", "2026-01-01T00:00:00Z"),
+        r("c", "2026-01-03T00:00:00Z"),
+    ]
+    assert [x["id"] for x in search(items, None)] == ["a", "b", "c"]
+    assert [x["id"] for x in search(items, "gt2026-01-02T00:00:00Z")] == ["c"]
+    assert [x["id"] for x in search(items, "ge2026-01-02T00:00:00Z")] == ["b", "c"]

@@ -23,7 +23,7 @@ from switchboard.events import (
     PatientUpserted,
     ProviderUpserted,
 )
-from switchboard.pm_sync.schedule import latest_appointments, latest_patients, status_rank
+from switchboard.pm_sync.domain.schedule import latest_appointments, latest_patients, status_rank
 
 E = TypeVar("E", CareTeamUpserted, LocationUpserted, ProviderUpserted)
 

@@ -1,5 +1,5 @@
 """The FHIR side of pm-sync at run time: one polling loop per configured practice, and the
-on-demand "Sync with EHR" pull. (What a resource means is fhir_intake.py; this is I/O.)
+on-demand "Sync with EHR" pull. (What a resource means is domain/fhir_mapping.py; this is I/O.)
 
 Per practice and resource type (Location, Practitioner, Patient, CareTeam, Appointment, in
 that order): read the cursor from pm_sync.fhir_cursors, page through what changed since,
@@ -34,13 +34,10 @@ from switchboard.platform.http import NotReady
 from switchboard.platform.kafka import Publisher, PublishError
 from switchboard.platform.logging import get_logger, scrub
 from switchboard.platform.readiness import RECHECK_EVERY_S, Backoff
-from switchboard.pm_sync import queries
-from switchboard.pm_sync.fhir_intake import (
-    RESOURCE_TYPES,
-    FhirPoller,
-    PollResult,
-    newest_cursor,
-)
+from switchboard.pm_sync.adapters import queries
+from switchboard.pm_sync.adapters.fhir_client import FhirPoller
+from switchboard.pm_sync.domain.fhir_bundle import PollResult, newest_cursor
+from switchboard.pm_sync.domain.fhir_mapping import RESOURCE_TYPES
 from switchboard.pm_sync.settings import FhirPractice, PmSyncSettings
 
 log = get_logger(__name__)

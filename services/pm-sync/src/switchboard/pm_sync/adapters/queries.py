@@ -1,5 +1,5 @@
 """Reads and writes of schema pm_sync that the HTTP routes and the FHIR poller need.
-SQL only; what to make of the rows is in panel.py (pure)."""
+SQL only; what to make of the rows is domain/panel.py."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.events import AppointmentChanged
-from switchboard.pm_sync import storage
-from switchboard.pm_sync.panel import PatientPanel, PatientSummary, build_panel, summary
-from switchboard.pm_sync.schedule import normalize_email, normalize_phone
+from switchboard.pm_sync.adapters import storage
+from switchboard.pm_sync.domain.panel import PatientPanel, PatientSummary, build_panel, summary
+from switchboard.pm_sync.domain.schedule import normalize_email, normalize_phone
 
 
 async def _names(

@@ -3,7 +3,7 @@ integration tests poll. Serves `GET {base}/{type}` searchset Bundles with `_last
 `_sort=_lastUpdated`, `_count` and `next` links; checks a bearer token when given one; can be
 told to answer every request with an error status (`fail_status`), to play a broken server.
 
-    python -m switchboard.pm_sync.fhir_server --port 8090     # the demo practice
+    python -m switchboard_demo.fhir_server --port 8090     # the demo practice
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from switchboard_demo.practice import DEFAULT_SEED, generate_demo
 
 
 def _instant(value: Any) -> datetime | None:
@@ -202,8 +204,6 @@ def _outcome(text: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from switchboard.pm_sync.demo import DEFAULT_SEED, generate_demo
-
     parser = argparse.ArgumentParser(description="Serve the demo practice over FHIR R4.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8090)

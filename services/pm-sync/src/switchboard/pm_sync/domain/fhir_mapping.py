@@ -1,11 +1,11 @@
-"""FHIR R4 intake (X-FHIR-1): Patient, Appointment, Location, Practitioner, CareTeam -> events,
-and `FhirPoller`, which pulls changed resources from a FHIR server page by page.
+"""FHIR R4 resource -> event mapping (X-FHIR-1): Patient, Appointment, Location, Practitioner,
+CareTeam. Pure.
 
 Resources are validated with the `fhir.resources.R4B` models (the installed fhir.resources 8
 ships R4B, R5 and STU3; R4B is R4 plus a few additive fixes, identical for these five
-resources). A resource that fails validation, or lacks what an event needs, is returned as
-`(resource, reason)` so the caller can dead-letter it while the rest of the page goes on.
-Reasons name the element and the rule, never a value (no patient data in logs).
+resources). A resource that fails validation, or lacks what an event needs, raises
+`FhirResourceError` with the reason, so the caller can dead-letter it while the rest of the
+page goes on. Reasons name the element and the rule, never a value (no patient data in logs).
 
 Staff user ids (care team, primary contact): a reference's `identifier` with system
 `STAFF_USER_SYSTEM` gives the user id ("u-dr-1"); otherwise the id of the referenced
@@ -17,16 +17,11 @@ polling the same version again yields the same event, which collapses downstream
 
 from __future__ import annotations
 
-import asyncio
-import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import httpx
 import pydantic
 from fhir.resources.R4B.appointment import Appointment
 from fhir.resources.R4B.careteam import CareTeam
@@ -43,10 +38,7 @@ from switchboard.events import (
     deterministic_id,
 )
 from switchboard.events.pm_extra import CareTeamUpserted
-from switchboard.platform.logging import get_logger
-from switchboard.pm_sync.schedule import normalize_email, normalize_phone
-
-log = get_logger(__name__)
+from switchboard.pm_sync.domain.schedule import normalize_email, normalize_phone
 
 STAFF_USER_SYSTEM = "urn:switchboard:staff-user"
 TIMEZONE_EXTENSIONS = frozenset(
@@ -84,53 +76,7 @@ class FhirResourceError(ValueError):
     """This resource cannot become an event; the text is the reason (no values)."""
 
 
-@dataclass(slots=True)
-class PollResult:
-    resource_type: str
-    events: list[Event] = field(default_factory=list)
-    invalid: list[tuple[dict[str, Any], str]] = field(default_factory=list)
-    cursor: str | None = None  # newest meta.lastUpdated seen (FHIR instant text)
-    pages: int = 0
-    ignored: int = 0  # valid resources that are no event (e.g. a proposed appointment)
-
-    def merge(self, other: PollResult) -> None:
-        self.events.extend(other.events)
-        self.invalid.extend(other.invalid)
-        self.cursor = newest_cursor(self.cursor, other.cursor)
-        self.pages += other.pages
-        self.ignored += other.ignored
-
-
-class FhirPollError(RuntimeError):
-    """The server could not be read (after retries). `partial` holds the pages read so far;
-    its cursor is the one the poll started from, so the next poll re-reads them (the
-    deterministic event ids make that harmless)."""
-
-    def __init__(self, message: str, partial: PollResult) -> None:
-        super().__init__(message)
-        self.partial = partial
-
-
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def _instant(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
-
-
-def newest_cursor(a: str | None, b: str | None) -> str | None:
-    ta, tb = _instant(a), _instant(b)
-    if ta is None:
-        return b if tb is not None else a
-    if tb is None:
-        return a
-    return b if tb > ta else a
 
 
 def _ref(reference: Any) -> tuple[str, str] | None:
@@ -403,208 +349,3 @@ def map_resource(resource: Mapping[str, Any], practice_id: str) -> Event | None:
         return _MAPPERS[model.get_resource_type()](model, practice_id)
     except pydantic.ValidationError as exc:
         raise FhirResourceError(_validation_reason(model.get_resource_type(), exc)) from None
-
-
-def map_bundle(
-    bundle: Mapping[str, Any], practice_id: str, resource_type: str | None = None
-) -> PollResult:
-    """Every entry of a Bundle -> events / invalid; entries of other types are skipped."""
-    result = PollResult(resource_type=resource_type or "*", pages=1)
-    for entry in bundle.get("entry") or ():
-        resource = entry.get("resource") if isinstance(entry, Mapping) else None
-        if not isinstance(resource, Mapping):
-            continue
-        if (entry.get("search") or {}).get("mode") == "outcome":
-            continue
-        kind = resource.get("resourceType")
-        if resource_type is not None and kind != resource_type:
-            continue
-        if resource_type is None and kind not in _MAPPERS:
-            continue
-        result.cursor = newest_cursor(
-            result.cursor, (resource.get("meta") or {}).get("lastUpdated")
-        )
-        try:
-            event = map_resource(resource, practice_id)
-        except FhirResourceError as exc:
-            result.invalid.append((dict(resource), str(exc)))
-            continue
-        if event is None:
-            result.ignored += 1
-        else:
-            result.events.append(event)
-    return result
-
-
-# --- polling ----------------------------------------------------------------------------------
-
-TokenSource = str | Callable[[], str | Awaitable[str]] | None
-
-
-class FhirPoller:
-    """Pulls resources changed since a cursor: `GET {base}/{type}?_lastUpdated=gt{cursor}
-    &_sort=_lastUpdated&_count=N`, then every `link[relation=next]` (same server only).
-
-    Retries 5xx, 429 and connection errors with exponential backoff; on 401 it asks a
-    callable token source once for a fresh token. Other 4xx fail at once.
-    """
-
-    def __init__(
-        self,
-        base_url: str,
-        practice_id: str,
-        *,
-        token: TokenSource = None,
-        client: httpx.AsyncClient | None = None,
-        page_size: int = 100,
-        max_attempts: int = 5,
-        backoff_initial_s: float = 0.5,
-        backoff_max_s: float = 15.0,
-        timeout_s: float = 30.0,
-        max_pages: int = 10_000,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.practice_id = practice_id
-        self._token_source = token
-        self._token: str | None = token if isinstance(token, str) else None
-        self._own_client = client is None
-        self._client = client or httpx.AsyncClient(timeout=timeout_s)
-        self.page_size = page_size
-        self.max_attempts = max(1, max_attempts)
-        self.backoff_initial_s = backoff_initial_s
-        self.backoff_max_s = backoff_max_s
-        self.max_pages = max_pages
-        origin = urlsplit(self.base_url)
-        self._origin = (origin.scheme, origin.netloc)
-
-    async def __aenter__(self) -> FhirPoller:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        if self._own_client:
-            await self._client.aclose()
-
-    async def _bearer(self, refresh: bool = False) -> str | None:
-        source = self._token_source
-        if source is None:
-            return None
-        if isinstance(source, str):
-            return source
-        if self._token is None or refresh:
-            value = source()
-            self._token = await value if isinstance(value, Awaitable) else value
-        return self._token
-
-    def _delay(self, attempt: int, retry_after: str | None) -> float:
-        if retry_after and retry_after.strip().isdigit():
-            return min(float(retry_after), self.backoff_max_s)
-        base = min(self.backoff_initial_s * 2 ** (attempt - 1), self.backoff_max_s)
-        return base * random.uniform(0.5, 1.0)
-
-    async def _get(self, url: str, params: Mapping[str, str] | None) -> dict[str, Any]:
-        refreshed = False
-        last_problem = ""
-        attempt = 0
-        while attempt < self.max_attempts:
-            attempt += 1
-            headers = {"Accept": "application/fhir+json"}
-            token = await self._bearer()
-            if token:
-                headers["Authorization"] = f"Bearer {token}"
-            retry_after = None
-            try:
-                response = await self._client.get(url, params=params, headers=headers)
-            except httpx.TransportError as exc:
-                last_problem = f"connection error ({type(exc).__name__})"
-            else:
-                if response.status_code == 200:
-                    try:
-                        body = response.json()
-                    except ValueError:
-                        raise RuntimeError("FHIR server answered 200 with no JSON") from None
-                    if not isinstance(body, dict) or body.get("resourceType") != "Bundle":
-                        raise RuntimeError("FHIR server answered 200 without a Bundle")
-                    return body
-                if response.status_code == 401 and callable(self._token_source) and not refreshed:
-                    refreshed = True
-                    await self._bearer(refresh=True)
-                    attempt -= 1  # a token refresh is not a failed attempt
-                    continue
-                if response.status_code < 500 and response.status_code != 429:
-                    raise RuntimeError(f"FHIR server answered HTTP {response.status_code}")
-                last_problem = f"HTTP {response.status_code}"
-                retry_after = response.headers.get("Retry-After")
-            if attempt < self.max_attempts:
-                delay = self._delay(attempt, retry_after)
-                log.warning("fhir_retry", problem=last_problem, attempt=attempt, delay_s=delay)
-                await asyncio.sleep(delay)
-        raise RuntimeError(
-            f"FHIR server unavailable after {self.max_attempts} attempts: {last_problem}"
-        )
-
-    def _same_server(self, url: str) -> bool:
-        parts = urlsplit(url)
-        return (parts.scheme, parts.netloc) == self._origin
-
-    async def pages(
-        self, resource_type: str, cursor: str | None = None
-    ) -> AsyncIterator[PollResult]:
-        """One PollResult per Bundle page. Raises RuntimeError when a page cannot be read."""
-        first: dict[str, str] = {"_sort": "_lastUpdated", "_count": str(self.page_size)}
-        if cursor:
-            first["_lastUpdated"] = f"gt{cursor}"
-        params: dict[str, str] | None = first
-        url = f"{self.base_url}/{resource_type}"
-        seen: set[str] = set()
-        for _ in range(self.max_pages):
-            bundle = await self._get(url, params)
-            page = map_bundle(bundle, self.practice_id, resource_type)
-            page.resource_type = resource_type
-            yield page
-            next_url = next(
-                (
-                    link.get("url")
-                    for link in bundle.get("link") or ()
-                    if isinstance(link, Mapping) and link.get("relation") == "next"
-                ),
-                None,
-            )
-            if not next_url or next_url in seen:
-                return
-            if not self._same_server(next_url):
-                raise RuntimeError("Bundle next link points to another server")
-            seen.add(next_url)
-            url, params = next_url, None
-        raise RuntimeError(f"more than {self.max_pages} pages")
-
-    async def poll(self, resource_type: str, cursor: str | None = None) -> PollResult:
-        """Everything of `resource_type` changed after `cursor`: events, invalid resources
-        and the new cursor (unchanged when nothing changed). Raises FhirPollError."""
-        total = PollResult(resource_type=resource_type, cursor=cursor)
-        try:
-            async for page in self.pages(resource_type, cursor):
-                total.merge(page)
-        except (RuntimeError, httpx.HTTPError) as exc:
-            partial = PollResult(
-                resource_type, total.events, total.invalid, cursor, total.pages, total.ignored
-            )
-            raise FhirPollError(f"{resource_type}: {exc}", partial) from None
-        log.info(
-            "fhir_polled",
-            resource_type=resource_type,
-            pages=total.pages,
-            events=len(total.events),
-            invalid=len(total.invalid),
-        )
-        return total
-
-    async def poll_all(
-        self, cursors: Mapping[str, str | None] | None = None, types: Sequence[str] = RESOURCE_TYPES
-    ) -> dict[str, PollResult]:
-        """`poll` for each type in order (Location, Practitioner, Patient, CareTeam,
-        Appointment); stops at the first type that fails (FhirPollError)."""
-        cursors = cursors or {}
-        return {t: await self.poll(t, cursors.get(t)) for t in types}

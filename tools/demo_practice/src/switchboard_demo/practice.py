@@ -5,27 +5,25 @@ sharing one phone), appointments over the past 3 and the coming 2 months.
 FHIR R4 Bundles (Location, Practitioner, Patient, CareTeam, Appointment) and as the HL7 v2
 feed a PM system would have sent (ADT^A04 registrations, a few A08 updates, SIU^S12 bookings
 then S13 reschedules, S14 completions, S15 cancellations, S26 no-shows), in send order.
-`load_demo` pushes that feed through MLLP into pm-sync.
+load.py pushes that feed through MLLP into pm-sync.
 
 Staff user ids on care teams are the ones in `DEMO_STAFF` (and demo/staff.json), so the
 gateway can seed the same users. Phone numbers are in the 555-01xx fictional range, email
 addresses at example.com.
 
-    python -m switchboard.pm_sync.demo --host 127.0.0.1 --port 2575
+Longer than a production module would be (about 660 lines): one deterministic data set and
+its two renderings read best side by side, and none of it ships in a service image.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from switchboard.pm_sync.fhir_intake import STAFF_USER_SYSTEM
-from switchboard.pm_sync.mllp import MLLPClient, ack_code
+from switchboard.pm_sync.domain.fhir_mapping import STAFF_USER_SYSTEM
 
 DEMO_PRACTICE_ID = "demo"
 DEMO_TZ = "America/New_York"
@@ -659,58 +657,3 @@ def _fhir_appointment(a: DemoAppointment) -> dict[str, Any]:
             {"actor": {"reference": f"Location/{a.location_id}"}, "status": "accepted"},
         ],
     }
-
-
-# --- loading ----------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class LoadReport:
-    sent: int = 0
-    accepted: int = 0
-    rejected: list[tuple[int, str]] = field(default_factory=list)  # (index, ACK code)
-
-
-async def load_demo(
-    mllp_host: str,
-    mllp_port: int,
-    *,
-    seed: int = DEFAULT_SEED,
-    now: datetime | None = None,
-    practice: DemoPractice | None = None,
-    window: int = 1,
-    timeout_s: float = 30.0,
-) -> LoadReport:
-    """Send the demo HL7 feed to an MLLP listener (pm-sync), in order, on one connection."""
-    demo = practice or generate_demo(seed, now)
-    messages = demo.hl7_messages()
-    report = LoadReport()
-    async with MLLPClient(mllp_host, mllp_port, timeout_s=timeout_s) as client:
-        acks = await client.send_many(messages, window=window)
-    for index, text in enumerate(acks):
-        report.sent += 1
-        code = ack_code(text)
-        if code == "AA":
-            report.accepted += 1
-        else:
-            report.rejected.append((index, code))
-    return report
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Feed the demo practice's HL7 to pm-sync.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=2575)
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument("--window", type=int, default=1)
-    args = parser.parse_args(argv)
-    report = asyncio.run(load_demo(args.host, args.port, seed=args.seed, window=args.window))
-    print(
-        f"demo HL7: sent {report.sent}, accepted {report.accepted}, rejected {len(report.rejected)}"
-    )
-    if report.rejected:
-        raise SystemExit(1)
-
-
-if __name__ == "__main__":
-    main()

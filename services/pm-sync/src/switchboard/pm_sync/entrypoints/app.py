@@ -5,7 +5,7 @@
   published together;
 * one FHIR R4 poller per practice in `SWITCHBOARD_FHIR_PRACTICES` (fhir_sync.py);
 * the consumer of its own `switchboard.pm` events into schema pm_sync, which the internal
-  read endpoints (api.py) answer from.
+  read endpoints (internal_api.py) answer from.
 """
 
 from __future__ import annotations
@@ -21,15 +21,17 @@ from switchboard.platform.http import NotReady
 from switchboard.platform.logging import get_logger
 from switchboard.platform.service import Runtime, consumer_for, main_for, service_app
 from switchboard.platform.settings import ServiceSettings
-from switchboard.pm_sync import api, storage
-from switchboard.pm_sync.fhir_sync import FhirSync
-from switchboard.pm_sync.handlers import handle_batch
-from switchboard.pm_sync.hl7_intake import HL7Error, hl7_batch_callback
-from switchboard.pm_sync.mllp import MLLPServer
-from switchboard.pm_sync.parse_pool import ParsePool
+from switchboard.pm_sync.adapters import storage
+from switchboard.pm_sync.adapters.mllp import MLLPServer
+from switchboard.pm_sync.adapters.parse_pool import ParsePool
+from switchboard.pm_sync.domain.hl7_message import HL7Error
+from switchboard.pm_sync.entrypoints import internal_api
+from switchboard.pm_sync.entrypoints.fhir_sync import FhirSync
+from switchboard.pm_sync.entrypoints.handlers import handle_batch
+from switchboard.pm_sync.entrypoints.hl7_intake import hl7_batch_callback
 from switchboard.pm_sync.settings import PmSyncSettings
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS = Path(__file__).parent.parent / "migrations"
 log = get_logger(__name__)
 
 HL7_REJECTED = Counter(
@@ -110,7 +112,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
         on_stop=on_stop,
         extra_checks={"mllp": mllp_ready, "fhir": fhir_ready},
         title="Switchboard pm-sync",
-        internal=[api.router],
+        internal=[internal_api.router],
     )
     app.state.settings = cfg
     return app

@@ -1,4 +1,4 @@
-"""The consumer of pm-sync's own `switchboard.pm` events: folds a batch (projection.py) and
+"""The consumer of pm-sync's own `switchboard.pm` events: folds a batch (domain/projection.py) and
 upserts it into schema pm_sync, where a row is replaced only by a newer version, so
 duplicates, redeliveries and out-of-order updates never duplicate or regress anything."""
 
@@ -13,7 +13,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.events import Event
-from switchboard.pm_sync import projection, storage
+from switchboard.pm_sync.adapters import storage
+from switchboard.pm_sync.domain import projection
 
 # Rows per statement for the contact index (well under PostgreSQL's 65,535 parameters).
 _CHUNK = 500

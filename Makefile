@@ -31,6 +31,7 @@ typecheck:
 
 schemas:
 	uv run --frozen python -m switchboard.events.schemas
+	uv run --frozen python -m switchboard.events.internal.schemas
 
 bench:
 	uv run --frozen python bench/webhook_latency.py

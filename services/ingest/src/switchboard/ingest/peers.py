@@ -5,15 +5,19 @@ patient page's identity check)."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
+from switchboard.events.internal.pm_sync import PatientMatches, PatientPanel, PatientSummary
+from switchboard.events.internal.router import ReasonsOffer
 from switchboard.ingest.settings import IngestSettings
 from switchboard.platform.internal_api import bearer
 from switchboard.platform.logging import get_logger
 
 log = get_logger(__name__)
+M = TypeVar("M", bound=BaseModel)
 
 
 class PeerUnavailable(RuntimeError):
@@ -25,7 +29,10 @@ class Peers:
         self.settings = settings
         self.client = client
 
-    async def _get(self, base: str, name: str, path: str, params: dict[str, str]) -> Any:
+    async def _get(
+        self, base: str, name: str, path: str, params: dict[str, str], model: type[M]
+    ) -> M | None:
+        """The answer as its internal API model (switchboard.events.internal); None for 404."""
         try:
             r = await self.client.get(
                 f"{base.rstrip('/')}{path}",
@@ -39,37 +46,43 @@ class Peers:
             return None
         if r.status_code != 200:
             raise PeerUnavailable(f"{name}: HTTP {r.status_code}")
-        return r.json()
+        try:
+            return model.model_validate_json(r.content)
+        except ValidationError:
+            # Never the errors themselves: they may quote patient data.
+            raise PeerUnavailable(f"{name}: the answer is not a {model.__name__}") from None
 
-    async def reasons(self, practice_id: str, conversation_id: uuid.UUID) -> dict[str, Any]:
-        """{show_picker, why, reasons: [{code, label}], current_reason} from the router."""
+    async def reasons(self, practice_id: str, conversation_id: uuid.UUID) -> ReasonsOffer:
+        """What the router says the messenger offers (show_picker, why, reasons, ...)."""
         body = await self._get(
             self.settings.router_url,
             "router",
             f"/internal/practices/{practice_id}/reasons",
             {"conversation_id": str(conversation_id)},
+            ReasonsOffer,
         )
-        if not isinstance(body, dict):
+        if body is None:
             raise PeerUnavailable("router: no answer about reasons")
         return body
 
     async def patients_by_contact(
         self, practice_id: str, *, phone: str | None = None, email: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[PatientSummary]:
         params = {"phone": phone} if phone else {"email": email or ""}
         body = await self._get(
             self.settings.pm_sync_url,
             "pm-sync",
             f"/internal/practices/{practice_id}/patients",
             params,
+            PatientMatches,
         )
-        return list(body.get("patients", [])) if isinstance(body, dict) else []
+        return list(body.patients) if body is not None else []
 
-    async def patient(self, practice_id: str, patient_id: str) -> dict[str, Any] | None:
-        body = await self._get(
+    async def patient(self, practice_id: str, patient_id: str) -> PatientPanel | None:
+        return await self._get(
             self.settings.pm_sync_url,
             "pm-sync",
             f"/internal/practices/{practice_id}/patients/{patient_id}",
             {},
+            PatientPanel,
         )
-        return body if isinstance(body, dict) else None

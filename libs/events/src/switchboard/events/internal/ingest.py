@@ -1,6 +1,8 @@
-"""Pure: ingest's internal API (`GET /internal/practices/{p}/lines`, I-LINE-1).
+"""Pure: ingest's internal API.
 
-`GET .../attachments?ref=` answers the file's bytes (application/octet-stream): no model.
+GET  /internal/practices/{p}/lines            PracticeLines (I-LINE-1)
+POST /internal/practices/{p}/files            StoredFile (the body is the file)
+GET  /internal/practices/{p}/attachments?ref= the file's bytes: no model
 """
 
 from __future__ import annotations
@@ -21,3 +23,11 @@ class Line(BaseModel):
 class PracticeLines(BaseModel):
     practice_id: str
     lines: list[Line]
+
+
+class StoredFile(BaseModel):
+    """A file staff uploaded for a reply (`POST .../files`), as stored (I-REPLY-1)."""
+
+    ref: str  # what a reply's `attachments` name it by
+    size_bytes: int
+    content_type: str

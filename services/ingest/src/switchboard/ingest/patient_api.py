@@ -32,7 +32,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.events import Attachment, MessageReceived, PracticeMessageRead, deterministic_id
-from switchboard.events.internal.router import ReasonsOffer
 from switchboard.ingest import queries, storage, twilio
 from switchboard.ingest.attachments import AttachmentNotFound, practice_of
 from switchboard.ingest.identity import matching_patients, normalize_phone
@@ -205,7 +204,7 @@ async def sign_in(practice: Practice, body: SignIn, request: Request) -> SignedI
     try:
         if kind == "secure":
             candidates = await peers.patients_by_contact(practice, email=address)
-            if linked and all(c.patient_id != linked for c in candidates):
+            if linked and all(c.get("patient_id") != linked for c in candidates):
                 found = await peers.patient(practice, linked)
                 candidates += [found] if found else []
         else:
@@ -213,8 +212,7 @@ async def sign_in(practice: Practice, body: SignIn, request: Request) -> SignedI
     except PeerUnavailable as exc:
         log.warning("identity_check_unavailable", practice_id=practice, error=str(exc))
         raise HTTPException(503, "cannot verify right now, try again shortly") from None
-    found_rows = [c.model_dump(mode="json") for c in candidates]
-    ids = matching_patients(found_rows, body.given_name, body.family_name, body.birth_date)
+    ids = matching_patients(candidates, body.given_name, body.family_name, body.birth_date)
     if len(ids) != 1:
         await attempts.failed(key)
         log.info("identity_not_verified", practice_id=practice, kind=kind, matches=len(ids))
@@ -256,7 +254,7 @@ async def _messenger_conversation(
     return deterministic_id(practice, "web_chat", patient_id)
 
 
-async def _reasons(request: Request, session: PatientSession) -> ReasonsOffer | None:
+async def _reasons(request: Request, session: PatientSession) -> dict[str, Any] | None:
     peers: Peers = request.app.state.peers
     try:
         return await peers.reasons(session.practice_id, session.conversation_id)
@@ -273,12 +271,12 @@ async def reasons(practice: Practice, session: Session, request: Request) -> dic
     answer = await _reasons(request, session)
     if answer is None:
         return {"show_picker": False, "why": "unavailable", "reasons": [], "current_reason": None}
-    show = answer.show_picker
+    show = bool(answer.get("show_picker"))
     return {
         "show_picker": show,
-        "why": answer.why,
-        "reasons": [r.model_dump() for r in answer.reasons] if show else [],
-        "current_reason": answer.current_reason,
+        "why": answer.get("why"),
+        "reasons": answer.get("reasons", []) if show else [],
+        "current_reason": answer.get("current_reason"),
     }
 
 
@@ -363,8 +361,8 @@ async def send_message(
     answer = await _reasons(request, session)
     reason = body.reason
     if answer is not None:
-        offered = {r.code for r in answer.reasons}
-        if answer.show_picker:
+        offered = {r.get("code") for r in answer.get("reasons", [])}
+        if answer.get("show_picker"):
             # covers R-REASON-2: a reason must be picked, from those offered, before sending.
             if reason is None:
                 raise HTTPException(422, "choose a reason for your message")

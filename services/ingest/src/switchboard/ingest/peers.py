@@ -5,19 +5,15 @@ patient page's identity check)."""
 from __future__ import annotations
 
 import uuid
-from typing import TypeVar
+from typing import Any
 
 import httpx
-from pydantic import BaseModel, ValidationError
 
-from switchboard.events.internal.pm_sync import PatientMatches, PatientPanel, PatientSummary
-from switchboard.events.internal.router import ReasonsOffer
 from switchboard.ingest.settings import IngestSettings
 from switchboard.platform.internal_api import bearer
 from switchboard.platform.logging import get_logger
 
 log = get_logger(__name__)
-M = TypeVar("M", bound=BaseModel)
 
 
 class PeerUnavailable(RuntimeError):
@@ -29,10 +25,7 @@ class Peers:
         self.settings = settings
         self.client = client
 
-    async def _get(
-        self, base: str, name: str, path: str, params: dict[str, str], model: type[M]
-    ) -> M | None:
-        """The answer as its internal API model (switchboard.events.internal); None for 404."""
+    async def _get(self, base: str, name: str, path: str, params: dict[str, str]) -> Any:
         try:
             r = await self.client.get(
                 f"{base.rstrip('/')}{path}",
@@ -46,43 +39,37 @@ class Peers:
             return None
         if r.status_code != 200:
             raise PeerUnavailable(f"{name}: HTTP {r.status_code}")
-        try:
-            return model.model_validate_json(r.content)
-        except ValidationError:
-            # Never the errors themselves: they may quote patient data.
-            raise PeerUnavailable(f"{name}: the answer is not a {model.__name__}") from None
+        return r.json()
 
-    async def reasons(self, practice_id: str, conversation_id: uuid.UUID) -> ReasonsOffer:
-        """What the router says the messenger offers (show_picker, why, reasons, ...)."""
+    async def reasons(self, practice_id: str, conversation_id: uuid.UUID) -> dict[str, Any]:
+        """{show_picker, why, reasons: [{code, label}], current_reason} from the router."""
         body = await self._get(
             self.settings.router_url,
             "router",
             f"/internal/practices/{practice_id}/reasons",
             {"conversation_id": str(conversation_id)},
-            ReasonsOffer,
         )
-        if body is None:
+        if not isinstance(body, dict):
             raise PeerUnavailable("router: no answer about reasons")
         return body
 
     async def patients_by_contact(
         self, practice_id: str, *, phone: str | None = None, email: str | None = None
-    ) -> list[PatientSummary]:
+    ) -> list[dict[str, Any]]:
         params = {"phone": phone} if phone else {"email": email or ""}
         body = await self._get(
             self.settings.pm_sync_url,
             "pm-sync",
             f"/internal/practices/{practice_id}/patients",
             params,
-            PatientMatches,
         )
-        return list(body.patients) if body is not None else []
+        return list(body.get("patients", [])) if isinstance(body, dict) else []
 
-    async def patient(self, practice_id: str, patient_id: str) -> PatientPanel | None:
-        return await self._get(
+    async def patient(self, practice_id: str, patient_id: str) -> dict[str, Any] | None:
+        body = await self._get(
             self.settings.pm_sync_url,
             "pm-sync",
             f"/internal/practices/{practice_id}/patients/{patient_id}",
             {},
-            PatientPanel,
         )
+        return body if isinstance(body, dict) else None

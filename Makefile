@@ -32,6 +32,7 @@ typecheck:
 schemas:
 	uv run --frozen python -m switchboard.events.schemas
 	uv run --frozen python -m switchboard.events.asyncapi
+	uv run --frozen python -m switchboard.events.internal.schemas
 
 # When a release is cut: the current schemas become the snapshot later changes are checked
 # against (docs/events.md). Never to make a failing compatibility test pass.

@@ -26,7 +26,8 @@ def gateway(settings: GatewaySettings) -> httpx.AsyncClient:
     """The admin "Sync with EHR" endpoint with pm-sync stood in: 200 once authenticated."""
     app = FastAPI()
     app.state.settings = settings
-    stand_in = httpx.MockTransport(lambda r: httpx.Response(200, json={"practice_id": "demo"}))
+    counts = {"practice_id": "demo", "locations": 0, "providers": 0, "invalid": 0, "pages": 1}
+    stand_in = httpx.MockTransport(lambda r: httpx.Response(200, json=counts))
     app.state.peers = Peers(settings, transport=stand_in)
     app.include_router(router)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw")

@@ -79,3 +79,40 @@ def test_an_error_answer_is_502_with_the_peers_reason_when_it_gave_one():
         "the practice-management sync (pm-sync) answered HTTP 500: FHIR: HTTP 503"
     )
     assert without.detail == "the messaging service (ingest) answered HTTP 500"
+
+
+def test_an_answer_that_is_not_the_routes_model_is_a_502_naming_it():
+    from switchboard.events.internal.router import Coverage
+
+    peers = Peers(SETTINGS)
+    with pytest.raises(HTTPException) as raised:
+        peers.parsed("router", Coverage, {"gaps": []})  # the versions missing
+    assert raised.value.status_code == 502
+    assert raised.value.detail == (
+        "the routing service (router) answered something other than a Coverage"
+    )
+
+
+def test_a_parsed_answer_is_relayed_as_the_peer_sent_it():
+    from switchboard.events.internal.router import ConfigHistory
+    from switchboard.gateway.peers import relayed
+
+    config = {
+        "practice_id": "p1",
+        "version": 0,
+        "reason_routing": False,
+        "location_routing": False,
+        "provider_routing": False,
+        "voicemail_extensions": {},
+        "extra_reasons": {},
+        "auto_assign": {},
+        "textable_numbers": [],
+        "subscriptions_version": 0,
+        "subscriptions": [],
+        "timezone": "UTC",
+        "seq": 0,
+        "availability": {},
+    }
+    # no staff_id asked: the router sends no "subscription", the gateway adds no null
+    sent = {"at": "2026-12-07T06:00:00+00:00", "config": config, "changes": []}
+    assert relayed(Peers(SETTINGS).parsed("router", ConfigHistory, sent)) == sent

@@ -260,8 +260,9 @@ def test_message_and_decision_in_either_order_give_the_same_rows(order):
     # covers X-REPLAY-1: a message and its decision travel on two topics, with no order
     # between them (a sender's messages keep theirs: one partition). (0, 2, 1): the next
     # message is folded before the first one's decision (a rebuild reading the messages
-    # topic ahead of the routing topic); the decision's intervals still open at its time. The staff member's own
-    # number was set before; configuration set after a message never reaches back to it.
+    # topic ahead of the routing topic); the decision's intervals still open at its time.
+    # The staff member's own number was set before; configuration set after a message never
+    # reaches back to it.
     addresses = StaffAddressesSet(
         **env("addr"), actor="u-admin", staff_id="u-dr", addresses=("+12125550000",)
     )

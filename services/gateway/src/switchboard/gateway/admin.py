@@ -28,6 +28,7 @@ from switchboard.events import (
     StaffSubscriptionsSet,
     VoicemailExtensionMapped,
 )
+from switchboard.events.internal import router as api
 from switchboard.gateway import peers, storage
 from switchboard.gateway.api import admin_only, inbox_user, principal
 from switchboard.gateway.auth import Principal
@@ -108,7 +109,8 @@ async def routing_state(
     request: Request, p: Annotated[Principal, Depends(practice_admin)]
 ) -> dict[str, Any]:
     """Settings, subscriptions, catalogue, locations and providers, and the staff."""
-    state = await peers.router_practice(request, "GET", p.practice_id, "/routing")
+    state = await peers.router_answer(request, api.RoutingState, "GET", p.practice_id, "/routing")
+    body = peers.relayed(state)
     u = storage.users.c
     async with request.app.state.runtime.sessionmaker() as session:
         rows = await session.execute(
@@ -116,14 +118,16 @@ async def routing_state(
             .where(u.practice_id == p.practice_id)
             .order_by(u.display_name)
         )
-        state["staff"] = [dict(r) for r in rows.mappings()]
-    return dict(state)
+        body["staff"] = [dict(r) for r in rows.mappings()]
+    return body
 
 
 @admin.get("/admin/routing/coverage")
 async def coverage(request: Request, p: Annotated[Principal, Depends(practice_admin)]) -> Any:
     """Every reason x location nobody would receive (X-COVERAGE-1)."""
-    return await peers.router_practice(request, "GET", p.practice_id, "/coverage")
+    return peers.relayed(
+        await peers.router_answer(request, api.Coverage, "GET", p.practice_id, "/coverage")
+    )
 
 
 @admin.get("/admin/routing/history")
@@ -139,9 +143,10 @@ async def history(
         params["at"] = at.isoformat()
     if staff_id is not None:
         params["staff_id"] = staff_id
-    return await peers.router_practice(
-        request, "GET", p.practice_id, "/config/history", params=params
+    answer = await peers.router_answer(
+        request, api.ConfigHistory, "GET", p.practice_id, "/config/history", params=params
     )
+    return peers.relayed(answer)
 
 
 @admin.get("/routing/reasons")
@@ -155,7 +160,10 @@ async def reasons_offered(
     """The reasons patients are offered now (R-REASON-2), and whether this conversation
     would show the picker (R-REASON-3): a conversation the caller may read."""
     params = {"conversation_id": str(conversation_id)} if conversation_id else {}
-    return await peers.router_practice(request, "GET", p.practice_id, "/reasons", params=params)
+    answer = await peers.router_answer(
+        request, api.ReasonsOffer, "GET", p.practice_id, "/reasons", params=params
+    )
+    return peers.relayed(answer)
 
 
 @admin.get("/conversations/{conversation_id}/routing")
@@ -170,8 +178,9 @@ async def explain(
     that person did or did not receive it (X-EXPLAIN-1), for whoever may read the
     conversation (it names the patient, reason, location and recipients). Recorded (T-3)."""
     params = {"staff_id": staff_id} if staff_id else {}
-    body = await peers.router_practice(
-        request, "GET", p.practice_id, f"/conversations/{conversation_id}/decisions", params=params
+    path = f"/conversations/{conversation_id}/decisions"
+    answer = await peers.router_answer(
+        request, api.ConversationDecisions, "GET", p.practice_id, path, params=params
     )
     async with request.app.state.runtime.sessionmaker() as session, session.begin():
         await session.execute(
@@ -182,7 +191,7 @@ async def explain(
                 action="explain",
             )
         )
-    return body
+    return peers.relayed(answer)
 
 
 class Subscriptions(BaseModel):
@@ -207,14 +216,19 @@ async def what_if(
 ) -> Any:
     """Who would have received what over the past `days` under a proposal (X-WHATIF-1)."""
     if body.subscriptions:
-        state = await peers.router_practice(request, "GET", p.practice_id, "/routing")
+        state = await peers.router_answer(
+            request, api.RoutingState, "GET", p.practice_id, "/routing"
+        )
         staff = await _staff_ids(request, p.practice_id)
         for sub in body.subscriptions:
             if sub.staff_id is None:
                 raise HTTPException(422, "each proposed subscription names its staff_id")
             _check_subscription(sub, state, staff, sub.staff_id)
-    payload = body.model_dump(mode="json")
-    return await peers.router_practice(request, "POST", p.practice_id, "/what-if", json=payload)
+    payload = api.WhatIfRequest.model_validate(body.model_dump()).model_dump(mode="json")
+    answer = await peers.router_answer(
+        request, api.WhatIfReport, "POST", p.practice_id, "/what-if", json=payload
+    )
+    return peers.relayed(answer)
 
 
 # --- changes --------------------------------------------------------------------------
@@ -243,14 +257,14 @@ async def change_settings(
 
 
 def _check_subscription(
-    body: Subscriptions, state: dict[str, Any], staff: set[str], staff_id: str
+    body: Subscriptions, state: api.RoutingState, staff: set[str], staff_id: str
 ) -> None:
     if staff_id not in staff:
         raise HTTPException(422, f"unknown staff member {staff_id!r} in this practice")
     known = {
-        "reasons": {r["code"] for r in state["reasons"]},
-        "locations": {x["id"] for x in state["locations"]} | {LOCATION_UNKNOWN},
-        "providers": {x["id"] for x in state["providers"]} | {PROVIDER_UNKNOWN},
+        "reasons": {r.code for r in state.reasons},
+        "locations": {x.id for x in state.locations} | {LOCATION_UNKNOWN},
+        "providers": {x.id for x in state.providers} | {PROVIDER_UNKNOWN},
     }
     for field, allowed in known.items():
         unknown = sorted(set(getattr(body, field)) - allowed)
@@ -277,7 +291,7 @@ async def set_subscriptions(
         raise HTTPException(403, "only practice admins change other people's subscriptions")
     if body.staff_id not in (None, staff_id):
         raise HTTPException(422, "staff_id in the body differs from the one in the path")
-    state = await peers.router_practice(request, "GET", p.practice_id, "/routing")
+    state = await peers.router_answer(request, api.RoutingState, "GET", p.practice_id, "/routing")
     _check_subscription(body, state, await _staff_ids(request, p.practice_id), staff_id)
     event = StaffSubscriptionsSet(
         **_envelope(p),
@@ -307,8 +321,10 @@ async def map_extension(
     if not re.fullmatch(r"[0-9*#]{1,16}", extension):
         raise HTTPException(422, "an extension is 1-16 of 0-9, * and #")
     if body.target is not None and not SHARED_INBOX.match(body.target):
-        state = await peers.router_practice(request, "GET", p.practice_id, "/routing")
-        if body.target not in {r["code"] for r in state["reasons"]}:
+        state = await peers.router_answer(
+            request, api.RoutingState, "GET", p.practice_id, "/routing"
+        )
+        if body.target not in {r.code for r in state.reasons}:
             raise HTTPException(
                 422, f"unknown reason {body.target!r}; a shared inbox is 'shared:<id>'"
             )
@@ -351,8 +367,8 @@ async def add_reason(
     """Platform operators add a reason to a practice's catalogue (R-REASON-1)."""
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", practice_id):
         raise HTTPException(422, "a practice id is a lowercase slug")
-    state = await peers.router_practice(request, "GET", practice_id, "/routing")
-    if body.code in {r["code"] for r in state["reasons"]}:
+    state = await peers.router_answer(request, api.RoutingState, "GET", practice_id, "/routing")
+    if body.code in {r.code for r in state.reasons}:
         raise HTTPException(409, f"reason {body.code!r} already exists and cannot be reworded")
     event = ReasonAdded(**_envelope(p, practice_id), code=body.code, label=body.label)
     return await _append_and_wait(request, response, event)

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 
+from switchboard.events.internal.pm_sync import SyncCounts
 from switchboard.gateway import peers
 from switchboard.gateway.api import admin_only
 from switchboard.gateway.auth import Principal
@@ -38,6 +39,6 @@ async def ehr_sync(
         raise HTTPException(409, "this practice has no EHR (FHIR server) connected")
     if response.status_code != 200:
         raise peers.of(request).failed("pm_sync", response)
-    result: dict[str, Any] = response.json()
+    result = peers.of(request).parsed("pm_sync", SyncCounts, response.json())
     log.info("ehr_sync", practice_id=admin.practice_id, user_id=admin.user_id)
-    return result
+    return result.model_dump(mode="json")

@@ -31,6 +31,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.events import ConversationRead
+from switchboard.events.internal.ingest import StoredFile
+from switchboard.events.internal.pm_sync import PatientPanel
 from switchboard.gateway import access, peers, readmodel, storage
 from switchboard.gateway.api import inbox_user
 from switchboard.gateway.auth import Principal
@@ -505,7 +507,7 @@ async def patient_panel(
         raise HTTPException(404, "the practice-management system has no such patient")
     if response.status_code != 200:
         raise peers.of(request).failed("pm_sync", response)
-    return response.json()
+    return peers.relayed(peers.of(request).parsed("pm_sync", PatientPanel, response.json()))
 
 
 def _patients(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -659,7 +661,7 @@ async def upload_attachment(
     if response.status_code != 200:
         raise peers.of(request).failed("ingest", response)
     return {
-        "ref": response.json()["ref"],
+        "ref": peers.of(request).parsed("ingest", StoredFile, response.json()).ref,
         "filename": filename,
         "content_type": content_type,
         "size_bytes": len(data),

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
+from switchboard.events.internal.router import RoutingState
 from switchboard.gateway import peers
 from switchboard.gateway.api import inbox_user
 from switchboard.gateway.auth import Principal
@@ -26,16 +27,17 @@ router = APIRouter(prefix="/api/me", tags=["routing administration"], responses=
 async def my_subscriptions(
     request: Request, p: Annotated[Principal, Depends(inbox_user)]
 ) -> dict[str, Any]:
-    state = await peers.router_practice(request, "GET", p.practice_id, "/routing")
-    mine = next((s for s in state.get("subscriptions", []) if s["staff_id"] == p.user_id), None)
+    answer = await peers.router_answer(request, RoutingState, "GET", p.practice_id, "/routing")
+    state = peers.relayed(answer)
+    mine = next((s for s in answer.subscriptions if s.staff_id == p.user_id), None)
     empty: dict[str, list[str]] = {"reasons": [], "locations": [], "providers": [], "inboxes": []}
     return {
         "staff_id": p.user_id,
-        "reason_routing": state.get("reason_routing", False),
-        "location_routing": state.get("location_routing", False),
-        "provider_routing": state.get("provider_routing", False),
-        "reasons": state.get("reasons", []),
-        "locations": state.get("locations", []),
-        "providers": state.get("providers", []),
-        "subscription": {**empty, **(mine or {}), "staff_id": p.user_id},
+        "reason_routing": answer.reason_routing,
+        "location_routing": answer.location_routing,
+        "provider_routing": answer.provider_routing,
+        "reasons": state["reasons"],
+        "locations": state["locations"],
+        "providers": state["providers"],
+        "subscription": {**empty, **(mine.model_dump() if mine else {}), "staff_id": p.user_id},
     }

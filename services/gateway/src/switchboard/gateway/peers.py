@@ -18,11 +18,13 @@ is the usual 502 for an error status, with the peer's reason when it gave one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import httpx
 from fastapi import HTTPException, Request
+from pydantic import BaseModel, ValidationError
 
+from switchboard.events.internal.ingest import PracticeLines
 from switchboard.gateway.settings import GatewaySettings
 from switchboard.platform.internal_api import bearer
 from switchboard.platform.logging import get_logger
@@ -30,6 +32,7 @@ from switchboard.platform.logging import get_logger
 log = get_logger(__name__)
 
 Service = Literal["router", "pm_sync", "ingest", "notifier"]
+M = TypeVar("M", bound=BaseModel)
 
 # ingest calls a voicemail number's channel "voice"; the staff API says "voicemail".
 IngestChannel = Literal["sms", "voice", "email"]
@@ -126,6 +129,19 @@ class Peers:
         detail = _detail(response)
         return HTTPException(502, f"{what}: {detail}" if detail else what)
 
+    def parsed(self, service: Service, model: type[M], body: Any) -> M:
+        """A peer's answer as its internal API model (switchboard.events.internal); 502 when
+        it is not one (a peer out of step with the contract)."""
+        try:
+            return model.model_validate(body)
+        except ValidationError as exc:
+            # The model's name and the count only: the body may hold patient data.
+            log.warning(
+                "peer_answer_invalid", peer=service, model=model.__name__, errors=exc.error_count()
+            )
+            what = f"{self.peers[service].name} answered something other than a {model.__name__}"
+            raise HTTPException(502, what) from None
+
 
 def _detail(response: httpx.Response) -> str | None:
     try:
@@ -156,6 +172,20 @@ async def router_practice(
     return response.json()
 
 
+async def router_answer(
+    request: Request, model: type[M], method: str, practice_id: str, path: str, **kw: Any
+) -> M:
+    """`router_practice`, its answer parsed into the route's model."""
+    body = await router_practice(request, method, practice_id, path, **kw)
+    return of(request).parsed("router", model, body)
+
+
+def relayed(answer: BaseModel) -> dict[str, Any]:
+    """A parsed answer as the gateway passes it on: the JSON the peer sent (keys the peer left
+    out stay out)."""
+    return answer.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
 async def ingest_lines(request: Request, practice_id: str) -> list[dict[str, Any]]:
     """The practice's lines as the staff API shows them (ingest's channel names mapped)."""
     response = await of(request).call("ingest", "GET", f"/internal/practices/{practice_id}/lines")
@@ -164,9 +194,9 @@ async def ingest_lines(request: Request, practice_id: str) -> list[dict[str, Any
     if response.status_code != 200:
         raise of(request).failed("ingest", response)
     out = []
-    for line in response.json().get("lines", []):
-        channel = FROM_INGEST.get(line.get("channel", ""))
+    for line in of(request).parsed("ingest", PracticeLines, response.json()).lines:
+        channel = FROM_INGEST.get(line.channel)
         if channel is None:
             continue
-        out.append({"channel": channel, "address": line["address"], "label": line.get("label")})
+        out.append({"channel": channel, "address": line.address, "label": line.label})
     return out

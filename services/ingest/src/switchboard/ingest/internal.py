@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
+from switchboard.events.internal.ingest import PracticeLines
 from switchboard.ingest.attachments import AttachmentNotFound, practice_of
 from switchboard.platform.problems import AUTHED, problems
 
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/internal/practices/{practice}", responses=AUTHED | p
 Practice = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 
 
-@router.get("/lines")
+@router.get("/lines", response_model=PracticeLines)
 async def lines(practice: Practice, request: Request) -> dict[str, Any]:
     directory = request.app.state.directory
     if practice not in directory.practices:

@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 
+from switchboard.events.internal.ingest import StoredFile
 from switchboard.ingest.internal import Practice
 from switchboard.platform.problems import AUTHED, problems
 
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/internal/practices/{practice}", responses=AUTHED | p
 MAX_BYTES = 10 * 1024 * 1024
 
 
-@router.post("/files")
+@router.post("/files", response_model=StoredFile)
 async def store_file(practice: Practice, request: Request) -> dict[str, Any]:
     if practice not in request.app.state.directory.practices:
         raise HTTPException(404, "no such practice")

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Path, Request
 from sqlalchemy import select
 
 from switchboard.events import PracticeNotificationSettingsChanged
+from switchboard.events.internal.notifier import NotificationSettings
 from switchboard.notifier import storage
 
 # The settings a practice sets (the event's fields less its envelope), in the body's order.
@@ -46,7 +47,7 @@ def settings_body(event: PracticeNotificationSettingsChanged | None) -> dict[str
     return out
 
 
-@router.get("/notification-settings")
+@router.get("/notification-settings", response_model=NotificationSettings)
 async def notification_settings(practice: Practice, request: Request) -> dict[str, Any]:
     ps = storage.practice_settings
     async with request.app.state.runtime.sessionmaker() as session:

@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard.events.internal import router as api
+from switchboard.events.internal.router import WhatIfRequest
 from switchboard.router import queries
 from switchboard.router.catalogue import catalogue
 from switchboard.router.coverage import coverage_gaps
@@ -29,7 +30,7 @@ def _session(request: Request) -> AsyncSession:
     return request.app.state.runtime.sessionmaker()  # type: ignore[no-any-return]
 
 
-@router.get("/routing")
+@router.get("/routing", response_model=api.RoutingState)
 async def routing(practice_id: str, request: Request) -> dict[str, Any]:
     """Current settings, subscriptions, catalogue and the locations/providers known from PM."""
     async with _session(request) as session:
@@ -43,7 +44,7 @@ async def routing(practice_id: str, request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/reasons")
+@router.get("/reasons", response_model=api.ReasonsOffer)
 async def reasons(
     practice_id: str,
     request: Request,
@@ -72,7 +73,7 @@ async def reasons(
     }
 
 
-@router.get("/coverage")
+@router.get("/coverage", response_model=api.Coverage)
 async def coverage(practice_id: str, request: Request) -> dict[str, Any]:
     """Every reason x location (x provider) nobody would receive (X-COVERAGE-1)."""
     async with _session(request) as session:
@@ -88,7 +89,7 @@ async def coverage(practice_id: str, request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/config/history")
+@router.get("/config/history", response_model=api.ConfigHistory, response_model_exclude_unset=True)
 async def config_history(
     practice_id: str,
     request: Request,
@@ -110,7 +111,7 @@ async def config_history(
     return body
 
 
-@router.get("/config/events/{event_id}")
+@router.get("/config/events/{event_id}", response_model=api.ConfigApplied)
 async def config_event_applied(
     practice_id: str, event_id: uuid.UUID, request: Request
 ) -> dict[str, bool]:
@@ -121,7 +122,11 @@ async def config_event_applied(
     return {"applied": True}
 
 
-@router.get("/conversations/{conversation_id}/decisions")
+@router.get(
+    "/conversations/{conversation_id}/decisions",
+    response_model=api.ConversationDecisions,
+    response_model_exclude_unset=True,
+)
 async def conversation_decisions(
     practice_id: str,
     conversation_id: uuid.UUID,
@@ -146,24 +151,7 @@ async def conversation_decisions(
     return {"conversation_id": conversation_id, "decisions": items}
 
 
-class ProposedSubscription(BaseModel):
-    staff_id: str = Field(min_length=1, max_length=128)
-    reasons: list[str] = []
-    locations: list[str] = []
-    providers: list[str] = []
-    inboxes: list[str] = []
-
-
-class WhatIfRequest(BaseModel):
-    days: float = Field(default=7, gt=0, le=90)
-    reason_routing: bool | None = None
-    location_routing: bool | None = None
-    provider_routing: bool | None = None
-    # None keeps today's subscriptions; a list replaces the named people's subscriptions.
-    subscriptions: list[ProposedSubscription] | None = None
-
-
-@router.post("/what-if")
+@router.post("/what-if", response_model=api.WhatIfReport)
 async def what_if(practice_id: str, body: WhatIfRequest, request: Request) -> dict[str, Any]:
     """Replay the past `days` of messages under a proposal (X-WHATIF-1)."""
     settings = request.app.state.settings

@@ -4,6 +4,9 @@
   care team and primary contact, up to five encounters (upcoming from today first, filled
   up with the most recent past ones) and the next upcoming appointment (R-LOC-1, R-PROV-1);
 * patient summaries for a phone / email look-up (I-UNREC-1).
+
+The answers' models are the internal API contract (switchboard.events.internal.pm_sync),
+shared with pm-sync's callers.
 """
 
 from __future__ import annotations
@@ -13,43 +16,11 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel
-
 from switchboard.events import AppointmentChanged
+from switchboard.events.internal.pm_sync import Encounter, PatientPanel, PatientSummary
 from switchboard.pm_sync.domain.schedule import next_upcoming, recent_encounters
 
 ENCOUNTER_LIMIT = 5
-
-
-class Encounter(BaseModel):
-    appointment_id: str
-    start: datetime
-    end: datetime | None
-    status: str
-    location_id: str | None
-    location_name: str | None
-    provider_id: str | None
-    provider_name: str | None
-
-
-class PatientSummary(BaseModel):
-    patient_id: str
-    given_name: str
-    family_name: str
-    birth_date: date | None
-    age: int | None
-    phones: list[str]
-    emails: list[str]
-    preferred_language: str | None
-    timezone: str | None
-
-
-class PatientPanel(PatientSummary):
-    local_time: datetime
-    care_team: list[str]
-    primary_contact: str | None
-    encounters: list[Encounter]
-    next_appointment: Encounter | None
 
 
 def age_on(birth_date: date | None, today: date) -> int | None:

@@ -15,13 +15,12 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
-from pydantic import BaseModel
 from sqlalchemy import select
 
+from switchboard.events.internal.pm_sync import PatientMatches, PatientPanel, Place, SyncCounts
 from switchboard.platform.kafka import PublishError
 from switchboard.platform.logging import get_logger
 from switchboard.pm_sync.adapters import queries, storage
-from switchboard.pm_sync.domain.panel import PatientPanel, PatientSummary
 from switchboard.pm_sync.entrypoints.fhir_sync import FhirSync, FhirUnavailable
 from switchboard.pm_sync.settings import PmSyncSettings
 
@@ -40,25 +39,6 @@ Practice = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 def _now(request: Request) -> datetime:
     clock = getattr(request.app.state, "clock", None)
     return clock() if clock is not None else datetime.now(UTC)
-
-
-class PatientMatches(BaseModel):
-    practice_id: str
-    patients: list[PatientSummary]
-
-
-class Place(BaseModel):
-    id: str
-    name: str
-    active: bool
-
-
-class SyncCounts(BaseModel):
-    practice_id: str
-    locations: int
-    providers: int
-    invalid: int
-    pages: int
 
 
 @router.get("/patients/{patient_id}", response_model=PatientPanel)

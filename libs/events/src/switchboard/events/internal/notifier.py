@@ -1,0 +1,27 @@
+"""Pure: the notifier's internal API (`GET /internal/practices/{p}/notification-settings`)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel
+
+from switchboard.events.notifications import LinkTarget, SlaTarget, WeeklyWindow
+
+
+class NotificationSettings(BaseModel):
+    """A practice's notification settings (the newest PracticeNotificationSettingsChanged the
+    notifier folded, less its envelope), in the shape of the gateway's
+    `PUT /api/notify/practice-settings` body; `configured` is false, with the defaults, when
+    the practice never set any."""
+
+    link_target: LinkTarget
+    sla_minutes: int | None
+    sla_by_reason: list[SlaTarget]
+    timezone: str
+    business_hours: list[WeeklyWindow]
+    holidays: list[date]
+    front_line_staff_ids: list[str]
+    escalation_reassign_to: str | None
+    coalesce_seconds: int
+    configured: bool

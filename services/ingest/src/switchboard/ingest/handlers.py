@@ -37,6 +37,7 @@ from switchboard.ingest.mail import reply_message_id
 from switchboard.ingest.settings import IngestSettings
 from switchboard.platform.db import write_rows
 from switchboard.platform.logging import get_logger
+from switchboard.rules.contacts import contact_key, contact_keys
 
 log = get_logger(__name__)
 
@@ -170,7 +171,7 @@ class Handlers:
                 message_id=reply_message_id(e.message_id, self.settings.mail_domain),
                 conversation_id=e.conversation_id,
                 direction="out",
-                party=queries.contact_key(e.to),
+                party=contact_key(e.to),
                 subject=e.subject,
                 at=e.requested_at,
             )
@@ -225,16 +226,11 @@ class Handlers:
             return []
         keys = [(e.practice_id, e.patient_id) for e in fresh]
         await session.execute(delete(c).where(tuple_(c.c.practice_id, c.c.patient_id).in_(keys)))
-        rows: list[dict[str, Any]] = []
-        seen: set[tuple[str, str, str]] = set()
-        for e in fresh:
-            for contact in (*e.phones, *e.emails):
-                if not contact.strip():
-                    continue
-                row = (e.practice_id, queries.contact_key(contact), e.patient_id)
-                if row not in seen:
-                    seen.add(row)
-                    rows.append({"practice_id": row[0], "contact": row[1], "patient_id": row[2]})
+        rows: list[dict[str, Any]] = [
+            {"practice_id": e.practice_id, "contact": key, "patient_id": e.patient_id}
+            for e in fresh
+            for key in contact_keys((*e.phones, *e.emails))
+        ]
         await write_rows(session, c, rows, conflict=["practice_id", "contact", "patient_id"])
         await write_rows(
             session,

@@ -44,7 +44,7 @@ from switchboard.events import (
 )
 from switchboard.events.pm_extra import CareTeamUpserted
 from switchboard.platform.logging import get_logger
-from switchboard.pm_sync.schedule import normalize_email, normalize_phone
+from switchboard.rules.contacts import normalize_email, normalize_phone
 
 log = get_logger(__name__)
 

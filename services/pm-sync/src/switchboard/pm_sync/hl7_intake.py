@@ -30,7 +30,7 @@ import hl7
 from hl7.datatypes import parse_datetime
 
 from switchboard.events import AppointmentChanged, Event, PatientUpserted, deterministic_id
-from switchboard.pm_sync.schedule import normalize_email, normalize_phone
+from switchboard.rules.contacts import normalize_email, normalize_phone
 
 AckCode = Literal["AA", "AE", "AR"]
 

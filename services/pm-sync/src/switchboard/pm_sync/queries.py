@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard.events import AppointmentChanged
 from switchboard.pm_sync import storage
 from switchboard.pm_sync.panel import PatientPanel, PatientSummary, build_panel, summary
-from switchboard.pm_sync.schedule import normalize_email, normalize_phone
+from switchboard.rules.contacts import normalize_email, normalize_phone
 
 
 async def _names(

@@ -38,6 +38,7 @@ from switchboard.gateway.conversation_access import (
 )
 from switchboard.gateway.settings import GatewaySettings
 from switchboard.platform.problems import AUTHED, PEERS, problems
+from switchboard.rules.boxes import UNASSIGNED
 
 admin = APIRouter(
     prefix="/api",
@@ -46,7 +47,6 @@ admin = APIRouter(
 )
 
 SHARED_INBOX = re.compile(r"^shared:[a-z0-9][a-z0-9_-]{0,62}$")
-UNASSIGNED = "unassigned"
 LOCATION_UNKNOWN, PROVIDER_UNKNOWN = "location_unknown", "provider_unknown"
 
 

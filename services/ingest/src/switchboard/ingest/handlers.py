@@ -37,7 +37,7 @@ from switchboard.ingest.mail import reply_message_id
 from switchboard.ingest.settings import IngestSettings
 from switchboard.platform.db import write_rows
 from switchboard.platform.logging import get_logger
-from switchboard.rules.contacts import contact_key, contact_keys
+from switchboard.rules.contacts import contact_key, contact_keys, replaces
 
 log = get_logger(__name__)
 
@@ -202,7 +202,7 @@ class Handlers:
             if isinstance(e, PatientUpserted):
                 key = (e.practice_id, e.patient_id)
                 known = newest.get(key)
-                if known is None or known.source_updated_at <= e.source_updated_at:
+                if replaces(known.source_updated_at if known else None, e.source_updated_at):
                     newest[key] = e
         if not newest:
             return []
@@ -220,7 +220,7 @@ class Handlers:
         fresh = [
             e
             for k, e in newest.items()
-            if k not in stored or stored[k] <= e.source_updated_at  # older ones arrive late
+            if replaces(stored.get(k), e.source_updated_at)  # older ones arrive late
         ]
         if not fresh:
             return []

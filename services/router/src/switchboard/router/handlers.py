@@ -51,7 +51,7 @@ from switchboard.router.snapshots import state_inputs
 from switchboard.router.working_set import AppointmentRow, Decided, WorkingSet
 from switchboard.rules import appointments
 from switchboard.rules.appointments import next_upcoming
-from switchboard.rules.contacts import recognized
+from switchboard.rules.contacts import recognized, replaces
 
 
 async def handle_batch(session: AsyncSession, events: Sequence[Event]) -> list[Event]:
@@ -244,7 +244,7 @@ def _appointment(ws: WorkingSet, change: AppointmentChanged) -> list[MessageRout
 
 def _patient(ws: WorkingSet, event: PatientUpserted) -> None:
     row = ws.patient(event.practice_id, event.patient_id)
-    if row.source_updated_at is not None and row.source_updated_at > event.source_updated_at:
+    if not replaces(row.source_updated_at, event.source_updated_at):
         return  # an older version delivered late
     row.source_updated_at = event.source_updated_at
     ws.set_contacts(event.practice_id, event.patient_id, (*event.phones, *event.emails))

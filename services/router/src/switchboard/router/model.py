@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Literal, get_args
 
 from switchboard.events import AppointmentChanged, Channel, MessageReceived
-from switchboard.router.catalogue import SHARED_PREFIX
+from switchboard.rules.boxes import SHARED_PREFIX
 
 AutoAssignPolicy = Literal["round_robin", "least_open"]
 ConversationStatus = Literal["open", "closed"]

@@ -153,7 +153,8 @@ async def reasons_offered(
     conversation_id: uuid.UUID | None = None,
 ) -> Any:
     """The reasons patients are offered now (R-REASON-2), and whether this conversation
-    would show the picker (R-REASON-3): a conversation the caller may read."""
+    would show the picker (R-REASON-3): a conversation the caller may read. `catalogue` is
+    every reason with its label (R-REASON-1), which the inbox names reasons from."""
     params = {"conversation_id": str(conversation_id)} if conversation_id else {}
     return await peers.router_practice(request, "GET", p.practice_id, "/reasons", params=params)
 

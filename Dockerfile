@@ -27,6 +27,7 @@ ENV UV_PROJECT_ENVIRONMENT=/app/.venv \
 WORKDIR /build
 COPY pyproject.toml uv.lock ./
 COPY libs/events/pyproject.toml libs/events/
+COPY libs/rules/pyproject.toml libs/rules/
 COPY libs/platform/pyproject.toml libs/platform/
 COPY services/gateway/pyproject.toml services/gateway/
 COPY services/inbox-projection/pyproject.toml services/inbox-projection/

@@ -49,10 +49,10 @@ from switchboard.events import (  # noqa: E402
     WebhookSubscriptionChanged,
 )
 from switchboard.notifier.app import MIGRATIONS  # noqa: E402
-from switchboard.notifier.signing import verify  # noqa: E402
 from switchboard.platform.kafka import Publisher, ensure_topics, make_producer  # noqa: E402
 from switchboard.platform.migrations import upgrade  # noqa: E402
 from switchboard.platform.settings import ServiceSettings  # noqa: E402
+from switchboard.rules.signing import verify  # noqa: E402
 
 PG_PORT = int(os.environ.get("PG_PORT", "55432"))
 KAFKA = os.environ.get("SWITCHBOARD_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
@@ -90,9 +90,9 @@ async def main(args: argparse.Namespace) -> None:
         nonlocal alerts_received, bad_signatures
         ok = verify(
             SECRET,
-            req.body,
             req.headers.get("x-switchboard-timestamp"),
             req.headers.get("x-switchboard-signature"),
+            req.body,
             now=time.time(),
         )
         if not ok:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import os
 import smtplib
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -26,9 +27,9 @@ from sqlalchemy import create_engine, select, text
 from switchboard.events import PatientUpserted, RoutingSettingsChanged, Topic, deterministic_id
 from switchboard.ingest import storage
 from switchboard.ingest.settings import IngestSettings, Line
-from switchboard.ingest.signing import signed_headers
 from switchboard.ingest.twilio import signature, sms_conversation_id, thread_id
 from switchboard.platform.internal_api import settings_update
+from switchboard.rules.signing import signed_headers
 
 pytestmark = pytest.mark.integration
 
@@ -170,7 +171,10 @@ class World:
         return r.status_code
 
     async def email(self, raw: bytes) -> int:
-        h = {"content-type": "message/rfc822", **signed_headers(EMAIL_SECRET, raw)}
+        h = {
+            "content-type": "message/rfc822",
+            **signed_headers(EMAIL_SECRET, int(time.time()), raw),
+        }
         return (await self.client.post("/webhooks/email", content=raw, headers=h)).status_code
 
     def smtp(self, raw: bytes) -> None:

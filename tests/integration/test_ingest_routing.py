@@ -9,6 +9,7 @@ receipts reach the router (R-REASON-2, R-REASON-3)."""
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -31,9 +32,9 @@ from switchboard.events import (
     deterministic_id,
 )
 from switchboard.ingest.settings import IngestSettings, Line
-from switchboard.ingest.signing import signed_headers
 from switchboard.ingest.twilio import signature, thread_id
 from switchboard.platform.internal_api import settings_update
+from switchboard.rules.signing import signed_headers
 
 pytestmark = pytest.mark.integration
 
@@ -189,7 +190,10 @@ async def test_a_reply_in_a_linked_email_thread_attaches_to_the_patient(world):
         return (head + "\r\nhello\r\n").encode()
 
     async def post(raw: bytes):
-        h = {"content-type": "message/rfc822", **signed_headers(EMAIL_SECRET, raw)}
+        h = {
+            "content-type": "message/rfc822",
+            **signed_headers(EMAIL_SECRET, int(time.time()), raw),
+        }
         assert (
             await world.client.post("/webhooks/email", content=raw, headers=h)
         ).status_code == 200

@@ -10,6 +10,7 @@ import email
 import email.policy
 import os
 import smtplib
+import time
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
@@ -31,8 +32,8 @@ from switchboard.events import (
 from switchboard.ingest import storage
 from switchboard.ingest.links import secure_token
 from switchboard.ingest.settings import IngestSettings, Line
-from switchboard.ingest.signing import signed_headers
 from switchboard.ingest.twilio import signature, thread_id
+from switchboard.rules.signing import signed_headers
 
 pytestmark = pytest.mark.integration
 
@@ -168,7 +169,10 @@ class World:
         )
 
     async def post_mail(self, raw: bytes):
-        headers = {"content-type": "message/rfc822", **signed_headers(SECRET, raw)}
+        headers = {
+            "content-type": "message/rfc822",
+            **signed_headers(SECRET, int(time.time()), raw),
+        }
         return await self.client.post("/webhooks/email", content=raw, headers=headers)
 
     def smtp_send(self, raw: bytes, rcpt: str = MAILBOX, sender: str = "jane@example.com"):

@@ -33,9 +33,9 @@ from switchboard.events import (
 )
 from switchboard.notifier.app import MIGRATIONS, build_app
 from switchboard.notifier.settings import NotifierSettings
-from switchboard.notifier.signing import verify
 from switchboard.platform.kafka import Publisher, ensure_topics, make_producer
 from switchboard.platform.migrations import upgrade
+from switchboard.rules.signing import verify
 
 pytestmark = pytest.mark.integration
 
@@ -212,16 +212,16 @@ async def test_alerts_on_every_chosen_channel_and_failures_are_events(notifier, 
         h = hooks[0]
         assert verify(
             SECRET,
-            h.body,
             h.headers["x-switchboard-timestamp"],
             h.headers["x-switchboard-signature"],
+            h.body,
             now=time.time(),
         )
         assert not verify(
             "wrong-secret-000000",
-            h.body,
             h.headers["x-switchboard-timestamp"],
             h.headers["x-switchboard-signature"],
+            h.body,
             now=time.time(),
         )
         # The SMS went to the provider's Messages resource.

@@ -179,6 +179,11 @@ async def step_reasons_offered_coverage_and_history(world):
         "billing",
         "other",
     ]
+    # covers R-REASON-1: the whole catalogue with labels, which the staff inbox names from
+    catalogue = {r["code"]: r["label"] for r in reasons["catalogue"]}
+    assert catalogue["prescriptions_refills"] == "Prescriptions / Refills"
+    assert catalogue["referrals"] == "Referrals"  # offered or not
+    assert list(catalogue)[-1] == "other"
     assert reasons["show_picker"] is True  # a new conversation
     # The refill conversation is open (in Unassigned): no picker until it is closed.
     open_one = router.get("/reasons", conversation_id=str(conversation_of("pat-1@example.org")))

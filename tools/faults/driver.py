@@ -45,9 +45,9 @@ if str(ROOT / "tests") not in sys.path:
 
 from system_support import System, running_system  # noqa: E402
 
-from switchboard.ingest.signing import signed_headers  # noqa: E402
 from switchboard.ingest.twilio import signature  # noqa: E402
 from switchboard.pm_sync.adapters.mllp import MLLPClient, ack_code  # noqa: E402
+from switchboard.rules.signing import signed_headers  # noqa: E402
 
 SHARED_KAFKA_PORT, SHARED_PG_PORT = 19092, 55432
 # The harness's own ports are below Linux's ephemeral range (32768-60999): a port there can be
@@ -341,7 +341,7 @@ class Load:
     async def email_http(self, token: str) -> str:
         raw = self.email(token)
         headers = {"content-type": "message/rfc822"} | signed_headers(
-            self.system.email_webhook_secret, raw
+            self.system.email_webhook_secret, int(time.time()), raw
         )
         url = f"{self.system.ingest}/webhooks/email"
         r = await self.http.post(url, content=raw, headers=headers)

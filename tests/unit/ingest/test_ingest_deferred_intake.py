@@ -5,6 +5,7 @@ then pause (the breaker). The conversation rule is the one twilio.py applies."""
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -14,7 +15,7 @@ from switchboard.events import MessageDeferred, MessageReceived, deterministic_i
 from switchboard.ingest import mail, twilio
 from switchboard.ingest.breaker import Breaker, Open
 from switchboard.ingest.intake import ContactOwners
-from switchboard.ingest.signing import signed_headers
+from switchboard.rules.signing import signed_headers
 
 SMS_URL = "http://testserver/webhooks/twilio/sms/demo"
 VM_URL = "http://testserver/webhooks/twilio/voicemail/demo"
@@ -98,7 +99,7 @@ def test_email_with_the_database_away_is_deferred_with_its_threading_headers(tmp
         b"Message-ID: <m2@home.test>\r\nIn-Reply-To: <m1@home.test>\r\n"
         b"References: <m0@home.test> <m1@home.test>\r\n\r\nhello\r\n"
     )
-    h = {"content-type": "message/rfc822", **signed_headers(EMAIL_SECRET, raw)}
+    h = {"content-type": "message/rfc822", **signed_headers(EMAIL_SECRET, int(time.time()), raw)}
     assert client.post("/webhooks/email", content=raw, headers=h).status_code == 200
     [record] = publisher.published
     assert isinstance(record, MessageDeferred)

@@ -13,7 +13,7 @@ from switchboard.ingest.attachments import (
     practice_of,
     sigv4_headers,
 )
-from switchboard.ingest.identity import matching_patients, name_key, normalize_phone
+from switchboard.ingest.identity import matching_patients, name_key
 from switchboard.ingest.lines import Directory
 from switchboard.ingest.links import (
     media_url,
@@ -24,6 +24,7 @@ from switchboard.ingest.links import (
 )
 from switchboard.ingest.settings import IngestSettings, Line
 from switchboard.ingest.sign_in_limit import blocked_for, key_hash
+from switchboard.rules.contacts import normalize_phone
 
 CANDIDATES = [
     {

@@ -4,6 +4,7 @@ email webhook, and how replies are classified and refused, without Kafka or Post
 import asyncio
 import smtplib
 import socket
+import time
 import uuid
 from datetime import UTC, datetime
 
@@ -16,8 +17,8 @@ from switchboard.ingest.attachments import FilesystemStore
 from switchboard.ingest.handlers import outbound_kind, refusal
 from switchboard.ingest.intake import Intake
 from switchboard.ingest.lines import Directory
-from switchboard.ingest.signing import signed_headers
 from switchboard.ingest.smtp import SmtpListener
+from switchboard.rules.signing import signed_headers
 
 
 class FakeSession:
@@ -130,7 +131,7 @@ async def test_malformed_and_oversized_mail_are_refused_for_good(tmp_path, no_da
 
 def post_mail(client, data, headers=None, ctype="message/rfc822"):
     h = {"content-type": ctype} | (
-        headers if headers is not None else signed_headers(EMAIL_SECRET, data)
+        headers if headers is not None else signed_headers(EMAIL_SECRET, int(time.time()), data)
     )
     return client.post("/webhooks/email", content=data, headers=h)
 
@@ -141,7 +142,7 @@ def test_email_webhook_checks_type_signature_size_and_mailbox(tmp_path, no_datab
     client.app.state.intake.sessionmaker = lambda: FakeSession()
     assert post_mail(client, MAIL, ctype="text/plain").status_code == 415
     assert post_mail(client, MAIL, headers={}).status_code == 403
-    stale = signed_headers(EMAIL_SECRET, MAIL, timestamp=1)
+    stale = signed_headers(EMAIL_SECRET, 1, MAIL)
     assert post_mail(client, MAIL, headers=stale).status_code == 403
     assert post_mail(client, MAIL + b"x" * 3000).status_code == 413
     assert post_mail(client, MAIL.replace(b"front@demo", b"nobody@demo")).status_code == 404

@@ -14,11 +14,10 @@ from switchboard.events import AppointmentChanged, PatientUpserted, deterministi
 from switchboard.pm_sync.domain.schedule import (
     latest_appointments,
     next_upcoming,
-    normalize_email,
-    normalize_phone,
     patients_by_contact,
     recent_encounters,
 )
+from switchboard.rules.contacts import normalize_email, normalize_phone
 
 NOW = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)
 _seq = itertools.count()

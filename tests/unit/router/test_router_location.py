@@ -20,7 +20,8 @@ from router_builders import (
 )
 
 from switchboard.router.decision import decide, next_patient_state
-from switchboard.router.model import NextAppointment, next_upcoming
+from switchboard.router.model import NextAppointment
+from switchboard.rules.appointments import next_upcoming
 
 # (case, patient state, location, source, new profile location, rule)
 LOCATION_CASES = [

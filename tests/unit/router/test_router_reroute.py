@@ -24,7 +24,8 @@ from router_builders import (
 
 from switchboard.events import AppointmentChanged, deterministic_id
 from switchboard.router.decision import reroute
-from switchboard.router.model import NextAppointment, is_active
+from switchboard.router.model import NextAppointment
+from switchboard.rules.appointments import is_active
 
 OTHER_CONVERSATION = uuid.UUID(int=0xC2)
 
@@ -89,7 +90,7 @@ def test_booking_elsewhere_moves_an_open_conversation_and_keeps_its_reason():
 # covers X-REROUTE-1
 def test_cancelling_falls_back_to_the_profile_location():
     cancelled = change("cancelled", BROOKLYN, status="cancelled")
-    assert not is_active(cancelled)
+    assert not is_active(cancelled.status, cancelled.change)
     after = patient(MANHATTAN, None)  # the handler found no other upcoming appointment
     conv = open_refill_in_manhattan(location_id=BROOKLYN)
     [decision] = reroute(cancelled, [conv], state(patient=after), settings(), T0)

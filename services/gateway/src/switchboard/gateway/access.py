@@ -27,18 +27,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from switchboard.gateway.auth import Principal
+from switchboard.rules import boxes as bx
 
 CARE_TEAM, FULL_PATIENT, API = "inbox.care_team", "inbox.full_patient", "inbox.api"
 
 PERSONAL = {
-    ("my", "assigned"): "assigned",
-    ("my", "routed"): "routed",
-    ("my", "primary-contact"): "primary",
-    ("my", "unrecognized"): "unrec",
-    ("my", "sent"): "sent",
+    ("my", "assigned"): bx.ASSIGNED,
+    ("my", "routed"): bx.ROUTED,
+    ("my", "primary-contact"): bx.PRIMARY,
+    ("my", "unrecognized"): bx.UNRECOGNIZED,
+    ("my", "sent"): bx.SENT,
 }
-CARE = {("care-team", "directed"): "careteam", ("care-team", "unrecognized"): "careteam_unrec"}
-ALL = {("all", "directed"): "all", ("all", "unrecognized"): "all_unrec"}
+CARE = {
+    ("care-team", "directed"): bx.CARE_TEAM,
+    ("care-team", "unrecognized"): bx.CARE_TEAM_UNRECOGNIZED,
+}
+ALL = {("all", "directed"): bx.ALL, ("all", "unrecognized"): bx.ALL_UNRECOGNIZED}
 SHARED_NAME = re.compile(r"^(unassigned|[a-z0-9][a-z0-9_-]{0,62})$")
 
 # Custom shared inboxes never show reason/location labels (R-LABEL-1).
@@ -78,7 +82,7 @@ def has_care_team(p: Principal) -> bool:
 
 
 def shared_box(name: str) -> str:
-    return "inbox:unassigned" if name == "unassigned" else f"inbox:shared:{name}"
+    return bx.inbox_box(bx.shared_inbox(name))
 
 
 def view_for(
@@ -104,10 +108,10 @@ def view_for(
             raise Forbidden("the All Patients Inbox needs the inbox.full_patient policy")
         return View(group, name, ALL[key], True)
     if group == "shared" and SHARED_NAME.match(name):
-        inbox = "unassigned" if name == "unassigned" else f"shared:{name}"
+        inbox = bx.shared_inbox(name)
         if not sees_all_shared(p) and inbox not in set(subscribed):
             raise Forbidden(f"you are not subscribed to the shared inbox {name}")
-        return View(group, name, shared_box(name), name == "unassigned")
+        return View(group, name, shared_box(name), name == bx.UNASSIGNED)
     raise UnknownView(f"no inbox view {group}/{name}")
 
 
@@ -122,7 +126,7 @@ def readable_boxes(p: Principal, subscribed: Iterable[str]) -> list[str]:
     if sees_all(p):
         out += list(ALL.values())
     if not sees_all_shared(p):
-        out += [f"inbox:{i}" for i in sorted(set(subscribed))]
+        out += [bx.inbox_box(i) for i in sorted(set(subscribed))]
     return out
 
 
@@ -136,10 +140,10 @@ def views_for(p: Principal, subscribed: Iterable[str], shared: Iterable[str]) ->
     if sees_all(p):
         out += [View(g, n, b, True) for (g, n), b in ALL.items()]
     mine = set(subscribed)
-    for inbox in sorted(set(shared) | {"unassigned"}):
+    for inbox in sorted(set(shared) | {bx.UNASSIGNED}):
         if sees_all_shared(p) or inbox in mine:
-            name = inbox.removeprefix("shared:")
-            out.append(View("shared", name, f"inbox:{inbox}", name == "unassigned"))
+            name = bx.inbox_name(inbox)
+            out.append(View("shared", name, bx.inbox_box(inbox), name == bx.UNASSIGNED))
     return out
 
 

@@ -39,6 +39,7 @@ from switchboard.gateway.conversation_access import (
 )
 from switchboard.gateway.settings import GatewaySettings
 from switchboard.platform.problems import AUTHED, PEERS, problems
+from switchboard.rules.boxes import UNASSIGNED
 
 admin = APIRouter(
     prefix="/api",
@@ -47,7 +48,6 @@ admin = APIRouter(
 )
 
 SHARED_INBOX = re.compile(r"^shared:[a-z0-9][a-z0-9_-]{0,62}$")
-UNASSIGNED = "unassigned"
 LOCATION_UNKNOWN, PROVIDER_UNKNOWN = "location_unknown", "provider_unknown"
 
 
@@ -158,7 +158,8 @@ async def reasons_offered(
     conversation_id: uuid.UUID | None = None,
 ) -> Any:
     """The reasons patients are offered now (R-REASON-2), and whether this conversation
-    would show the picker (R-REASON-3): a conversation the caller may read."""
+    would show the picker (R-REASON-3): a conversation the caller may read. `catalogue` is
+    every reason with its label (R-REASON-1), which the inbox names reasons from."""
     params = {"conversation_id": str(conversation_id)} if conversation_id else {}
     answer = await peers.router_answer(
         request, api.ReasonsOffer, "GET", p.practice_id, "/reasons", params=params

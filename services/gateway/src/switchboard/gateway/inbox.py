@@ -50,6 +50,7 @@ from switchboard.gateway.settings import GatewaySettings
 from switchboard.platform.kafka import PublishError
 from switchboard.platform.logging import get_logger
 from switchboard.platform.problems import AUTHED, PEERS, problems
+from switchboard.rules.contacts import contact_key
 
 log = get_logger(__name__)
 router = APIRouter(
@@ -538,7 +539,7 @@ async def link_candidates(
     staff who may read the conversation find its patient ("otherwise staff search")."""
     async with _session(request) as session:
         sender = row["sender"]
-        contact = sender.lower() if "@" in sender else readmodel.normalize_phone(sender)
+        contact = contact_key(sender)
         matched = await readmodel.patients(
             session, p.practice_id, ids=list(row["matched_patient_ids"] or []), contact=contact
         )

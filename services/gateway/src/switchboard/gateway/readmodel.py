@@ -20,6 +20,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard.rules import contacts
+
 GENERATION = re.compile(r"^inbox(_r[0-9]{1,6})?$")
 
 
@@ -301,14 +303,9 @@ def _like(value: str) -> str:
 
 
 def normalize_phone(value: str) -> str | None:
-    digits = re.sub(r"\D", "", value)
-    if not 7 <= len(digits) <= 15:
-        return None
-    if value.strip().startswith("+"):
-        return f"+{digits}"
-    if len(digits) == 10:
-        return f"+1{digits}"
-    return f"+{digits}"
+    """A number staff typed, in E.164 as senders' numbers are stored: the shared rule, not
+    insisting on an assigned number (a sender's need not be one)."""
+    return contacts.normalize_phone(value, require_valid=False)
 
 
 @dataclass(frozen=True)

@@ -38,9 +38,9 @@ from switchboard.events import (
     deterministic_id,
 )
 from switchboard.events.actions import ConversationAction
+from switchboard.rules import boxes as bx
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-UNASSIGNED = "unassigned"
 SYSTEM = "system"
 
 # The topics the projection reads, live (app.py) and in a rebuild (rebuild.py).
@@ -156,29 +156,29 @@ def boxes(c: Conversation, patients: dict[tuple[str, str], Patient]) -> frozense
         return frozenset()
     out: set[str] = set()
     if c.assignee:
-        out.add(f"assigned:{c.assignee}")
-    out.update(f"routed:{r}" for r in c.recipients)
-    out.update(f"sent:{s}" for s in c.sent_by)
-    out.update(f"inbox:{i}" for i in c.inboxes)
+        out.add(bx.staff_box(bx.ASSIGNED, c.assignee))
+    out.update(bx.staff_box(bx.ROUTED, r) for r in c.recipients)
+    out.update(bx.staff_box(bx.SENT, s) for s in c.sent_by)
+    out.update(bx.inbox_box(i) for i in c.inboxes)
     if c.patient_id is not None:
         p = patients.get((c.practice_id, c.patient_id))
         team = set(p.care_team) if p else set()
         if p and p.primary_contact:
-            out.add(f"primary:{p.primary_contact}")
-        out.update(f"careteam:{m}" for m in team)
-        out.add("all")
+            out.add(bx.staff_box(bx.PRIMARY, p.primary_contact))
+        out.update(bx.staff_box(bx.CARE_TEAM, m) for m in team)
+        out.add(bx.ALL)
         # My Inbox / Unrecognized: assigned to me, no matching patient on my care team.
         if c.assignee and c.assignee not in team:
-            out.add(f"unrec:{c.assignee}")
+            out.add(bx.staff_box(bx.UNRECOGNIZED, c.assignee))
     else:
-        out.add("all_unrec")
+        out.add(bx.ALL_UNRECOGNIZED)
         if c.assignee:
-            out.add(f"unrec:{c.assignee}")
+            out.add(bx.staff_box(bx.UNRECOGNIZED, c.assignee))
         # Care Team / Unrecognized: the sender matches several patients, some on my team.
         for pid in c.matched_patient_ids:
             p = patients.get((c.practice_id, pid))
             if p:
-                out.update(f"careteam_unrec:{m}" for m in p.care_team)
+                out.update(bx.staff_box(bx.CARE_TEAM_UNRECOGNIZED, m) for m in p.care_team)
     return frozenset(out)
 
 

@@ -19,14 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.events import Event, MessageDeferred, MessageReceived
 from switchboard.ingest import mail, queries, twilio
+from switchboard.rules.contacts import contact_key, recognized
 
 
 async def resolve(session: AsyncSession, message: MessageReceived) -> MessageReceived:
     """`message` with the conversation ingest would have given it with its database up."""
     if message.channel in ("sms", "voicemail"):
-        key = (message.practice_id, queries.contact_key(message.sender))
+        key = (message.practice_id, contact_key(message.sender))
         counts = await queries.contact_owner_counts(session, [key])
-        conversation = twilio.conversation_of(message, counts.get(key, 0) == 1)
+        conversation = twilio.conversation_of(message, recognized(counts.get(key, 0)))
     elif message.channel == "email" and message.email_threading is not None:
         threading = message.email_threading
         conversation = await queries.email_conversation(

@@ -37,6 +37,7 @@ from switchboard.ingest.mail import reply_message_id
 from switchboard.ingest.settings import IngestSettings
 from switchboard.platform.db import write_rows
 from switchboard.platform.logging import get_logger
+from switchboard.rules.contacts import contact_key, contact_keys, replaces
 
 log = get_logger(__name__)
 
@@ -170,7 +171,7 @@ class Handlers:
                 message_id=reply_message_id(e.message_id, self.settings.mail_domain),
                 conversation_id=e.conversation_id,
                 direction="out",
-                party=queries.contact_key(e.to),
+                party=contact_key(e.to),
                 subject=e.subject,
                 at=e.requested_at,
             )
@@ -201,7 +202,7 @@ class Handlers:
             if isinstance(e, PatientUpserted):
                 key = (e.practice_id, e.patient_id)
                 known = newest.get(key)
-                if known is None or known.source_updated_at <= e.source_updated_at:
+                if replaces(known.source_updated_at if known else None, e.source_updated_at):
                     newest[key] = e
         if not newest:
             return []
@@ -219,22 +220,17 @@ class Handlers:
         fresh = [
             e
             for k, e in newest.items()
-            if k not in stored or stored[k] <= e.source_updated_at  # older ones arrive late
+            if replaces(stored.get(k), e.source_updated_at)  # older ones arrive late
         ]
         if not fresh:
             return []
         keys = [(e.practice_id, e.patient_id) for e in fresh]
         await session.execute(delete(c).where(tuple_(c.c.practice_id, c.c.patient_id).in_(keys)))
-        rows: list[dict[str, Any]] = []
-        seen: set[tuple[str, str, str]] = set()
-        for e in fresh:
-            for contact in (*e.phones, *e.emails):
-                if not contact.strip():
-                    continue
-                row = (e.practice_id, queries.contact_key(contact), e.patient_id)
-                if row not in seen:
-                    seen.add(row)
-                    rows.append({"practice_id": row[0], "contact": row[1], "patient_id": row[2]})
+        rows: list[dict[str, Any]] = [
+            {"practice_id": e.practice_id, "contact": key, "patient_id": e.patient_id}
+            for e in fresh
+            for key in contact_keys((*e.phones, *e.emails))
+        ]
         await write_rows(session, c, rows, conflict=["practice_id", "contact", "patient_id"])
         await write_rows(
             session,

@@ -9,19 +9,6 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-import phonenumbers
-
-
-def normalize_phone(raw: str, region: str = "US") -> str | None:
-    """E.164, or None when it is not a valid number."""
-    try:
-        number = phonenumbers.parse(raw.strip(), region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
 
 def name_key(name: str) -> str:
     """Case, accents, hyphens and spacing do not matter: "José  María" == "jose-maria"."""

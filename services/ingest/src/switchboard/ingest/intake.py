@@ -41,6 +41,7 @@ from switchboard.ingest.settings import IngestSettings, Line, LineChannel
 from switchboard.platform.kafka import Publisher, PublishError
 from switchboard.platform.logging import get_logger
 from switchboard.platform.telemetry import current_traceparent
+from switchboard.rules import contacts
 
 log = get_logger(__name__)
 
@@ -101,7 +102,7 @@ class ContactOwners:
 
     async def count(self, practice_id: str, contact: str) -> int:
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self.pending.setdefault((practice_id, queries.contact_key(contact)), []).append(future)
+        self.pending.setdefault((practice_id, contacts.contact_key(contact)), []).append(future)
         if not self.running:
             self.running = True
             self.task = asyncio.create_task(self._drain())  # ends when nothing waits
@@ -198,7 +199,9 @@ class Intake:
         """Whether the sender's number is exactly one patient's (I-THREAD-1, I-UNREC-1);
         None when the database cannot say now (the message is deferred)."""
         try:
-            return await self.breaker.call(lambda: self.owners.count(practice_id, sender)) == 1
+            return contacts.recognized(
+                await self.breaker.call(lambda: self.owners.count(practice_id, sender))
+            )
         except Open as exc:
             log.warning("recognition_deferred", practice_id=practice_id, why=str(exc))
             return None

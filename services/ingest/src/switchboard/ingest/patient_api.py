@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard.events import Attachment, MessageReceived, PracticeMessageRead, deterministic_id
 from switchboard.ingest import queries, storage, twilio
 from switchboard.ingest.attachments import AttachmentNotFound, practice_of
-from switchboard.ingest.identity import matching_patients, normalize_phone
+from switchboard.ingest.identity import matching_patients
 from switchboard.ingest.intake import Intake, IntakeError
 from switchboard.ingest.links import secure_token_valid
 from switchboard.ingest.peers import Peers, PeerUnavailable
@@ -43,6 +43,7 @@ from switchboard.ingest.sign_in_limit import SignInLimiter
 from switchboard.platform.kafka import PublishError
 from switchboard.platform.logging import get_logger
 from switchboard.platform.problems import AUTHED, problems
+from switchboard.rules.contacts import normalize_phone
 
 log = get_logger(__name__)
 router = APIRouter(

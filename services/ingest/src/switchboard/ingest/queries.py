@@ -13,13 +13,7 @@ from sqlalchemy.types import Text
 
 from switchboard.events import deterministic_id
 from switchboard.ingest import storage
-
-
-def contact_key(value: str) -> str:
-    """How contacts are compared (the router's rule): emails in lower case, numbers as given
-    (E.164 from the PM system and the SMS provider)."""
-    value = value.strip()
-    return value.lower() if "@" in value else value
+from switchboard.rules.contacts import contact_key
 
 
 async def contact_owners(session: AsyncSession, practice_id: str, contact: str) -> list[str]:

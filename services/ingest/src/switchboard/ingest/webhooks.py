@@ -31,7 +31,6 @@ from switchboard.ingest.handlers import failed_event
 from switchboard.ingest.intake import Intake, IntakeError
 from switchboard.ingest.links import media_url_valid
 from switchboard.ingest.settings import IngestSettings
-from switchboard.ingest.signing import verify
 from switchboard.ingest.twilio import (
     FINAL_STATUSES,
     InvalidWebhook,
@@ -41,6 +40,7 @@ from switchboard.ingest.twilio import (
 from switchboard.platform.kafka import Publisher, PublishError
 from switchboard.platform.logging import get_logger
 from switchboard.platform.problems import problems
+from switchboard.rules.signing import verify
 
 log = get_logger(__name__)
 router = APIRouter(responses=problems(400, 403, 404, 413, 415, 422, 503))
@@ -172,7 +172,8 @@ async def email_webhook(request: Request) -> dict[str, object]:
         request.headers.get("x-switchboard-timestamp"),
         request.headers.get("x-switchboard-signature"),
         bytes(raw),
-        settings.email_webhook_max_skew_s,
+        now=time.time(),
+        tolerance_s=settings.email_webhook_max_skew_s,
     ):
         log.warning("webhook_signature_rejected", channel="email")
         raise HTTPException(403, "invalid or missing X-Switchboard-Signature")

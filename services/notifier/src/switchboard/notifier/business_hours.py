@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from switchboard.rules.availability import zone
 
 # Far enough ahead for any sensible target; a calendar with no open time at all ends here.
 SEARCH_DAYS = 3 * 366
@@ -26,14 +28,6 @@ def parse_hhmm(value: str) -> time | None:
         return None
     hours, minutes = value.split(":")
     return time(int(hours), int(minutes))
-
-
-def zone(name: str) -> ZoneInfo:
-    """The zone, or UTC when the name is unknown to this machine's tz database."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from switchboard.events import (
     StaffAvailabilityChanged,
 )
 from switchboard.notifier.business_hours import BusinessCalendar
+from switchboard.rules.availability import Availability as StaffSchedule
+from switchboard.rules.availability import Shift
 
 DEFAULT_CHANNELS: tuple[ChannelChoice, ...] = (ChannelChoice(channel="in_app"),)
 
@@ -89,37 +91,27 @@ class PracticeConfig:
 
 @dataclass(frozen=True)
 class Availability:
-    out_of_office_from: datetime | None = None
-    out_of_office_until: datetime | None = None
-    shifts: BusinessCalendar | None = None  # None = no shift schedule
+    """A staff member's availability in the practice's timezone (the rule the router's
+    auto-assignment applies too, X-AVAIL-1), and who takes their alerts while away."""
+
+    schedule: StaffSchedule = field(default_factory=StaffSchedule)
+    timezone: str = "UTC"
     substitute: str | None = None
 
     @classmethod
     def from_event(cls, event: StaffAvailabilityChanged, timezone: str) -> Availability:
         return cls(
-            out_of_office_from=event.out_of_office_from,
-            out_of_office_until=event.out_of_office_until,
-            shifts=(
-                BusinessCalendar.build(
-                    timezone, [(w.weekday, w.start, w.end) for w in event.shifts]
-                )
-                if event.shifts
-                else None
+            schedule=StaffSchedule(
+                event.out_of_office_from,
+                event.out_of_office_until,
+                tuple(Shift(w.weekday, w.start, w.end) for w in event.shifts),
             ),
+            timezone=timezone,
             substitute=event.substitute_staff_id,
         )
 
-    def out_of_office(self, at: datetime) -> bool:
-        if self.out_of_office_from is None and self.out_of_office_until is None:
-            return False
-        after_start = self.out_of_office_from is None or at >= self.out_of_office_from
-        before_end = self.out_of_office_until is None or at < self.out_of_office_until
-        return after_start and before_end
-
     def available(self, at: datetime) -> bool:
-        if self.out_of_office(at):
-            return False
-        return self.shifts is None or self.shifts.is_open(at)
+        return self.schedule.available(at, self.timezone)
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ import httpx
 
 from switchboard.notifier.model import Webhook
 from switchboard.notifier.settings import NotifierSettings
-from switchboard.notifier.signing import signed_headers
 from switchboard.platform import sms_record
+from switchboard.rules.signing import signed_headers
 
 HEADLINES = {
     "message": "A new patient message is waiting for you",

@@ -52,7 +52,8 @@ async def reasons(
     at: datetime | None = None,
 ) -> dict[str, Any]:
     """What the messenger shows (R-REASON-2, R-REASON-3): the reasons with a subscriber (plus
-    Other), and whether to ask at all in this conversation now."""
+    Other), and whether to ask at all in this conversation now; and the whole catalogue
+    (R-REASON-1), which the staff inbox names reasons from."""
     now = at or datetime.now(UTC)
     async with _session(request) as session:
         config = await queries.current_config(session, practice_id)
@@ -69,6 +70,7 @@ async def reasons(
         "show_picker": bool(offered) and show,
         "why": why if offered else "reason_routing_off",
         "reasons": [asdict(r) for r in offered],
+        "catalogue": [asdict(r) for r in catalogue(config.settings.extra_reasons)],
         "current_reason": conversation.reason if conversation else None,
     }
 

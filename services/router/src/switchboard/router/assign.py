@@ -11,8 +11,8 @@ from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from switchboard.router.catalogue import UNASSIGNED
 from switchboard.router.model import AutoAssignPolicy, RouterState, RoutingSettings
+from switchboard.rules.boxes import UNASSIGNED
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,6 @@ OTHER = "other"
 LOCATION_UNKNOWN = "location_unknown"
 PROVIDER_UNKNOWN = "provider_unknown"
 
-# Inbox ids as they appear in a decision: Unassigned, and custom shared inboxes.
-UNASSIGNED = "unassigned"
-SHARED_PREFIX = "shared:"
 
 DEFAULT_REASONS: tuple[Reason, ...] = (
     Reason("prescriptions_refills", "Prescriptions / Refills"),
@@ -50,8 +47,3 @@ def catalogue(extra_reasons: Mapping[str, str] | None = None) -> tuple[Reason, .
 
 def is_known_reason(code: str, extra_reasons: Mapping[str, str] | None = None) -> bool:
     return code in DEFAULT_CODES or (extra_reasons is not None and code in extra_reasons)
-
-
-def shared_inbox(inbox_id: str) -> str:
-    """The decision's name for a custom shared inbox, e.g. "shared:refills"."""
-    return f"{SHARED_PREFIX}{inbox_id}"

@@ -26,7 +26,6 @@ from switchboard.router.catalogue import (
     LOCATION_UNKNOWN,
     OTHER,
     PROVIDER_UNKNOWN,
-    UNASSIGNED,
     is_known_reason,
 )
 from switchboard.router.model import (
@@ -39,6 +38,7 @@ from switchboard.router.model import (
     Subscription,
 )
 from switchboard.router.picker import WITHIN_ONE_HOUR, should_offer_picker, within_sticky_window
+from switchboard.rules.boxes import UNASSIGNED
 
 Trigger = Literal["message", "reroute"]
 Inputs = dict[str, str | int | bool | list[str] | None]

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from switchboard.events import MessageRouted
-from switchboard.router.catalogue import LOCATION_UNKNOWN, PROVIDER_UNKNOWN, UNASSIGNED
+from switchboard.router.catalogue import LOCATION_UNKNOWN, PROVIDER_UNKNOWN
 from switchboard.router.practice_config import PracticeConfig
+from switchboard.rules.boxes import UNASSIGNED
 
 
 @dataclass(frozen=True, slots=True)

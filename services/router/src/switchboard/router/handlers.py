@@ -45,12 +45,13 @@ from switchboard.router.model import (
     NextAppointment,
     PatientState,
     RouterState,
-    is_active,
-    next_upcoming,
 )
 from switchboard.router.practice_config import CONFIG_EVENTS
 from switchboard.router.snapshots import state_inputs
 from switchboard.router.working_set import AppointmentRow, Decided, WorkingSet
+from switchboard.rules import appointments
+from switchboard.rules.appointments import next_upcoming
+from switchboard.rules.contacts import recognized, replaces
 
 
 async def handle_batch(session: AsyncSession, events: Sequence[Event]) -> list[Event]:
@@ -131,7 +132,7 @@ def _resolve_patient(
     if conversation is not None and conversation.patient_id:
         return conversation.patient_id, ()
     owners = sorted(ws.patients_by_contact(event.practice_id, event.sender))
-    if len(owners) == 1:
+    if recognized(len(owners)):
         return owners[0], ()
     return None, tuple(owners)
 
@@ -203,17 +204,16 @@ def _appointment(ws: WorkingSet, change: AppointmentChanged) -> list[MessageRout
     practice = change.practice_id
     key = (practice, change.appointment_id)
     known = ws.appointments.get(key)
-    if known is not None and (known.appointment.version, known.source_updated_at) >= (
-        change.source_version,
-        change.source_updated_at,
-    ):
-        return []  # a duplicate or an older version delivered late: never moves it back
     row = AppointmentRow(
         change.patient_id,
         NextAppointment.from_event(change),
-        is_active(change),
+        appointments.is_active(change.status, change.change),
         change.source_updated_at,
     )
+    if known is not None and row.version_key() <= known.version_key():
+        # A duplicate, an older version delivered late, or the loser of an exact tie (the
+        # one rule pm-sync's patient panel applies too): never moves it back.
+        return []
     ws.put_appointment(practice, change.appointment_id, row)
     ws.dirty_appointments.add(key)
 
@@ -244,7 +244,7 @@ def _appointment(ws: WorkingSet, change: AppointmentChanged) -> list[MessageRout
 
 def _patient(ws: WorkingSet, event: PatientUpserted) -> None:
     row = ws.patient(event.practice_id, event.patient_id)
-    if row.source_updated_at is not None and row.source_updated_at > event.source_updated_at:
+    if not replaces(row.source_updated_at, event.source_updated_at):
         return  # an older version delivered late
     row.source_updated_at = event.source_updated_at
     ws.set_contacts(event.practice_id, event.patient_id, (*event.phones, *event.emails))

@@ -14,16 +14,13 @@ from datetime import datetime, timedelta
 from typing import Literal, get_args
 
 from switchboard.events import AppointmentChanged, Channel, MessageReceived
-from switchboard.router.catalogue import SHARED_PREFIX
+from switchboard.rules.boxes import SHARED_PREFIX
 
 AutoAssignPolicy = Literal["round_robin", "least_open"]
 ConversationStatus = Literal["open", "closed"]
 
 # R-STICKY-1 / R-REASON-3: a message this close to the previous one is the same topic.
 STICKY_WINDOW = timedelta(hours=1)
-
-# Appointment statuses that still describe a visit the patient is going to.
-ACTIVE_APPOINTMENT_STATUSES = frozenset({"booked", "arrived", "checked_in"})
 
 
 def _frozen(values: Iterable[str]) -> frozenset[str]:
@@ -115,19 +112,6 @@ class NextAppointment:
             provider_id=event.provider_id,
             event_id=event.event_id,
         )
-
-
-def is_active(event: AppointmentChanged) -> bool:
-    """Whether this appointment still counts as one the patient will attend."""
-    return event.change not in ("cancelled", "deleted", "noshow") and (
-        event.status in ACTIVE_APPOINTMENT_STATUSES
-    )
-
-
-def next_upcoming(appointments: Iterable[NextAppointment], at: datetime) -> NextAppointment | None:
-    """The earliest appointment starting at or after `at` (ties broken by id, for replay)."""
-    upcoming = [a for a in appointments if a.start >= at]
-    return min(upcoming, key=lambda a: (a.start, a.appointment_id), default=None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,8 +21,8 @@ from switchboard.events import (
     StaffSubscriptionsSet,
     VoicemailExtensionMapped,
 )
-from switchboard.router.availability import Availability, Shift
 from switchboard.router.model import RoutingSettings, StaffAvailability, Subscription
+from switchboard.rules.availability import Availability, Shift
 
 CONFIG_EVENTS = (
     RoutingSettingsChanged,

@@ -12,9 +12,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from switchboard.router.catalogue import LOCATION_UNKNOWN, UNASSIGNED
+from switchboard.router.catalogue import LOCATION_UNKNOWN
 from switchboard.router.decision import Decision, decide
 from switchboard.router.model import InboundMessage, RouterState, RoutingSettings, Subscription
+from switchboard.rules.boxes import UNASSIGNED
 
 # The label used for a dimension that is off in the settings being replayed.
 ANY = "*"

@@ -22,12 +22,8 @@ from switchboard.platform.db import RawJSON, write_rows
 from switchboard.router import storage
 from switchboard.router.model import ConversationState, NextAppointment
 from switchboard.router.practice_config import PracticeConfig
-
-
-def contact_key(value: str) -> str:
-    """Phones arrive in E.164 from every channel; emails compare case-insensitively."""
-    value = value.strip()
-    return value.lower() if "@" in value else value
+from switchboard.rules import appointments
+from switchboard.rules.contacts import contact_key, contact_keys
 
 
 @dataclass
@@ -45,6 +41,12 @@ class AppointmentRow:
     appointment: NextAppointment
     active: bool
     source_updated_at: datetime
+
+    def version_key(self) -> appointments.VersionKey:
+        a = self.appointment
+        return appointments.version_key(
+            a.version, self.source_updated_at, self.active, a.event_id or ""
+        )
 
 
 @dataclass
@@ -139,7 +141,7 @@ class WorkingSet:
 
     def set_contacts(self, practice_id: str, patient_id: str, contacts: Iterable[str]) -> None:
         row = self.patient(practice_id, patient_id)
-        new = tuple(sorted({contact_key(c) for c in contacts if c.strip()}))
+        new = contact_keys(contacts)
         for contact in set(new) - set(row.contacts):
             self.contacts.setdefault((practice_id, contact), set()).add(patient_id)
             self.contact_adds.add((practice_id, contact, patient_id))

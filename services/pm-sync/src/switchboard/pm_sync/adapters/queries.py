@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard.events import AppointmentChanged
 from switchboard.pm_sync.adapters import storage
 from switchboard.pm_sync.domain.panel import PatientPanel, PatientSummary, build_panel, summary
-from switchboard.pm_sync.domain.schedule import normalize_email, normalize_phone
+from switchboard.rules.contacts import normalize_email, normalize_phone
 
 
 async def _names(

@@ -38,7 +38,7 @@ from switchboard.events import (
     deterministic_id,
 )
 from switchboard.events.pm_extra import CareTeamUpserted
-from switchboard.pm_sync.domain.schedule import normalize_email, normalize_phone
+from switchboard.rules.contacts import normalize_email, normalize_phone
 
 STAFF_USER_SYSTEM = "urn:switchboard:staff-user"
 TIMEZONE_EXTENSIONS = frozenset(

@@ -40,7 +40,7 @@ from switchboard.pm_sync.domain.hl7_message import (
     segments_named,
     zone,
 )
-from switchboard.pm_sync.domain.schedule import normalize_email, normalize_phone
+from switchboard.rules.contacts import normalize_email, normalize_phone
 
 # trigger -> (change, status). S12/S13/S14 take the status from SCH-25 when it is a known
 # filler status; the status given here is the fallback.

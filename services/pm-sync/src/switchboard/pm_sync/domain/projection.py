@@ -93,7 +93,7 @@ def appointment_row(e: AppointmentChanged) -> dict[str, Any]:
         "provider_id": e.provider_id,
         "source_version": e.source_version,
         "source_updated_at": e.source_updated_at,
-        "status_rank": status_rank(e.status),
+        "status_rank": status_rank(e),
         "event_id": e.event_id,
         "event": e.model_dump(mode="json"),
     }

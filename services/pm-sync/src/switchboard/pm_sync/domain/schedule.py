@@ -1,12 +1,9 @@
 """Pure schedule and contact queries over practice-management events.
 
 Appointment events may arrive twice or out of order (HL7 feeds are resent, FHIR polls
-overlap). Everything here first folds them to the newest state per appointment id, so the
-answers do not depend on the order or the number of deliveries:
-
-* newest = highest `source_version`, then latest `source_updated_at`;
-* an exact tie is broken by status (a terminal state such as cancelled wins over booked),
-  then by the event id, so the result is the same in every order.
+overlap). Everything here first folds them to the newest state per appointment id, by the
+rule the router applies too (switchboard.rules.appointments), so the answers do not depend on
+the order or the number of deliveries and routing and the patient panel agree.
 
 Used by R-LOC-1 / R-PROV-1 (next upcoming appointment gives location and provider),
 I-PANEL-1 (up to five encounters) and I-UNREC-1 (which patients a sender could be).
@@ -18,77 +15,27 @@ from collections.abc import Iterable
 from datetime import date, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
-import phonenumbers
-
 from switchboard.events import AppointmentChanged, PatientUpserted
+from switchboard.rules import appointments as rule
+from switchboard.rules.contacts import normalize_email, normalize_phone
 
-# Appointment states that still lead to a visit.
-UPCOMING_STATUSES = frozenset({"booked", "arrived", "checked_in"})
 # States that count as an encounter in the patient panel (past or upcoming).
 ENCOUNTER_STATUSES = frozenset({"booked", "arrived", "checked_in", "fulfilled"})
-# Tie-break when two versions carry the same version and timestamp: later in a visit's life wins.
-_STATUS_RANK = {
-    "booked": 0,
-    "arrived": 1,
-    "checked_in": 2,
-    "fulfilled": 3,
-    "noshow": 4,
-    "cancelled": 5,
-    "deleted": 6,
-}
-
-
-# --- contact normalisation ------------------------------------------------------------------
-
-
-def normalize_phone(raw: str | None, region: str = "US") -> str | None:
-    """A phone number in E.164 (`+12125550101`), or None when it is not a valid number."""
-    if not raw or not raw.strip():
-        return None
-    try:
-        number = phonenumbers.parse(raw.strip(), region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def normalize_email(raw: str | None) -> str | None:
-    """Trimmed, lower-cased address, or None when it does not look like one."""
-    if not raw:
-        return None
-    value = raw.strip().lower()
-    if value.startswith("mailto:"):
-        value = value[len("mailto:") :]
-    local, sep, domain = value.partition("@")
-    if not sep or not local or "." not in domain or any(c.isspace() for c in value):
-        return None
-    return value
 
 
 # --- newest state -----------------------------------------------------------------------------
 
 
-def status_rank(status: str) -> int:
-    """Tie-break rank of an appointment status (later in a visit's life = higher)."""
-    return _STATUS_RANK.get(status, -1)
-
-
-def _appointment_order(a: AppointmentChanged) -> tuple[int, datetime, int, str]:
-    return (a.source_version, a.source_updated_at, status_rank(a.status), str(a.event_id))
+def status_rank(a: AppointmentChanged) -> int:
+    """The exact-tie rank pm-sync stores beside an appointment (the shared rule's)."""
+    return rule.tie_rank(rule.is_active(a.status, a.change))
 
 
 def latest_appointments(
     appointments: Iterable[AppointmentChanged],
 ) -> dict[str, AppointmentChanged]:
     """appointment id -> its newest event (idempotent, out-of-order safe)."""
-    newest: dict[str, AppointmentChanged] = {}
-    for appt in appointments:
-        current = newest.get(appt.appointment_id)
-        if current is None or _appointment_order(appt) > _appointment_order(current):
-            newest[appt.appointment_id] = appt
-    return newest
+    return rule.newest_versions(appointments)
 
 
 def latest_patients(patients: Iterable[PatientUpserted]) -> dict[str, PatientUpserted]:
@@ -127,14 +74,10 @@ def next_upcoming(
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    candidates = [
-        a
-        for a in _for_patient(appointments, patient_id)
-        if a.status in UPCOMING_STATUSES and a.start >= now
+    active = [
+        a for a in _for_patient(appointments, patient_id) if rule.is_active(a.status, a.change)
     ]
-    if not candidates:
-        return None
-    return min(candidates, key=lambda a: (a.start, a.appointment_id))
+    return rule.next_upcoming(active, now)
 
 
 def _local_date(moment: datetime, tz: tzinfo | None) -> date:

@@ -1,15 +1,9 @@
 // Names and small helpers the inbox modules share. Patient data is only ever set as text.
 import { api, el } from '../api.js';
 
-export const REASONS = {
-  prescriptions_refills: 'Prescriptions / Refills',
-  test_lab_results: 'Test / Lab Results',
-  appointments: 'Appointments',
-  billing: 'Billing',
-  referrals: 'Referrals',
-  medical_question: 'Medical Question',
-  other: 'Other',
-};
+// code -> label, from the router's reason catalogue (R-REASON-1) when the directory loads;
+// a code it does not name is shown humanized.
+export const REASONS = {};
 export const CHANNELS = {
   sms: 'SMS', email: 'Email', secure_email: 'Secure email', web_chat: 'Chat',
   voicemail: 'Voicemail',
@@ -54,10 +48,12 @@ export async function loadDirectory() {
     optional('/api/staff', []),
     optional('/api/lines', { lines: [] }),
     optional('/api/templates', { templates: [] }),
-    optional('/api/routing/reasons', { reasons: [] }),
+    optional('/api/routing/reasons', { reasons: [], catalogue: [] }),
   ]);
-  // A practice may add its own reasons: name them as the practice does.
-  for (const r of offered.reasons || []) if (r.code && r.label) REASONS[r.code] = r.label;
+  // The catalogue, platform-added reasons included, named as the router names them.
+  for (const r of [...(offered.catalogue || []), ...(offered.reasons || [])]) {
+    if (r.code && r.label) REASONS[r.code] = r.label;
+  }
   directory.locationRouting = offered.location_routing !== false;
   for (const s of staff) directory.staff.set(s.user_id, s.display_name);
   directory.lines = lines.lines || [];

@@ -13,13 +13,14 @@ from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
 from switchboard.events import AlertSent, MessageRouted, PresenceChanged
-from switchboard.gateway import access, live
+from switchboard.gateway import access
 from switchboard.gateway.app import build_app
 from switchboard.gateway.auth import Principal
 from switchboard.gateway.conversation_access import (
     conversation_access,
     conversation_access_if_given,
 )
+from switchboard.gateway.routes import live
 from switchboard.gateway.settings import GatewaySettings
 
 CHECKS = {conversation_access, conversation_access_if_given}

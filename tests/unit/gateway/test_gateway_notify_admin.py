@@ -16,7 +16,7 @@ from switchboard.events import (
     WebhookSubscriptionChanged,
 )
 from switchboard.gateway.auth import Principal, issue_token
-from switchboard.gateway.notify_admin import router, staff_lookup
+from switchboard.gateway.routes.notify_admin import router, staff_lookup
 from switchboard.gateway.settings import GatewaySettings
 from switchboard.platform.kafka import PublishError
 

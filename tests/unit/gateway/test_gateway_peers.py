@@ -8,7 +8,7 @@ import httpx
 import pytest
 from fastapi import HTTPException
 
-from switchboard.gateway.peers import Peers
+from switchboard.gateway.clients import Peers
 from switchboard.gateway.settings import GatewaySettings
 
 SETTINGS = GatewaySettings(

@@ -8,18 +8,26 @@ from typing import cast
 
 from fastapi import FastAPI
 
-from switchboard.gateway import live, ui
-from switchboard.gateway.actions import router as actions_router
-from switchboard.gateway.admin import admin
-from switchboard.gateway.ehr import router as ehr_router
-from switchboard.gateway.inbox import router as inbox_router
-from switchboard.gateway.lines import router as lines_router
-from switchboard.gateway.my_routing import router as my_routing_router
-from switchboard.gateway.notify_admin import router as notify_router
-from switchboard.gateway.peers import Peers
+from switchboard.gateway.clients import Peers
+from switchboard.gateway.routes import (
+    conversations,
+    documents,
+    inbox_views,
+    live,
+    pages,
+    patients,
+    search,
+    staff_directory,
+)
+from switchboard.gateway.routes.actions import router as actions_router
+from switchboard.gateway.routes.ehr import router as ehr_router
+from switchboard.gateway.routes.lines import router as lines_router
+from switchboard.gateway.routes.my_routing import router as my_routing_router
+from switchboard.gateway.routes.notify_admin import router as notify_router
+from switchboard.gateway.routes.routing_admin import admin
+from switchboard.gateway.routes.sign_in import router
+from switchboard.gateway.routes.templates import router as templates_router
 from switchboard.gateway.settings import GatewaySettings
-from switchboard.gateway.sign_in import router
-from switchboard.gateway.templates import router as templates_router
 from switchboard.gateway.users import load_users_file, upsert_users
 from switchboard.platform.service import Runtime, main_for, service_app
 from switchboard.platform.settings import ServiceSettings
@@ -54,7 +62,8 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     # The other services' internal APIs, over one client (its connections are reused).
     app.state.peers = Peers(cast(GatewaySettings, settings))
     app.include_router(router)
-    app.include_router(inbox_router)
+    for module in (inbox_views, search, conversations, patients, staff_directory, documents):
+        app.include_router(module.router)
     app.include_router(actions_router)
     app.include_router(ehr_router)
     app.include_router(notify_router)
@@ -63,7 +72,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     app.include_router(templates_router)
     app.include_router(my_routing_router)
     app.include_router(live.live)
-    ui.mount(app)
+    pages.mount(app)
     return app
 
 

@@ -14,9 +14,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
-from switchboard.gateway import peers
-from switchboard.gateway.api import inbox_user
+from switchboard.gateway import clients
 from switchboard.gateway.auth import Principal
+from switchboard.gateway.auth_deps import inbox_user
 from switchboard.platform.problems import AUTHED, PEERS
 
 router = APIRouter(prefix="/api/me", tags=["routing administration"], responses=AUTHED | PEERS)
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/api/me", tags=["routing administration"], responses=
 async def my_subscriptions(
     request: Request, p: Annotated[Principal, Depends(inbox_user)]
 ) -> dict[str, Any]:
-    state = await peers.router_practice(request, "GET", p.practice_id, "/routing")
+    state = await clients.router_practice(request, "GET", p.practice_id, "/routing")
     mine = next((s for s in state.get("subscriptions", []) if s["staff_id"] == p.user_id), None)
     empty: dict[str, list[str]] = {"reasons": [], "locations": [], "providers": [], "inboxes": []}
     return {

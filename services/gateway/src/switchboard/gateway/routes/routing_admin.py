@@ -28,9 +28,9 @@ from switchboard.events import (
     StaffSubscriptionsSet,
     VoicemailExtensionMapped,
 )
-from switchboard.gateway import peers, storage
-from switchboard.gateway.api import admin_only, inbox_user, principal
+from switchboard.gateway import clients, storage
 from switchboard.gateway.auth import Principal
+from switchboard.gateway.auth_deps import admin_only, inbox_user, principal
 from switchboard.gateway.conversation_access import (
     Caller,
     VisibleConversation,
@@ -72,7 +72,7 @@ async def _append_and_wait(request: Request, response: Response, event: Event) -
     while time.monotonic() < deadline:
         try:
             if (
-                await peers.of(request).call("router", "GET", path, timeout_s=5)
+                await clients.of(request).call("router", "GET", path, timeout_s=5)
             ).status_code == 200:
                 return {"event_id": str(event.event_id), "applied": True}
         except HTTPException:
@@ -108,7 +108,7 @@ async def routing_state(
     request: Request, p: Annotated[Principal, Depends(practice_admin)]
 ) -> dict[str, Any]:
     """Settings, subscriptions, catalogue, locations and providers, and the staff."""
-    state = await peers.router_practice(request, "GET", p.practice_id, "/routing")
+    state = await clients.router_practice(request, "GET", p.practice_id, "/routing")
     u = storage.users.c
     async with request.app.state.runtime.sessionmaker() as session:
         rows = await session.execute(
@@ -123,7 +123,7 @@ async def routing_state(
 @admin.get("/admin/routing/coverage")
 async def coverage(request: Request, p: Annotated[Principal, Depends(practice_admin)]) -> Any:
     """Every reason x location nobody would receive (X-COVERAGE-1)."""
-    return await peers.router_practice(request, "GET", p.practice_id, "/coverage")
+    return await clients.router_practice(request, "GET", p.practice_id, "/coverage")
 
 
 @admin.get("/admin/routing/history")
@@ -139,7 +139,7 @@ async def history(
         params["at"] = at.isoformat()
     if staff_id is not None:
         params["staff_id"] = staff_id
-    return await peers.router_practice(
+    return await clients.router_practice(
         request, "GET", p.practice_id, "/config/history", params=params
     )
 
@@ -155,7 +155,7 @@ async def reasons_offered(
     """The reasons patients are offered now (R-REASON-2), and whether this conversation
     would show the picker (R-REASON-3): a conversation the caller may read."""
     params = {"conversation_id": str(conversation_id)} if conversation_id else {}
-    return await peers.router_practice(request, "GET", p.practice_id, "/reasons", params=params)
+    return await clients.router_practice(request, "GET", p.practice_id, "/reasons", params=params)
 
 
 @admin.get("/conversations/{conversation_id}/routing")
@@ -170,7 +170,7 @@ async def explain(
     that person did or did not receive it (X-EXPLAIN-1), for whoever may read the
     conversation (it names the patient, reason, location and recipients). Recorded (T-3)."""
     params = {"staff_id": staff_id} if staff_id else {}
-    body = await peers.router_practice(
+    body = await clients.router_practice(
         request, "GET", p.practice_id, f"/conversations/{conversation_id}/decisions", params=params
     )
     async with request.app.state.runtime.sessionmaker() as session, session.begin():
@@ -207,14 +207,14 @@ async def what_if(
 ) -> Any:
     """Who would have received what over the past `days` under a proposal (X-WHATIF-1)."""
     if body.subscriptions:
-        state = await peers.router_practice(request, "GET", p.practice_id, "/routing")
+        state = await clients.router_practice(request, "GET", p.practice_id, "/routing")
         staff = await _staff_ids(request, p.practice_id)
         for sub in body.subscriptions:
             if sub.staff_id is None:
                 raise HTTPException(422, "each proposed subscription names its staff_id")
             _check_subscription(sub, state, staff, sub.staff_id)
     payload = body.model_dump(mode="json")
-    return await peers.router_practice(request, "POST", p.practice_id, "/what-if", json=payload)
+    return await clients.router_practice(request, "POST", p.practice_id, "/what-if", json=payload)
 
 
 # --- changes --------------------------------------------------------------------------
@@ -277,7 +277,7 @@ async def set_subscriptions(
         raise HTTPException(403, "only practice admins change other people's subscriptions")
     if body.staff_id not in (None, staff_id):
         raise HTTPException(422, "staff_id in the body differs from the one in the path")
-    state = await peers.router_practice(request, "GET", p.practice_id, "/routing")
+    state = await clients.router_practice(request, "GET", p.practice_id, "/routing")
     _check_subscription(body, state, await _staff_ids(request, p.practice_id), staff_id)
     event = StaffSubscriptionsSet(
         **_envelope(p),
@@ -307,7 +307,7 @@ async def map_extension(
     if not re.fullmatch(r"[0-9*#]{1,16}", extension):
         raise HTTPException(422, "an extension is 1-16 of 0-9, * and #")
     if body.target is not None and not SHARED_INBOX.match(body.target):
-        state = await peers.router_practice(request, "GET", p.practice_id, "/routing")
+        state = await clients.router_practice(request, "GET", p.practice_id, "/routing")
         if body.target not in {r["code"] for r in state["reasons"]}:
             raise HTTPException(
                 422, f"unknown reason {body.target!r}; a shared inbox is 'shared:<id>'"
@@ -351,7 +351,7 @@ async def add_reason(
     """Platform operators add a reason to a practice's catalogue (R-REASON-1)."""
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", practice_id):
         raise HTTPException(422, "a practice id is a lowercase slug")
-    state = await peers.router_practice(request, "GET", practice_id, "/routing")
+    state = await clients.router_practice(request, "GET", practice_id, "/routing")
     if body.code in {r["code"] for r in state["reasons"]}:
         raise HTTPException(409, f"reason {body.code!r} already exists and cannot be reworded")
     event = ReasonAdded(**_envelope(p, practice_id), code=body.code, label=body.label)

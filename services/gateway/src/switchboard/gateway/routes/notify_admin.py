@@ -41,9 +41,9 @@ from switchboard.events import (
     WebhookSubscriptionChanged,
     WeeklyWindow,
 )
-from switchboard.gateway import peers, storage
-from switchboard.gateway.api import admin_only, principal
+from switchboard.gateway import clients, storage
 from switchboard.gateway.auth import Principal
+from switchboard.gateway.auth_deps import admin_only, principal
 from switchboard.platform.kafka import PublishError
 from switchboard.platform.logging import get_logger
 from switchboard.platform.problems import AUTHED, PEERS, problems
@@ -280,11 +280,11 @@ async def get_practice_settings(
     request: Request, p: Annotated[Principal, Depends(admin_reader)]
 ) -> PracticeSettingsOut:
     """The practice's current notification settings (T-1: the caller's own practice)."""
-    response = await peers.of(request).call(
+    response = await clients.of(request).call(
         "notifier", "GET", f"/internal/practices/{p.practice_id}/notification-settings"
     )
     if response.status_code != 200:
-        raise peers.of(request).failed("notifier", response)
+        raise clients.of(request).failed("notifier", response)
     try:
         return PracticeSettingsOut.model_validate(response.json())
     except ValueError:  # not JSON, or not settings (pydantic's ValidationError)

@@ -44,9 +44,9 @@ from switchboard.events import (
     decode,
 )
 from switchboard.events.actions import ConversationAction
-from switchboard.gateway import readmodel
 from switchboard.gateway.auth import Principal, read_token
 from switchboard.gateway.conversation_access import audience, visible_conversation
+from switchboard.gateway.readmodel import inbox
 from switchboard.platform.kafka import connection
 from switchboard.platform.logging import get_logger
 from switchboard.platform.service import Runtime
@@ -229,7 +229,7 @@ class Hub:
             try:
                 async with rt.sessionmaker() as session:
                     waited = [w for _, _, _, w in self.pending.values()]
-                    done = set(await readmodel.outcomes(session, waited))
+                    done = set(await inbox.outcomes(session, waited))
             except Exception as exc:  # the database is away: relay on the deadline only
                 log.warning("live_settle_failed", error=type(exc).__name__)
                 done = set()

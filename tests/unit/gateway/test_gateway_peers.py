@@ -1,4 +1,4 @@
-"""The gateway's one client to the other services' internal APIs (gateway/peers.py): URLs from
+"""The gateway's one client to the other services' internal APIs (gateway/clients.py): URLs from
 the settings, the gateway's own internal token sent to every peer, and the same answer for
 every failed call."""
 

@@ -22,7 +22,7 @@ conversations; the patient directory (`GET /api/patients?q=`) lists only the pat
 may read. Linking an unrecognized conversation searches patients from that conversation
 (`GET /api/conversations/{id}/link-candidates?q=`), which needs access to the conversation.
 
-The live socket (live.py) tells each user only of conversations, alerts and presence they
+The live socket (routes/live.py) tells each user only of conversations, alerts and presence they
 may read, by the same rule (`audience`).
 """
 

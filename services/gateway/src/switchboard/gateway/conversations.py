@@ -1,6 +1,6 @@
 """A conversation as the staff API lists it, and who it can be assigned to: shared by the
-inbox reads (inbox.py) and the staff actions (actions.py), which as route modules do not
-import each other."""
+inbox views, search, the conversation detail and the staff actions (routes/), which as route
+modules do not import each other."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """A staff member's own routing subscriptions (R-SUB-3): what they may choose from and what
-they receive now. Changing them is PUT /api/admin/routing/subscriptions/{own id} (admin.py),
-which staff may call for themselves.
+they receive now. Changing them is PUT /api/admin/routing/subscriptions/{own id}
+(routing_admin.py), which staff may call for themselves.
 
     GET /api/me/subscriptions -> {"staff_id", "reason_routing", "location_routing",
         "provider_routing", "reasons", "locations", "providers", "subscription"}

@@ -39,7 +39,7 @@ from switchboard.gateway.conversation_access import (
 from switchboard.gateway.settings import GatewaySettings
 from switchboard.platform.problems import AUTHED, PEERS, problems
 
-admin = APIRouter(
+router = APIRouter(
     prefix="/api",
     tags=["routing administration"],
     responses=AUTHED | PEERS | problems(404, 409),
@@ -103,7 +103,7 @@ async def _staff_ids(request: Request, practice_id: str) -> set[str]:
 # --- reads ----------------------------------------------------------------------------
 
 
-@admin.get("/admin/routing")
+@router.get("/admin/routing")
 async def routing_state(
     request: Request, p: Annotated[Principal, Depends(practice_admin)]
 ) -> dict[str, Any]:
@@ -120,13 +120,13 @@ async def routing_state(
     return dict(state)
 
 
-@admin.get("/admin/routing/coverage")
+@router.get("/admin/routing/coverage")
 async def coverage(request: Request, p: Annotated[Principal, Depends(practice_admin)]) -> Any:
     """Every reason x location nobody would receive (X-COVERAGE-1)."""
     return await clients.router_practice(request, "GET", p.practice_id, "/coverage")
 
 
-@admin.get("/admin/routing/history")
+@router.get("/admin/routing/history")
 async def history(
     request: Request,
     p: Annotated[Principal, Depends(practice_admin)],
@@ -144,7 +144,7 @@ async def history(
     )
 
 
-@admin.get("/routing/reasons")
+@router.get("/routing/reasons")
 async def reasons_offered(
     request: Request,
     # first: another practice's conversation is a 404 whoever asks (T-1)
@@ -158,7 +158,7 @@ async def reasons_offered(
     return await clients.router_practice(request, "GET", p.practice_id, "/reasons", params=params)
 
 
-@admin.get("/conversations/{conversation_id}/routing")
+@router.get("/conversations/{conversation_id}/routing")
 async def explain(
     conversation_id: uuid.UUID,
     request: Request,
@@ -201,7 +201,7 @@ class WhatIf(BaseModel):
     subscriptions: list[Subscriptions] | None = None
 
 
-@admin.post("/admin/routing/what-if")
+@router.post("/admin/routing/what-if")
 async def what_if(
     body: WhatIf, request: Request, p: Annotated[Principal, Depends(practice_admin)]
 ) -> Any:
@@ -226,7 +226,7 @@ class SettingsChange(BaseModel):
     provider_routing: bool | None = None
 
 
-@admin.patch("/admin/routing/settings")
+@router.patch("/admin/routing/settings")
 async def change_settings(
     body: SettingsChange,
     request: Request,
@@ -263,7 +263,7 @@ def _check_subscription(
         )
 
 
-@admin.put("/admin/routing/subscriptions/{staff_id}")
+@router.put("/admin/routing/subscriptions/{staff_id}")
 async def set_subscriptions(
     staff_id: str,
     body: Subscriptions,
@@ -295,7 +295,7 @@ class ExtensionTarget(BaseModel):
     target: str | None = Field(max_length=80)
 
 
-@admin.put("/admin/routing/voicemail-extensions/{extension}")
+@router.put("/admin/routing/voicemail-extensions/{extension}")
 async def map_extension(
     extension: str,
     body: ExtensionTarget,
@@ -320,7 +320,7 @@ class Policy(BaseModel):
     policy: Literal["round_robin", "least_open"] | None
 
 
-@admin.put("/admin/routing/auto-assign/{inbox}")
+@router.put("/admin/routing/auto-assign/{inbox}")
 async def set_auto_assign(
     inbox: str,
     body: Policy,
@@ -340,7 +340,7 @@ class NewReason(BaseModel):
     label: str = Field(min_length=1, max_length=80)
 
 
-@admin.post("/platform/practices/{practice_id}/reasons")
+@router.post("/platform/practices/{practice_id}/reasons")
 async def add_reason(
     practice_id: str,
     body: NewReason,

@@ -311,3 +311,13 @@ def normalize_phone(value: str) -> str | None:
     if len(digits) == 10:
         return f"+1{digits}"
     return f"+{digits}"
+
+
+@dataclass(frozen=True)
+class Search:
+    """What a conversation search (search.py) matches on; each given criterion must match."""
+
+    phone: str | None = None
+    email: str | None = None
+    name: str | None = None
+    text: str | None = None

@@ -6,22 +6,20 @@ contact name and message text, within the boxes the caller may read."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard.gateway.readmodel.inbox import SUMMARY, Filters, escape_like, generation, joins
-
-
-@dataclass(frozen=True)
-class Search:
-    phone: str | None = None
-    email: str | None = None
-    name: str | None = None
-    text: str | None = None
+from switchboard.gateway.readmodel.inbox import (
+    SUMMARY,
+    Filters,
+    Search,
+    escape_like,
+    generation,
+    joins,
+)
 
 
 async def search(

@@ -69,11 +69,11 @@ async def search(
     async with session_of(request) as session:
         subscribed = await inbox.subscribed_inboxes(session, p.practice_id, p.user_id)
         scope = None if access.sees_all(p) else access.readable_boxes(p, subscribed)
-        criteria = queries.Search(
+        criteria = inbox.Search(
             phone=norm_phone, email=email.lower() if email else None, name=name, text=text
         )
 
-        async def find(by: queries.Search) -> list[dict[str, Any]]:
+        async def find(by: inbox.Search) -> list[dict[str, Any]]:
             return await queries.search(
                 session,
                 p.practice_id,
@@ -88,8 +88,8 @@ async def search(
 
         if q is not None and criteria.name and criteria.text:
             # `q` as a name or as text: either may match
-            by_name = await find(queries.Search(name=name))
-            by_text = await find(queries.Search(text=text))
+            by_name = await find(inbox.Search(name=name))
+            by_text = await find(inbox.Search(text=text))
             merged = {r["conversation_id"]: r for r in [*by_name, *by_text]}
             rows = sorted(
                 merged.values(),

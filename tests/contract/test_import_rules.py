@@ -1,6 +1,7 @@
 """The import rules in pyproject.toml ([tool.importlinter]) hold, and they cover the modules they
-are about: every gateway module that declares routes is in the route rule, every module whose
-docstring says it is pure is in the pure rule.
+are about: every gateway module that declares routes is in the route rule (and in
+gateway.routes), every other gateway module is in the rule that keeps it from importing
+routes, every module whose docstring says it is pure is in the pure rule.
 
 By hand: `uv run --frozen lint-imports` (prints each broken rule with the import chain)."""
 
@@ -54,14 +55,36 @@ def test_import_rules_hold() -> None:
     assert run.returncode == 0, run.stdout + run.stderr
 
 
+def _gateway_modules() -> list[Path]:
+    return [p for p in sorted(GATEWAY.rglob("*.py")) if "migrations" not in p.parts]
+
+
 def test_every_gateway_route_module_is_in_the_route_rule() -> None:
     declaring = {
         _module_name(p)
-        for p in GATEWAY.glob("*.py")
+        for p in _gateway_modules()
         if p.name != "app.py" and "APIRouter(" in p.read_text()
     }
     listed = set(_contract("gateway-routes-independent")["modules"])
     assert declaring == listed
+    # Routes live in gateway.routes, one module per noun, and nothing else does.
+    assert all(m.startswith("switchboard.gateway.routes.") for m in declaring)
+    routes = {_module_name(p) for p in (GATEWAY / "routes").glob("*.py")}
+    assert routes - {"switchboard.gateway.routes"} == declaring
+
+
+def test_no_shared_gateway_module_imports_a_route() -> None:
+    """Every gateway module outside routes/ (but app.py, which mounts them) is in the rule
+    that forbids importing a route module: code two routes share lives outside routes/."""
+    shared = set()
+    for path in _gateway_modules():
+        parts = path.relative_to(GATEWAY).parts
+        if parts[0] in ("routes", "app.py", "__init__.py"):
+            continue
+        # A package (readmodel/) is listed whole.
+        shared.add(f"switchboard.gateway.{parts[0].removesuffix('.py')}")
+    listed = set(_contract("gateway-routes-only-in-routes")["source_modules"])
+    assert shared == listed
 
 
 def test_every_module_that_says_pure_is_in_the_pure_rule() -> None:

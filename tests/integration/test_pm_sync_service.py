@@ -25,8 +25,8 @@ from sqlalchemy import create_engine, select
 from switchboard.events import Topic, decode, deterministic_id
 from switchboard.events.topics import PARTITIONS
 from switchboard.gateway.auth import Principal, issue_token
-from switchboard.gateway.ehr import router as ehr_router
-from switchboard.gateway.peers import Peers
+from switchboard.gateway.clients import Peers
+from switchboard.gateway.routes.ehr import router as ehr_router
 from switchboard.gateway.settings import GatewaySettings
 from switchboard.platform.internal_api import (
     dev_credentials,

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from switchboard.events.asyncapi import DOCUMENT_PATH
 from switchboard.gateway.auth import Principal, issue_token
-from switchboard.gateway.event_docs import router
+from switchboard.gateway.routes.event_docs import router
 from switchboard.gateway.settings import GatewaySettings
 
 SETTINGS = GatewaySettings()

@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
 from switchboard.events import AlertSent, MessageRouted, PresenceChanged
-from switchboard.gateway import access, live
+from switchboard.gateway import access, live_relay
 from switchboard.gateway.app import build_app
 from switchboard.gateway.auth import Principal
 from switchboard.gateway.conversation_access import (
@@ -134,7 +134,7 @@ def test_live_tells_only_those_who_may_read_the_conversation():
     )
     me = who("staff")
     for event, kind in ((routed, "conversation"), (alert, "alert"), (seen, "presence")):
-        told = live.view(event, me, visible=True)
+        told = live_relay.view(event, me, visible=True)
         assert told is not None and told["type"] == kind
-        assert live.view(event, me, visible=False) is None
-        assert live.view(event, who("staff", practice="other"), visible=True) is None
+        assert live_relay.view(event, me, visible=False) is None
+        assert live_relay.view(event, who("staff", practice="other"), visible=True) is None

@@ -12,8 +12,8 @@ import pytest
 from fastapi import FastAPI
 
 from switchboard.gateway.auth import Principal, issue_token
-from switchboard.gateway.ehr import router
-from switchboard.gateway.peers import Peers
+from switchboard.gateway.clients import Peers
+from switchboard.gateway.routes.ehr import router
 from switchboard.gateway.settings import GatewaySettings
 
 SETTINGS = GatewaySettings(pm_sync_url="http://pm-sync.test", pm_sync_timeout_s=2)

@@ -12,8 +12,8 @@ import jwt
 from fastapi import FastAPI
 
 from switchboard.gateway.auth import Principal, issue_token, read_token
-from switchboard.gateway.ehr import router
-from switchboard.gateway.peers import Peers
+from switchboard.gateway.clients import Peers
+from switchboard.gateway.routes.ehr import router
 from switchboard.gateway.settings import GatewaySettings
 
 OLD_PUBLIC_DEFAULT = "dev-only-secret-change-me-0123456789abcdef"

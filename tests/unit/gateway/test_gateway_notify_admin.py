@@ -16,8 +16,9 @@ from switchboard.events import (
     WebhookSubscriptionChanged,
 )
 from switchboard.gateway.auth import Principal, issue_token
-from switchboard.gateway.notify_admin import router, staff_lookup
+from switchboard.gateway.routes.notify_admin import router
 from switchboard.gateway.settings import GatewaySettings
+from switchboard.gateway.staff import staff_lookup
 from switchboard.platform.kafka import PublishError
 
 STAFF = {"demo": {"u-admin", "u-front-1", "u-ma-1", "u-ma-2"}, "other": {"u-other"}}

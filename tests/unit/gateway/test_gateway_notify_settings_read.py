@@ -15,8 +15,8 @@ import pytest
 from fastapi import FastAPI
 
 from switchboard.gateway.auth import Principal, issue_token
-from switchboard.gateway.notify_admin import PracticeSettingsIn, router
-from switchboard.gateway.peers import Peers
+from switchboard.gateway.clients import Peers
+from switchboard.gateway.routes.notify_admin import PracticeSettingsIn, router
 from switchboard.gateway.settings import GatewaySettings
 
 SETTINGS = GatewaySettings(

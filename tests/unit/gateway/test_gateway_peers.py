@@ -1,4 +1,4 @@
-"""The gateway's one client to the other services' internal APIs (gateway/peers.py): URLs from
+"""The gateway's one client to the other services' internal APIs (gateway/clients.py): URLs from
 the settings, the gateway's own internal token sent to every peer, and the same answer for
 every failed call."""
 
@@ -8,7 +8,7 @@ import httpx
 import pytest
 from fastapi import HTTPException
 
-from switchboard.gateway.peers import Peers
+from switchboard.gateway.clients import Peers
 from switchboard.gateway.settings import GatewaySettings
 
 SETTINGS = GatewaySettings(
@@ -95,7 +95,7 @@ def test_an_answer_that_is_not_the_routes_model_is_a_502_naming_it():
 
 def test_a_parsed_answer_is_relayed_as_the_peer_sent_it():
     from switchboard.events.internal.router import ConfigHistory
-    from switchboard.gateway.peers import relayed
+    from switchboard.gateway.clients import relayed
 
     config = {
         "practice_id": "p1",

@@ -1,6 +1,6 @@
 """Reply templates: which placeholders a body uses, which are refused, and the preview fill."""
 
-from switchboard.gateway.templates import (
+from switchboard.gateway.routes.templates import (
     PLACEHOLDERS,
     placeholders_in,
     render,

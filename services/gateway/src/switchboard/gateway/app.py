@@ -8,40 +8,69 @@ from typing import cast
 
 from fastapi import FastAPI
 
-from switchboard.gateway import live, ui
-from switchboard.gateway.actions import router as actions_router
-from switchboard.gateway.admin import admin
-from switchboard.gateway.ehr import router as ehr_router
-from switchboard.gateway.event_docs import router as event_docs_router
-from switchboard.gateway.inbox import router as inbox_router
-from switchboard.gateway.lines import router as lines_router
-from switchboard.gateway.my_routing import router as my_routing_router
-from switchboard.gateway.notify_admin import router as notify_router
-from switchboard.gateway.peers import Peers
+from switchboard.gateway import live_relay
+from switchboard.gateway.clients import Peers
+from switchboard.gateway.routes import (
+    actions,
+    conversations,
+    documents,
+    ehr,
+    event_docs,
+    inbox_views,
+    lines,
+    live,
+    my_routing,
+    notify_admin,
+    pages,
+    patients,
+    routing_admin,
+    search,
+    sign_in,
+    staff_directory,
+    templates,
+)
 from switchboard.gateway.settings import GatewaySettings
-from switchboard.gateway.sign_in import router
-from switchboard.gateway.templates import router as templates_router
 from switchboard.gateway.users import load_users_file, upsert_users
 from switchboard.platform.service import Runtime, main_for, service_app
 from switchboard.platform.settings import ServiceSettings
 from switchboard.platform.textguard import install_edge
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Every route module, in the order their routes are matched (pages, with the static files,
+# last).
+ROUTES = (
+    sign_in,
+    inbox_views,
+    search,
+    conversations,
+    patients,
+    staff_directory,
+    documents,
+    actions,
+    ehr,
+    notify_admin,
+    routing_admin,
+    lines,
+    templates,
+    my_routing,
+    live,
+    event_docs,
+)
 
 
 async def _stop(app: FastAPI, rt: Runtime) -> None:
     try:
-        await live.stop(app, rt)
+        await live_relay.stop(app, rt)
     finally:
         await app.state.peers.aclose()
 
 
 def build_app(settings: ServiceSettings) -> FastAPI:
-    hub = live.Hub()
+    hub = live_relay.Hub()
     app = service_app(
         settings,
         title="Switchboard gateway",
-        on_start=live.start,
+        on_start=live_relay.start,
         on_stop=_stop,
         extra_checks={"live_relay": hub.is_ready},
         # Staff read the inbox from PostgreSQL: a Kafka outage must not take the UI down
@@ -54,18 +83,9 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     install_edge(app)
     # The other services' internal APIs, over one client (its connections are reused).
     app.state.peers = Peers(cast(GatewaySettings, settings))
-    app.include_router(router)
-    app.include_router(inbox_router)
-    app.include_router(actions_router)
-    app.include_router(ehr_router)
-    app.include_router(notify_router)
-    app.include_router(admin)
-    app.include_router(lines_router)
-    app.include_router(templates_router)
-    app.include_router(my_routing_router)
-    app.include_router(live.live)
-    app.include_router(event_docs_router)
-    ui.mount(app)
+    for module in ROUTES:
+        app.include_router(module.router)
+    pages.mount(app)
     return app
 
 

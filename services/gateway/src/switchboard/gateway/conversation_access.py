@@ -22,7 +22,7 @@ conversations; the patient directory (`GET /api/patients?q=`) lists only the pat
 may read. Linking an unrecognized conversation searches patients from that conversation
 (`GET /api/conversations/{id}/link-candidates?q=`), which needs access to the conversation.
 
-The live socket (live.py) tells each user only of conversations, alerts and presence they
+The live socket (routes/live.py) tells each user only of conversations, alerts and presence they
 may read, by the same rule (`audience`).
 """
 
@@ -35,9 +35,10 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard.gateway import access, readmodel
-from switchboard.gateway.api import principal
+from switchboard.gateway import access
 from switchboard.gateway.auth import Principal
+from switchboard.gateway.auth_deps import principal
+from switchboard.gateway.readmodel import inbox, visibility
 
 NOT_FOUND = "no such conversation"
 
@@ -47,12 +48,12 @@ async def visible_conversation(
 ) -> dict[str, Any]:
     """The conversation, or 404 (missing or another practice's: the same answer, T-1), or
     403 (in this practice but in no view this user may read)."""
-    row = await readmodel.conversation(session, p.practice_id, conversation_id, p.user_id)
+    row = await inbox.conversation(session, p.practice_id, conversation_id, p.user_id)
     if row is None:
         raise HTTPException(404, NOT_FOUND)
     if not p.has_inbox:
         raise HTTPException(403, "your role has no Inbox access")
-    subscribed = await readmodel.subscribed_inboxes(session, p.practice_id, p.user_id)
+    subscribed = await inbox.subscribed_inboxes(session, p.practice_id, p.user_id)
     if not access.can_see(p, row["boxes"], subscribed):
         raise HTTPException(403, "this conversation is in none of your inboxes")
     return row
@@ -92,8 +93,8 @@ async def visible_patients(
         return []
     if access.sees_all(p) or not rows:
         return rows
-    subscribed = await readmodel.subscribed_inboxes(session, p.practice_id, p.user_id)
-    boxes = await readmodel.patient_conversation_boxes(
+    subscribed = await inbox.subscribed_inboxes(session, p.practice_id, p.user_id)
+    boxes = await visibility.patient_conversation_boxes(
         session, p.practice_id, [r["patient_id"] for r in rows]
     )
     return [r for r in rows if access.can_see_patient(p, boxes[r["patient_id"]], subscribed)]
@@ -106,10 +107,10 @@ async def audience(
     staff = [p for p in who if p.practice_id == practice_id and p.has_inbox]
     if not staff:
         return set()
-    boxes = await readmodel.conversation_boxes(session, practice_id, conversation_id)
+    boxes = await visibility.conversation_boxes(session, practice_id, conversation_id)
     if boxes is None:
         return set()  # not (yet) in the read model of this practice: nobody is told of it
-    subscribed = await readmodel.subscriptions_of(
+    subscribed = await visibility.subscriptions_of(
         session, practice_id, sorted({p.user_id for p in staff})
     )
     return {p.user_id for p in staff if access.can_see(p, boxes, subscribed[p.user_id])}

@@ -1,6 +1,6 @@
 """A conversation as the staff API lists it, and who it can be assigned to: shared by the
-inbox reads (inbox.py) and the staff actions (actions.py), which as route modules do not
-import each other."""
+inbox views, search, the conversation detail and the staff actions (routes/), which as route
+modules do not import each other."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard.gateway import access, readmodel, storage
+from switchboard.gateway import access, storage
 from switchboard.gateway.auth import Principal
+from switchboard.gateway.readmodel import inbox
 
 
 class Patient(BaseModel):
@@ -80,7 +81,7 @@ async def eligible_assignees(
     out = []
     for r in rows:
         target = Principal(r.user_id, practice_id, r.role, frozenset(r.policies))
-        subscribed = await readmodel.subscribed_inboxes(session, practice_id, r.user_id)
+        subscribed = await inbox.subscribed_inboxes(session, practice_id, r.user_id)
         if access.can_see(target, boxes, subscribed):
             out.append({"user_id": r.user_id, "display_name": r.display_name})
     return out

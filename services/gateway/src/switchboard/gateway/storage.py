@@ -1,4 +1,4 @@
-"""Gateway-owned tables (schema `gateway`). The inbox read models are read in readmodel.py,
+"""Gateway-owned tables (schema `gateway`). The inbox read models are read in readmodel/,
 from whichever generation is live (the projection owns their tables)."""
 
 from __future__ import annotations

@@ -153,7 +153,7 @@ def _detail(response: httpx.Response) -> str | None:
 
 
 def of(request: Request) -> Peers:
-    """The app's `Peers` (`peers.of(request).call(...)`)."""
+    """The app's `Peers` (`clients.of(request).call(...)`)."""
     found: Peers = request.app.state.peers
     return found
 

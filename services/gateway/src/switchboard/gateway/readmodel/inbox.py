@@ -1,6 +1,8 @@
 # ruff: noqa: S608  (SQL text holds only the generation schema, checked by GENERATION, and
 # fixed fragments; every value is a bind parameter)
-"""The gateway's read-only queries on the inbox read models (owned by inbox-projection).
+"""The gateway's read-only queries on the inbox read models (owned by inbox-projection): the
+inbox views (pages, counts, subscriptions), a conversation with its history, and patients;
+with the generation pointer and the SQL fragments the other readmodel modules share.
 
 The models live in the active *generation* (schema `inbox` or `inbox_r<n>` after a rebuild,
 named by `inbox.generations`); every query reads the pointer first, in the same
@@ -91,7 +93,7 @@ SUMMARY = """
 """
 
 
-def _joins(s: str) -> str:
+def joins(s: str) -> str:
     return f"""
     LEFT JOIN {s}.patients p ON p.practice_id = c.practice_id AND p.patient_id = c.patient_id
     LEFT JOIN {s}.locations l ON l.practice_id = c.practice_id AND l.location_id = c.location_id
@@ -126,7 +128,7 @@ async def page(
         ORDER BY m.last_message_at {order}, m.conversation_id {order}
         LIMIT :n
     ) m
-    JOIN {s}.conversations c ON c.conversation_id = m.conversation_id {_joins(s)}
+    JOIN {s}.conversations c ON c.conversation_id = m.conversation_id {joins(s)}
     ORDER BY m.last_message_at {order}, m.conversation_id {order}
     """
     return [dict(r) for r in (await session.execute(text(sql), params)).mappings()]
@@ -189,7 +191,7 @@ async def conversation(
                 text(
                     f"""SELECT {SUMMARY}, c.explanation, c.routed_at, c.sent_by, c.linked_by,
                 p.care_team, p.primary_contact
-                FROM {s}.conversations c {_joins(s)}
+                FROM {s}.conversations c {joins(s)}
                 WHERE c.conversation_id = :c AND c.practice_id = :p"""
                 ),
                 {"c": cid, "p": practice_id, "me": me},
@@ -280,7 +282,7 @@ async def patients(
         params["contact"] = [contact]
         clauses.append("(phones @> CAST(:contact AS text[]) OR emails @> CAST(:contact AS text[]))")
     if name is not None:
-        params["name"] = f"%{_like(name.lower())}%"
+        params["name"] = f"%{escape_like(name.lower())}%"
         clauses.append("search_name LIKE :name")
     if not clauses:
         return []
@@ -298,7 +300,7 @@ async def patients(
     return [dict(r) for r in rows.mappings()]
 
 
-def _like(value: str) -> str:
+def escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
@@ -310,190 +312,9 @@ def normalize_phone(value: str) -> str | None:
 
 @dataclass(frozen=True)
 class Search:
+    """What a conversation search (search.py) matches on; each given criterion must match."""
+
     phone: str | None = None
     email: str | None = None
     name: str | None = None
     text: str | None = None
-
-
-async def search(
-    session: AsyncSession,
-    practice_id: str,
-    me: str,
-    criteria: Search,
-    filters: Filters,
-    scope: list[str] | None,
-    all_shared: bool,
-    limit: int,
-    cursor: tuple[datetime, uuid.UUID] | None,
-) -> list[dict[str, Any]]:
-    """Conversations matching every given criterion (I-SEARCH-1), newest first, among those
-    in the boxes `scope` (None: every conversation of the practice)."""
-    s = await generation(session)
-    params: dict[str, Any] = {"p": practice_id, "me": me, "n": limit + 1}
-    where = ["c.practice_id = :p"]
-    if scope is not None:
-        params["scope"] = scope
-        shared = " OR m.box LIKE 'inbox:%'" if all_shared else ""
-        where.append(
-            f"EXISTS (SELECT 1 FROM {s}.membership m WHERE m.conversation_id = c.conversation_id"
-            f" AND m.practice_id = :p AND (m.box = ANY(:scope){shared}))"
-        )
-    for key, value in (("phone", criteria.phone), ("email", criteria.email)):
-        if value is None:
-            continue
-        params[key] = value
-        where.append(
-            f"(c.sender = :{key} OR c.line = :{key} OR c.conversation_id IN ("
-            f"SELECT conversation_id FROM {s}.messages WHERE practice_id = :p"
-            f" AND (sender = :{key} OR recipient = :{key})))"
-        )
-    if criteria.name is not None:
-        params["name"] = f"%{_like(criteria.name.lower())}%"
-        where.append(
-            f"""EXISTS (SELECT 1 FROM {s}.patients pn WHERE pn.practice_id = :p
-                AND pn.search_name LIKE :name
-                AND (pn.patient_id = c.patient_id OR pn.patient_id = ANY(c.matched_patient_ids)))"""
-        )
-    if criteria.text is not None:
-        params["q"] = criteria.text
-        params["qlike"] = f"%{_like(criteria.text)}%"
-        where.append(
-            f"""c.conversation_id IN (SELECT conversation_id FROM {s}.messages
-                WHERE practice_id = :p AND (search @@ plainto_tsquery('simple', :q)
-                OR body ILIKE :qlike))"""
-        )
-    extra = filters.sql("c", params)
-    if cursor:
-        params["ca"], params["cc"] = cursor
-        extra += " AND (coalesce(c.last_message_at, c.routed_at), c.conversation_id) < (:ca, :cc)"
-    sql = f"""
-    SELECT coalesce(c.last_message_at, c.routed_at) AS sort_at, {SUMMARY}
-    FROM {s}.conversations c {_joins(s)}
-    WHERE {" AND ".join(where)} {extra}
-    ORDER BY sort_at DESC NULLS LAST, c.conversation_id DESC LIMIT :n
-    """
-    return [dict(r) for r in (await session.execute(text(sql), params)).mappings()]
-
-
-async def as_of(
-    session: AsyncSession, practice_id: str, box: str, at: datetime, limit: int
-) -> list[dict[str, Any]]:
-    """The conversations in `box` at `at`, by the membership history (X-ASOF-1)."""
-    s = await generation(session)
-    rows = await session.execute(
-        text(
-            f"""
-            SELECT h.conversation_id, h.valid_from, h.valid_to, c.channel, c.sender,
-                   c.patient_id, c.reason, c.location_id
-            FROM {s}.membership_history h
-            JOIN {s}.conversations c ON c.conversation_id = h.conversation_id
-            WHERE h.practice_id = :p AND h.box = :box AND h.valid_from <= :at
-              AND (h.valid_to IS NULL OR h.valid_to > :at)
-            ORDER BY h.valid_from DESC, h.conversation_id LIMIT :n
-            """
-        ),
-        {"p": practice_id, "box": box, "at": at, "n": limit},
-    )
-    return [dict(r) for r in rows.mappings()]
-
-
-async def subscribers_at(
-    session: AsyncSession, practice_id: str, inbox: str, at: datetime
-) -> list[str]:
-    s = await generation(session)
-    rows = await session.execute(
-        text(
-            f"""SELECT DISTINCT staff_id FROM {s}.inbox_subscriptions
-            WHERE practice_id = :p AND inbox = :i AND valid_from <= :at
-              AND (valid_to IS NULL OR valid_to > :at)"""
-        ),
-        {"p": practice_id, "i": inbox, "at": at},
-    )
-    return sorted(rows.scalars())
-
-
-async def documents(
-    session: AsyncSession, practice_id: str, cid: uuid.UUID, patient_id: str | None
-) -> list[dict[str, Any]]:
-    """The files of a conversation and, with `patient_id`, of every conversation of that
-    patient (the patient's documents a reply may attach, I-REPLY-1), newest first."""
-    s = await generation(session)
-    rows = await session.execute(
-        text(
-            f"""
-            SELECT a.value AS attachment, m.sent_at, m.conversation_id
-            FROM {s}.messages m
-            JOIN {s}.conversations c ON c.conversation_id = m.conversation_id
-            CROSS JOIN LATERAL jsonb_array_elements(m.attachments) a
-            WHERE m.practice_id = :p AND c.practice_id = :p
-              AND (m.conversation_id = :c
-                   OR (CAST(:pid AS text) IS NOT NULL AND c.patient_id = :pid))
-              AND jsonb_array_length(m.attachments) > 0
-            ORDER BY m.sent_at DESC
-            LIMIT 200
-            """
-        ),
-        {"p": practice_id, "c": cid, "pid": patient_id},
-    )
-    return [dict(r) for r in rows.mappings()]
-
-
-async def conversation_boxes(
-    session: AsyncSession, practice_id: str, cid: uuid.UUID
-) -> list[str] | None:
-    """The boxes a conversation of this practice is filed under; None when there is no such
-    conversation in the practice (another practice's is the same as a missing one, T-1)."""
-    s = await generation(session)
-    found = await session.execute(
-        text(
-            f"""SELECT m.box FROM {s}.conversations c
-            LEFT JOIN {s}.membership m
-                ON m.conversation_id = c.conversation_id AND m.practice_id = c.practice_id
-            WHERE c.conversation_id = :c AND c.practice_id = :p"""
-        ),
-        {"c": cid, "p": practice_id},
-    )
-    rows = list(found.scalars())
-    return None if not rows else [b for b in rows if b is not None]
-
-
-async def subscriptions_of(
-    session: AsyncSession, practice_id: str, staff_ids: list[str]
-) -> dict[str, list[str]]:
-    """The shared inboxes each of `staff_ids` is subscribed to now (one query for many)."""
-    s = await generation(session)
-    rows = await session.execute(
-        text(
-            f"SELECT staff_id, inbox FROM {s}.inbox_subscriptions "
-            "WHERE practice_id = :p AND staff_id = ANY(:u) AND valid_to IS NULL"
-        ),
-        {"p": practice_id, "u": staff_ids},
-    )
-    out: dict[str, list[str]] = {u: [] for u in staff_ids}
-    for r in rows:
-        out[r.staff_id].append(r.inbox)
-    return out
-
-
-async def patient_conversation_boxes(
-    session: AsyncSession, practice_id: str, patient_ids: list[str]
-) -> dict[str, list[list[str]]]:
-    """For each patient, the boxes of each of their (linked) conversations."""
-    s = await generation(session)
-    rows = await session.execute(
-        text(
-            f"""SELECT c.patient_id, c.conversation_id,
-                   array_remove(array_agg(m.box), NULL) AS boxes
-            FROM {s}.conversations c
-            LEFT JOIN {s}.membership m
-                ON m.conversation_id = c.conversation_id AND m.practice_id = c.practice_id
-            WHERE c.practice_id = :p AND c.patient_id = ANY(:ids)
-            GROUP BY c.patient_id, c.conversation_id"""
-        ),
-        {"p": practice_id, "ids": patient_ids},
-    )
-    out: dict[str, list[list[str]]] = {pid: [] for pid in patient_ids}
-    for r in rows:
-        out[r.patient_id].append(list(r.boxes or []))
-    return out

@@ -17,8 +17,8 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from switchboard.events.asyncapi import render
-from switchboard.gateway.api import principal
 from switchboard.gateway.auth import Principal
+from switchboard.gateway.auth_deps import principal
 from switchboard.platform.problems import problems
 
 router = APIRouter(prefix="/api", responses=problems(401))

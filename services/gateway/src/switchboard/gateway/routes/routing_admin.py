@@ -29,9 +29,9 @@ from switchboard.events import (
     VoicemailExtensionMapped,
 )
 from switchboard.events.internal import router as api
-from switchboard.gateway import peers, storage
-from switchboard.gateway.api import admin_only, inbox_user, principal
+from switchboard.gateway import clients, storage
 from switchboard.gateway.auth import Principal
+from switchboard.gateway.auth_deps import admin_only, inbox_user, principal
 from switchboard.gateway.conversation_access import (
     Caller,
     VisibleConversation,
@@ -41,7 +41,7 @@ from switchboard.gateway.settings import GatewaySettings
 from switchboard.platform.problems import AUTHED, PEERS, problems
 from switchboard.rules.boxes import UNASSIGNED
 
-admin = APIRouter(
+router = APIRouter(
     prefix="/api",
     tags=["routing administration"],
     responses=AUTHED | PEERS | problems(404, 409),
@@ -73,7 +73,7 @@ async def _append_and_wait(request: Request, response: Response, event: Event) -
     while time.monotonic() < deadline:
         try:
             if (
-                await peers.of(request).call("router", "GET", path, timeout_s=5)
+                await clients.of(request).call("router", "GET", path, timeout_s=5)
             ).status_code == 200:
                 return {"event_id": str(event.event_id), "applied": True}
         except HTTPException:
@@ -104,13 +104,13 @@ async def _staff_ids(request: Request, practice_id: str) -> set[str]:
 # --- reads ----------------------------------------------------------------------------
 
 
-@admin.get("/admin/routing")
+@router.get("/admin/routing")
 async def routing_state(
     request: Request, p: Annotated[Principal, Depends(practice_admin)]
 ) -> dict[str, Any]:
     """Settings, subscriptions, catalogue, locations and providers, and the staff."""
-    state = await peers.router_answer(request, api.RoutingState, "GET", p.practice_id, "/routing")
-    body = peers.relayed(state)
+    state = await clients.router_answer(request, api.RoutingState, "GET", p.practice_id, "/routing")
+    body = clients.relayed(state)
     u = storage.users.c
     async with request.app.state.runtime.sessionmaker() as session:
         rows = await session.execute(
@@ -122,15 +122,15 @@ async def routing_state(
     return body
 
 
-@admin.get("/admin/routing/coverage")
+@router.get("/admin/routing/coverage")
 async def coverage(request: Request, p: Annotated[Principal, Depends(practice_admin)]) -> Any:
     """Every reason x location nobody would receive (X-COVERAGE-1)."""
-    return peers.relayed(
-        await peers.router_answer(request, api.Coverage, "GET", p.practice_id, "/coverage")
+    return clients.relayed(
+        await clients.router_answer(request, api.Coverage, "GET", p.practice_id, "/coverage")
     )
 
 
-@admin.get("/admin/routing/history")
+@router.get("/admin/routing/history")
 async def history(
     request: Request,
     p: Annotated[Principal, Depends(practice_admin)],
@@ -143,13 +143,13 @@ async def history(
         params["at"] = at.isoformat()
     if staff_id is not None:
         params["staff_id"] = staff_id
-    answer = await peers.router_answer(
+    answer = await clients.router_answer(
         request, api.ConfigHistory, "GET", p.practice_id, "/config/history", params=params
     )
-    return peers.relayed(answer)
+    return clients.relayed(answer)
 
 
-@admin.get("/routing/reasons")
+@router.get("/routing/reasons")
 async def reasons_offered(
     request: Request,
     # first: another practice's conversation is a 404 whoever asks (T-1)
@@ -161,13 +161,13 @@ async def reasons_offered(
     would show the picker (R-REASON-3): a conversation the caller may read. `catalogue` is
     every reason with its label (R-REASON-1), which the inbox names reasons from."""
     params = {"conversation_id": str(conversation_id)} if conversation_id else {}
-    answer = await peers.router_answer(
+    answer = await clients.router_answer(
         request, api.ReasonsOffer, "GET", p.practice_id, "/reasons", params=params
     )
-    return peers.relayed(answer)
+    return clients.relayed(answer)
 
 
-@admin.get("/conversations/{conversation_id}/routing")
+@router.get("/conversations/{conversation_id}/routing")
 async def explain(
     conversation_id: uuid.UUID,
     request: Request,
@@ -180,7 +180,7 @@ async def explain(
     conversation (it names the patient, reason, location and recipients). Recorded (T-3)."""
     params = {"staff_id": staff_id} if staff_id else {}
     path = f"/conversations/{conversation_id}/decisions"
-    answer = await peers.router_answer(
+    answer = await clients.router_answer(
         request, api.ConversationDecisions, "GET", p.practice_id, path, params=params
     )
     async with request.app.state.runtime.sessionmaker() as session, session.begin():
@@ -192,7 +192,7 @@ async def explain(
                 action="explain",
             )
         )
-    return peers.relayed(answer)
+    return clients.relayed(answer)
 
 
 class Subscriptions(BaseModel):
@@ -211,13 +211,13 @@ class WhatIf(BaseModel):
     subscriptions: list[Subscriptions] | None = None
 
 
-@admin.post("/admin/routing/what-if")
+@router.post("/admin/routing/what-if")
 async def what_if(
     body: WhatIf, request: Request, p: Annotated[Principal, Depends(practice_admin)]
 ) -> Any:
     """Who would have received what over the past `days` under a proposal (X-WHATIF-1)."""
     if body.subscriptions:
-        state = await peers.router_answer(
+        state = await clients.router_answer(
             request, api.RoutingState, "GET", p.practice_id, "/routing"
         )
         staff = await _staff_ids(request, p.practice_id)
@@ -226,10 +226,10 @@ async def what_if(
                 raise HTTPException(422, "each proposed subscription names its staff_id")
             _check_subscription(sub, state, staff, sub.staff_id)
     payload = api.WhatIfRequest.model_validate(body.model_dump()).model_dump(mode="json")
-    answer = await peers.router_answer(
+    answer = await clients.router_answer(
         request, api.WhatIfReport, "POST", p.practice_id, "/what-if", json=payload
     )
-    return peers.relayed(answer)
+    return clients.relayed(answer)
 
 
 # --- changes --------------------------------------------------------------------------
@@ -241,7 +241,7 @@ class SettingsChange(BaseModel):
     provider_routing: bool | None = None
 
 
-@admin.patch("/admin/routing/settings")
+@router.patch("/admin/routing/settings")
 async def change_settings(
     body: SettingsChange,
     request: Request,
@@ -278,7 +278,7 @@ def _check_subscription(
         )
 
 
-@admin.put("/admin/routing/subscriptions/{staff_id}")
+@router.put("/admin/routing/subscriptions/{staff_id}")
 async def set_subscriptions(
     staff_id: str,
     body: Subscriptions,
@@ -292,7 +292,7 @@ async def set_subscriptions(
         raise HTTPException(403, "only practice admins change other people's subscriptions")
     if body.staff_id not in (None, staff_id):
         raise HTTPException(422, "staff_id in the body differs from the one in the path")
-    state = await peers.router_answer(request, api.RoutingState, "GET", p.practice_id, "/routing")
+    state = await clients.router_answer(request, api.RoutingState, "GET", p.practice_id, "/routing")
     _check_subscription(body, state, await _staff_ids(request, p.practice_id), staff_id)
     event = StaffSubscriptionsSet(
         **_envelope(p),
@@ -310,7 +310,7 @@ class ExtensionTarget(BaseModel):
     target: str | None = Field(max_length=80)
 
 
-@admin.put("/admin/routing/voicemail-extensions/{extension}")
+@router.put("/admin/routing/voicemail-extensions/{extension}")
 async def map_extension(
     extension: str,
     body: ExtensionTarget,
@@ -322,7 +322,7 @@ async def map_extension(
     if not re.fullmatch(r"[0-9*#]{1,16}", extension):
         raise HTTPException(422, "an extension is 1-16 of 0-9, * and #")
     if body.target is not None and not SHARED_INBOX.match(body.target):
-        state = await peers.router_answer(
+        state = await clients.router_answer(
             request, api.RoutingState, "GET", p.practice_id, "/routing"
         )
         if body.target not in {r.code for r in state.reasons}:
@@ -337,7 +337,7 @@ class Policy(BaseModel):
     policy: Literal["round_robin", "least_open"] | None
 
 
-@admin.put("/admin/routing/auto-assign/{inbox}")
+@router.put("/admin/routing/auto-assign/{inbox}")
 async def set_auto_assign(
     inbox: str,
     body: Policy,
@@ -357,7 +357,7 @@ class NewReason(BaseModel):
     label: str = Field(min_length=1, max_length=80)
 
 
-@admin.post("/platform/practices/{practice_id}/reasons")
+@router.post("/platform/practices/{practice_id}/reasons")
 async def add_reason(
     practice_id: str,
     body: NewReason,
@@ -368,7 +368,7 @@ async def add_reason(
     """Platform operators add a reason to a practice's catalogue (R-REASON-1)."""
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", practice_id):
         raise HTTPException(422, "a practice id is a lowercase slug")
-    state = await peers.router_answer(request, api.RoutingState, "GET", practice_id, "/routing")
+    state = await clients.router_answer(request, api.RoutingState, "GET", practice_id, "/routing")
     if body.code in {r.code for r in state.reasons}:
         raise HTTPException(409, f"reason {body.code!r} already exists and cannot be reworded")
     event = ReasonAdded(**_envelope(p, practice_id), code=body.code, label=body.label)

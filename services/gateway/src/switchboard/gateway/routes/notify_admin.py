@@ -20,7 +20,7 @@ import ipaddress
 import re
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from itertools import pairwise
 from typing import Annotated, Any, Literal
@@ -29,7 +29,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import select
 
 from switchboard.events import (
     ChannelChoice,
@@ -41,9 +40,10 @@ from switchboard.events import (
     WebhookSubscriptionChanged,
     WeeklyWindow,
 )
-from switchboard.gateway import peers, storage
-from switchboard.gateway.api import admin_only, principal
+from switchboard.gateway import clients
 from switchboard.gateway.auth import Principal
+from switchboard.gateway.auth_deps import admin_only, principal
+from switchboard.gateway.staff import StaffLookup, staff_lookup
 from switchboard.platform.kafka import PublishError
 from switchboard.platform.logging import get_logger
 from switchboard.platform.problems import AUTHED, PEERS, problems
@@ -203,25 +203,6 @@ class Accepted(BaseModel):
 
 # -- who may do what ----------------------------------------------------------------------
 
-StaffLookup = Callable[[str, set[str]], Awaitable[set[str]]]
-
-
-def staff_lookup(request: Request) -> StaffLookup:
-    """Which of the given user ids are staff of the practice (gateway's own users table)."""
-
-    async def lookup(practice_id: str, ids: set[str]) -> set[str]:
-        if not ids:
-            return set()
-        u = storage.users.c
-        async with request.app.state.runtime.sessionmaker() as session:
-            rows = await session.execute(
-                select(u.user_id).where(u.practice_id == practice_id, u.user_id.in_(sorted(ids)))
-            )
-        return set(rows.scalars())
-
-    return lookup
-
-
 admin = admin_only("only a practice admin may change practice notification settings")
 
 
@@ -280,11 +261,11 @@ async def get_practice_settings(
     request: Request, p: Annotated[Principal, Depends(admin_reader)]
 ) -> PracticeSettingsOut:
     """The practice's current notification settings (T-1: the caller's own practice)."""
-    response = await peers.of(request).call(
+    response = await clients.of(request).call(
         "notifier", "GET", f"/internal/practices/{p.practice_id}/notification-settings"
     )
     if response.status_code != 200:
-        raise peers.of(request).failed("notifier", response)
+        raise clients.of(request).failed("notifier", response)
     try:
         return PracticeSettingsOut.model_validate(response.json())
     except ValueError:  # not JSON, or not settings (pydantic's ValidationError)

@@ -1,7 +1,6 @@
 """Who is calling the staff REST API: the FastAPI dependencies every route module uses
 (`principal`, `admin_only`, `inbox_user`), from a local token or an OIDC issuer's (oidc.py).
-No routes here: sign-in and identity are in sign_in.py, the inbox reads in inbox.py, staff
-actions in actions.py (route modules do not import each other; an import rule checks it).
+No routes here (they are in routes/, which do not import each other; an import rule checks it).
 Every query is scoped to the caller's practice (T-1); a conversation of another practice is
 indistinguishable from one that does not exist (404)."""
 
@@ -13,16 +12,11 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from switchboard.gateway.app_state import settings_of
 from switchboard.gateway.auth import Principal, read_token
 from switchboard.gateway.oidc import is_oidc_token, read_oidc_token
-from switchboard.gateway.settings import GatewaySettings
 
 bearer = HTTPBearer(auto_error=False)
-
-
-def settings_of(request: Request) -> GatewaySettings:
-    settings: GatewaySettings = request.app.state.settings
-    return settings
 
 
 async def principal(

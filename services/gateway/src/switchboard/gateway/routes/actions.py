@@ -36,11 +36,12 @@ from switchboard.events import (
     ReplyRequested,
     StaffAddressesSet,
 )
-from switchboard.gateway import peers, readmodel, storage
-from switchboard.gateway.api import admin_only
+from switchboard.gateway import clients, storage
 from switchboard.gateway.auth import Principal
+from switchboard.gateway.auth_deps import admin_only
 from switchboard.gateway.conversation_access import Caller, VisibleConversation
 from switchboard.gateway.conversations import ConversationSummary, eligible_assignees, summary
+from switchboard.gateway.readmodel import inbox
 from switchboard.gateway.settings import GatewaySettings
 from switchboard.platform.kafka import PublishError
 from switchboard.platform.logging import get_logger
@@ -136,7 +137,7 @@ async def append_and_wait(
     deadline = time.monotonic() + _settings(request).action_wait_s
     while True:
         async with request.app.state.runtime.sessionmaker() as session:
-            outcomes = await readmodel.outcomes(session, ids)
+            outcomes = await inbox.outcomes(session, ids)
             if len(outcomes) == len(ids):
                 bad = {o for o in outcomes.values() if o != "applied"}
                 if "unrecognized" in bad:  # (what it caused is refused too: "conflict")
@@ -151,7 +152,7 @@ async def append_and_wait(
                     raise HTTPException(409, f"not applied: {', '.join(sorted(bad))}")
                 conv = None
                 if isinstance(conversation_id, uuid.UUID):
-                    row = await readmodel.conversation(
+                    row = await inbox.conversation(
                         session, p.practice_id, conversation_id, p.user_id
                     )
                     conv = summary(row) if row else None
@@ -220,7 +221,7 @@ async def link(
     (I-UNREC-1). Candidates: GET .../link-candidates."""
     _load(seen, body.expected_version)
     async with request.app.state.runtime.sessionmaker() as session:
-        found = await readmodel.patients(session, p.practice_id, ids=[body.patient_id])
+        found = await inbox.patients(session, p.practice_id, ids=[body.patient_id])
     if not found:
         raise HTTPException(422, "no such patient in this practice")
     event = ConversationLinked(
@@ -259,7 +260,7 @@ async def reply(
     if body.line is not None and body.line != row["line"]:
         if row["channel"] != "sms":
             raise HTTPException(422, "a sending line is chosen for SMS conversations only")
-        line = readmodel.normalize_phone(body.line) or ""
+        line = inbox.normalize_phone(body.line) or ""
         if line not in await sms_lines(request, p.practice_id):
             raise HTTPException(422, "line: not an SMS line of this practice")
     envelope = _envelope(p, conversation_id, body.expected_version)
@@ -301,7 +302,7 @@ async def sms_lines(request: Request, practice_id: str) -> set[str]:
     """The practice's SMS lines, from ingest's internal API (the line directory is ingest's)."""
     return {
         x["address"]
-        for x in await peers.ingest_lines(request, practice_id)
+        for x in await clients.ingest_lines(request, practice_id)
         if x["channel"] == "sms"
     }
 
@@ -312,7 +313,7 @@ def _normalize_address(value: str) -> str:
         if not EMAIL.match(value):
             raise HTTPException(422, "addresses: not an email address")
         return value.lower()
-    phone = readmodel.normalize_phone(value)
+    phone = inbox.normalize_phone(value)
     if phone is None:
         raise HTTPException(422, "addresses: not a phone number or email address")
     return phone

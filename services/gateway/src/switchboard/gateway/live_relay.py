@@ -1,4 +1,5 @@
-"""Live updates over a WebSocket (I-LIVE-1, I-NOTIFY-1 in-app alerts).
+"""The live relay behind the WebSocket (routes/live.py): live updates (I-LIVE-1, I-NOTIFY-1
+in-app alerts) and who is told what.
 
 Each gateway replica reads the live topics from their end with a group-less consumer, so
 every replica sees every record, and relays to its own connected staff what concerns them:
@@ -23,11 +24,11 @@ import contextlib
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
-from fastapi import APIRouter, FastAPI, HTTPException, WebSocket, WebSocketDisconnect
+from fastapi import FastAPI
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from pydantic import ValidationError
@@ -44,9 +45,9 @@ from switchboard.events import (
     decode,
 )
 from switchboard.events.actions import ConversationAction
-from switchboard.gateway import readmodel
-from switchboard.gateway.auth import Principal, read_token
-from switchboard.gateway.conversation_access import audience, visible_conversation
+from switchboard.gateway.auth import Principal
+from switchboard.gateway.conversation_access import audience
+from switchboard.gateway.readmodel import inbox
 from switchboard.platform.kafka import connection
 from switchboard.platform.logging import get_logger
 from switchboard.platform.service import Runtime
@@ -54,7 +55,6 @@ from switchboard.platform.telemetry import extract_context, tracer
 
 log = get_logger(__name__)
 _TRACER = tracer("switchboard.gateway.live")
-live = APIRouter()
 
 LIVE_TOPICS = (Topic.ROUTING, Topic.ACTIONS, Topic.DELIVERY, Topic.NOTIFICATIONS, Topic.PRESENCE)
 PRESENCE_TTL = timedelta(seconds=30)
@@ -229,7 +229,7 @@ class Hub:
             try:
                 async with rt.sessionmaker() as session:
                     waited = [w for _, _, _, w in self.pending.values()]
-                    done = set(await readmodel.outcomes(session, waited))
+                    done = set(await inbox.outcomes(session, waited))
             except Exception as exc:  # the database is away: relay on the deadline only
                 log.warning("live_settle_failed", error=type(exc).__name__)
                 done = set()
@@ -269,70 +269,3 @@ async def stop(app: FastAPI, rt: Runtime) -> None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-
-
-def presence(who: Principal, conversation_id: uuid.UUID, state: str, name: str) -> PresenceChanged:
-    now = datetime.now(UTC)
-    event_id = uuid.uuid4()
-    return PresenceChanged(
-        event_id=event_id,
-        correlation_id=event_id,
-        occurred_at=now,
-        practice_id=who.practice_id,
-        conversation_id=conversation_id,
-        staff_id=who.user_id,
-        display_name=name,
-        state=state,  # type: ignore[arg-type]
-        expires_at=now + PRESENCE_TTL,
-    )
-
-
-@live.websocket("/api/live")
-async def live_socket(websocket: WebSocket, token: str | None = None) -> None:
-    """Browsers cannot set headers on a WebSocket: the token comes as `?token=`."""
-    settings = websocket.app.state.settings
-    who = read_token(token or "", settings.jwt_verification_keys())
-    if who is None:
-        await websocket.close(code=4401, reason="sign in first")
-        return
-    await websocket.accept()
-    hub: Hub = websocket.app.state.hub
-    client = Client(who)
-    hub.add(client)
-    publisher = websocket.app.state.runtime.publisher
-
-    async def send() -> None:
-        while True:
-            await websocket.send_json(await client.queue.get())
-
-    sender = asyncio.create_task(send())
-    try:
-        await websocket.send_json({"type": "hello", "user_id": who.user_id})
-        while True:
-            message = await websocket.receive_json()
-            state = message.get("type") if isinstance(message, dict) else None
-            if state not in ("viewing", "typing", "left"):
-                await websocket.send_json(
-                    {"type": "error", "detail": "type must be viewing, typing or left"}
-                )
-                continue
-            try:
-                conversation_id = uuid.UUID(str(message.get("conversation_id")))
-            except ValueError:
-                await websocket.send_json(
-                    {"type": "error", "detail": "conversation_id must be a UUID"}
-                )
-                continue
-            try:  # presence only where the client may read (the same check as the API)
-                async with websocket.app.state.runtime.sessionmaker() as session:
-                    await visible_conversation(session, who, conversation_id)
-            except HTTPException as exc:
-                await websocket.send_json({"type": "error", "detail": exc.detail})
-                continue
-            name = str(message.get("display_name", ""))[:200]
-            await publisher.publish([presence(who, conversation_id, state, name)])
-    except WebSocketDisconnect:
-        pass
-    finally:
-        sender.cancel()
-        hub.remove(client)

@@ -15,9 +15,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 
 from switchboard.events.internal.pm_sync import SyncCounts
-from switchboard.gateway import peers
-from switchboard.gateway.api import admin_only
+from switchboard.gateway import clients
 from switchboard.gateway.auth import Principal
+from switchboard.gateway.auth_deps import admin_only
 from switchboard.platform.logging import get_logger
 from switchboard.platform.problems import AUTHED, PEERS, problems
 
@@ -32,13 +32,13 @@ practice_admin = admin_only("only practice admins can sync with the EHR")
 async def ehr_sync(
     request: Request, admin: Annotated[Principal, Depends(practice_admin)]
 ) -> dict[str, Any]:
-    response = await peers.of(request).call(
+    response = await clients.of(request).call(
         "pm_sync", "POST", f"/internal/practices/{admin.practice_id}/sync"
     )
     if response.status_code == 404:
         raise HTTPException(409, "this practice has no EHR (FHIR server) connected")
     if response.status_code != 200:
-        raise peers.of(request).failed("pm_sync", response)
-    result = peers.of(request).parsed("pm_sync", SyncCounts, response.json())
+        raise clients.of(request).failed("pm_sync", response)
+    result = clients.of(request).parsed("pm_sync", SyncCounts, response.json())
     log.info("ehr_sync", practice_id=admin.practice_id, user_id=admin.user_id)
     return result.model_dump(mode="json")

@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from switchboard.gateway import storage
-from switchboard.gateway.api import principal, settings_of
+from switchboard.gateway.app_state import settings_of
 from switchboard.gateway.auth import Principal, issue_token, verify_password
+from switchboard.gateway.auth_deps import principal
 from switchboard.platform.problems import AUTHED
 
 router = APIRouter(prefix="/api", responses=AUTHED)

@@ -21,8 +21,8 @@ from sqlalchemy import Column, DateTime, Table, Text, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from switchboard.gateway import storage
-from switchboard.gateway.api import admin_only, principal
 from switchboard.gateway.auth import Principal
+from switchboard.gateway.auth_deps import admin_only, principal
 from switchboard.platform.logging import get_logger
 from switchboard.platform.problems import AUTHED, problems
 

@@ -23,9 +23,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
 from switchboard.events import LineLabelSet
-from switchboard.gateway import peers
-from switchboard.gateway.api import admin_only, principal
+from switchboard.gateway import clients
 from switchboard.gateway.auth import Principal
+from switchboard.gateway.auth_deps import admin_only, principal
 from switchboard.gateway.settings import GatewaySettings
 from switchboard.platform.logging import get_logger
 from switchboard.platform.problems import AUTHED, PEERS, problems
@@ -46,7 +46,7 @@ async def lines(
     request: Request, p: Annotated[Principal, Depends(principal)]
 ) -> dict[str, list[dict[str, Any]]]:
     """The practice's lines with their labels (I-LINE-1); any staff of the practice."""
-    return {"lines": await peers.ingest_lines(request, p.practice_id)}
+    return {"lines": await clients.ingest_lines(request, p.practice_id)}
 
 
 practice_admin = admin_only("only practice admins change line labels")
@@ -68,7 +68,7 @@ async def set_label(
 ) -> dict[str, Any]:
     """Relabel one of the practice's lines; shown on every message it receives from now on."""
     label = (body.label or "").strip() or None
-    known = await peers.ingest_lines(request, p.practice_id)
+    known = await clients.ingest_lines(request, p.practice_id)
     line = next((x for x in known if x["channel"] == channel and x["address"] == address), None)
     if line is None:
         raise HTTPException(404, f"no {channel} line {address!r} in your practice")
@@ -79,7 +79,7 @@ async def set_label(
         occurred_at=datetime.now(UTC),
         practice_id=p.practice_id,
         actor=p.user_id,
-        channel=peers.TO_INGEST[channel],
+        channel=clients.TO_INGEST[channel],
         address=address,
         label=label,
     )
@@ -87,7 +87,7 @@ async def set_label(
     log.info("line_label_set", practice_id=p.practice_id, channel=channel, user_id=p.user_id)
     deadline = time.monotonic() + _settings(request).apply_wait_s
     while time.monotonic() < deadline:
-        now = await peers.ingest_lines(request, p.practice_id)
+        now = await clients.ingest_lines(request, p.practice_id)
         if any(
             x["channel"] == channel and x["address"] == address and x["label"] == label for x in now
         ):

@@ -1,6 +1,6 @@
 """A staff member's own routing subscriptions (R-SUB-3): what they may choose from and what
-they receive now. Changing them is PUT /api/admin/routing/subscriptions/{own id} (admin.py),
-which staff may call for themselves.
+they receive now. Changing them is PUT /api/admin/routing/subscriptions/{own id}
+(routing_admin.py), which staff may call for themselves.
 
     GET /api/me/subscriptions -> {"staff_id", "reason_routing", "location_routing",
         "provider_routing", "reasons", "locations", "providers", "subscription"}
@@ -15,9 +15,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 
 from switchboard.events.internal.router import RoutingState
-from switchboard.gateway import peers
-from switchboard.gateway.api import inbox_user
+from switchboard.gateway import clients
 from switchboard.gateway.auth import Principal
+from switchboard.gateway.auth_deps import inbox_user
 from switchboard.platform.problems import AUTHED, PEERS
 
 router = APIRouter(prefix="/api/me", tags=["routing administration"], responses=AUTHED | PEERS)
@@ -27,8 +27,8 @@ router = APIRouter(prefix="/api/me", tags=["routing administration"], responses=
 async def my_subscriptions(
     request: Request, p: Annotated[Principal, Depends(inbox_user)]
 ) -> dict[str, Any]:
-    answer = await peers.router_answer(request, RoutingState, "GET", p.practice_id, "/routing")
-    state = peers.relayed(answer)
+    answer = await clients.router_answer(request, RoutingState, "GET", p.practice_id, "/routing")
+    state = clients.relayed(answer)
     mine = next((s for s in answer.subscriptions if s.staff_id == p.user_id), None)
     empty: dict[str, list[str]] = {"reasons": [], "locations": [], "providers": [], "inboxes": []}
     return {

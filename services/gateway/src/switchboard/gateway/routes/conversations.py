@@ -1,0 +1,119 @@
+"""A conversation as staff read it: every message, every routing decision and the latest
+explanation; and who it can be assigned to.
+
+    GET /api/conversations/{id}                       history + explanation (T-3)
+    GET /api/conversations/{id}/assignees             I-ASSIGN-1
+
+Every route with a conversation id checks it through one dependency,
+conversation_access.py: another practice's conversation is a 404 exactly like a missing one
+(T-1); one outside every view the user may read is a 403 (T-2).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from switchboard.events import ConversationRead
+from switchboard.gateway.access_log import record_access
+from switchboard.gateway.app_state import session_of
+from switchboard.gateway.conversation_access import Caller, VisibleConversation
+from switchboard.gateway.conversations import (
+    ConversationSummary,
+    eligible_assignees,
+    summary,
+)
+from switchboard.gateway.readmodel import inbox
+from switchboard.platform.kafka import PublishError
+from switchboard.platform.logging import get_logger
+from switchboard.platform.problems import AUTHED, PEERS, problems
+
+log = get_logger(__name__)
+router = APIRouter(
+    prefix="/api", tags=["inbox"], responses=AUTHED | PEERS | problems(404, 409, 413)
+)
+
+
+class Message(BaseModel):
+    message_id: uuid.UUID
+    direction: str
+    channel: str
+    sender: str
+    recipient: str
+    subject: str | None
+    body: str
+    attachments: list[dict[str, Any]]
+    sent_at: datetime
+    actor: str | None
+    details: dict[str, Any] | None
+    delivery: dict[str, Any] | None
+
+
+class Decision(BaseModel):
+    event_id: uuid.UUID
+    message_id: uuid.UUID | None
+    trigger: str
+    reason: str
+    location_id: str | None
+    location_name: str | None
+    provider_id: str | None
+    recipients: list[str]
+    inboxes: list[str]
+    decided_at: datetime
+
+
+class ConversationDetail(ConversationSummary):
+    explanation: list[dict[str, Any]] | None
+    decisions: list[Decision]
+    messages: list[Message]
+    sent_by: list[str]
+    linked_by: str | None
+    answerable: bool
+
+
+@router.get("/conversations/{conversation_id}")
+async def read_conversation(
+    conversation_id: uuid.UUID, request: Request, p: Caller, row: VisibleConversation
+) -> ConversationDetail:
+    """The conversation with every message, every routing decision (the selected reason
+    each time, R-LABEL-1) and the latest explanation (R-EXPLAIN-1). Recorded (T-3)."""
+    async with session_of(request) as session, session.begin():
+        hist = await inbox.history(session, p.practice_id, conversation_id)
+        await record_access(session, p, conversation_id, "read")
+    read = ConversationRead(
+        event_id=uuid.uuid4(),
+        correlation_id=uuid.uuid4(),
+        occurred_at=datetime.now(UTC),
+        practice_id=p.practice_id,
+        conversation_id=conversation_id,
+        actor=p.user_id,
+        read_at=datetime.now(UTC),
+    )
+    try:  # the unread marker; the access record above is what T-3 needs
+        await request.app.state.runtime.publisher.publish([read], timeout_s=2)
+    except PublishError:
+        log.warning("read_marker_not_published", conversation_id=str(conversation_id))
+    base = summary(row).model_dump()
+    base["unread"] = False
+    return ConversationDetail(
+        **base,
+        explanation=row["explanation"],
+        decisions=[Decision(**d) for d in hist["decisions"]],
+        messages=[Message(**m) for m in hist["messages"]],
+        sent_by=list(row["sent_by"] or []),
+        linked_by=row["linked_by"],
+        answerable=row["patient_id"] is not None,
+    )
+
+
+@router.get("/conversations/{conversation_id}/assignees")
+async def assignees(
+    conversation_id: uuid.UUID, request: Request, p: Caller, row: VisibleConversation
+) -> list[dict[str, str]]:
+    """The users this conversation can be assigned to: those with access to it (I-ASSIGN-1)."""
+    async with session_of(request) as session:
+        return await eligible_assignees(session, p.practice_id, row["boxes"])

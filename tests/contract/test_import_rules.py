@@ -17,8 +17,6 @@ GATEWAY = ROOT / "services/gateway/src/switchboard/gateway"
 
 # Modules that call themselves pure in their docstring but are not (yet): each with the reason.
 NOT_PURE_YET = {
-    # The Directory is pure; the same module reads line labels from PostgreSQL.
-    "switchboard.ingest.lines",
     # Says "SQL only; what to make of the rows is in panel.py (pure)": the I/O half.
     "switchboard.pm_sync.queries",
     # The router package docstring names its pure modules; the package itself is not one.

@@ -24,8 +24,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from system_support import running_system
 
-from switchboard.ingest.signing import signed_headers
-from switchboard.ingest.twilio import signature
+from switchboard.ingest.adapters.twilio import signature
+from switchboard.ingest.domain.signing import signed_headers
 from switchboard.pm_sync.mllp import MLLPClient, ack_code
 
 # The system start and every channel, on a machine shared with other runs: more than 300 s.

@@ -30,9 +30,9 @@ from switchboard.events import (
     VoicemailExtensionMapped,
     deterministic_id,
 )
+from switchboard.ingest.adapters.twilio import signature, thread_id
+from switchboard.ingest.domain.signing import signed_headers
 from switchboard.ingest.settings import IngestSettings, Line
-from switchboard.ingest.signing import signed_headers
-from switchboard.ingest.twilio import signature, thread_id
 from switchboard.platform.internal_api import settings_update
 
 pytestmark = pytest.mark.integration

@@ -28,11 +28,11 @@ from switchboard.events import (
     Topic,
     deterministic_id,
 )
-from switchboard.ingest import storage
-from switchboard.ingest.links import secure_token
+from switchboard.ingest.adapters import storage
+from switchboard.ingest.adapters.twilio import signature, thread_id
+from switchboard.ingest.domain.links import secure_token
+from switchboard.ingest.domain.signing import signed_headers
 from switchboard.ingest.settings import IngestSettings, Line
-from switchboard.ingest.signing import signed_headers
-from switchboard.ingest.twilio import signature, thread_id
 
 pytestmark = pytest.mark.integration
 

@@ -45,8 +45,8 @@ if str(ROOT / "tests") not in sys.path:
 
 from system_support import System, running_system  # noqa: E402
 
-from switchboard.ingest.signing import signed_headers  # noqa: E402
-from switchboard.ingest.twilio import signature  # noqa: E402
+from switchboard.ingest.adapters.twilio import signature  # noqa: E402
+from switchboard.ingest.domain.signing import signed_headers  # noqa: E402
 from switchboard.pm_sync.mllp import MLLPClient, ack_code  # noqa: E402
 
 SHARED_KAFKA_PORT, SHARED_PG_PORT = 19092, 55432

@@ -11,10 +11,10 @@ import pytest
 from ingest_fakes import EMAIL_SECRET, TOKEN, FakePublisher, make_client
 
 from switchboard.events import MessageDeferred, MessageReceived, deterministic_id
-from switchboard.ingest import mail, twilio
-from switchboard.ingest.breaker import Breaker, Open
+from switchboard.ingest.adapters import mail, twilio
+from switchboard.ingest.adapters.breaker import Breaker, Open
+from switchboard.ingest.domain.signing import signed_headers
 from switchboard.ingest.intake import ContactOwners
-from switchboard.ingest.signing import signed_headers
 
 SMS_URL = "http://testserver/webhooks/twilio/sms/demo"
 VM_URL = "http://testserver/webhooks/twilio/voicemail/demo"

@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 import pytest
 from ingest_fakes import FakePublisher, make_client
 
-from switchboard.ingest.page import WEB
+from switchboard.ingest.entrypoints.page import WEB
 from switchboard.ingest.patient_api import (
     PatientSession,
     content_disposition,

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.events import Event, MessageDeferred, MessageReceived
-from switchboard.ingest import mail, queries, twilio
+from switchboard.ingest.adapters import mail, queries, twilio
 
 
 async def resolve(session: AsyncSession, message: MessageReceived) -> MessageReceived:

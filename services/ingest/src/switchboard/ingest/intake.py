@@ -33,10 +33,10 @@ from switchboard.events import (
     MessageReceived,
     deterministic_id,
 )
-from switchboard.ingest import mail, queries, twilio
-from switchboard.ingest.attachments import AttachmentStore
-from switchboard.ingest.breaker import Breaker, Open
-from switchboard.ingest.lines import Directory
+from switchboard.ingest.adapters import mail, queries, twilio
+from switchboard.ingest.adapters.attachments import AttachmentStore
+from switchboard.ingest.adapters.breaker import Breaker, Open
+from switchboard.ingest.domain.directory import Directory
 from switchboard.ingest.settings import IngestSettings, Line, LineChannel
 from switchboard.platform.kafka import Publisher, PublishError
 from switchboard.platform.logging import get_logger

@@ -32,14 +32,14 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.events import Attachment, MessageReceived, PracticeMessageRead, deterministic_id
-from switchboard.ingest import queries, storage, twilio
-from switchboard.ingest.attachments import AttachmentNotFound, practice_of
-from switchboard.ingest.identity import matching_patients, normalize_phone
+from switchboard.ingest.adapters import queries, storage, twilio
+from switchboard.ingest.adapters.attachments import AttachmentNotFound, practice_of
+from switchboard.ingest.adapters.peers import Peers, PeerUnavailable
+from switchboard.ingest.adapters.sign_in_limit import SignInLimiter
+from switchboard.ingest.domain.identity import matching_patients, normalize_phone
+from switchboard.ingest.domain.links import secure_token_valid
 from switchboard.ingest.intake import Intake, IntakeError
-from switchboard.ingest.links import secure_token_valid
-from switchboard.ingest.peers import Peers, PeerUnavailable
 from switchboard.ingest.settings import IngestSettings
-from switchboard.ingest.sign_in_limit import SignInLimiter
 from switchboard.platform.kafka import PublishError
 from switchboard.platform.logging import get_logger
 from switchboard.platform.problems import AUTHED, problems

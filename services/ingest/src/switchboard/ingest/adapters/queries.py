@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Text
 
 from switchboard.events import deterministic_id
-from switchboard.ingest import storage
+from switchboard.ingest.adapters import storage
 
 
 def contact_key(value: str) -> str:

@@ -25,7 +25,8 @@ from sqlalchemy import create_engine, select, text
 
 from switchboard.events import PatientUpserted, RoutingSettingsChanged, Topic, deterministic_id
 from switchboard.ingest.adapters import storage
-from switchboard.ingest.adapters.twilio import signature, sms_conversation_id, thread_id
+from switchboard.ingest.adapters.twilio import signature
+from switchboard.ingest.domain.received import sms_conversation_id, thread_id
 from switchboard.ingest.domain.signing import signed_headers
 from switchboard.ingest.settings import IngestSettings, Line
 from switchboard.platform.internal_api import settings_update

@@ -30,7 +30,8 @@ from switchboard.events import (
     VoicemailExtensionMapped,
     deterministic_id,
 )
-from switchboard.ingest.adapters.twilio import signature, thread_id
+from switchboard.ingest.adapters.twilio import signature
+from switchboard.ingest.domain.received import thread_id
 from switchboard.ingest.domain.signing import signed_headers
 from switchboard.ingest.settings import IngestSettings, Line
 from switchboard.platform.internal_api import settings_update

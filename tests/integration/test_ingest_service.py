@@ -29,8 +29,9 @@ from switchboard.events import (
     deterministic_id,
 )
 from switchboard.ingest.adapters import storage
-from switchboard.ingest.adapters.twilio import signature, thread_id
+from switchboard.ingest.adapters.twilio import signature
 from switchboard.ingest.domain.links import secure_token
+from switchboard.ingest.domain.received import thread_id
 from switchboard.ingest.domain.signing import signed_headers
 from switchboard.ingest.settings import IngestSettings, Line
 

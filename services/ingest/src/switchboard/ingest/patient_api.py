@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -31,14 +30,17 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard.events import Attachment, MessageReceived, PracticeMessageRead, deterministic_id
-from switchboard.ingest.adapters import queries, storage, twilio
+from switchboard.events import Attachment, PracticeMessageRead, deterministic_id
+from switchboard.ingest.adapters import queries, storage
 from switchboard.ingest.adapters.attachments import AttachmentNotFound, practice_of
 from switchboard.ingest.adapters.peers import Peers, PeerUnavailable
 from switchboard.ingest.adapters.sign_in_limit import SignInLimiter
+from switchboard.ingest.domain.errors import IntakeError
 from switchboard.ingest.domain.identity import matching_patients, normalize_phone
+from switchboard.ingest.domain.inbound import Inbound
 from switchboard.ingest.domain.links import secure_token_valid
-from switchboard.ingest.intake import Intake, IntakeError
+from switchboard.ingest.domain.received import messenger_conversation
+from switchboard.ingest.intake import Intake
 from switchboard.ingest.settings import IngestSettings
 from switchboard.platform.kafka import PublishError
 from switchboard.platform.logging import get_logger
@@ -245,13 +247,9 @@ async def sign_in(practice: Practice, body: SignIn, request: Request) -> SignedI
 async def _messenger_conversation(
     request: Request, practice: str, line: str, phone: str, patient_id: str
 ) -> uuid.UUID:
-    """The patient's thread on the practice's main line when the number is theirs alone, so
-    their texts and messenger messages are one conversation; else one of their own."""
     async with _db(request) as db:
         owners = await queries.contact_owners(db, practice, phone)
-    if owners == [patient_id] and line != "messenger":
-        return twilio.thread_id(practice, line, phone)
-    return deterministic_id(practice, "web_chat", patient_id)
+    return messenger_conversation(practice, line, phone, patient_id, owners)
 
 
 async def _reasons(request: Request, session: PatientSession) -> dict[str, Any] | None:
@@ -401,30 +399,23 @@ async def send_message(
                 )
             )
     now = datetime.now(UTC)
-    event_id = deterministic_id(
-        practice, "patient-page", session.patient_id, body.client_message_id
-    )
-    event = MessageReceived(
-        event_id=event_id,
-        occurred_at=now,
-        practice_id=practice,
-        correlation_id=event_id,
-        message_id=event_id,
-        conversation_id=session.conversation_id,
+    inbound = Inbound(
         channel="web_chat" if session.kind == "messenger" else "secure_email",
+        practice_id=practice,
         sender=session.address,
-        recipient=session.line,
+        line=session.line,
         provider="patient-page",
-        provider_message_id=body.client_message_id,
+        external_id=body.client_message_id,
         received_at=now,
         body=body.body,
         attachments=tuple(attachments),
         patient_id=session.patient_id,
         selected_reason=reason,
+        conversation_id=session.conversation_id,
     )
     intake: Intake = request.app.state.intake
     try:
-        await intake.publish([event], time.perf_counter())
+        event = await intake.patient_message(inbound)
     except IntakeError as exc:
         raise HTTPException(exc.status, exc.why) from None
     async with _db(request) as db, db.begin():

@@ -33,10 +33,11 @@ from switchboard.ingest.adapters.twilio import (
     signature_valid,
     status_callback,
 )
+from switchboard.ingest.domain.errors import IntakeError
 from switchboard.ingest.domain.links import media_url_valid
 from switchboard.ingest.domain.signing import verify
 from switchboard.ingest.entrypoints.handlers import failed_event
-from switchboard.ingest.intake import Intake, IntakeError
+from switchboard.ingest.intake import Intake
 from switchboard.ingest.settings import IngestSettings
 from switchboard.platform.kafka import Publisher, PublishError
 from switchboard.platform.logging import get_logger

@@ -12,7 +12,7 @@ import pytest
 from ingest_fakes import FakePublisher, make_client
 
 from switchboard.ingest.entrypoints.page import WEB
-from switchboard.ingest.patient_api import (
+from switchboard.ingest.entrypoints.patient_api import (
     PatientSession,
     content_disposition,
     patient_session,

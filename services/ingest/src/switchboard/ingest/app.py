@@ -33,11 +33,12 @@ from switchboard.ingest.entrypoints.handlers import Handlers
 from switchboard.ingest.entrypoints.internal import router as internal_api
 from switchboard.ingest.entrypoints.overload import Gate, InFlightLimit, outermost
 from switchboard.ingest.entrypoints.page import router as patient_page
+from switchboard.ingest.entrypoints.patient_api import router as patient_api
+from switchboard.ingest.entrypoints.patient_sign_in import router as patient_sign_in
 from switchboard.ingest.entrypoints.smtp import SmtpListener
 from switchboard.ingest.entrypoints.staff_files import router as staff_files_api
 from switchboard.ingest.entrypoints.webhooks import router as webhooks
 from switchboard.ingest.intake import Intake
-from switchboard.ingest.patient_api import router as patient_api
 from switchboard.ingest.settings import IngestSettings
 from switchboard.platform.consumer import ConsumerRunner
 from switchboard.platform.readiness import Recheck
@@ -176,6 +177,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
             max_age=600,
         )
     app.include_router(webhooks)
+    app.include_router(patient_sign_in)
     app.include_router(patient_api)
     app.include_router(patient_page)
     return app

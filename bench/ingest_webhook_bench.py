@@ -30,8 +30,8 @@ from urllib.parse import urlencode
 import httpx
 from sqlalchemy import create_engine, text
 
+from switchboard.ingest.adapters.twilio import signature
 from switchboard.ingest.app import MIGRATIONS
-from switchboard.ingest.twilio import signature
 from switchboard.platform.kafka import ensure_topics
 from switchboard.platform.migrations import upgrade
 from switchboard.platform.settings import ServiceSettings

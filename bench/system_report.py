@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from switchboard.ingest.twilio import signature
+from switchboard.ingest.adapters.twilio import signature
 
 DEFAULT_STEPS = (100, 200, 500, 1000, 1500)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from switchboard.ingest.twilio import signature
+from switchboard.ingest.adapters.twilio import signature
 
 
 def run_twilio_token() -> str:

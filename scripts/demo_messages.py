@@ -9,7 +9,7 @@ import sys
 
 import httpx
 
-from switchboard.ingest.twilio import signature
+from switchboard.ingest.adapters.twilio import signature
 
 DEMO_SMS = [
     ("+12125550101", "Hi, I need a refill of my lisinopril please."),

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 from staff_steps import screenshot, sign_in
 from system_support import ROOT
 
-from switchboard.ingest.twilio import signature
+from switchboard.ingest.adapters.twilio import signature
 
 STAFF = {u["user_id"]: u for u in json.loads((ROOT / "demo" / "staff.json").read_text())["users"]}
 LINE = "+12125550000"

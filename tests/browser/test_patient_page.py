@@ -31,7 +31,7 @@ from patient_steps import (
 from playwright.sync_api import expect
 from staff_steps import screenshot, sign_in
 
-from switchboard.ingest.links import secure_link
+from switchboard.ingest.domain.links import secure_link
 from switchboard.ingest.settings import IngestSettings
 
 ADMIN = ("admin@demo", "demo-admin")

@@ -18,8 +18,6 @@ GATEWAY = ROOT / "services/gateway/src/switchboard/gateway"
 
 # Modules that call themselves pure in their docstring but are not (yet): each with the reason.
 NOT_PURE_YET = {
-    # The Directory is pure; the same module reads line labels from PostgreSQL.
-    "switchboard.ingest.lines",
     # The router package docstring names its pure modules; the package itself is not one.
     "switchboard.router",
     # Handlers apply the pure `decide`; they are the I/O around it.

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from switchboard.gateway.auth import Principal, issue_token
-from switchboard.ingest.twilio import signature
+from switchboard.ingest.adapters.twilio import signature
 
 pytestmark = pytest.mark.e2e
 

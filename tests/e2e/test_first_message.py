@@ -8,7 +8,7 @@ import uuid
 import httpx
 import pytest
 
-from switchboard.ingest.twilio import signature
+from switchboard.ingest.adapters.twilio import signature
 
 pytestmark = pytest.mark.e2e
 

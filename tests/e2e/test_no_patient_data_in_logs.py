@@ -24,7 +24,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from system_support import running_system
 
-from switchboard.ingest.twilio import signature
+from switchboard.ingest.adapters.twilio import signature
 from switchboard.pm_sync.adapters.mllp import MLLPClient, ack_code
 from switchboard.rules.signing import signed_headers
 

@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer
 from system_support import DERIVED, ROOT, System, running_system
 
 from switchboard.events import MessageReceived, Topic, decode
-from switchboard.ingest.twilio import signature
+from switchboard.ingest.adapters.twilio import signature
 
 pytestmark = pytest.mark.e2e
 

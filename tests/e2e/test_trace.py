@@ -18,7 +18,7 @@ from otlp_receiver import OtlpReceiver, ReceivedSpan
 from system_support import running_system
 from websockets.sync.client import connect
 
-from switchboard.ingest.twilio import signature
+from switchboard.ingest.adapters.twilio import signature
 
 pytestmark = pytest.mark.e2e
 

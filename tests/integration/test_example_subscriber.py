@@ -16,8 +16,8 @@ from notifier_support import free_port
 from examples.subscriber.subscriber import build, specification
 from switchboard.events import Event, MessageReceived
 from switchboard.events.asyncapi import DOCUMENT_PATH
+from switchboard.ingest.adapters.twilio import signature
 from switchboard.ingest.settings import IngestSettings, Line
-from switchboard.ingest.twilio import signature
 
 pytestmark = pytest.mark.integration
 

@@ -26,7 +26,7 @@ from router_process import message
 from service_process import ServiceProcess, migrate
 
 from switchboard.events import Event, MessageReceived, MessageRouted, Topic, decode
-from switchboard.ingest.twilio import signature
+from switchboard.ingest.adapters.twilio import signature
 from switchboard.platform.internal_api import dev_credentials
 from switchboard.platform.kafka import Publisher, ensure_topics, make_producer
 from switchboard.platform.settings import ServiceSettings

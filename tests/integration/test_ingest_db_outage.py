@@ -25,9 +25,10 @@ from router_process import RouterProcess
 from sqlalchemy import create_engine, select, text
 
 from switchboard.events import PatientUpserted, RoutingSettingsChanged, Topic, deterministic_id
-from switchboard.ingest import storage
+from switchboard.ingest.adapters import storage
+from switchboard.ingest.adapters.twilio import signature
+from switchboard.ingest.domain.received import sms_conversation_id, thread_id
 from switchboard.ingest.settings import IngestSettings, Line
-from switchboard.ingest.twilio import signature, sms_conversation_id, thread_id
 from switchboard.platform.internal_api import settings_update
 from switchboard.rules.signing import signed_headers
 

@@ -31,8 +31,9 @@ from switchboard.events import (
     VoicemailExtensionMapped,
     deterministic_id,
 )
+from switchboard.ingest.adapters.twilio import signature
+from switchboard.ingest.domain.received import thread_id
 from switchboard.ingest.settings import IngestSettings, Line
-from switchboard.ingest.twilio import signature, thread_id
 from switchboard.platform.internal_api import settings_update
 from switchboard.rules.signing import signed_headers
 

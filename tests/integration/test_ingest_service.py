@@ -29,10 +29,11 @@ from switchboard.events import (
     Topic,
     deterministic_id,
 )
-from switchboard.ingest import storage
-from switchboard.ingest.links import secure_token
+from switchboard.ingest.adapters import storage
+from switchboard.ingest.adapters.twilio import signature
+from switchboard.ingest.domain.links import secure_token
+from switchboard.ingest.domain.received import thread_id
 from switchboard.ingest.settings import IngestSettings, Line
-from switchboard.ingest.twilio import signature, thread_id
 from switchboard.rules.signing import signed_headers
 
 pytestmark = pytest.mark.integration

@@ -34,7 +34,7 @@ from switchboard.events import (
     Topic,
     WebhookSubscriptionChanged,
 )
-from switchboard.ingest import storage as ingest_storage
+from switchboard.ingest.adapters import storage as ingest_storage
 from switchboard.ingest.settings import IngestSettings, Line
 from switchboard.notifier import storage as notifier_storage
 from switchboard.notifier.app import MIGRATIONS as NOTIFIER_MIGRATIONS

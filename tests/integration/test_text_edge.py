@@ -29,10 +29,10 @@ from switchboard.gateway.users import upsert_users
 from switchboard.inbox_projection.app import MIGRATIONS as INBOX_MIGRATIONS
 from switchboard.inbox_projection.app import TOPICS
 from switchboard.inbox_projection.rebuild import checksums, partitions, rebuild
+from switchboard.ingest.adapters.twilio import signature
 from switchboard.ingest.app import MIGRATIONS as INGEST_MIGRATIONS
 from switchboard.ingest.app import build_app as ingest_app
 from switchboard.ingest.settings import IngestSettings
-from switchboard.ingest.twilio import signature
 from switchboard.platform.db import make_engine
 from switchboard.platform.kafka import ensure_topics
 from switchboard.platform.migrations import upgrade

@@ -45,7 +45,7 @@ if str(ROOT / "tests") not in sys.path:
 
 from system_support import System, running_system  # noqa: E402
 
-from switchboard.ingest.twilio import signature  # noqa: E402
+from switchboard.ingest.adapters.twilio import signature  # noqa: E402
 from switchboard.pm_sync.adapters.mllp import MLLPClient, ack_code  # noqa: E402
 from switchboard.rules.signing import signed_headers  # noqa: E402
 

@@ -24,7 +24,7 @@ from bench.system_report import (
     step_targets,
     steps_table,
 )
-from switchboard.ingest.twilio import signature_valid
+from switchboard.ingest.adapters.twilio import signature_valid
 
 
 def test_steps_are_parsed_in_the_order_given():

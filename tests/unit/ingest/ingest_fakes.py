@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import httpx
 from fastapi.testclient import TestClient
 
+from switchboard.ingest.adapters.attachments import FilesystemStore
 from switchboard.ingest.app import build_app, wire
-from switchboard.ingest.attachments import FilesystemStore
 from switchboard.ingest.settings import IngestSettings, Line
 from switchboard.platform.kafka import PublishError
 

@@ -1,6 +1,6 @@
 """With the database away, the SMS, voicemail and email webhooks still answer 2xx after the
 publish, and what they publish is a MessageDeferred (ADR 0008); the look-ups fail fast and
-then pause (the breaker). The conversation rule is the one twilio.py applies."""
+then pause (the breaker). The conversation rule is the one domain/received.py applies."""
 
 from __future__ import annotations
 
@@ -12,9 +12,16 @@ import pytest
 from ingest_fakes import EMAIL_SECRET, TOKEN, FakePublisher, make_client
 
 from switchboard.events import MessageDeferred, MessageReceived, deterministic_id
-from switchboard.ingest import mail, twilio
-from switchboard.ingest.breaker import Breaker, Open
-from switchboard.ingest.intake import ContactOwners
+from switchboard.ingest.adapters import twilio
+from switchboard.ingest.adapters.breaker import Breaker, Open
+from switchboard.ingest.adapters.contact_owners import ContactOwners
+from switchboard.ingest.domain.inbound import thread_ids
+from switchboard.ingest.domain.received import (
+    conversation_of,
+    message_received,
+    sms_conversation_id,
+    thread_id,
+)
 from switchboard.rules.signing import signed_headers
 
 SMS_URL = "http://testserver/webhooks/twilio/sms/demo"
@@ -62,7 +69,7 @@ def test_sms_with_the_database_away_is_accepted_as_a_deferred_message(tmp_path):
     assert message.event_id == deterministic_id("demo", "twilio", "SM1")
     assert message.body == "hi" and message.sender == "+12125550101"
     # Provisional conversation: the per-message one, never the patient's thread.
-    assert message.conversation_id == twilio.sms_conversation_id(
+    assert message.conversation_id == sms_conversation_id(
         "demo", "+12125550000", "+12125550101", "SM1", recognized=False
     )
     assert away.tries == 1
@@ -106,7 +113,7 @@ def test_email_with_the_database_away_is_deferred_with_its_threading_headers(tmp
     t = record.message.email_threading
     assert t is not None and t.message_id == "<m2@home.test>"
     # what the consumer will look for, nearest first, as the webhook would have
-    assert mail.thread_ids(t.in_reply_to, t.references) == ("<m1@home.test>", "<m0@home.test>")
+    assert thread_ids(t.in_reply_to, t.references) == ("<m1@home.test>", "<m0@home.test>")
 
 
 def test_a_database_that_answers_is_used_and_nothing_is_deferred(tmp_path):
@@ -115,7 +122,7 @@ def test_a_database_that_answers_is_used_and_nothing_is_deferred(tmp_path):
     assert form(client, SMS_URL, sms()).status_code == 200
     [event] = publisher.published
     assert isinstance(event, MessageReceived)
-    assert event.conversation_id == twilio.thread_id("demo", "+12125550000", "+12125550101")
+    assert event.conversation_id == thread_id("demo", "+12125550000", "+12125550101")
 
 
 @pytest.mark.parametrize("recognized", [True, False])
@@ -123,7 +130,7 @@ def test_a_database_that_answers_is_used_and_nothing_is_deferred(tmp_path):
 def test_the_deferred_rule_is_the_webhooks_rule(channel, recognized):
     now = datetime.now(UTC)
     if channel == "sms":
-        event = twilio.to_event("demo", sms(), now, 100, recognized=recognized)
+        inbound = twilio.sms_inbound("demo", sms(), now, 100)
     else:
         params = {
             "RecordingSid": "RE9",
@@ -131,8 +138,9 @@ def test_the_deferred_rule_is_the_webhooks_rule(channel, recognized):
             "From": "+12125550101",
             "To": "+12125550000",
         }
-        event = twilio.voicemail_event("demo", params, now, 100, recognized=recognized)
-    assert twilio.conversation_of(event, recognized) == event.conversation_id
+        inbound = twilio.voicemail_inbound("demo", params, now, 100)
+    event = message_received(inbound, recognized=recognized)
+    assert conversation_of(event, recognized) == event.conversation_id
 
 
 class Clock:

@@ -6,16 +6,17 @@ import uuid
 
 import pytest
 
-from switchboard.ingest.attachments import (
+from switchboard.ingest.adapters.attachments import (
     AttachmentNotFound,
     FilesystemStore,
     key_of,
     practice_of,
     sigv4_headers,
 )
-from switchboard.ingest.identity import matching_patients, name_key
-from switchboard.ingest.lines import Directory
-from switchboard.ingest.links import (
+from switchboard.ingest.adapters.sign_in_limit import blocked_for, key_hash
+from switchboard.ingest.domain.directory import Directory
+from switchboard.ingest.domain.identity import matching_patients, name_key
+from switchboard.ingest.domain.links import (
     media_url,
     media_url_valid,
     secure_link,
@@ -23,7 +24,6 @@ from switchboard.ingest.links import (
     secure_token_valid,
 )
 from switchboard.ingest.settings import IngestSettings, Line
-from switchboard.ingest.sign_in_limit import blocked_for, key_hash
 from switchboard.rules.contacts import normalize_phone
 
 CANDIDATES = [

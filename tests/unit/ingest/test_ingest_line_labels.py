@@ -5,7 +5,8 @@ import uuid
 from datetime import UTC, datetime
 
 from switchboard.events import LineLabelSet
-from switchboard.ingest.lines import Directory, apply_config
+from switchboard.ingest.adapters.line_labels import apply_config
+from switchboard.ingest.domain.directory import Directory
 from switchboard.ingest.settings import DEFAULT_LINES
 
 

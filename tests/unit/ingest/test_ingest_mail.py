@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from switchboard.ingest.mail import (
+from switchboard.ingest.adapters.mail import (
     AttachmentTooLarge,
     InvalidEmail,
     Outgoing,

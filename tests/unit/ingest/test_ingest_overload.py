@@ -11,9 +11,9 @@ from aiosmtpd.smtp import Envelope
 from ingest_fakes import TOKEN, FakePublisher, make_client
 from prometheus_client import REGISTRY
 
-from switchboard.ingest.overload import Gate, door_of
-from switchboard.ingest.smtp import MailHandler
-from switchboard.ingest.twilio import signature
+from switchboard.ingest.adapters.twilio import signature
+from switchboard.ingest.entrypoints.overload import Gate, door_of
+from switchboard.ingest.entrypoints.smtp import MailHandler
 
 URL = "http://testserver/webhooks/twilio/sms/demo"
 

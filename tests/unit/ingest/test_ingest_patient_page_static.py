@@ -11,8 +11,8 @@ from html.parser import HTMLParser
 import pytest
 from ingest_fakes import FakePublisher, make_client
 
-from switchboard.ingest.page import WEB
-from switchboard.ingest.patient_api import (
+from switchboard.ingest.entrypoints.page import WEB
+from switchboard.ingest.entrypoints.patient_api import (
     PatientSession,
     content_disposition,
     patient_session,

@@ -7,7 +7,7 @@ import uuid
 
 import httpx
 
-from switchboard.ingest.peers import Peers
+from switchboard.ingest.adapters.peers import Peers
 from switchboard.ingest.settings import IngestSettings
 
 

@@ -12,12 +12,12 @@ import pytest
 from ingest_fakes import EMAIL_SECRET, LINES, FakePublisher, make_client, settings
 
 from switchboard.events import ReplyAttachment, ReplyRequested
-from switchboard.ingest import queries
-from switchboard.ingest.attachments import FilesystemStore
-from switchboard.ingest.handlers import outbound_kind, refusal
+from switchboard.ingest.adapters import queries
+from switchboard.ingest.adapters.attachments import FilesystemStore
+from switchboard.ingest.domain.directory import Directory
+from switchboard.ingest.entrypoints.handlers import outbound_kind, refusal
+from switchboard.ingest.entrypoints.smtp import SmtpListener
 from switchboard.ingest.intake import Intake
-from switchboard.ingest.lines import Directory
-from switchboard.ingest.smtp import SmtpListener
 from switchboard.rules.signing import signed_headers
 
 

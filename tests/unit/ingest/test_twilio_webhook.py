@@ -5,7 +5,7 @@ import pytest
 from ingest_fakes import TOKEN, FakePublisher, make_client
 
 from switchboard.events import deterministic_id
-from switchboard.ingest.twilio import signature, signature_valid
+from switchboard.ingest.adapters.twilio import signature, signature_valid
 
 URL = "http://testserver/webhooks/twilio/sms/demo"
 VM_URL = "http://testserver/webhooks/twilio/voicemail/demo"

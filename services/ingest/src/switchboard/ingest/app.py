@@ -20,23 +20,26 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from switchboard.events import Topic
-from switchboard.ingest import deferred, storage
-from switchboard.ingest.attachments import AttachmentStore, make_store
-from switchboard.ingest.dispatcher import Dispatcher
-from switchboard.ingest.handlers import Handlers
+from switchboard.ingest import deferred
+from switchboard.ingest.adapters import storage
+from switchboard.ingest.adapters.attachments import AttachmentStore, make_store
+from switchboard.ingest.adapters.line_labels import apply_config, keep_labels_fresh
+from switchboard.ingest.adapters.peers import Peers
+from switchboard.ingest.adapters.senders import EmailSender, SmsSender
+from switchboard.ingest.adapters.sign_in_limit import SignInLimiter
+from switchboard.ingest.domain.directory import Directory
+from switchboard.ingest.entrypoints.dispatcher import Dispatcher
+from switchboard.ingest.entrypoints.handlers import Handlers
+from switchboard.ingest.entrypoints.internal import router as internal_api
+from switchboard.ingest.entrypoints.overload import Gate, InFlightLimit, outermost
+from switchboard.ingest.entrypoints.page import router as patient_page
+from switchboard.ingest.entrypoints.patient_api import router as patient_api
+from switchboard.ingest.entrypoints.patient_sign_in import router as patient_sign_in
+from switchboard.ingest.entrypoints.smtp import SmtpListener
+from switchboard.ingest.entrypoints.staff_files import router as staff_files_api
+from switchboard.ingest.entrypoints.webhooks import router as webhooks
 from switchboard.ingest.intake import Intake
-from switchboard.ingest.internal import router as internal_api
-from switchboard.ingest.lines import Directory, apply_config, keep_labels_fresh
-from switchboard.ingest.overload import Gate, InFlightLimit, outermost
-from switchboard.ingest.page import router as patient_page
-from switchboard.ingest.patient_api import router as patient_api
-from switchboard.ingest.peers import Peers
-from switchboard.ingest.senders import EmailSender, SmsSender
 from switchboard.ingest.settings import IngestSettings
-from switchboard.ingest.sign_in_limit import SignInLimiter
-from switchboard.ingest.smtp import SmtpListener
-from switchboard.ingest.staff_files import router as staff_files_api
-from switchboard.ingest.webhooks import router as webhooks
 from switchboard.platform.consumer import ConsumerRunner
 from switchboard.platform.readiness import Recheck
 from switchboard.platform.service import Runtime, main_for, service_app
@@ -174,6 +177,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
             max_age=600,
         )
     app.include_router(webhooks)
+    app.include_router(patient_sign_in)
     app.include_router(patient_api)
     app.include_router(patient_page)
     return app

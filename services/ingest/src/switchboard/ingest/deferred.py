@@ -3,7 +3,7 @@ not do, done by ingest's `ingest-intake` consumer once the database is back, wit
 rules and the same queries, so each message gets the conversation it would have had.
 
 - SMS / voicemail: is the sender exactly one patient's (I-THREAD-1)? Then the patient's
-  thread on that line, else a communication of its own (twilio.conversation_of).
+  thread on that line, else a communication of its own (domain/received.py).
 - Email: the thread its In-Reply-To / References name (queries.email_conversation), and
   the message recorded so later replies thread to it (queries.record_email).
 
@@ -18,7 +18,9 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.events import Event, MessageDeferred, MessageReceived
-from switchboard.ingest import mail, queries, twilio
+from switchboard.ingest.adapters import queries
+from switchboard.ingest.domain.inbound import thread_ids
+from switchboard.ingest.domain.received import conversation_of
 from switchboard.rules.contacts import contact_key, recognized
 
 
@@ -27,14 +29,14 @@ async def resolve(session: AsyncSession, message: MessageReceived) -> MessageRec
     if message.channel in ("sms", "voicemail"):
         key = (message.practice_id, contact_key(message.sender))
         counts = await queries.contact_owner_counts(session, [key])
-        conversation = twilio.conversation_of(message, recognized(counts.get(key, 0)))
+        conversation = conversation_of(message, recognized(counts.get(key, 0)))
     elif message.channel == "email" and message.email_threading is not None:
         threading = message.email_threading
         conversation = await queries.email_conversation(
             session,
             message.practice_id,
             threading.message_id,
-            mail.thread_ids(threading.in_reply_to, threading.references),
+            thread_ids(threading.in_reply_to, threading.references),
             message.sender,
         )
         await queries.record_email(

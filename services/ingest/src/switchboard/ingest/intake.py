@@ -1,137 +1,47 @@
-"""Inbound messages, whatever the door (HTTP webhook or SMTP): check, normalise, store
-attachments, find the thread, publish. The caller answers the provider only after
-`publish` returned, i.e. after Kafka's acks=all.
+"""Inbound messages, whatever the door (HTTP webhook, SMTP, the patient page): the steps in
+order. Check the practice and line, parse (a channel adapter makes the channel-neutral
+Inbound), store attachments, look up what the database knows (is the sender one patient's,
+which email thread), build the MessageReceived (domain/received.py, the one place), publish.
+The caller answers the provider only after `publish` returned, i.e. after Kafka's acks=all.
 
-Intake depends only on Kafka (ADR 0008): the database look-ups (is the sender one patient's,
-which email thread) go through a breaker; when the database is away the message is
-published as a MessageDeferred and ingest's own consumer does the look-ups later
-(deferred.py), so the provider still gets its answer after acks=all.
+Intake depends only on Kafka (ADR 0008): the database look-ups go through a breaker; when
+the database is away the message is published as a MessageDeferred and ingest's own
+consumer does the look-ups later (deferred.py), so the provider still gets its answer after
+acks=all.
 
-Errors name the problem and map to an answer: NotOurs 404 / SMTP 550, Invalid 422 / 550,
-TooLarge 413 / 552, Unavailable 503 / 451 (the sender retries; nothing is lost).
+Refusals are domain/errors.py's: NotOurs 404 / SMTP 550, Invalid 422 / 550, TooLarge 413 /
+552, Unavailable 503 / 451 (the sender retries; nothing is lost).
 """
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 import functools
-import hashlib
 import time
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 import httpx
-from prometheus_client import Counter, Histogram
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from switchboard.events import (
-    Attachment,
-    EmailThreading,
-    Event,
-    MessageDeferred,
-    MessageReceived,
-    deterministic_id,
-)
-from switchboard.ingest import mail, queries, twilio
-from switchboard.ingest.attachments import AttachmentStore
-from switchboard.ingest.breaker import Breaker, Open
-from switchboard.ingest.lines import Directory
+from switchboard.events import Attachment, MessageReceived
+from switchboard.ingest.adapters import mail, queries, twilio
+from switchboard.ingest.adapters.attachments import AttachmentStore
+from switchboard.ingest.adapters.breaker import Breaker, Open
+from switchboard.ingest.adapters.contact_owners import ContactOwners
+from switchboard.ingest.adapters.media import fetch_media
+from switchboard.ingest.adapters.publish import publish_messages
+from switchboard.ingest.domain.directory import Directory
+from switchboard.ingest.domain.errors import Invalid, NotOurs, TooLarge, Unavailable, why
+from switchboard.ingest.domain.inbound import Inbound
+from switchboard.ingest.domain.received import message_received
 from switchboard.ingest.settings import IngestSettings, Line, LineChannel
-from switchboard.platform.kafka import Publisher, PublishError
+from switchboard.platform.kafka import Publisher
 from switchboard.platform.logging import get_logger
-from switchboard.platform.telemetry import current_traceparent
 from switchboard.rules import contacts
 
 log = get_logger(__name__)
-
-ACCEPTED = Counter("switchboard_ingest_messages_total", "Inbound messages accepted", ["channel"])
-REJECTED = Counter("switchboard_ingest_rejected_total", "Inbound messages refused", ["why"])
-ACK_SECONDS = Histogram(
-    "switchboard_ingest_publish_seconds",
-    "Time from receipt to Kafka's acks=all",
-    ["channel"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
-)
-DEFERRED = Counter(
-    "switchboard_ingest_deferred_total",
-    "Inbound messages accepted with their look-ups deferred (database away)",
-    ["channel"],
-)
-
-
-class IntakeError(Exception):
-    status = 400
-    smtp = "550 5.6.0"
-
-    def __init__(self, why: str) -> None:
-        super().__init__(why)
-        self.why = why
-
-
-class NotOurs(IntakeError):
-    status = 404
-    smtp = "550 5.1.1"
-
-
-class Invalid(IntakeError):
-    status = 422
-    smtp = "550 5.6.0"
-
-
-class TooLarge(IntakeError):
-    status = 413
-    smtp = "552 5.3.4"
-
-
-class Unavailable(IntakeError):
-    status = 503
-    smtp = "451 4.3.0"
-
-
-class ContactOwners:
-    """How many patients use a phone or email, asked for many webhooks at once: the look-ups
-    that arrive while one query runs go together in the next, so a burst of webhooks costs a
-    few queries and one pooled connection, not one of each per webhook."""
-
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        self.sessionmaker = sessionmaker
-        self.pending: dict[tuple[str, str], list[asyncio.Future[int]]] = {}
-        self.running = False
-        self.task: asyncio.Task[None] | None = None
-
-    async def count(self, practice_id: str, contact: str) -> int:
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self.pending.setdefault((practice_id, contacts.contact_key(contact)), []).append(future)
-        if not self.running:
-            self.running = True
-            self.task = asyncio.create_task(self._drain())  # ends when nothing waits
-        return await future
-
-    async def _drain(self) -> None:
-        try:
-            while self.pending:
-                batch, self.pending = self.pending, {}
-                try:
-                    async with self.sessionmaker() as session:
-                        counts = await queries.contact_owner_counts(session, list(batch))
-                except Exception as exc:
-                    for futures in batch.values():
-                        for f in futures:
-                            if not f.done():
-                                f.set_exception(exc)
-                    continue
-                for key, futures in batch.items():
-                    for f in futures:
-                        if not f.done():
-                            f.set_result(counts.get(key, 0))
-        finally:
-            self.running = False
-
-
-def _provider_id(value: str) -> str:
-    """Provider ids go in events as given, unless longer than the field allows."""
-    return value if len(value) <= 256 else "sha256:" + hashlib.sha256(value.encode()).hexdigest()
 
 
 class Intake:
@@ -153,39 +63,14 @@ class Intake:
         self.owners = ContactOwners(sessionmaker)
         self.breaker = Breaker(settings.intake_db_timeout_s, settings.intake_db_retry_s)
 
-    # -- shared ------------------------------------------------------------------------------
+    # -- the steps ---------------------------------------------------------------------------
     async def publish(
         self,
         events: Sequence[MessageReceived],
         started: float,
         deferred: Sequence[bool] = (),
     ) -> None:
-        """Publish (acks=all) each event, or, where `deferred` says so, a MessageDeferred
-        carrying it: its look-ups are done after the log (ADR 0008)."""
-        trace = current_traceparent()
-        events = [e.model_copy(update={"traceparent": trace}) for e in events]
-        records: list[Event] = [
-            _deferred(e) if i < len(deferred) and deferred[i] else e for i, e in enumerate(events)
-        ]
-        try:
-            await self.publisher.publish(records)
-        except PublishError as exc:
-            REJECTED.labels("kafka_unavailable").inc()
-            log.error("publish_failed", error=str(exc), count=len(events))
-            raise Unavailable("message store unavailable, retry later") from None
-        for e, r in zip(events, records, strict=True):
-            if r is not e:
-                DEFERRED.labels(e.channel).inc()
-            ACCEPTED.labels(e.channel).inc()
-            ACK_SECONDS.labels(e.channel).observe(time.perf_counter() - started)
-            log.info(
-                "message_accepted",
-                practice_id=e.practice_id,
-                channel=e.channel,
-                event_id=str(e.event_id),
-                attachments=len(e.attachments),
-                deferred=r is not e,
-            )
+        await publish_messages(self.publisher, events, started, deferred)
 
     def practice_line(self, practice_id: str, channel: LineChannel, address: str) -> Line:
         if practice_id not in self.directory.practices:
@@ -215,29 +100,7 @@ class Intake:
             raise Unavailable(f"attachment store unavailable: {type(exc).__name__}") from None
 
     async def fetch_media(self, url: str) -> bytes:
-        s = self.settings
-        auth = None
-        if s.sms_account_sid and s.sms_auth_token:
-            auth = (s.sms_account_sid, s.sms_auth_token.get_secret_value())
-        limit = s.max_attachment_bytes
-        try:
-            async with self.client.stream(
-                "GET", url, auth=auth, timeout=s.media_fetch_timeout_s, follow_redirects=True
-            ) as r:
-                if r.status_code != 200:
-                    raise Unavailable(f"media could not be fetched: HTTP {r.status_code}")
-                declared = r.headers.get("content-length")
-                if declared and declared.isdigit() and int(declared) > limit:
-                    raise TooLarge(f"an attachment is over {limit} bytes")
-                chunks, size = [], 0
-                async for chunk in r.aiter_bytes():
-                    size += len(chunk)
-                    if size > limit:
-                        raise TooLarge(f"an attachment is over {limit} bytes")
-                    chunks.append(chunk)
-        except httpx.HTTPError as exc:
-            raise Unavailable(f"media could not be fetched: {type(exc).__name__}") from None
-        return b"".join(chunks)
+        return await fetch_media(self.client, self.settings, url)
 
     # -- SMS / MMS -----------------------------------------------------------------------------
     async def sms(self, practice_id: str, params: Mapping[str, str]) -> MessageReceived:
@@ -247,39 +110,30 @@ class Intake:
                 raise Invalid(f"{name} is required")
         line = self.practice_line(practice_id, "sms", params["To"])
         try:
-            media = twilio.media_of(params)
-        except twilio.InvalidWebhook as exc:
-            raise Invalid(str(exc)) from None
-        attachments: list[Attachment] | None = None
-        if media and self.settings.fetch_media:
-            sid = params["MessageSid"].strip()
-            attachments = []
-            for m in media:
-                data = await self.fetch_media(m.url)
-                ref = await self.store_bytes(practice_id, data, m.content_type)
-                attachments.append(
-                    Attachment(
-                        attachment_id=f"{sid}-{m.index}",
-                        content_type=m.content_type,
-                        size_bytes=len(data),
-                        ref=ref,
-                    )
-                )
-        recognized = await self.recognized(practice_id, params["From"].strip())
-        try:
-            event = twilio.to_event(
+            inbound = twilio.sms_inbound(
                 practice_id,
                 params,
                 datetime.now(UTC),
                 self.settings.max_body_chars,
-                recognized=bool(recognized),
                 line_label=line.label,
-                attachments=attachments,
             )
-        except (twilio.InvalidWebhook, ValueError) as exc:
-            raise Invalid(_why(exc)) from None
+        except ValueError as exc:
+            raise Invalid(why(exc)) from None
+        if inbound.attachments and self.settings.fetch_media:
+            inbound = dataclasses.replace(inbound, attachments=tuple(await self._stored(inbound)))
+        recognized = await self.recognized(practice_id, inbound.sender)
+        event = _build(inbound, recognized=recognized)
         await self.publish([event], started, deferred=[recognized is None])
         return event
+
+    async def _stored(self, inbound: Inbound) -> list[Attachment]:
+        """The provider's media, fetched and kept in our store: the refs become ours."""
+        out = []
+        for a in inbound.attachments:
+            data = await self.fetch_media(a.ref)
+            ref = await self.store_bytes(inbound.practice_id, data, a.content_type)
+            out.append(a.model_copy(update={"size_bytes": len(data), "ref": ref}))
+        return out
 
     # -- voicemail -----------------------------------------------------------------------------
     async def voicemail(self, practice_id: str, params: Mapping[str, str]) -> MessageReceived:
@@ -288,18 +142,18 @@ class Intake:
             if not params.get(name, "").strip():
                 raise Invalid(f"{name} is required")
         line = self.practice_line(practice_id, "voice", params["To"])
-        recognized = await self.recognized(practice_id, params["From"].strip())
         try:
-            event = twilio.voicemail_event(
+            inbound = twilio.voicemail_inbound(
                 practice_id,
                 params,
                 datetime.now(UTC),
                 self.settings.max_body_chars,
-                recognized=bool(recognized),
                 line_label=line.label,
             )
-        except (twilio.InvalidWebhook, ValueError) as exc:
-            raise Invalid(_why(exc)) from None
+        except ValueError as exc:
+            raise Invalid(why(exc)) from None
+        recognized = await self.recognized(practice_id, inbound.sender)
+        event = _build(inbound, recognized=recognized)
         await self.publish([event], started, deferred=[recognized is None])
         return event
 
@@ -325,7 +179,6 @@ class Intake:
         if not lines:
             raise NotOurs("no recipient is a mailbox of a practice")
         received_at = datetime.now(UTC)
-        subject = (parsed.subject or "")[:998] or None
         events, deferred = [], []
         for practice_id, line in lines.items():
             attachments = await self._email_attachments(practice_id, parsed)
@@ -343,66 +196,51 @@ class Intake:
                     )
                 )
                 body = body[: self.settings.max_body_chars]
-            event_id = deterministic_id(practice_id, "email", parsed.message_id)
+            inbound = mail.to_inbound(
+                parsed,
+                practice_id=practice_id,
+                mailbox=line.address,
+                via=via,
+                received_at=received_at,
+                body=body,
+                attachments=tuple(attachments),
+                line_label=line.label,
+            )
             try:
-                conversation = await self.breaker.call(
-                    functools.partial(self._email_thread, practice_id, parsed, subject, received_at)
+                conversation: uuid.UUID | None = await self.breaker.call(
+                    functools.partial(self._email_thread, inbound)
                 )
                 deferred.append(False)
             except Open as exc:
                 # Provisional: the consumer finds the thread (deferred.py) before anyone
                 # downstream sees the message.
                 log.warning("threading_deferred", practice_id=practice_id, why=str(exc))
-                conversation = event_id
+                conversation = None
                 deferred.append(True)
-            try:
-                events.append(
-                    MessageReceived(
-                        event_id=event_id,
-                        occurred_at=received_at,
-                        practice_id=practice_id,
-                        correlation_id=event_id,
-                        message_id=event_id,
-                        conversation_id=conversation,
-                        channel="email",
-                        sender=parsed.sender,
-                        recipient=line.address.lower(),
-                        provider=f"email-{via}",
-                        provider_message_id=_provider_id(parsed.message_id),
-                        received_at=received_at,
-                        body=body,
-                        subject=subject,
-                        attachments=tuple(attachments),
-                        email_threading=EmailThreading(
-                            message_id=parsed.message_id,
-                            in_reply_to=parsed.in_reply_to,
-                            references=parsed.references,
-                        ),
-                        line_label=line.label,
-                    )
-                )
-            except ValueError as exc:
-                raise Invalid(_why(exc)) from None
+            events.append(_build(inbound, conversation_id=conversation))
         await self.publish(events, started, deferred)
         return events
 
-    async def _email_thread(
-        self, practice_id: str, parsed: mail.ParsedEmail, subject: str | None, at: datetime
-    ) -> uuid.UUID:
+    async def _email_thread(self, inbound: Inbound) -> uuid.UUID:
         """The email's conversation, and the email recorded in it (I-THREAD-1)."""
+        assert inbound.thread is not None  # an email always has its Message-ID
         async with self.sessionmaker() as session, session.begin():
             conversation = await queries.email_conversation(
-                session, practice_id, parsed.message_id, parsed.thread_ids, parsed.sender
+                session,
+                inbound.practice_id,
+                inbound.thread.message_id,
+                inbound.thread.ids,
+                inbound.sender,
             )
             await queries.record_email(
                 session,
-                practice_id=practice_id,
-                message_id=parsed.message_id,
+                practice_id=inbound.practice_id,
+                message_id=inbound.thread.message_id,
                 conversation_id=conversation,
                 direction="in",
-                party=parsed.sender,
-                subject=subject,
-                at=at,
+                party=inbound.sender,
+                subject=inbound.subject,
+                at=inbound.received_at,
             )
         return conversation
 
@@ -427,23 +265,19 @@ class Intake:
             )
         return out
 
-
-def _deferred(message: MessageReceived) -> MessageDeferred:
-    deferred: MessageDeferred = MessageDeferred.derive(
-        message,
-        event_id=deterministic_id(message.event_id, "deferred"),
-        occurred_at=message.occurred_at,
-        message=message,
-    )
-    return deferred
+    # -- the patient page ----------------------------------------------------------------------
+    async def patient_message(self, inbound: Inbound) -> MessageReceived:
+        """A message the signed-in patient sent from the page: its conversation is the
+        session's, nothing to look up."""
+        event = _build(inbound)
+        await self.publish([event], time.perf_counter())
+        return event
 
 
-def _why(exc: Exception) -> str:
-    """A validation error as field names and kinds, never the values (patient data)."""
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        try:
-            return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['type']}" for e in errors())
-        except Exception:  # noqa: S110
-            pass
-    return str(exc)[:200]
+def _build(
+    inbound: Inbound, *, recognized: bool | None = None, conversation_id: uuid.UUID | None = None
+) -> MessageReceived:
+    try:
+        return message_received(inbound, recognized=recognized, conversation_id=conversation_id)
+    except ValueError as exc:
+        raise Invalid(why(exc)) from None

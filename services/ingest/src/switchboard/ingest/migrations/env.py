@@ -1,4 +1,4 @@
-from switchboard.ingest.storage import SCHEMA, metadata
+from switchboard.ingest.adapters.storage import SCHEMA, metadata
 from switchboard.platform.migrations import run_env
 
 run_env(metadata, SCHEMA)

@@ -24,19 +24,20 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy import select
 
 from switchboard.events import Event, ReplyDeliveryUpdated, ReplyRequested, decode, deterministic_id
-from switchboard.ingest import storage
-from switchboard.ingest.attachments import AttachmentNotFound
-from switchboard.ingest.breaker import UNAVAILABLE
-from switchboard.ingest.handlers import failed_event
-from switchboard.ingest.intake import Intake, IntakeError
-from switchboard.ingest.links import media_url_valid
-from switchboard.ingest.settings import IngestSettings
-from switchboard.ingest.twilio import (
+from switchboard.ingest.adapters import storage
+from switchboard.ingest.adapters.attachments import AttachmentNotFound
+from switchboard.ingest.adapters.breaker import UNAVAILABLE
+from switchboard.ingest.adapters.twilio import (
     FINAL_STATUSES,
     InvalidWebhook,
     signature_valid,
     status_callback,
 )
+from switchboard.ingest.domain.errors import IntakeError
+from switchboard.ingest.domain.links import media_url_valid
+from switchboard.ingest.entrypoints.handlers import failed_event
+from switchboard.ingest.intake import Intake
+from switchboard.ingest.settings import IngestSettings
 from switchboard.platform.kafka import Publisher, PublishError
 from switchboard.platform.logging import get_logger
 from switchboard.platform.problems import problems

@@ -15,8 +15,9 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from switchboard.ingest.intake import Intake, IntakeError
-from switchboard.ingest.overload import SHED, Gate
+from switchboard.ingest.domain.errors import IntakeError
+from switchboard.ingest.entrypoints.overload import SHED, Gate
+from switchboard.ingest.intake import Intake
 from switchboard.ingest.settings import IngestSettings
 from switchboard.platform.logging import get_logger
 

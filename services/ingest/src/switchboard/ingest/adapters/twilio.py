@@ -1,10 +1,8 @@
 """Twilio-style webhooks (SMS/MMS, voicemail recordings, delivery status): signature check
-and normalisation. Pure: no I/O.
+and parsing into the channel-neutral inbound model. Pure: no I/O.
 
-Threads (I-LINE-1, I-THREAD-1): a patient's messages on one practice number are one
-conversation, a separate one per number. SMS has no threading of its own, so a message from
-a number that is not exactly one patient's (unknown, or shared by several) is its own
-unrecognized communication: its conversation id includes the provider's message id.
+What becomes of an inbound message (its ids, its thread) is not decided here but in
+domain/received.py, the same for every channel.
 """
 
 from __future__ import annotations
@@ -12,12 +10,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from switchboard.events import Attachment, MessageReceived, deterministic_id
+from switchboard.events import Attachment
+from switchboard.ingest.domain.inbound import Inbound
 
 
 class InvalidWebhook(ValueError):
@@ -47,44 +45,6 @@ def _required(params: Mapping[str, str], name: str) -> str:
     return value
 
 
-def thread_id(practice_id: str, line: str, sender: str) -> uuid.UUID:
-    """The conversation of one patient number on one practice number (I-LINE-1)."""
-    return deterministic_id(practice_id, "sms", line, sender)
-
-
-def sms_conversation_id(
-    practice_id: str, line: str, sender: str, sid: str, recognized: bool
-) -> uuid.UUID:
-    # covers I-LINE-1: the line written to is part of the thread.
-    if recognized:
-        return thread_id(practice_id, line, sender)
-    # covers I-THREAD-1: no threading for an unrecognized number, one communication each.
-    return deterministic_id(practice_id, "sms", line, sender, sid)
-
-
-def voicemail_conversation_id(
-    practice_id: str, called: str, caller: str, recording: str, recognized: bool
-) -> uuid.UUID:
-    """A voicemail joins the caller's thread on the number called; an unrecognized caller's
-    is its own communication (I-THREAD-1), like an SMS."""
-    if recognized:
-        return thread_id(practice_id, called, caller)
-    return deterministic_id(practice_id, "voicemail", called, caller, recording)
-
-
-def conversation_of(event: MessageReceived, recognized: bool) -> uuid.UUID:
-    """The conversation of an SMS or voicemail event once its sender is known to be exactly
-    one patient's or not: the one rule for a message published at once and for one whose
-    look-up was deferred (ADR 0008)."""
-    if event.channel == "voicemail":
-        return voicemail_conversation_id(
-            event.practice_id, event.recipient, event.sender, event.provider_message_id, recognized
-        )
-    return sms_conversation_id(
-        event.practice_id, event.recipient, event.sender, event.provider_message_id, recognized
-    )
-
-
 @dataclass(frozen=True)
 class Media:
     index: int
@@ -109,26 +69,33 @@ def media_of(params: Mapping[str, str]) -> list[Media]:
     return items
 
 
-def to_event(
+def sms_inbound(
     practice_id: str,
     params: Mapping[str, str],
     received_at: datetime,
     max_body_chars: int,
     *,
-    recognized: bool = True,
     line_label: str | None = None,
-    attachments: Sequence[Attachment] | None = None,
-) -> MessageReceived:
-    """An SMS/MMS webhook as a MessageReceived. `attachments` are the media as stored; when
-    None, the provider's media URLs are kept as refs."""
+) -> Inbound:
+    """An SMS/MMS webhook as an inbound message. Its attachments are the provider's media
+    URLs as refs (size unknown); intake replaces them with the stored files when it fetches
+    them."""
     sid = _required(params, "MessageSid")
     sender = _required(params, "From")
     line = _required(params, "To")
     body = params.get("Body", "")
     if len(body) > max_body_chars:
         raise InvalidWebhook(f"Body is longer than {max_body_chars} characters")
-    if attachments is None:
-        attachments = [
+    return Inbound(
+        channel="sms",
+        practice_id=practice_id,
+        sender=sender,
+        line=line,
+        provider="twilio",
+        external_id=sid,
+        received_at=received_at,
+        body=body,
+        attachments=tuple(
             Attachment(
                 attachment_id=f"{sid}-{m.index}",
                 content_type=m.content_type,
@@ -136,36 +103,19 @@ def to_event(
                 ref=m.url,
             )
             for m in media_of(params)
-        ]
-    event_id = deterministic_id(practice_id, "twilio", sid)
-    return MessageReceived(
-        event_id=event_id,
-        occurred_at=received_at,
-        practice_id=practice_id,
-        correlation_id=event_id,
-        message_id=event_id,
-        conversation_id=sms_conversation_id(practice_id, line, sender, sid, recognized),
-        channel="sms",
-        sender=sender,
-        recipient=line,
-        provider="twilio",
-        provider_message_id=sid,
-        received_at=received_at,
-        body=body,
-        attachments=tuple(attachments),
+        ),
         line_label=line_label,
     )
 
 
-def voicemail_event(
+def voicemail_inbound(
     practice_id: str,
     params: Mapping[str, str],
     received_at: datetime,
     max_body_chars: int,
     *,
-    recognized: bool = True,
     line_label: str | None = None,
-) -> MessageReceived:
+) -> Inbound:
     """A voicemail left on a practice number: caller, number called, the extension chosen
     ("press 3 for refills", R-OVERWRITE-1 / R-VOICEMAIL-1), the recording and its
     transcription. Fields are Twilio's recording-callback names, plus `Extension` (or
@@ -190,20 +140,13 @@ def voicemail_event(
     transcription = params.get("TranscriptionText", "")
     if len(transcription) > max_body_chars:
         raise InvalidWebhook(f"TranscriptionText is longer than {max_body_chars} characters")
-    event_id = deterministic_id(practice_id, "twilio-voicemail", recording)
-    conversation = voicemail_conversation_id(practice_id, called, caller, recording, recognized)
-    return MessageReceived(
-        event_id=event_id,
-        occurred_at=received_at,
-        practice_id=practice_id,
-        correlation_id=event_id,
-        message_id=event_id,
-        conversation_id=conversation,
+    return Inbound(
         channel="voicemail",
+        practice_id=practice_id,
         sender=caller,
-        recipient=called,
+        line=called,
         provider="twilio",
-        provider_message_id=recording,
+        external_id=recording,
         received_at=received_at,
         body=transcription,
         attachments=(

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 
 from switchboard.events.internal.ingest import StoredFile
-from switchboard.ingest.internal import Practice
+from switchboard.ingest.entrypoints.internal import Practice
 from switchboard.platform.problems import AUTHED, problems
 
 router = APIRouter(prefix="/internal/practices/{practice}", responses=AUTHED | problems(404, 413))

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from switchboard.ingest import storage
+from switchboard.ingest.adapters import storage
 
 
 def key_hash(secret: str, key: str) -> str:

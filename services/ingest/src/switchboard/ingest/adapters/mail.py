@@ -1,4 +1,5 @@
-"""Email: raw RFC 5322 in, threading headers, replies out. Pure: no I/O.
+"""Email: raw RFC 5322 in (parsed, then as the channel-neutral inbound model), threading
+headers, replies out. Pure: no I/O.
 
 Threading (I-THREAD-1) follows RFC 5322 section 3.6.4: a reply names its parent in
 `In-Reply-To` and the thread in `References`; our replies get Message-IDs derived from
@@ -17,6 +18,9 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, parseaddr
 from html.parser import HTMLParser
+
+from switchboard.events import Attachment
+from switchboard.ingest.domain.inbound import Inbound, ThreadHints
 
 MSG_ID = re.compile(r"<[^<>\s]+@?[^<>\s]*>")
 # Defects that mean the MIME structure cannot be trusted.
@@ -57,17 +61,13 @@ class ParsedEmail:
     auto_submitted: bool
 
     @property
+    def thread(self) -> ThreadHints:
+        return ThreadHints(self.message_id, self.in_reply_to, self.references)
+
+    @property
     def thread_ids(self) -> tuple[str, ...]:
         """The ids that may name this message's thread, nearest first."""
-        return thread_ids(self.in_reply_to, self.references)
-
-
-def thread_ids(in_reply_to: str | None, references: tuple[str, ...]) -> tuple[str, ...]:
-    """The ids that may name a message's thread, nearest first: its parent, then the
-    References from the newest back."""
-    ids = [in_reply_to] if in_reply_to else []
-    ids += [r for r in reversed(references) if r != in_reply_to]
-    return tuple(ids)
+        return self.thread.ids
 
 
 def message_ids(value: str | None) -> list[str]:
@@ -190,6 +190,40 @@ def parse_email(raw: bytes, max_attachment_bytes: int) -> ParsedEmail:
         attachments=tuple(attachments),
         auto_submitted=auto not in ("", "no"),
     )
+
+
+def to_inbound(
+    parsed: ParsedEmail,
+    *,
+    practice_id: str,
+    mailbox: str,
+    via: str,
+    received_at: datetime,
+    body: str,
+    attachments: tuple[Attachment, ...],
+    line_label: str | None,
+) -> Inbound:
+    """The email as one practice's inbound message (one per practice it was sent to).
+    `body` is the text as the event carries it (intake keeps a long one whole as an
+    attachment); the subject is cut to RFC 5322's line limit."""
+    return Inbound(
+        channel="email",
+        practice_id=practice_id,
+        sender=parsed.sender,
+        line=mailbox.lower(),
+        provider=f"email-{via}",
+        external_id=parsed.message_id,
+        received_at=received_at,
+        body=body,
+        subject=subject_of(parsed),
+        attachments=attachments,
+        thread=parsed.thread,
+        line_label=line_label,
+    )
+
+
+def subject_of(parsed: ParsedEmail) -> str | None:
+    return (parsed.subject or "")[:998] or None
 
 
 # --- replies -------------------------------------------------------------------------------

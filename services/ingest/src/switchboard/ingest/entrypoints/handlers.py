@@ -30,10 +30,10 @@ from switchboard.events import (
     ReplySent,
     deterministic_id,
 )
-from switchboard.ingest import queries, storage
-from switchboard.ingest.attachments import practice_of
-from switchboard.ingest.lines import Directory
-from switchboard.ingest.mail import reply_message_id
+from switchboard.ingest.adapters import queries, storage
+from switchboard.ingest.adapters.attachments import practice_of
+from switchboard.ingest.adapters.mail import reply_message_id
+from switchboard.ingest.domain.directory import Directory
 from switchboard.ingest.settings import IngestSettings
 from switchboard.platform.db import write_rows
 from switchboard.platform.logging import get_logger

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Text
 
 from switchboard.events import deterministic_id
-from switchboard.ingest import storage
+from switchboard.ingest.adapters import storage
 from switchboard.rules.contacts import contact_key
 
 

@@ -14,8 +14,9 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard.events import ReplyRequested
-from switchboard.ingest import links, mail, queries
-from switchboard.ingest.attachments import AttachmentNotFound, AttachmentStore, practice_of
+from switchboard.ingest.adapters import mail, queries
+from switchboard.ingest.adapters.attachments import AttachmentNotFound, AttachmentStore, practice_of
+from switchboard.ingest.domain import links
 from switchboard.ingest.settings import IngestSettings
 from switchboard.platform import sms_record
 

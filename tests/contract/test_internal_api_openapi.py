@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from fastapi import APIRouter, FastAPI
 
-from switchboard.ingest import internal as ingest_internal
-from switchboard.ingest import staff_files
+from switchboard.ingest.entrypoints import internal as ingest_internal
+from switchboard.ingest.entrypoints import staff_files
 from switchboard.notifier import internal as notifier_internal
 from switchboard.pm_sync.entrypoints import internal_api as pm_sync_api
 from switchboard.router import api as router_api

@@ -4,7 +4,10 @@ the faults, and the read-model counts the invariants are checked against.
 
 Its Kafka and PostgreSQL are its own (own SB_HOME and ports), because it stops them: never
 the developer's or the shared ones. Messages carry synthetic data only, and a token
-(`fz<run>x<seq>`) in their text; the harness prints counts, never a message's text."""
+(`fz<run>x<seq>`) in their text; the harness prints counts, never a message's text.
+
+Its size: one harness (infrastructure, load, faults, counts) run as one script; the parts
+that can be pure (plan, ledger, report) are in their own modules."""
 
 from __future__ import annotations
 

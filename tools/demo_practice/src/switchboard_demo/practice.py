@@ -11,8 +11,8 @@ Staff user ids on care teams are the ones in `DEMO_STAFF` (and demo/staff.json),
 gateway can seed the same users. Phone numbers are in the 555-01xx fictional range, email
 addresses at example.com.
 
-Longer than a production module would be (about 660 lines): one deterministic data set and
-its two renderings read best side by side, and none of it ships in a service image.
+Its size: longer than a production module would be (about 660 lines): one deterministic
+data set and its two renderings read best side by side, and none of it ships in an image.
 """
 
 from __future__ import annotations

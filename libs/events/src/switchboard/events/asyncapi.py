@@ -10,6 +10,8 @@ publishes; a subscriber receives). Each message: the payload schema (the publish
 Schema, definitions hoisted to components/schemas), the Kafka key, the headers (envelope ids,
 CloudEvents binary mode, trace context), an example built from the model, and `x-phi` (with
 the tag `phi`) when it carries patient data or patient identifiers.
+
+Its size: one document, built section by section (channels, messages, headers, examples).
 """
 
 from __future__ import annotations

@@ -14,6 +14,9 @@
 - Each consumer group also reads its own replay topic (`switchboard.replay.<name>`, ADR
   0007), where `switchboard-dlq` re-drives its dead letters after a fix. An event recorded
   as dead-lettered is applied when it comes back that way, once: it is then "replayed".
+
+Its size: the policy above is one loop (batch, retry one by one, dead-letter, replay);
+kept whole so it can be read and checked in one place.
 """
 
 from __future__ import annotations

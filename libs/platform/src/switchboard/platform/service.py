@@ -1,5 +1,8 @@
 """Wiring every service shares: the command line, the runtime (engine, producer, consumers)
-and the HTTP server with ops routes."""
+and the HTTP server with ops routes.
+
+Its size: start, readiness, signals and the shared socket are one life cycle; split, each
+part would need the others' state."""
 
 from __future__ import annotations
 

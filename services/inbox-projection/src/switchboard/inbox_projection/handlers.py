@@ -6,6 +6,8 @@ touches with a handful of `= ANY(array)` queries, fold the events in Python (mod
 write the result with executemany statements compiled once. Events already applied to this
 generation are skipped (table `applied`), so the live consumer and a rebuild never apply an
 event twice to the same tables.
+
+Its size: one load and one write statement per read-model table, in one transaction.
 """
 
 from __future__ import annotations

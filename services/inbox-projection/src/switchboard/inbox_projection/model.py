@@ -7,6 +7,9 @@ a clock, so a rebuild from the log gives the rows the live projection wrote (X-R
 Inbox membership (`boxes`) is a function of a conversation and its patients' care teams; the
 fold records every change of it as an interval, which answers "what was in this inbox at T"
 (X-ASOF-1).
+
+Its size: one fold over every event type the inbox reads, sharing the conversation state
+and the membership intervals; split by event, each part would need all of it.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 `decide` and `reroute` are pure: same inputs, same Decision. All times come from the message
 (or the `now` the caller passes), never from a clock, so replays and what-ifs agree with
 what happened live.
+
+Its size: every routing rule (R-*) in one decision with its explanation; the smaller rules
+are in picker.py, coverage.py and assign.py.
 """
 
 from __future__ import annotations

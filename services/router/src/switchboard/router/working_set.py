@@ -4,6 +4,9 @@ memory while the batch's events are applied in order, written back in a few stat
 Rows a batch may change are read `FOR UPDATE` (in key order, so two replicas cannot
 deadlock on each other's batches), so concurrent replicas serialise on the same conversation
 or patient rather than overwrite each other.
+
+Its size: loading and writing back each table the batch touches belong together (the same
+rows, locked in the same order).
 """
 
 from __future__ import annotations

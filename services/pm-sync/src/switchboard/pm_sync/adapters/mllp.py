@@ -8,6 +8,8 @@ callback gets a reject ACK, and the connection stays usable.
 
 `MLLPClient` sends a message and waits for its ACK; `send_many` pipelines a window of
 messages on one connection (the server still answers in order).
+
+Its size: the server and the client share the framing and are tested against each other.
 """
 
 from __future__ import annotations

@@ -24,12 +24,15 @@ from switchboard.platform.migrations import upgrade
 pytestmark = pytest.mark.integration
 
 SERVICES = ["gateway", "ingest", "router", "inbox_projection", "notifier", "pm_sync"]
+# Where a service keeps its wiring (MIGRATIONS) and its tables, when not at the top.
+APP = {"pm_sync": "entrypoints.app"}
+STORAGE = {"ingest": "adapters.storage", "pm_sync": "adapters.storage"}
 
 
 def _tables(service: str) -> tuple[Path, str, MetaData]:
     """The service's migrations, its schema, and every table it declares in that schema."""
-    app = importlib.import_module(f"switchboard.{service}.app")
-    storage = importlib.import_module(f"switchboard.{service}.storage")
+    app = importlib.import_module(f"switchboard.{service}.{APP.get(service, 'app')}")
+    storage = importlib.import_module(f"switchboard.{service}.{STORAGE.get(service, 'storage')}")
     declared = [storage.metadata]
     if service == "inbox_projection":
         declared.append(storage.gen)  # the first generation lives in schema inbox too

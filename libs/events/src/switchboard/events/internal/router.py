@@ -74,13 +74,15 @@ class RoutingState(PracticeConfig):
 
 class ReasonsOffer(BaseModel):
     """What the messenger shows: the reasons with a subscriber (plus Other) and whether to
-    ask at all in this conversation now."""
+    ask at all in this conversation now; and the whole catalogue (R-REASON-1), which the
+    staff inbox names reasons from."""
 
     reason_routing: bool
     location_routing: bool
     show_picker: bool
     why: str
     reasons: list[Reason]
+    catalogue: list[Reason]
     current_reason: str | None
 
 

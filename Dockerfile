@@ -61,7 +61,7 @@ RUN --mount=type=cache,target=/root/.cache \
     done \
  && rm -rf /tmp/uv
 
-# One service: its wheel and the two libraries, into the venv (dependencies are there).
+# One service: its wheel and the three libraries, into the venv (dependencies are there).
 FROM deps
 COPY --from=wheels /wheels /build/wheels
 ARG SERVICE
@@ -72,6 +72,7 @@ RUN --mount=type=cache,target=/root/.cache \
     /tmp/uv/bin/pip install --quiet --cert /etc/ssl/certs/ca-certificates.crt "uv==${UV_VERSION}"; \
     /tmp/uv/bin/uv pip install --python /app/.venv/bin/python --no-deps --compile-bytecode \
       /build/wheels/switchboard_events-*.whl /build/wheels/switchboard_platform-*.whl \
+      /build/wheels/switchboard_rules-*.whl \
       /build/wheels/switchboard_$(echo "$SERVICE" | tr - _)-*.whl; \
     ln -s "/app/.venv/bin/switchboard-${SERVICE}" /usr/local/bin/switchboard; \
     rm -rf /tmp/uv

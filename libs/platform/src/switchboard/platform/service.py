@@ -230,6 +230,11 @@ def service_app(
     return app
 
 
+# After SIGTERM, how long connections accepted just before have to be read before uvicorn
+# closes those without a request (it stops accepting at once).
+ACCEPTED_DRAIN_S = 0.5
+
+
 class _Server(uvicorn.Server):
     """uvicorn's server without its own signal handling: serve() handles SIGTERM/SIGINT once
     for both listeners, and the process exits 0 after a graceful stop (uvicorn re-raises the
@@ -293,14 +298,24 @@ def serve(
 
     def stop(sig: signal.Signals) -> None:
         log.info("shutdown_requested", signal=sig.name, grace_s=grace)
+        # Stop accepting at once (another replica on the same port takes new connections),
+        # but close connections only a moment later: uvicorn closes a connection that has
+        # no request yet, and one accepted just now may not have been read (a rolling
+        # restart test saw one such webhook reset).
         for s in servers:
-            if s.should_exit and sig == signal.SIGINT:
-                s.force_exit = True
-            s.should_exit = True
+            for listener in getattr(s, "servers", []):
+                listener.close()
+        asyncio.get_running_loop().call_later(ACCEPTED_DRAIN_S, _exit_servers, sig)
         # Bounded, whatever hangs: the grace for the work, a little more for the rest.
         watchdog = threading.Timer(grace + 10, _overdue)
         watchdog.daemon = True
         watchdog.start()
+
+    def _exit_servers(sig: signal.Signals) -> None:
+        for s in servers:
+            if s.should_exit and sig == signal.SIGINT:
+                s.force_exit = True
+            s.should_exit = True
 
     async def run() -> None:
         loop = asyncio.get_running_loop()

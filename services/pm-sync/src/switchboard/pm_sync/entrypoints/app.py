@@ -24,10 +24,10 @@ from switchboard.platform.settings import ServiceSettings
 from switchboard.pm_sync.adapters import storage
 from switchboard.pm_sync.adapters.mllp import MLLPServer
 from switchboard.pm_sync.adapters.parse_pool import ParsePool
+from switchboard.pm_sync.adapters.read_model import handle_batch
 from switchboard.pm_sync.domain.hl7_message import HL7Error
 from switchboard.pm_sync.entrypoints import internal_api
 from switchboard.pm_sync.entrypoints.fhir_sync import FhirSync
-from switchboard.pm_sync.entrypoints.handlers import handle_batch
 from switchboard.pm_sync.entrypoints.hl7_intake import hl7_batch_callback
 from switchboard.pm_sync.settings import PmSyncSettings
 

@@ -1,6 +1,7 @@
-"""The consumer of pm-sync's own `switchboard.pm` events: folds a batch (domain/projection.py) and
-upserts it into schema pm_sync, where a row is replaced only by a newer version, so
-duplicates, redeliveries and out-of-order updates never duplicate or regress anything."""
+"""pm-sync's read-model writer (an adapter: all of its SQL). The consumer of pm-sync's own
+`switchboard.pm` events folds a batch (domain/projection.py) and this upserts it into schema
+pm_sync, where a row is replaced only by a newer version, so duplicates, redeliveries and
+out-of-order updates never duplicate or regress anything."""
 
 from __future__ import annotations
 

@@ -38,6 +38,11 @@ def config(argv: list[str] | None = None) -> Config:
     p.add_argument("--rolling", type=int, help="SIGTERM rolling restarts (full 1, short 0)")
     p.add_argument("--kafka-outages", type=int, help="broker stopped+started (full 2, short 1)")
     p.add_argument("--pg-restarts", type=int, help="PostgreSQL restarts (full 2, short 1)")
+    p.add_argument(
+        "--net-cuts",
+        type=int,
+        help="network to Kafka / PostgreSQL cut, alternately (full 2, short 0; needs iptables)",
+    )
     p.add_argument("--outage", type=float, default=10.0, help="seconds a dependency stays down")
     p.add_argument("--keep-infra", action="store_true", help="leave Kafka and PostgreSQL running")
     a = p.parse_args(argv)
@@ -58,6 +63,7 @@ def config(argv: list[str] | None = None) -> Config:
         cluster_broker_losses=(
             int(pick(a.broker_losses, 3, 1)) if a.brokers == 3 else int(a.broker_losses or 0)
         ),
+        net_cuts=int(pick(a.net_cuts, 2, 0)),
         outage_s=a.outage,
         warmup_s=5.0 if short else 10.0,
         cooldown_s=10.0 if short else 15.0,

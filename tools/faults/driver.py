@@ -36,6 +36,7 @@ import httpx
 import psycopg
 from aiokafka import AIOKafkaConsumer
 
+from tools.faults import netcut
 from tools.faults.ledger import OK, Attempt, Ledger, Window, availability, classify_http, verdict
 from tools.faults.plan import SERVICES, Fault, PlanSpec, schedule
 from tools.faults.report import RunFigures
@@ -83,6 +84,7 @@ class Config:
     recover_limit_s: float = 240.0
     keep_infra: bool = False  # leave the harness's Kafka and PostgreSQL running after
     command: str = "make faults"
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])  # names net-cut rules
 
 
 def log(text: str) -> None:
@@ -174,6 +176,34 @@ class Infra:
         except (OSError, ValueError, IndexError):
             return False
         return True
+
+    def client_ports(self) -> dict[str, list[int]]:
+        """The ports the services connect to, per dependency (a net cut's targets)."""
+        brokers = self.kafka_ports()[:3] if self.cluster else [self.cfg.kafka_port]
+        return {"kafka": brokers, "postgres": [self.cfg.pg_port]}
+
+    def can_cut_network(self) -> bool:
+        """Whether iptables can be used here (root, a kernel with its tables)."""
+        if shutil.which("iptables") is None:
+            return False
+        probe = subprocess.run(["iptables", "-w", "-S", "OUTPUT"], capture_output=True)
+        return probe.returncode == 0
+
+    def heal_network(self, run: str | None = None) -> None:
+        """Remove the harness's cuts (one run's, or any left by a run that crashed)."""
+        if not self.can_cut_network():
+            return
+        listing = subprocess.run(
+            ["iptables", "-w", "-S", "OUTPUT"], capture_output=True, text=True, check=True
+        ).stdout
+        for rule in netcut.leftovers(listing, run):
+            subprocess.run(["iptables", *rule], check=False)
+
+    async def iptables(self, *rules: list[str]) -> None:
+        for rule in rules:
+            proc = await asyncio.create_subprocess_exec("iptables", *rule)
+            if await proc.wait() != 0:
+                raise RuntimeError(f"iptables {' '.join(rule)} failed")
 
     def refuse_taken_ports(self) -> None:
         """Another Kafka or PostgreSQL on our ports would be taken for ours (and used)."""
@@ -659,6 +689,14 @@ class Injector:
             await self.infra.ascript("postgres.sh", "stop")
             await asyncio.sleep(f.outage_s)
             await self.infra.ascript("postgres.sh", "start")
+        elif f.kind == "net_cut":
+            # Packets dropped, processes up: connections hang instead of being refused.
+            rules = netcut.cut_rules(self.infra.client_ports()[f.target], self.cfg.run_id)
+            await self.infra.iptables(*rules)
+            try:
+                await asyncio.sleep(f.outage_s)
+            finally:
+                await self.infra.iptables(*(netcut.undo(r) for r in rules))
         else:
             raise ValueError(f"fault {f.kind} is not available in this deployment")
 
@@ -741,6 +779,10 @@ async def drive(cfg: Config, system: System, infra: Infra) -> RunFigures:
     log("messenger: registering and signing in synthetic patients")
     await load.sign_in_messenger(db, cfg.recover_limit_s)
     faults = schedule(cfg.spec)
+    skipped = [f for f in faults if f.kind == "net_cut" and not infra.can_cut_network()]
+    if skipped:
+        log(f"network cuts skipped ({len(skipped)}): iptables is not usable here")
+        faults = [f for f in faults if f not in skipped]
     log(f"load: {cfg.rate:g}/s for {cfg.spec.load_s:.0f} s, {len(faults)} faults planned")
     load.t0 = t0 = time.monotonic()
     injector = Injector(cfg, infra, services, t0)
@@ -774,6 +816,7 @@ async def drive(cfg: Config, system: System, infra: Infra) -> RunFigures:
     other = {
         "messages re-sent after a refusal (same provider id)": str(retried),
         "services started by hand (supervisord gave up)": str(len(services.manual_starts)),
+        "network cuts skipped (iptables not usable)": str(len(skipped)),
         f"faults after which a service stayed unready for {cfg.recover_limit_s:.0f} s": (
             ", ".join(injector.unrecovered) or "none"
         ),
@@ -807,12 +850,14 @@ def run(cfg: Config) -> RunFigures:
     kafka = f"{cfg.cluster_port}-{cfg.cluster_port + 2}" if cfg.brokers == 3 else cfg.kafka_port
     log(f"own Kafka ({cfg.brokers} broker(s)) :{kafka} and PostgreSQL :{cfg.pg_port} in {cfg.home}")
     environ = dict(os.environ)  # infra.start points the environment at the harness's infra
+    infra.heal_network()  # a crashed run's cuts would cut this run from the start
     infra.start()
     try:
         log(f"system: scripts/up.sh on port base {cfg.port_base}")
         with running_system(run_home, cfg.port_base, demo=False) as system:
             figures = asyncio.run(drive(cfg, system, infra))
     finally:
+        infra.heal_network(cfg.run_id)
         infra.stop()
         # Tests after this one (same process) must see the shared Kafka/PostgreSQL again.
         os.environ.clear()

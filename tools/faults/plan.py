@@ -12,8 +12,9 @@ SERVICES = ("gateway", "ingest", "router", "inbox-projection", "notifier", "pm-s
 # kill9: SIGKILL one service, or every service at once (target "all"; supervisord restarts
 # them); sigterm_rolling: SIGTERM every service
 # in turn, each back up before the next; kafka_stop: the broker stopped then started;
-# pg_restart: PostgreSQL stopped then started; cluster_broker: one of three brokers killed.
-KINDS = ("kill9", "sigterm_rolling", "kafka_stop", "pg_restart", "cluster_broker")
+# pg_restart: PostgreSQL stopped then started; cluster_broker: one of three brokers killed;
+# net_cut: the network to Kafka or PostgreSQL cut (packets dropped), then restored.
+KINDS = ("kill9", "sigterm_rolling", "kafka_stop", "pg_restart", "cluster_broker", "net_cut")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,7 @@ class PlanSpec:
     kafka_outages: int = 1
     pg_restarts: int = 1
     cluster_broker_losses: int = 0
+    net_cuts: int = 0  # alternately Kafka's and PostgreSQL's
     outage_s: float = 10.0  # a stopped Kafka / PostgreSQL stays down this long
     warmup_s: float = 10.0  # load before the first fault
     cooldown_s: float = 15.0  # load after the last planned fault
@@ -59,6 +61,10 @@ def schedule(spec: PlanSpec, services: tuple[str, ...] = SERVICES) -> list[Fault
         + [
             Fault("cluster_broker", f"broker-{1 + i % 3}", 0, spec.outage_s)
             for i in range(spec.cluster_broker_losses)
+        ]
+        + [
+            Fault("net_cut", ("kafka", "postgres")[i % 2], 0, spec.outage_s)
+            for i in range(spec.net_cuts)
         ]
     )
     ordered = _interleave(kills, others)

@@ -68,3 +68,14 @@ def test_a_dependency_outage_carries_its_length_and_a_cluster_loss_names_a_broke
 def test_a_load_too_short_for_warm_up_and_cool_down_is_refused():
     with pytest.raises(ValueError):
         schedule(PlanSpec(load_s=20, warmup_s=10, cooldown_s=10))
+
+
+def test_network_cuts_alternate_between_kafka_and_postgres_and_carry_the_outage():
+    faults = schedule(
+        PlanSpec(load_s=100, kills_per_service=0, kafka_outages=0, pg_restarts=0, net_cuts=3)
+    )
+    assert [(f.kind, f.target, f.outage_s) for f in faults] == [
+        ("net_cut", "kafka", 10.0),
+        ("net_cut", "postgres", 10.0),
+        ("net_cut", "kafka", 10.0),
+    ]

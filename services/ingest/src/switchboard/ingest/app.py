@@ -24,6 +24,7 @@ from switchboard.ingest import deferred
 from switchboard.ingest.adapters import storage
 from switchboard.ingest.adapters.attachments import AttachmentStore, make_store
 from switchboard.ingest.adapters.line_labels import apply_config, keep_labels_fresh
+from switchboard.ingest.adapters.page_copies import PageCopies
 from switchboard.ingest.adapters.peers import Peers
 from switchboard.ingest.adapters.senders import EmailSender, SmsSender
 from switchboard.ingest.adapters.sign_in_limit import SignInLimiter
@@ -65,6 +66,7 @@ def wire(app: FastAPI, settings: IngestSettings, runtime: Any, store: Attachment
         client,
     )
     app.state.peers = Peers(settings, client)
+    app.state.page_copies = PageCopies(lambda: runtime.sessionmaker())
     app.state.attempts = SignInLimiter(
         runtime.sessionmaker,
         settings.link_secret.get_secret_value(),

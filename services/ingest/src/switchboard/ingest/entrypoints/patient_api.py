@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from switchboard.events import Attachment, PracticeMessageRead, deterministic_id
 from switchboard.ingest.adapters import patient_store
 from switchboard.ingest.adapters.attachments import AttachmentNotFound, practice_of
+from switchboard.ingest.adapters.page_copies import PageCopies
 from switchboard.ingest.adapters.peers import Peers, PeerUnavailable
 from switchboard.ingest.domain.errors import IntakeError
 from switchboard.ingest.domain.inbound import Inbound
@@ -219,8 +220,9 @@ async def send_message(
         event = await intake.patient_message(inbound)
     except IntakeError as exc:
         raise HTTPException(exc.status, exc.why) from None
-    async with db_session(request) as db, db.begin():
-        await patient_store.record_inbound(db, event, attachments)
+    # Kafka acknowledged: the message is accepted, whatever happens to the page's copy.
+    page_copies: PageCopies = request.app.state.page_copies
+    await page_copies.keep(event, attachments)
     return {"message_id": event.message_id, "conversation_id": session.conversation_id}
 
 

@@ -62,6 +62,7 @@ def main() -> None:
     p.add_argument("--step-s", type=float, default=float(env("SANDBOX_STEP_S", "1.0")))
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines: ours say enough
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(args))
 

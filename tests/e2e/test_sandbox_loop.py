@@ -2,14 +2,16 @@
 reply to a recognized patient reaches the sandbox, and its statuses come back through
 ingest's signed status webhook as ReplyDeliveryUpdated events on the delivery topic
 (delivered, then read on demand); an undelivered one also yields ReplyFailed with the
-carrier's reason, shown on the message in the conversation API. Alert emails and email
-replies reaching the sandbox's mail sink are covered by its unit tests."""
+carrier's reason, shown on the message in the conversation API. An email reply reaches
+the sandbox's mail sink (alert emails: its unit tests)."""
 
 from __future__ import annotations
 
 import asyncio
+import smtplib
 import time
 import uuid
+from email.message import EmailMessage
 
 import httpx
 import pytest
@@ -32,7 +34,7 @@ def wait_for(fn, timeout=60.0, every=0.3):
     raise AssertionError("condition not met in time")
 
 
-async def register(port: int, patient_id: str, family: str, phone: str) -> str:
+async def register(port: int, patient_id: str, family: str, phone: str, mail: str) -> str:
     """pm-sync learns the patient from the PM system's HL7 feed (ADT^A04)."""
     digits = phone[-10:]
     msh = (
@@ -42,6 +44,7 @@ async def register(port: int, patient_id: str, family: str, phone: str) -> str:
     pid = (
         f"PID|1||{patient_id}^^^DEMO^MR||{family}^Sandy^^^^^L||19800101|F|||||"
         f"({digits[:3]}){digits[3:6]}-{digits[6:]}^PRN^PH^^1^{digits[:3]}^{digits[3:]}"
+        f"~^NET^Internet^{mail}"
     )
     adt = "\r".join([msh, "EVN|A04|20260101120000", pid, "PV1|1|O|loc-manhattan"]) + "\r"
     async with MLLPClient("127.0.0.1", port, timeout_s=30) as client:
@@ -71,8 +74,8 @@ async def delivery_events(system, conversation_id: str) -> list:
         await consumer.stop()
 
 
-def sandbox_sends(system, phone: str) -> list[dict]:
-    r = httpx.get(f"{system.sandbox}/_sandbox/sends", params={"recipient": phone})
+def sandbox_sends(system, recipient: str) -> list[dict]:
+    r = httpx.get(f"{system.sandbox}/_sandbox/sends", params={"recipient": recipient})
     r.raise_for_status()
     return r.json()["sends"]
 
@@ -91,25 +94,27 @@ def test_reply_through_the_sandbox_comes_back_delivered_read_and_undelivered(sys
     gw = httpx.Client(base_url=system.gateway, headers=admin, timeout=30)
     phone = f"+1646555{uuid.uuid4().int % 10000:04d}"
     family = f"Sandbox{uuid.uuid4().hex[:6]}"
+    mail = f"{family.lower()}@example.org"
     mllp = system.port_base - 8000 + 2575
-    assert asyncio.run(register(mllp, f"pat-{uuid.uuid4().hex[:8]}", family, phone)) == "AA"
+    patient = f"pat-{uuid.uuid4().hex[:8]}"
+    assert asyncio.run(register(mllp, patient, family, phone, mail)) == "AA"
     wait_for(lambda: gw.get("/api/patients", params={"q": family}).json())
 
     r = post_sms(system, f"SM{uuid.uuid4().hex}", phone, "Can I move my appointment?")
     assert r.status_code == 200, r.text
 
-    def recognized():
-        items = gw.get("/api/search", params={"phone": phone}).json().get("items", [])
+    def recognized(**by):
+        items = gw.get("/api/search", params=by).json().get("items", [])
         detail = items and gw.get(f"/api/conversations/{items[0]['conversation_id']}").json()
         return detail if detail and detail.get("answerable") else None
 
-    conv = wait_for(recognized)
+    conv = wait_for(lambda: recognized(phone=phone))
     cid = conv["conversation_id"]
 
-    def reply(body: str) -> None:
-        version = gw.get(f"/api/conversations/{cid}").json()["version"]
+    def reply(body: str, conversation: str = cid) -> None:
+        version = gw.get(f"/api/conversations/{conversation}").json()["version"]
         r = gw.post(
-            f"/api/conversations/{cid}/reply",
+            f"/api/conversations/{conversation}/reply",
             json={"body": body, "expected_version": version, "keep_open": True},
         )
         assert r.status_code in (200, 202), r.text
@@ -152,3 +157,16 @@ def test_reply_through_the_sandbox_comes_back_delivered_read_and_undelivered(sys
         return None
 
     assert wait_for(failure_shown)["why"] == "provider_undelivered_30003"
+
+    # email: the patient writes in (ingest's SMTP), the reply lands in the sandbox's mail sink
+    inbound = EmailMessage()
+    inbound["From"], inbound["To"] = mail, "front@demo.switchboard.test"
+    inbound["Subject"], inbound["Message-ID"] = "My results", f"<{uuid.uuid4().hex}@example.org>"
+    inbound.set_content("Are my results in?")
+    with smtplib.SMTP("127.0.0.1", system.port_base - 8000 + 2525, timeout=30) as smtp:
+        smtp.send_message(inbound)
+    emailed = wait_for(lambda: recognized(email=mail))
+    reply("They are: all normal.", emailed["conversation_id"])
+    (letter,) = wait_for(lambda: sandbox_sends(system, mail))
+    assert letter["channel"] == "email" and letter["subject"] == "Re: My results"
+    assert letter["body"].strip() == "They are: all normal." and letter["provider_id"]

@@ -27,7 +27,7 @@ lint:
 	uv run --frozen ruff format --check .
 
 typecheck:
-	uv run --frozen mypy libs services tools/demo_practice
+	uv run --frozen mypy libs services tools/demo_practice tools/sandbox
 
 schemas:
 	uv run --frozen python -m switchboard.events.schemas

@@ -28,6 +28,10 @@ SERVICES="gateway ingest router inbox-projection notifier pm-sync"
 export SB_MLLP_PORT="${SB_MLLP_PORT:-$((2575 + SB_PORT_BASE - 8000))}"
 # The demo practice's local FHIR R4 server (make up only).
 export SB_DEMO_FHIR_PORT="${SB_DEMO_FHIR_PORT:-$((SB_PORT_BASE + 90))}"
+# The local carrier and mail sandbox (make up only, tools/sandbox): its page and Twilio-style
+# SMS API, and its SMTP sink.
+export SB_SANDBOX_PORT="${SB_SANDBOX_PORT:-$((SB_PORT_BASE + 95))}"
+export SB_SANDBOX_SMTP_PORT="${SB_SANDBOX_SMTP_PORT:-$((SB_PORT_BASE + 96))}"
 service_port() { # service -> port
   local i=0; for s in $SERVICES; do [ "$s" = "$1" ] && { echo $((SB_PORT_BASE + i)); return; }; i=$((i + 1)); done
 }

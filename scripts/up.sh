@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up and start the whole system: dependencies, Kafka (one broker, or three with
 # KAFKA_BROKERS=3), PostgreSQL, topics, migrations,
-# every service under supervisord (a log per service), and the demo practice.
+# every service under supervisord (a log per service), the demo practice, and the local
+# carrier and mail sandbox (tools/sandbox) that SMS and email replies and alerts go to.
 # SB_IMAGES=1 (`make up IMAGES=1`): the services (and their migrations) run from their
 # container images with podman, on the host network, instead of from the venv.
 set -euo pipefail
@@ -60,6 +61,17 @@ conf="$SB_RUN_HOME/supervisord.conf"
 install -m 600 /dev/null "$conf"  # it holds the run's internal tokens: readable by its owner only
 demo=1; [ "${SB_SKIP_DEMO:-}" = 1 ] && demo=0
 demo_fhir="http://127.0.0.1:$SB_DEMO_FHIR_PORT/fhir"
+# The sandbox stands in for the SMS provider and the mail relays unless the caller configured
+# its own (e.g. the fault harness's provider stand-ins): one local account, the run's Twilio
+# token both authenticating sends and signing the status callbacks, as Twilio's does.
+sandbox="http://127.0.0.1:$SB_SANDBOX_PORT"
+sandbox_sid="AC5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a"
+if [ -z "${SWITCHBOARD_SMS_API_BASE_URL:-}" ]; then
+  sms_env=",SWITCHBOARD_SMS_API_BASE_URL=\"$sandbox\",SWITCHBOARD_SMS_ACCOUNT_SID=\"$sandbox_sid\""
+  sms_env+=",SWITCHBOARD_SMS_AUTH_TOKEN=\"$SWITCHBOARD_TWILIO_AUTH_TOKEN\""
+else
+  sms_env=",SWITCHBOARD_SMS_API_BASE_URL=\"$SWITCHBOARD_SMS_API_BASE_URL\""
+fi
 # Internal APIs: fresh random tokens each run, one per calling service, each callee accepting
 # exactly its callers (switchboard.platform.internal_api.CALLERS). Lines: `service K=V ...`.
 credentials=$(uv run --frozen python -m switchboard.platform.internal_api)
@@ -72,17 +84,26 @@ extra_env() { # service -> its own supervisord environment entries (each only it
     notifier)
       # alert links open the local gateway; email and SMS only when the caller configured them
       printf ',SWITCHBOARD_APP_BASE_URL="http://127.0.0.1:%s"' "$(service_port gateway)"
-      [ -n "${SWITCHBOARD_SMTP_HOST:-}" ] && printf ',SWITCHBOARD_SMTP_HOST="%s",SWITCHBOARD_SMTP_PORT="%s"' \
-        "$SWITCHBOARD_SMTP_HOST" "${SWITCHBOARD_SMTP_PORT:-25}"
-      [ -n "${SWITCHBOARD_SMS_API_BASE_URL:-}" ] && printf ',SWITCHBOARD_SMS_API_BASE_URL="%s",SWITCHBOARD_SMS_FROM="%s"' \
-        "$SWITCHBOARD_SMS_API_BASE_URL" "${SWITCHBOARD_SMS_FROM:-+15005550006}"
+      # alert emails and SMS to the sandbox, or where the caller configured them
+      if [ -n "${SWITCHBOARD_SMTP_HOST:-}" ]; then
+        printf ',SWITCHBOARD_SMTP_HOST="%s",SWITCHBOARD_SMTP_PORT="%s"' \
+          "$SWITCHBOARD_SMTP_HOST" "${SWITCHBOARD_SMTP_PORT:-25}"
+      else
+        printf ',SWITCHBOARD_SMTP_HOST="127.0.0.1",SWITCHBOARD_SMTP_PORT="%s"' "$SB_SANDBOX_SMTP_PORT"
+      fi
+      printf '%s,SWITCHBOARD_SMS_FROM="%s"' "$sms_env" "${SWITCHBOARD_SMS_FROM:-+15005550006}"
       ;;
     ingest)
-      # replies out only when the caller configured them (e.g. tests/integration/provider_standins.py)
-      [ -n "${SWITCHBOARD_SMS_API_BASE_URL:-}" ] && printf ',SWITCHBOARD_SMS_API_BASE_URL="%s"' \
-        "$SWITCHBOARD_SMS_API_BASE_URL"
-      [ -n "${SWITCHBOARD_SMTP_RELAY_HOST:-}" ] && printf ',SWITCHBOARD_SMTP_RELAY_HOST="%s",SWITCHBOARD_SMTP_RELAY_PORT="%s"' \
-        "$SWITCHBOARD_SMTP_RELAY_HOST" "${SWITCHBOARD_SMTP_RELAY_PORT:-25}"
+      # replies out to the sandbox, or where the caller configured them
+      # (e.g. the fault harness's tests/integration/provider_standins.py)
+      printf '%s' "$sms_env"
+      if [ -n "${SWITCHBOARD_SMTP_RELAY_HOST:-}" ]; then
+        printf ',SWITCHBOARD_SMTP_RELAY_HOST="%s",SWITCHBOARD_SMTP_RELAY_PORT="%s"' \
+          "$SWITCHBOARD_SMTP_RELAY_HOST" "${SWITCHBOARD_SMTP_RELAY_PORT:-25}"
+      else
+        printf ',SWITCHBOARD_SMTP_RELAY_HOST="127.0.0.1",SWITCHBOARD_SMTP_RELAY_PORT="%s"' \
+          "$SB_SANDBOX_SMTP_PORT"
+      fi
       # inbound mail (SMTP) on a port that moves with the port base; files kept per run
       printf ',SWITCHBOARD_SMTP_LISTEN_PORT="%s",SWITCHBOARD_ATTACHMENT_DIR="%s"' \
         "$((2525 + SB_PORT_BASE - 8000))" \
@@ -171,6 +192,20 @@ stopasgroup=true
 killasgroup=true
 CONF
   done
+  # The carrier and mail sandbox: from the venv even with IMAGES=1 (no image has it).
+  cat <<CONF
+
+[program:sandbox]
+command=$ROOT/.venv/bin/python -m tools.sandbox --http-port $SB_SANDBOX_PORT --smtp-port $SB_SANDBOX_SMTP_PORT
+environment=SANDBOX_AUTH_TOKEN="$SWITCHBOARD_TWILIO_AUTH_TOKEN",SANDBOX_ACCOUNT_SID="$sandbox_sid"
+directory=$ROOT
+stdout_logfile=$SB_RUN_HOME/logs/sandbox.log
+redirect_stderr=true
+autorestart=true
+startsecs=1
+stopasgroup=true
+killasgroup=true
+CONF
   if [ $demo = 1 ]; then
     cat <<CONF
 
@@ -206,6 +241,14 @@ for s in $SERVICES; do
     sleep 0.5
   done
 done
+deadline=$((SECONDS + ${SB_READY_TIMEOUT_S:-90}))
+until curl -fsS "$sandbox/healthz" >/dev/null 2>&1; do
+  if [ $SECONDS -ge $deadline ]; then
+    echo "the sandbox did not become ready on :$SB_SANDBOX_PORT; last log lines:" >&2
+    tail -20 "$SB_RUN_HOME/logs/sandbox.log" >&2; exit 1
+  fi
+  sleep 0.5
+done
 if [ "$ingest_replicas" -gt 1 ]; then # each replica on its own port too
   for ((n = 0; n < ingest_replicas; n++)); do
     deadline=$((SECONDS + ${SB_READY_TIMEOUT_S:-90}))
@@ -233,6 +276,7 @@ Switchboard is up in $((SECONDS - started))s.
   patient messenger    http://127.0.0.1:$(service_port ingest)/patient/demo
   ingest (webhooks)    http://127.0.0.1:$(service_port ingest)
   pm-sync HL7 (MLLP)   127.0.0.1:$SB_MLLP_PORT   demo EHR (FHIR R4) $demo_fhir
+  sandbox (SMS, mail)  $sandbox/   what was "sent"; SMTP sink 127.0.0.1:$SB_SANDBOX_SMTP_PORT
   logs                 $SB_RUN_HOME/logs/<service>.log
   Kafka                $SWITCHBOARD_KAFKA_BOOTSTRAP   PostgreSQL 127.0.0.1:$PG_PORT/$SB_DB_NAME
   sign in              admin@demo / demo-admin

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DERIVED = ("SB_MLLP_PORT", "SB_DEMO_FHIR_PORT")
+DERIVED = ("SB_MLLP_PORT", "SB_DEMO_FHIR_PORT", "SB_SANDBOX_PORT", "SB_SANDBOX_SMTP_PORT")
 # scripts/env.sh SERVICES: a service's public port is the port base + its index, its internal
 # API's port the port base + 50 + its index.
 SERVICES = ("gateway", "ingest", "router", "inbox-projection", "notifier", "pm-sync")
@@ -46,6 +46,11 @@ class System:
 
     def public_url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.port_base + SERVICES.index(service)}"
+
+    @property
+    def sandbox(self) -> str:
+        """The carrier and mail sandbox (tools/sandbox): scripts/env.sh's port base + 95."""
+        return f"http://127.0.0.1:{self.port_base + 95}"
 
     def internal_url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.port_base + 50 + SERVICES.index(service)}"

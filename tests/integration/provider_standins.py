@@ -1,13 +1,16 @@
 """Local stand-ins for the outbound providers, with a record of every send so a test or the
 fault harness can count what each recipient received.
 
-- `SmsProvider`: Twilio's Messages resource as the provider keeps it. POST
-  /2010-04-01/Accounts/{sid}/Messages.json creates a message (201, status `queued`) and
-  ignores any `Idempotency-Key` header, as Twilio does; GET on the same path lists the
-  account's messages newest first, filtered by `To` and `From`, paged by `PageSize`/`Page`
-  with a `next_page_uri`, dates in RFC 2822. Unlike Twilio it does not move messages on
-  to `sent`/`delivered`, call StatusCallback URLs, implement `DateSent` filters or check
-  the auth token (it only requires Basic auth).
+- `SmsProvider`: Twilio's Messages resource as the carrier sandbox `make up` runs keeps it
+  (tools/sandbox/carrier.py: the one implementation of messages, their list pages and the
+  duplicate count). POST /2010-04-01/Accounts/{sid}/Messages.json creates a message (201,
+  status `queued`) and ignores any `Idempotency-Key` header, as Twilio does; GET on the
+  same path lists the account's messages newest first, filtered by `To` and `From`, paged
+  by `PageSize`/`Page` with a `next_page_uri`, dates in RFC 2822. What it adds to the
+  sandbox is what the reliability tests need in-process: holding an answer (`hold_next`)
+  and counting lookups; what it leaves out is the sandbox's status sequence and callbacks
+  (the messages stay `queued`) and the auth token check (it only requires Basic auth).
+  Tests of the delivery statuses use the sandbox itself (tests/e2e/test_sandbox_loop.py).
 - Webhook subscriber: any other POST is kept as a webhook delivery, answered 200.
 - `MailReceiver`: an SMTP server (aiosmtpd) keeping every message with its Message-ID.
 
@@ -33,18 +36,17 @@ import asyncio
 import contextlib
 import email
 import email.policy
-import hashlib
 import json
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import format_datetime
 from typing import Any
-from urllib.parse import urlencode
 
 from http_standin import Call, StandIn
+
+from tools.sandbox import carrier
+from tools.sandbox.record import duplicates, text_key
 
 MESSAGES_PATH = "/Messages.json"
 
@@ -63,21 +65,6 @@ class Send:
             "key": self.key,
             "at": self.at,
         }
-
-
-def duplicates(sends: list[Send]) -> list[dict[str, Any]]:
-    counts = Counter((s.channel, s.recipient, s.key) for s in sends)
-    # An email or webhook repeat carries the receiver's dedupe key (Message-ID,
-    # Idempotency-Key): the receiver can drop it. An SMS repeat reaches the person.
-    return [
-        {"channel": c, "recipient": r, "key": k, "count": n, "receiver_can_drop": c != "sms"}
-        for (c, r, k), n in sorted(counts.items())
-        if n > 1
-    ]
-
-
-def text_key(body: str) -> str:
-    return hashlib.sha256(body.encode()).hexdigest()[:16]
 
 
 class MailReceiver:
@@ -134,7 +121,7 @@ class SmsProvider(StandIn):
     `hold_s`: the provider has the message, the client never hears so (its timeout, or a
     crash, comes first)."""
 
-    messages: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[carrier.Message] = field(default_factory=list)
     webhooks: list[Call] = field(default_factory=list)
     sends: list[Send] = field(default_factory=list)
     mail: MailReceiver | None = None
@@ -143,12 +130,13 @@ class SmsProvider(StandIn):
     lookups: int = 0  # GETs of the message list
 
     def received(self, to: str) -> list[dict[str, Any]]:
-        return [m for m in self.messages if m["to"] == to]
+        return [m.resource() for m in self.messages if m.to == to]
 
     async def answer(self, call: Call) -> tuple[int, bytes]:
         if call.path == "/_sandbox/sends":
             sends = self.sends + (self.mail.sends if self.mail else [])
-            body = {"sends": [s.row() for s in sends], "duplicates": duplicates(sends)}
+            rows = [s.row() for s in sends]
+            body = {"sends": rows, "duplicates": duplicates(rows)}
             return 200, json.dumps(body).encode()
         if call.path.endswith(MESSAGES_PATH) and call.path.startswith("/2010-04-01/Accounts/"):
             if "authorization" not in call.headers:
@@ -167,36 +155,15 @@ class SmsProvider(StandIn):
         return 404, b"{}"
 
     async def _create(self, call: Call) -> tuple[int, bytes]:
-        form = call.form()
-        to, sender = form.get("To", [""])[0], form.get("From", [""])[0]
-        if not to or not sender:
-            return 400, b'{"code":21604,"message":"A To and From are required","status":400}'
-        body = form.get("Body", [""])[0]
-        now = datetime.now(UTC)
         account = call.path.split("/")[3]
-        sid = "SM" + uuid.uuid4().hex
-        message = {
-            "sid": sid,
-            "account_sid": account,
-            "to": to,
-            "from": sender,
-            "body": body,
-            "status": "queued",
-            "direction": "outbound-api",
-            "num_media": str(len(form.get("MediaUrl", []))),
-            "num_segments": "1",
-            "date_created": format_datetime(now),
-            "date_updated": format_datetime(now),
-            "date_sent": None,
-            "error_code": None,
-            "error_message": None,
-            "api_version": "2010-04-01",
-            "uri": f"/2010-04-01/Accounts/{account}/Messages/{sid}.json",
-        }
+        try:
+            message = carrier.create(account, call.form(), datetime.now(UTC))
+        except carrier.BadRequest as exc:
+            return 400, json.dumps({"code": 21604, "message": str(exc), "status": 400}).encode()
         self.messages.append(message)
-        self.sends.append(Send("sms", to, text_key(body), call.at))
+        self.sends.append(Send("sms", message.to, text_key(message.body), call.at))
         await self._hold()
-        return 201, json.dumps(message).encode()
+        return 201, json.dumps(message.resource()).encode()
 
     async def _hold(self) -> None:
         if self.hold_next > 0:
@@ -205,31 +172,7 @@ class SmsProvider(StandIn):
 
     def _list(self, call: Call) -> dict[str, Any]:
         self.lookups += 1
-        q = {k: v[0] for k, v in call.query.items()}
-        found = [
-            m
-            for m in reversed(self.messages)  # newest first
-            if q.get("To", m["to"]) == m["to"] and q.get("From", m["from"]) == m["from"]
-        ]
-        size = max(1, min(int(q.get("PageSize", "50")), 1000))
-        page = int(q.get("Page", "0"))
-        chunk = found[page * size : (page + 1) * size]
-        base = call.path
-        keep = {k: v for k, v in q.items() if k in ("To", "From")}
-        nxt = None
-        if (page + 1) * size < len(found):
-            more = {**keep, "PageSize": size, "Page": page + 1, "PageToken": f"PA{page + 1}"}
-            nxt = f"{base}?{urlencode(more)}"
-        first = {**keep, "PageSize": size, "Page": 0}
-        return {
-            "messages": chunk,
-            "page": page,
-            "page_size": size,
-            "uri": f"{base}?{urlencode({**keep, 'PageSize': size, 'Page': page})}",
-            "first_page_uri": f"{base}?{urlencode(first)}",
-            "next_page_uri": nxt,
-            "previous_page_uri": None,
-        }
+        return carrier.page(self.messages, call.path, {k: v[0] for k, v in call.query.items()})
 
 
 async def _serve(http_port: int, smtp_port: int, host: str) -> None:

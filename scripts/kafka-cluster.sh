@@ -78,6 +78,7 @@ start_node() { # node
     echo "kafka-cluster: port $(broker_port "$n") is taken by another process" >&2; exit 1
   fi
   format_node "$n"
+  ulimit -n 262144 2>/dev/null || ulimit -n "$(ulimit -Hn)"  # files per partition, see kafka.sh
   KAFKA_HEAP_OPTS="" nohup java -Xms128m -Xmx"$HEAP" -XX:+UseG1GC -XX:TieredStopAtLevel=1 \
     -cp "$LIBS/*" -Dlog4j.configuration="file:$d/log4j.properties" \
     kafka.Kafka "$d/server.properties" > "$d/stdout.log" 2>&1 &

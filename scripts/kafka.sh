@@ -60,6 +60,9 @@ PROPS
     java -cp "$cp" -Dlog4j.configuration="file:$DIR/log4j.properties" \
       kafka.tools.StorageTool format -t "$cluster_id" -c "$DIR/server.properties" >/dev/null
   fi
+  # A broker holds a few files open per partition, and every test run makes its own
+  # topics: raise the open-files limit as far as this machine lets us.
+  ulimit -n 262144 2>/dev/null || ulimit -n "$(ulimit -Hn)"
   nohup java -Xms256m -Xmx768m -XX:+UseG1GC -cp "$cp" \
     -Dlog4j.configuration="file:$DIR/log4j.properties" \
     kafka.Kafka "$DIR/server.properties" > "$DIR/stdout.log" 2>&1 &

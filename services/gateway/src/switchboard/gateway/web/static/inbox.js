@@ -239,7 +239,8 @@ async function route() {
   const hide = hiddenFilters(view);  // e.g. no "Unassigned only" inside Unassigned
   for (const input of form.querySelectorAll('[data-filter]')) {
     input.closest('label').hidden = hide.includes(input.name);
-    if (hide.includes(input.name)) input.checked = false;
+    if (!hide.includes(input.name)) continue;
+    if (input.type === 'checkbox') input.checked = false; else input.value = '';
   }
   renderNav();
   const key = `${inbox}|${q}`;

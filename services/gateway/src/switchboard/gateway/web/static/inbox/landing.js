@@ -16,11 +16,13 @@ export function landingView(views) {
 }
 
 // Filters that mean nothing in a view (I-LAND-1): "Unassigned only" inside Unassigned (or
-// in the user's own Assigned to me, where nothing is unassigned).
+// in the user's own Assigned to me, where nothing is unassigned); reason and location in a
+// custom shared inbox, whose conversations carry no labels (R-LABEL-1).
 export function hiddenFilters(view) {
   if (!view) return [];
   if (sidebarGroup(view) === 'unassigned' || (view.group === 'my' && view.name === 'assigned')) {
     return ['unassigned_only'];
   }
+  if (view.group === 'shared') return ['reason', 'location'];
   return [];
 }

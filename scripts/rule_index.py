@@ -51,6 +51,10 @@ RULES: dict[str, str] = {
     "I-SEARCH-1": "Search by phone, email, name and text",
     "I-PANEL-1": "Patient panel beside a conversation",
     "I-LIVE-1": "Live updates, presence",
+    # Issue 18 (staff experience): the gateway's own rules, ids in its docstrings.
+    "I-EXPLAIN-1": "Routing explained as a sentence with names; rule ids for admins only",
+    "I-COVERAGE-1": "Coverage says routing off, nobody subscribed, gaps or covered",
+    "I-LAND-1": "Staff land on their first inbox with open work; no meaningless filters",
     "I-NOTIFY-1": "Subscribed staff are notified",
     "I-AUDIT-1": "Append-only record of communications, decisions and actions",
     "X-REPLAY-1": "Read models rebuilt from the log equal live",

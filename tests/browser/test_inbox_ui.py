@@ -71,6 +71,9 @@ def test_send_and_close_closes_the_conversation(demo_system, new_page):
     panel = page.get_by_role("complementary", name="Patient information")
     expect(panel.get_by_text("Recent encounters")).to_be_visible()
     conv.get_by_text("Why was this routed here?").click()
+    # A sentence for everyone; the rule ids only in the admins' details (issue 18).
+    expect(conv.locator(".why-sentence")).to_be_visible()
+    conv.get_by_text("Details for admins").click()
     expect(conv.get_by_text("R-SUB-2")).to_be_visible()
     expect(page.get_by_label("Status", exact=True)).to_have_value("open")
     screenshot(page, "inbox-conversation")

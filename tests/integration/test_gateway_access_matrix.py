@@ -245,6 +245,14 @@ CASES = [
     ),
     Case(
         "GET",
+        "/api/conversations/{conversation_id}/why",
+        200,
+        reads_marked,
+        conversation=True,
+        why="the routing sentence names the patient: the conversation's own access check",
+    ),
+    Case(
+        "GET",
         "/api/conversations/{conversation_id}/panel",
         200,
         reads_marked,

@@ -327,6 +327,10 @@ MATRIX = {
         "u-admin": 200, "u-ct": 200, "u-staff": 403, "u-sub": 200, "u-api": 200,
         "u-noinbox": 403, "u-op": 403, "u-other": 404,
     },
+    "/api/conversations/{cid}/why": {
+        "u-admin": 200, "u-ct": 200, "u-staff": 403, "u-sub": 200, "u-api": 200,
+        "u-noinbox": 403, "u-op": 403, "u-other": 404,
+    },
     "/api/conversations/{cid}/panel": {
         "u-admin": 200, "u-ct": 200, "u-staff": 403, "u-sub": 200, "u-api": 200,
         "u-noinbox": 403, "u-op": 403, "u-other": 404,

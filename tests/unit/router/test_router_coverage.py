@@ -65,3 +65,34 @@ def test_nothing_to_warn_about_when_routing_is_off():
     assert (
         coverage_gaps(settings(reason_routing=False, location_routing=False), [], LOCATIONS) == ()
     )
+
+
+# covers X-COVERAGE-1, I-COVERAGE-1
+def test_coverage_state_in_every_state():
+    from router_builders import FRONT_DESK
+
+    from switchboard.router.coverage import coverage_state, subscribers
+    from switchboard.router.model import RoutingSettings
+
+    off = RoutingSettings(practice_id="p", version=1)
+    # Routing off: everything goes to Unassigned by design: said, never "all covered".
+    assert coverage_state(off, TEAM, coverage_gaps(off, TEAM, LOCATIONS)) == "routing_off"
+    # Routing on and nobody subscribed to anything it uses: a warning, whatever the gaps say.
+    only_inbox = [Subscription("desk", inboxes={"unassigned"})]
+    on = settings()
+    assert subscribers(on, only_inbox) == 0
+    assert coverage_state(on, only_inbox, coverage_gaps(on, only_inbox, LOCATIONS)) == (
+        "nobody_subscribed"
+    )
+    assert coverage_state(on, [], ()) == "nobody_subscribed"
+    # A subscription that lacks a dimension routing uses can never receive anything.
+    reasons_only = [Subscription("ma", reasons={"billing"})]
+    assert coverage_state(on, reasons_only, ()) == "nobody_subscribed"
+    # Some combinations nobody receives.
+    assert coverage_state(on, TEAM, coverage_gaps(on, TEAM, LOCATIONS)) == "gaps"
+    # Everything covered.
+    everywhere = settings(location_routing=False)
+    desk = [FRONT_DESK]
+    assert coverage_gaps(everywhere, desk, LOCATIONS) == ()
+    assert coverage_state(everywhere, desk, ()) == "covered"
+    assert subscribers(everywhere, desk) == 1

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard.gateway import access, storage
+from switchboard.gateway import access, staff, storage
 from switchboard.gateway.auth import Principal
 from switchboard.gateway.readmodel import inbox
 
@@ -82,6 +82,7 @@ async def eligible_assignees(
     for r in rows:
         target = Principal(r.user_id, practice_id, r.role, frozenset(r.policies))
         subscribed = await inbox.subscribed_inboxes(session, practice_id, r.user_id)
-        if access.can_see(target, boxes, subscribed):
+        # People only: an API client may read the conversation but is not assigned work.
+        if r.role in staff.PEOPLE_ROLES and access.can_see(target, boxes, subscribed):
             out.append({"user_id": r.user_id, "display_name": r.display_name})
     return out

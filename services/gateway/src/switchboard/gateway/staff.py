@@ -22,15 +22,21 @@ async def practice_staff(session: AsyncSession, practice_id: str) -> list[Princi
     return [Principal(r.user_id, r.practice_id, r.role, frozenset(r.policies)) for r in rows]
 
 
+# Accounts that are people working the inbox: who can be picked to assign or to explain
+# routing for. Operators, API clients and accounts without an inbox are not (issue 18).
+PEOPLE_ROLES = frozenset({"staff", "practice_admin"})
+
+
 async def directory(session: AsyncSession, practice_id: str) -> list[dict[str, str]]:
-    """The practice's staff by id and name, ordered by name. No patient data."""
+    """The practice's accounts by id, name and role, ordered by name (every account, so an
+    API client's reply is still named). No patient data."""
     u = storage.users.c
     rows = await session.execute(
-        select(u.user_id, u.display_name)
+        select(u.user_id, u.display_name, u.role)
         .where(u.practice_id == practice_id)
         .order_by(u.display_name)
     )
-    return [{"user_id": r.user_id, "display_name": r.display_name} for r in rows]
+    return [{"user_id": r.user_id, "display_name": r.display_name, "role": r.role} for r in rows]
 
 
 StaffLookup = Callable[[str, set[str]], Awaitable[set[str]]]

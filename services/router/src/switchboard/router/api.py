@@ -16,7 +16,7 @@ from switchboard.events.internal import router as api
 from switchboard.events.internal.router import WhatIfRequest
 from switchboard.router import queries
 from switchboard.router.catalogue import catalogue
-from switchboard.router.coverage import coverage_gaps
+from switchboard.router.coverage import coverage_gaps, coverage_state, subscribers
 from switchboard.router.explain import explain_staff
 from switchboard.router.model import Subscription
 from switchboard.router.picker import offered_reasons, should_offer_picker
@@ -88,6 +88,8 @@ async def coverage(practice_id: str, request: Request) -> dict[str, Any]:
         "settings_version": config.settings.version,
         "subscriptions_version": config.subscriptions_version,
         "gaps": [asdict(g) for g in gaps],
+        "state": coverage_state(config.settings, config.subscription_list, gaps),
+        "subscribers": subscribers(config.settings, config.subscription_list),
     }
 
 

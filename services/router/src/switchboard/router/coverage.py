@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import product
+from typing import Literal
 
 from switchboard.router.catalogue import LOCATION_UNKNOWN, PROVIDER_UNKNOWN, is_known_reason
 from switchboard.router.decision import recipients_for
@@ -69,3 +70,31 @@ def coverage_gaps(
         # A disabled dimension is not filtered, so any placeholder value does for it.
         if not recipients_for(settings, reachable, reason or "", location, provider)
     )
+
+
+# What the admin's coverage box says (X-COVERAGE-1, I-COVERAGE-1), most urgent first:
+# routing off (everything goes to Unassigned by design: said, not praised), nobody
+# subscribed to anything routing uses (a warning, never "all covered"), some combinations
+# nobody receives (a warning with the list), or every combination has someone.
+CoverageState = Literal["routing_off", "nobody_subscribed", "gaps", "covered"]
+
+
+def subscribers(settings: RoutingSettings, subscriptions: Iterable[Subscription]) -> int:
+    """How many people subscribe to something in every dimension routing uses (anyone else
+    can never receive a routed message)."""
+    wanted = [
+        (settings.reason_routing, "reasons"),
+        (settings.location_routing, "locations"),
+        (settings.provider_routing, "providers"),
+    ]
+    return sum(1 for s in subscriptions if all(getattr(s, field) for on, field in wanted if on))
+
+
+def coverage_state(
+    settings: RoutingSettings, subscriptions: Iterable[Subscription], gaps: Sequence[Gap]
+) -> CoverageState:
+    if not settings.any_dimension:
+        return "routing_off"
+    if not subscribers(settings, subscriptions):
+        return "nobody_subscribed"
+    return "gaps" if gaps else "covered"

@@ -15,7 +15,7 @@ are optional here and left out on the wire: the routes answer with `exclude_unse
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -98,6 +98,10 @@ class Coverage(BaseModel):
     settings_version: int
     subscriptions_version: int
     gaps: list[Gap]
+    # routing_off | nobody_subscribed | gaps | covered: what the admin is told (I-COVERAGE-1)
+    state: Literal["routing_off", "nobody_subscribed", "gaps", "covered"] = "covered"
+    # people subscribed to something in every dimension routing uses
+    subscribers: int = 0
 
 
 class ConfigChange(BaseModel):

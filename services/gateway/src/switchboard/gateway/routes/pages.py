@@ -34,6 +34,12 @@ async def admin_page() -> FileResponse:
     return FileResponse(WEB / "admin.html", headers=HEADERS)
 
 
+@pages.get("/favicon.ico")
+async def favicon() -> FileResponse:
+    """The icon browsers ask for on every page (a 404 each time without it)."""
+    return FileResponse(WEB / "static" / "favicon.svg", media_type="image/svg+xml", headers=HEADERS)
+
+
 def mount(app: FastAPI) -> None:
     app.include_router(pages)
     app.mount("/ui", StaticFiles(directory=WEB / "static"), name="ui")

@@ -7,6 +7,8 @@ import {
   viewName,
 } from './inbox/common.js';
 import { Conversation } from './inbox/conversation.js';
+import { hiddenFilters, landingView } from './inbox/landing.js';
+import './inbox/popups.js';
 
 const PAGE = 50;
 const t0 = performance.now();
@@ -224,7 +226,7 @@ let lastListKey = null;
 async function route() {
   let { inbox, q, c } = readHash();
   if (!inbox && !q) {
-    const first = state.views[0];
+    const first = landingView(state.views);  // the first inbox with open work
     if (!first) return;
     location.replace(hashFor({ inbox: first.path, c }));
     return;
@@ -234,6 +236,12 @@ async function route() {
   const view = state.views.find((v) => v.path === inbox);
   listTitle.textContent = q ? `Search: ${q}` : view ? `${view.group === 'shared' && view.name === 'unassigned' ? '' : `${GROUPS[view.group]}: `}${viewName(view)}` : 'Conversations';
   document.title = `${listTitle.textContent} – Switchboard inbox`;
+  const hide = hiddenFilters(view);  // e.g. no "Unassigned only" inside Unassigned
+  for (const input of form.querySelectorAll('[data-filter]')) {
+    input.closest('label').hidden = hide.includes(input.name);
+    if (!hide.includes(input.name)) continue;
+    if (input.type === 'checkbox') input.checked = false; else input.value = '';
+  }
   renderNav();
   const key = `${inbox}|${q}`;
   if (key !== lastListKey) {

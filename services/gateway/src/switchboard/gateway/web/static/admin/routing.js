@@ -1,6 +1,7 @@
 // Routing settings, Sync with EHR, voicemail extensions (the seed's set-up steps 1-3).
 import { api, announce, el } from '../api.js';
 import { act, applied, errorBox, loadRouting, reasonLabel, state } from './common.js';
+import { offeredReasons } from './reasons.js';
 
 const DIMENSIONS = [
   ['reason_routing', 'Route by reason', 'Patients pick a reason; subscribers of that reason receive it.'],
@@ -61,8 +62,7 @@ export function routingSettings(panel, rerender) {
 
   panel.append(
     form,
-    el('h3', {}, 'Reasons patients choose from'),
-    el('ul', { class: 'plain reasons' }, r.reasons.map((x) => el('li', {}, x.label))),
+    offeredReasons(r),
     el('div', { class: 'two-col' },
       activeList('Locations', r.locations), activeList('Providers', r.providers)),
     el('p', { class: 'muted' }, 'Locations and providers come from the EHR; inactive ones are '

@@ -2,7 +2,7 @@
 import { api, el } from '../api.js';
 import {
   UNKNOWN_LOCATION, UNKNOWN_PROVIDER, act, applied, checkboxes, errorBox, loadRouting,
-  locationName, reasonLabel, state,
+  locationName, providerName, reasonLabel, state,
 } from './common.js';
 
 // The editor for one person's subscription. `choices`: {reasons, locations, providers}.
@@ -58,9 +58,27 @@ async function renderCoverage(box) {
     return;
   }
   const gaps = cov.gaps || [];
-  if (!gaps.length) {
+  // The router says which state coverage is in (I-COVERAGE-1); an older router without
+  // `state` is read from the gaps alone.
+  const kind = cov.state || (gaps.length ? 'gaps' : 'covered');
+  if (kind === 'routing_off') {
+    box.className = 'coverage info';
+    box.append(el('p', {}, 'Routing is off: the practice does not route by reason, location or '
+      + 'provider, so every message goes to the shared Unassigned inbox. Turn routing on in '
+      + 'Routing settings.'));
+    return;
+  }
+  if (kind === 'nobody_subscribed') {
+    box.className = 'coverage warning';
+    box.append(el('p', {}, el('strong', {}, 'Warning: nobody is subscribed. '),
+      'Every message goes only to the shared Unassigned inbox until someone subscribes to '
+      + 'what routing uses.'));
+    return;
+  }
+  if (kind === 'covered') {
     box.className = 'coverage ok';
-    box.append(el('p', {}, 'Every reason at every location has someone who receives it.'));
+    box.append(el('p', {}, 'Every reason patients are offered, at every location, has someone '
+      + 'who receives it.'));
     return;
   }
   box.className = 'coverage warning';
@@ -71,14 +89,15 @@ async function renderCoverage(box) {
     el('ul', { 'aria-label': 'Combinations nobody receives' }, gaps.map((g) => el('li', {},
       [g.reason ? reasonLabel(g.reason) : 'Any reason',
         g.location ? locationName(g.location) : 'any location',
-        g.provider ? g.provider : null].filter(Boolean).join(' × ')))));
+        g.provider ? providerName(g.provider) : null].filter(Boolean).join(' × ')))));
 }
 
 // Admins: pick anyone of the practice.
 export function adminSubscriptions(panel) {
   const coverage = el('section', { class: 'coverage', 'aria-live': 'polite' });
   const slot = el('div');
-  const staff = state.routing.staff || [];
+  // People only: an operator or API client never receives routed messages.
+  const staff = (state.routing.staff || []).filter((s) => ['staff', 'practice_admin'].includes(s.role));
   const picker = el('select', { id: 'sub-staff' },
     el('option', { value: '' }, 'Choose a staff member…'),
     staff.map((s) => el('option', { value: s.user_id }, s.display_name)));

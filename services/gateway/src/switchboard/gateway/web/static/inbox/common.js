@@ -30,8 +30,10 @@ export function inboxName(id) {  // a decision's inbox: "unassigned" | "shared:r
 
 // What the page knows beyond one conversation: staff names, lines, templates.
 export const directory = {
-  staff: new Map(), lines: [], templates: [],
+  staff: new Map(), roles: new Map(), lines: [], templates: [],
   staffName(id) { return id ? (this.staff.get(id) || id) : ''; },
+  // Staff and admins: the accounts a picker offers (not operators or API clients).
+  isPerson(id) { return ['staff', 'practice_admin'].includes(this.roles.get(id) || 'staff'); },
   lineLabel(address) {
     const line = this.lines.find((l) => l.address === address);
     return line && line.label ? line.label : address;
@@ -55,7 +57,10 @@ export async function loadDirectory() {
     if (r.code && r.label) REASONS[r.code] = r.label;
   }
   directory.locationRouting = offered.location_routing !== false;
-  for (const s of staff) directory.staff.set(s.user_id, s.display_name);
+  for (const s of staff) {
+    directory.staff.set(s.user_id, s.display_name);
+    if (s.role) directory.roles.set(s.user_id, s.role);
+  }
   directory.lines = lines.lines || [];
   directory.templates = templates.templates || [];
 }

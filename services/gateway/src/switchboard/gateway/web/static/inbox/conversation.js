@@ -3,8 +3,9 @@
 // routed here, the reply box and the patient panel.
 import { announce, api, ApiError, el, formatTime, query } from '../api.js';
 import {
-  badge, channelName, directory, displayName, inboxName, labels, reasonName,
+  badge, channelName, directory, displayName, humanize, inboxName, labels, reasonName,
 } from './common.js';
+import { renderWhy } from './explain.js';
 import { PatientPanel } from './panel.js';
 import { ReplyBox } from './reply.js';
 
@@ -299,38 +300,15 @@ export class Conversation {
       ...d.inboxes.map(inboxName),
     ];
     return el('li', { class: 'decision' },
-      el('span', {}, d.trigger === 'message' ? 'Routed' : `Re-routed (${d.trigger})`, ': reason ',
+      el('span', {}, d.trigger === 'message' ? 'Routed' : 'Re-routed (appointment changed)', ': reason ',
         el('strong', {}, reasonName(d.reason)),
-        ' · location ', el('strong', {}, d.location_name || d.location_id || 'unknown'),
+        ' · location ', el('strong', {}, d.location_name || (d.location_id ? humanize(d.location_id) : 'unknown')),
         where.length ? ` → ${where.join(', ')}` : ''),
       ' ', el('time', { class: 'muted', datetime: d.decided_at }, formatTime(d.decided_at)));
   }
 
-  // --- why it was routed here (X-EXPLAIN-1), and why not for a staff member ---
+  // --- why it was routed here (X-EXPLAIN-1), and why not for a staff member: explain.js ---
   renderWhy() {
-    const c = this.conv;
-    const steps = el('ol', {}, (c.explanation || []).map((s) => el('li', {},
-      el('code', {}, s.rule), ' ', s.outcome)));
-    const out = el('div', { class: 'why-staff', 'aria-live': 'polite' });
-    const staff = el('select', { 'aria-label': 'Staff member' },
-      el('option', { value: this.user.user_id }, `${this.user.display_name} (me)`),
-      ...[...directory.staff].filter(([id]) => id !== this.user.user_id).map(([id, name]) => el('option', { value: id }, name)));
-    const ask = async () => {
-      try {
-        const r = await api(`/api/conversations/${this.id}/routing${query({ staff_id: staff.value })}`);
-        const last = r.decisions[r.decisions.length - 1];
-        const s = last && last.staff;
-        out.replaceChildren(s
-          ? el('div', {}, el('p', {}, el('strong', {}, s.received ? 'Received it: ' : 'Did not receive it: '), s.summary),
-            el('ul', {}, (s.checks || []).map((k) => el('li', {}, `${k.ok ? '✓' : '✗'} ${k.rule} ${k.dimension}: needed ${k.needed ?? '—'}, has ${(k.has || []).join(', ') || 'none'}`))))
-          : el('p', { class: 'muted' }, 'No routing decision yet.'));
-      } catch (e) { out.replaceChildren(el('p', { class: 'error-box' }, e.message)); }
-    };
-    this.why.replaceChildren(
-      el('summary', {}, 'Why was this routed here?'),
-      c.explanation && c.explanation.length ? steps : el('p', { class: 'muted' }, 'No routing decision yet.'),
-      el('div', { class: 'inline-form' }, el('label', { class: 'inline' }, 'Why for', staff),
-        el('button', { type: 'button', onclick: ask }, 'Explain')),
-      out);
+    renderWhy(this.why, this.conv, this.user);
   }
 }

@@ -47,8 +47,9 @@ export class PatientPanel {
 
   render() {
     const p = this.data;
-    const local = p.local_time
-      ? new Date(p.local_time).toLocaleTimeString([], { hour: 'numeric', minute: '2-digit', timeZone: p.timezone || undefined })
+    // Only with the patient's zone: a time in the browser's zone would pass for theirs.
+    const local = p.local_time && p.timezone
+      ? new Date(p.local_time).toLocaleTimeString([], { hour: 'numeric', minute: '2-digit', timeZone: p.timezone })
       : null;
     const row = (term, ...value) => [el('dt', {}, term), el('dd', {}, ...value)];
     const copy = (text) => el('button', {
@@ -64,7 +65,7 @@ export class PatientPanel {
         row('Email', ...(p.emails.length ? p.emails.flatMap((x, i) => [i ? ', ' : '', x, ' ', copy(x)]) : ['—'])),
         p.sex || p.gender ? row('Sex', p.sex || p.gender) : [],
         row('Language', LANGUAGES[p.preferred_language] || p.preferred_language || '—'),
-        row('Local time', local ? `${local} (${p.timezone})` : '—'),
+        local ? row('Local time', `${local} (${p.timezone.replace(/_/g, ' ')})`) : [],
         row('Primary contact', directory.staffName(p.primary_contact) || '—'),
         row('Care team', (p.care_team || []).map((id) => directory.staffName(id)).join(', ') || '—')),
       el('h4', {}, 'Recent encounters'),

@@ -55,7 +55,8 @@ class PmSyncSettings(ServiceSettings):
     # Zone for HL7 times without a UTC offset, and "today" of patients with no zone of their own.
     default_timezone: str = "America/New_York"
 
-    # FHIR R4 pollers, one per practice.
+    # FHIR R4 servers, one per practice: polled (X-FHIR-1) and sent each message and reply as
+    # a Communication unless the practice turns `communications` off (X-FHIR-2).
     fhir_practices: list[FhirPractice] = Field(default_factory=list)
     fhir_max_attempts: int = 5  # HTTP attempts per page before a poll counts as failed
     fhir_backoff_initial_s: float = 0.5

@@ -326,7 +326,7 @@ async def test_a_refused_communication_is_dead_lettered_naming_the_element(prepa
         if dict(r.headers).get("practice_id") == practice.encode()
     ]
     [headers] = dead
-    assert headers["dlq.consumer"] == b"pm-sync-fhir-out"
+    assert headers["dlq.consumer"] == b"pm-sync-fhir-writer"
     reason = headers["dlq.error"].decode()
     assert "HTTP 422" in reason and "Communication" in reason
     assert "Jane" not in reason and "pat-9" not in reason

@@ -376,7 +376,7 @@ async def test_a_communication_failing_validation_is_dead_lettered_and_not_sent(
     [letter] = publisher.producer.sent
     assert letter["topic"] == "u.switchboard.dead-letter"
     headers = dict(letter["headers"])
-    assert headers["dlq.consumer"] == b"pm-sync-fhir-out"
+    assert headers["dlq.consumer"] == b"pm-sync-fhir-writer"
     error = headers["dlq.error"].decode()
     assert "topic" in error and "coding" in error
     assert "bad  code" not in error and "secret" not in error

@@ -16,7 +16,7 @@ Communication by its identifier (200) instead of making a second.
   a patient (ConversationLinked, or a later match), then go out with that patient as
   subject, oldest first. A conversation never linked is never published.
 - A Communication fhir.resources rejects, or the server refuses for good (a 4xx it cannot
-  fix), is marked rejected and dead-lettered (`dlq.consumer` pm-sync-fhir-out; the reason
+  fix), is marked rejected and dead-lettered (`dlq.consumer` pm-sync-fhir-writer; the reason
   names the element, never a value); the rest of the batch goes on.
 - A server down, answering 5xx / 429, or timing out: retried with backoff, then the batch
   waits and is retried (FhirServerUnavailable is a transient error for the consumer policy);
@@ -59,13 +59,16 @@ from switchboard.pm_sync.settings import FhirPractice, PmSyncSettings
 
 log = get_logger(__name__)
 
-CONSUMER = "pm-sync-fhir-out"
+# The writer's own dead letters (a Communication the server or fhir.resources refused) are
+# FHIR resources, not events: named apart from the consumer group, whose replay topic takes
+# events only. Re-sending one after a fix is by hand (docs/services/pm-sync.md).
+DEAD_LETTER_SOURCE = "pm-sync-fhir-writer"
 FHIR_OUT_TOPICS = [Topic.MESSAGES, Topic.ROUTING, Topic.ACTIONS, Topic.DELIVERY, Topic.CONFIG]
 
 
 def dead_letter_headers(practice_id: str, message_id: uuid.UUID, reason: str) -> list[Any]:
     return [
-        ("dlq.consumer", CONSUMER.encode()),
+        ("dlq.consumer", DEAD_LETTER_SOURCE.encode()),
         ("dlq.error", scrub(reason).encode()[:2000]),
         ("dlq.source", f"fhir-out:{practice_id}:Communication/{message_id}".encode()[:500]),
         ("dlq.attempts", b"1"),

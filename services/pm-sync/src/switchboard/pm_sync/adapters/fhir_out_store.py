@@ -243,6 +243,21 @@ async def reason_labels(session: AsyncSession, practice_id: str) -> dict[str, st
     return {str(code): str(label) for code, label in rows}
 
 
+async def lock_conversation(
+    session: AsyncSession, practice_id: str, conversation_id: uuid.UUID
+) -> None:
+    """Take the conversation's row lock until commit. With several replicas, two facts of one
+    message (its receipt, its routing) can be applied at once by two transactions, each
+    blind to the other's: the one that locks second waits for the first to commit, and its
+    `ready` (a new statement, READ COMMITTED) then sees both, so the message is not left
+    unpublished. A deadlock between two such batches is retried by the consumer policy."""
+    await session.execute(
+        select(C.c.conversation_id)
+        .where(C.c.practice_id == practice_id, C.c.conversation_id == conversation_id)
+        .with_for_update()
+    )
+
+
 async def ready(session: AsyncSession, practice_id: str, conversation_id: uuid.UUID) -> list[Ready]:
     """The conversation's messages that can be published, oldest first: it has a patient;
     an inbound message was received and routed; a reply was requested and sent."""

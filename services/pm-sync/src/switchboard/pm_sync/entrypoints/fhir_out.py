@@ -135,7 +135,8 @@ class FhirOut:
             conversation = getattr(event, "conversation_id", None)
             if isinstance(conversation, uuid.UUID):
                 touched[(event.practice_id, conversation)] = None
-        for practice_id, conversation in touched:
+        for practice_id, conversation in sorted(touched, key=lambda k: (k[0], str(k[1]))):
+            await store.lock_conversation(session, practice_id, conversation)
             await self.publish_ready(session, self.practices[practice_id], conversation)
         return []
 

@@ -2,8 +2,9 @@
 Kafka and PostgreSQL and the demo EHR stand-in (switchboard_demo.fhir_server): the
 Communications of a conversation (a message and its reply) are read back from the server;
 an unrecognized conversation's message waits until the conversation is linked; a refusal
-is dead-lettered naming the element; and a consumer that dies after the server answered
-but before it committed does not make a second Communication when its batch comes again.
+is dead-lettered naming the element; a consumer that dies after the server answered but
+before it committed does not make a second Communication when its batch comes again; and two
+replicas applying a message and its conversation's link at the same time still publish it.
 
 # covers X-FHIR-2, I-UNREC-1 (an unrecognized conversation's messages wait for the link)
 """
@@ -385,3 +386,46 @@ async def test_a_redelivered_batch_does_not_create_a_second_communication(prepar
         assert server.creates == 2  # asked again; the server found the first one
         assert [c["id"] for c in by_identifier(server, m.message_id)] == [first["id"]]
         assert row_state(cfg.database_url, practice, m.message_id).server_id == first["id"]
+
+
+async def test_two_replicas_applying_a_message_and_its_link_at_once_still_publish_it(prepared):
+    # covers X-FHIR-2: the second of two concurrent batches sees the first's facts
+    practice = practice_id()
+    conversation = uuid.uuid4()
+    t0 = NOW - timedelta(minutes=40)
+    newer = message(practice, conversation, t0, patient=None, body="second")
+    older = message(practice, conversation, t0 - timedelta(minutes=5), patient=None, body="first")
+    link = ConversationLinked(
+        **env(practice, t0 + timedelta(minutes=1)),
+        conversation_id=conversation,
+        actor="u-front-desk",
+        patient_id="pat-5",
+    )
+    with FhirTestServer() as server:
+        cfg = fhir_out_cfg(prepared, server, practice)
+        engine = make_engine(cfg.database_url)
+        sessions = make_sessionmaker(engine)
+        out = FhirOut(cfg, None)  # type: ignore[arg-type]  # nothing here is dead-lettered
+        try:
+            async with sessions() as s, s.begin():
+                await out.handle(s, [newer, routed(newer, "billing", None)])
+            # replica A applies the older message (it moves nothing on the conversation row)
+            # and has not committed when replica B applies the link
+            async with sessions() as a:
+                await a.begin()
+                await out.handle(a, [older, routed(older, "billing", None)])
+
+                async def replica_b() -> None:
+                    async with sessions() as b, b.begin():
+                        await out.handle(b, [link])
+
+                b_task = asyncio.create_task(replica_b())
+                await asyncio.sleep(1.0)
+                await a.commit()
+                await asyncio.wait_for(b_task, timeout=30)
+        finally:
+            await out.aclose()
+            await engine.dispose()
+        for m in (older, newer):
+            [c] = by_identifier(server, m.message_id)
+            assert c["subject"] == {"reference": "Patient/pat-5"}

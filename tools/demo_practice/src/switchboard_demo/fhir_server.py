@@ -3,6 +3,13 @@ integration tests poll. Serves `GET {base}/{type}` searchset Bundles with `_last
 `_sort=_lastUpdated`, `_count` and `next` links; checks a bearer token when given one; can be
 told to answer every request with an error status (`fail_status`), to play a broken server.
 
+It also takes what Switchboard writes (X-FHIR-2): `POST {base}/Communication` creates one
+(201, with `Location` and the resource), and honours a conditional create: with
+`If-None-Exist: identifier=<system>|<value>`, one match is returned as it is (200, nothing
+created), several are refused (412). Searches take `identifier=<system>|<value>` and
+`subject=Patient/<id>` (or `<id>`), so a test or a person can read them back:
+`GET {base}/Communication?subject=Patient/p-1`.
+
     python -m switchboard_demo.fhir_server --port 8090     # the demo practice
 """
 
@@ -12,6 +19,7 @@ import argparse
 import contextlib
 import json
 import threading
+import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -84,6 +92,8 @@ class FhirTestServer:
         self.fail_status: int | None = None
         self.page_size = page_size  # overrides the client's _count when set
         self.requests: list[str] = []  # path and query of every request
+        self.creates = 0  # POSTs that reached the create (conditional or not)
+        self.post_status: int | None = None  # answer every POST with this status
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer((host, port), self._handler())
         self._httpd.daemon_threads = True
@@ -126,9 +136,48 @@ class FhirTestServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def bundle(self, resource_type: str, query: Mapping[str, list[str]]) -> dict[str, Any]:
+    def find(self, resource_type: str, query: Mapping[str, list[str]]) -> list[Mapping[str, Any]]:
+        """Resources of a type matching `identifier` and `subject` (when given), oldest first."""
         with self._lock:
             found = search(self.resources.get(resource_type, ()), _one(query, "_lastUpdated"))
+        ident, subject = _one(query, "identifier"), _one(query, "subject")
+        if ident:
+            found = [r for r in found if _has_identifier(r, ident)]
+        if subject:
+            wanted = subject if "/" in subject else f"Patient/{subject}"
+            found = [r for r in found if (r.get("subject") or {}).get("reference") == wanted]
+        return found
+
+    def create(
+        self, resource_type: str, resource: Mapping[str, Any], if_none_exist: str | None
+    ) -> tuple[int, dict[str, Any]]:
+        """A create, conditional when `if_none_exist` is a search: (status, resource)."""
+        with self._lock:
+            self.creates += 1
+            if if_none_exist:
+                matches = self._find_locked(resource_type, parse_qs(if_none_exist))
+                if len(matches) > 1:
+                    return 412, _outcome("several resources match If-None-Exist")
+                if matches:
+                    return 200, dict(matches[0])
+            stored = dict(resource)
+            stored["id"] = uuid.uuid4().hex[:16]
+            stored["meta"] = {
+                "versionId": "1",
+                "lastUpdated": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            }
+            self.resources.setdefault(resource_type, []).append(stored)
+            return 201, stored
+
+    def _find_locked(
+        self, resource_type: str, query: Mapping[str, list[str]]
+    ) -> list[Mapping[str, Any]]:
+        ident = _one(query, "identifier")
+        found = list(self.resources.get(resource_type, ()))
+        return [r for r in found if ident and _has_identifier(r, ident)]
+
+    def bundle(self, resource_type: str, query: Mapping[str, list[str]]) -> dict[str, Any]:
+        found = self.find(resource_type, query)
         count = self.page_size or int(_one(query, "_count") or 50)
         offset = int(_one(query, "_offset") or 0)
         page = found[offset : offset + count]
@@ -188,6 +237,53 @@ class FhirTestServer:
                     return
                 self._send(200, server.bundle(segments[1], parse_qs(parts.query)))
 
+            def do_POST(self) -> None:
+                parts = urlsplit(self.path)
+                server.requests.append(f"POST {parts.path}")
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                status = server.fail_status or server.post_status
+                if status is not None:
+                    self._send(status, _outcome("server unavailable", "Communication"))
+                    return
+                if server.token is not None and (
+                    self.headers.get("Authorization") != f"Bearer {server.token}"
+                ):
+                    self._send(401, _outcome("bearer token required"))
+                    return
+                segments = [s for s in parts.path.split("/") if s]
+                if segments != ["fhir", "Communication"]:
+                    self._send(404, _outcome("only Communication is created here"))
+                    return
+                try:
+                    resource = json.loads(raw)
+                except ValueError:
+                    self._send(400, _outcome("body is not JSON"))
+                    return
+                if not isinstance(resource, dict) or resource.get("resourceType") != (
+                    "Communication"
+                ):
+                    self._send(400, _outcome("not a Communication", "Communication"))
+                    return
+                if not resource.get("status"):
+                    self._send(422, _outcome("status is required", "Communication.status"))
+                    return
+                code, body = server.create(
+                    "Communication", resource, self.headers.get("If-None-Exist")
+                )
+                data = json.dumps(body).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/fhir+json")
+                self.send_header("Content-Length", str(len(data)))
+                if code in (200, 201):
+                    version = body["meta"]["versionId"]
+                    self.send_header(
+                        "Location",
+                        f"{server.base_url}/Communication/{body['id']}/_history/{version}",
+                    )
+                self.end_headers()
+                self.wfile.write(data)
+
         return Handler
 
 
@@ -196,11 +292,22 @@ def _one(query: Mapping[str, list[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
-def _outcome(text: str) -> dict[str, Any]:
-    return {
-        "resourceType": "OperationOutcome",
-        "issue": [{"severity": "error", "code": "processing", "diagnostics": text}],
-    }
+def _has_identifier(resource: Mapping[str, Any], token: str) -> bool:
+    """FHIR token search on identifier: `system|value`, `|value` (no system) or `value`."""
+    system, _, value = token.rpartition("|") if "|" in token else (None, "", token)
+    for ident in resource.get("identifier") or ():
+        if not isinstance(ident, Mapping) or ident.get("value") != value:
+            continue
+        if system is None or (ident.get("system") or "") == system:
+            return True
+    return False
+
+
+def _outcome(text: str, expression: str | None = None) -> dict[str, Any]:
+    issue: dict[str, Any] = {"severity": "error", "code": "processing", "diagnostics": text}
+    if expression:
+        issue["expression"] = [expression]
+    return {"resourceType": "OperationOutcome", "issue": [issue]}
 
 
 def main(argv: list[str] | None = None) -> None:

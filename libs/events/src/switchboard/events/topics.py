@@ -37,6 +37,7 @@ class Topic(StrEnum):
     REPLAY_INBOX_PROJECTION = "switchboard.replay.inbox-projection"
     REPLAY_NOTIFIER = "switchboard.replay.notifier"
     REPLAY_PM_SYNC = "switchboard.replay.pm-sync"
+    REPLAY_PM_SYNC_FHIR_OUT = "switchboard.replay.pm-sync-fhir-out"
 
 
 HOUR_MS = 3_600_000

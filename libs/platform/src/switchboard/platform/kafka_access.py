@@ -76,7 +76,11 @@ ACCESS: tuple[ServiceAccess, ...] = (
     ),
     ServiceAccess(
         "pm-sync",
-        groups={"pm-sync": (T.PM,)},
+        groups={
+            "pm-sync": (T.PM,),
+            # FHIR Communications out (X-FHIR-2): messages, their routing, replies, labels
+            "pm-sync-fhir-out": (T.MESSAGES, T.ROUTING, T.ACTIONS, T.DELIVERY, T.CONFIG),
+        },
         writes=(T.PM, T.DEAD_LETTER),
     ),
 )

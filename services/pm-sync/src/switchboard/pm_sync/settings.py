@@ -3,12 +3,13 @@
 SWITCHBOARD_MLLP_PORT=2575               HL7 v2 over MLLP listener (0 = an ephemeral port)
 SWITCHBOARD_HL7_PRACTICE_ID=demo         the practice whose PM system sends on that port
 SWITCHBOARD_FHIR_PRACTICES='[{"practice_id": "demo", "base_url": "https://ehr/fhir",
-                              "token": "...", "interval_s": 60}]'
+                              "token": "...", "interval_s": 60,
+                              "communications": true, "communication_payload": "none"}]'
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, SecretStr
 
@@ -25,6 +26,12 @@ class FhirPractice(BaseModel):
     token: Annotated[SecretStr | None, Secret()] = None
     interval_s: float = Field(default=60.0, gt=0)
     page_size: int = Field(default=100, ge=1, le=1000)
+    # X-FHIR-2: each message and reply of a recognized conversation published to this server
+    # as a Communication. On wherever a base URL is configured, unless turned off here.
+    communications: bool = True
+    # What a Communication carries of the message: "none" (the default: no content leaves
+    # Switchboard, a note says to read it there) or "full" (the text and an email's subject).
+    communication_payload: Literal["none", "full"] = "none"
 
 
 class PmSyncSettings(ServiceSettings):
@@ -48,12 +55,16 @@ class PmSyncSettings(ServiceSettings):
     # Zone for HL7 times without a UTC offset, and "today" of patients with no zone of their own.
     default_timezone: str = "America/New_York"
 
-    # FHIR R4 pollers, one per practice.
+    # FHIR R4 servers, one per practice: polled (X-FHIR-1) and sent each message and reply as
+    # a Communication unless the practice turns `communications` off (X-FHIR-2).
     fhir_practices: list[FhirPractice] = Field(default_factory=list)
     fhir_max_attempts: int = 5  # HTTP attempts per page before a poll counts as failed
     fhir_backoff_initial_s: float = 0.5
     fhir_backoff_max_s: float = 60.0
     fhir_timeout_s: float = 30.0
+    # Communications out: HTTP attempts per conditional create before the batch waits (the
+    # consumer then retries the batch with its own backoff until the server answers).
+    fhir_out_max_attempts: int = Field(default=3, ge=1)
 
     # The callers its internal API accepts, each with its token(s): required in production.
     internal_callers: Annotated[InternalCallers, Secret(min_length=16)] = {}

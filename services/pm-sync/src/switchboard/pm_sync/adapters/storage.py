@@ -1,6 +1,8 @@
 """pm-sync's own state, in schema `pm_sync`: the read model of its own `switchboard.pm`
 events (patients, appointments, care teams, locations, providers, a contact index) and the
-FHIR poll cursors. Every table but `fhir_cursors` can be dropped and rebuilt from the log."""
+FHIR poll cursors, and what the FHIR Communication writer (X-FHIR-2) knows of conversations
+and messages it publishes. Every table but `fhir_cursors` and the `fhir_out_*` ones (whose
+`state` says what the EHR already holds) can be dropped and rebuilt from the log."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.sql import expression
 
 from switchboard.platform.db import processed_events_table
 
@@ -121,4 +124,62 @@ fhir_cursors = Table(
     Column("resource_type", Text, primary_key=True),
     Column("cursor", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+
+# --- FHIR Communication out (X-FHIR-2), written by entrypoints/fhir_out.py ----------------
+
+# Per conversation: its patient (from the message, the routing or a link), its current
+# reason, and its latest inbound / outbound message (what a reply / an answer responds to).
+fhir_out_conversations = Table(
+    "fhir_out_conversations",
+    metadata,
+    Column("practice_id", Text, primary_key=True),
+    Column("conversation_id", UUID(as_uuid=True), primary_key=True),
+    Column("patient_id", Text),
+    Column("reason", Text),
+    Column("reason_at", DateTime(timezone=True)),
+    Column("last_inbound_id", UUID(as_uuid=True)),
+    Column("last_inbound_at", DateTime(timezone=True)),
+    Column("last_outbound_id", UUID(as_uuid=True)),
+    Column("last_outbound_at", DateTime(timezone=True)),
+)
+
+# One row per message to publish. Its facts arrive on several topics in any order; it is
+# published once all are there and the conversation has a patient. `state`: waiting |
+# published | rejected. The body is kept only when the practice shares content, and only
+# until the Communication is published.
+fhir_out_messages = Table(
+    "fhir_out_messages",
+    metadata,
+    Column("practice_id", Text, primary_key=True),
+    Column("message_id", UUID(as_uuid=True), primary_key=True),
+    Column("conversation_id", UUID(as_uuid=True), nullable=False),
+    Column("direction", Text, nullable=False),  # inbound | outbound
+    Column("channel", Text),
+    Column("at", DateTime(timezone=True)),  # received / sent
+    Column("body", Text),
+    Column("subject", Text),
+    Column("attachments", Integer, nullable=False, server_default=expression.text("0")),
+    Column("reason", Text),  # inbound: its routing decision's
+    Column("provider_id", Text),
+    Column("staff_user", Text),
+    Column("in_response_to", UUID(as_uuid=True)),
+    Column("requested", Boolean, nullable=False, server_default=expression.false()),
+    Column("sent", Boolean, nullable=False, server_default=expression.false()),
+    Column("routed", Boolean, nullable=False, server_default=expression.false()),
+    Column("state", Text, nullable=False, server_default=expression.text("'waiting'")),
+    Column("server_id", Text),
+    Column("published_at", DateTime(timezone=True)),
+    Column("rejected_reason", Text),
+    Index("fhir_out_messages_waiting", "practice_id", "conversation_id", "at"),
+)
+
+# Reason labels operators added (ReasonAdded); the defaults are in the mapping.
+fhir_out_reasons = Table(
+    "fhir_out_reasons",
+    metadata,
+    Column("practice_id", Text, primary_key=True),
+    Column("code", Text, primary_key=True),
+    Column("label", Text, nullable=False),
 )

@@ -5,7 +5,9 @@
   published together;
 * one FHIR R4 poller per practice in `SWITCHBOARD_FHIR_PRACTICES` (fhir_sync.py);
 * the consumer of its own `switchboard.pm` events into schema pm_sync, which the internal
-  read endpoints (internal_api.py) answer from.
+  read endpoints (internal_api.py) answer from;
+* when a practice there publishes Communications (X-FHIR-2), the consumer group
+  `pm-sync-fhir-out` (fhir_out.py) writing messages and replies to its FHIR server.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from fastapi import FastAPI
 from prometheus_client import Counter
 
 from switchboard.events import Topic
+from switchboard.platform.consumer import ConsumerRunner
 from switchboard.platform.http import NotReady
 from switchboard.platform.logging import get_logger
 from switchboard.platform.service import Runtime, consumer_for, main_for, service_app
@@ -27,6 +30,7 @@ from switchboard.pm_sync.adapters.parse_pool import ParsePool
 from switchboard.pm_sync.adapters.read_model import handle_batch
 from switchboard.pm_sync.domain.hl7_message import HL7Error
 from switchboard.pm_sync.entrypoints import internal_api
+from switchboard.pm_sync.entrypoints.fhir_out import FHIR_OUT_TOPICS, FhirOut
 from switchboard.pm_sync.entrypoints.fhir_sync import FhirSync
 from switchboard.pm_sync.entrypoints.hl7_intake import hl7_batch_callback
 from switchboard.pm_sync.settings import PmSyncSettings
@@ -39,6 +43,18 @@ HL7_REJECTED = Counter(
 )
 
 consumers = consumer_for("pm-sync", [Topic.PM], handle_batch, storage.processed)
+
+
+def fhir_out_consumer(rt: Runtime, fhir_out: FhirOut) -> ConsumerRunner:
+    return ConsumerRunner(
+        name="pm-sync-fhir-out",
+        topics=FHIR_OUT_TOPICS,
+        handler=fhir_out.handle,
+        settings=rt.settings,
+        sessionmaker=rt.sessionmaker,
+        processed=storage.processed,
+        publisher=rt.publisher,
+    )
 
 
 def _hl7_rejected(err: HL7Error) -> None:
@@ -56,8 +72,16 @@ def _hl7_rejected(err: HL7Error) -> None:
 def build_app(settings: ServiceSettings) -> FastAPI:
     cfg = cast(PmSyncSettings, settings)
 
+    def all_consumers(rt: Runtime) -> list[ConsumerRunner]:
+        runners = list(consumers(rt))
+        fhir_out: FhirOut | None = app.state.fhir_out
+        if fhir_out is not None and fhir_out.enabled:  # no group when no practice publishes
+            runners.append(fhir_out_consumer(rt, fhir_out))
+        return runners
+
     async def on_start(app: FastAPI, rt: Runtime) -> None:
         app.state.fhir = FhirSync(cfg, rt.publisher, rt.sessionmaker)
+        app.state.fhir_out = FhirOut(cfg, rt.publisher)
         app.state.mllp = None
         app.state.parse_pool = None
         if cfg.mllp_enabled:
@@ -92,6 +116,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
         if app.state.parse_pool is not None:
             await app.state.parse_pool.close()
         await app.state.fhir.stop()
+        # its consumer stops after on_stop: the client stays open for the batch it holds
 
     async def mllp_ready() -> bool:
         server: MLLPServer | None = app.state.mllp
@@ -107,7 +132,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
 
     app = service_app(
         cfg,
-        consumers=consumers,
+        consumers=all_consumers,
         on_start=on_start,
         on_stop=on_stop,
         extra_checks={"mllp": mllp_ready, "fhir": fhir_ready},

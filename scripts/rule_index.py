@@ -75,6 +75,8 @@ RULES: dict[str, str] = {
     "I-BULK-1": "Bulk actions",
     "X-REPORT-1": "Reports",
     "X-EVENTS-2": "Public conversation stream evolves only compatibly",
+    "X-NOTIFYADMIN-1": "Every notification setting has an admin screen; time zone from a list",
+    "X-PATIENTPAGE-1": "Patient page: emergency notice, response time, hours, reason help",
 }
 
 ID = re.compile(r"\b(?:T|[RIX]-[A-Z]+)-\d+\b")

@@ -390,6 +390,14 @@ CASES = [
         admin,
         body=lambda c: {"front_line_staff_ids": ["nobody"]},
     ),
+    Case("GET", "/api/notify/timezones", 200, admin),
+    Case(
+        "GET",
+        "/api/notify/webhooks",
+        502,
+        admin,
+        why="the notifier does not run here: past the check",
+    ),
     Case(
         "PUT",
         "/api/notify/webhooks/{subscription_id}",

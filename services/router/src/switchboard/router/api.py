@@ -75,6 +75,20 @@ async def reasons(
     }
 
 
+@router.get("/office", response_model=api.PracticeOffice)
+async def office(practice_id: str, request: Request) -> dict[str, Any]:
+    """The practice's office hours and response target, for the patient page (X-PATIENTPAGE-1).
+    No patient data."""
+    async with _session(request) as session:
+        config = await queries.current_config(session, practice_id)
+    return {
+        "timezone": config.timezone,
+        "sla_minutes": config.sla_minutes,
+        "business_hours": [list(w) for w in config.business_hours],
+        "holidays": list(config.holidays),
+    }
+
+
 @router.get("/coverage", response_model=api.Coverage)
 async def coverage(practice_id: str, request: Request) -> dict[str, Any]:
     """Every reason x location (x provider) nobody would receive (X-COVERAGE-1)."""

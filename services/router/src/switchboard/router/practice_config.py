@@ -47,6 +47,12 @@ class PracticeConfig:
     timezone: str = "UTC"
     # Every applied change, counted: the position of this fold in the practice's history.
     seq: int = 0
+    # The office the patient page shows (X-PATIENTPAGE-1), from the notification settings:
+    # the response target, business hours (weekday 0 = Monday, "HH:MM", "HH:MM" or "24:00")
+    # and holidays (ISO dates).
+    sla_minutes: int | None = None
+    business_hours: tuple[tuple[int, str, str], ...] = ()
+    holidays: tuple[str, ...] = ()
 
     @classmethod
     def initial(cls, practice_id: str) -> PracticeConfig:
@@ -83,7 +89,13 @@ class PracticeConfig:
             )
             return replace(self, availability=availability)
         if isinstance(event, PracticeNotificationSettingsChanged):
-            return replace(self, timezone=event.timezone)
+            return replace(
+                self,
+                timezone=event.timezone,
+                sla_minutes=event.sla_minutes,
+                business_hours=tuple((w.weekday, w.start, w.end) for w in event.business_hours),
+                holidays=tuple(d.isoformat() for d in event.holidays),
+            )
         if isinstance(event, StaffSubscriptionsSet):
             subs = dict(self.subscriptions)
             sub = Subscription(
@@ -143,6 +155,11 @@ class PracticeConfig:
             "subscriptions": [subscription_json(sub) for sub in self.subscription_list],
             "timezone": self.timezone,
             "seq": self.seq,
+            "office": {
+                "sla_minutes": self.sla_minutes,
+                "business_hours": [list(w) for w in self.business_hours],
+                "holidays": list(self.holidays),
+            },
             "availability": {
                 staff: {
                     "from": a.out_of_office_from.isoformat() if a.out_of_office_from else None,
@@ -184,6 +201,7 @@ class PracticeConfig:
             )
             for staff, a in data.get("availability", {}).items()
         }
+        office = data.get("office") or {}
         return cls(
             settings,
             subs,
@@ -191,6 +209,9 @@ class PracticeConfig:
             availability,
             data.get("timezone", "UTC"),
             data.get("seq", settings.version + data["subscriptions_version"]),
+            sla_minutes=office.get("sla_minutes"),
+            business_hours=tuple((w[0], w[1], w[2]) for w in office.get("business_hours", [])),
+            holidays=tuple(office.get("holidays", [])),
         )
 
 

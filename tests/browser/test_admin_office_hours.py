@@ -137,3 +137,28 @@ def test_admin_sets_escalation_and_an_alert_webhook(demo_system, new_page):
     page.get_by_role("button", name="Remove webhook ehr-alerts").click()
     expect(page.get_by_role("status")).to_contain_text("Webhook ehr-alerts removed")
     _until(lambda: httpx.get(hooks, headers=admin).json()["webhooks"] == [])
+
+
+def test_admin_rewords_the_line_patients_see_under_a_reason(demo_system, new_page):
+    # covers X-PATIENTPAGE-1
+    admin = demo_system.login("admin@demo", "demo-admin")
+    routing = f"{demo_system.gateway}/api/admin/routing"
+    page = new_page()
+    sign_in(page, demo_system, "admin@demo", "demo-admin", "/admin#reason-descriptions")
+    _tab(page, "Reason descriptions")
+    box = page.get_by_label("Referrals", exact=True)
+    expect(box).to_have_value("A referral to a specialist, or its status.")
+    box.fill("Referrals to specialists, and where yours stands.")
+    page.get_by_role("button", name="Save description of Referrals").click()
+    expect(page.get_by_role("status")).to_contain_text("Description of Referrals")
+
+    def described(text: str) -> bool:
+        reasons = httpx.get(routing, headers=admin).json()["reasons"]
+        return {r["code"]: r["description"] for r in reasons}["referrals"] == text
+
+    _until(lambda: described("Referrals to specialists, and where yours stands."))
+    _both_widths(page, "admin-reason-descriptions")
+    # Cleared: the default comes back.
+    page.get_by_label("Referrals", exact=True).fill("")
+    page.get_by_role("button", name="Save description of Referrals").click()
+    _until(lambda: described("A referral to a specialist, or its status."))

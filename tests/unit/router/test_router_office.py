@@ -7,7 +7,12 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 
-from switchboard.events import PracticeNotificationSettingsChanged, ReasonAdded, WeeklyWindow
+from switchboard.events import (
+    PracticeNotificationSettingsChanged,
+    ReasonAdded,
+    ReasonDescribed,
+    WeeklyWindow,
+)
 from switchboard.router.catalogue import OTHER, catalogue
 from switchboard.router.practice_config import PracticeConfig
 
@@ -55,3 +60,18 @@ def test_every_default_reason_has_a_description_and_other_says_what_to_do():
     assert all(r.description for c, r in reasons.items() if c != "forms")
     assert reasons["forms"].description == ""  # an added reason has none until given one
     assert "not sure" in reasons[OTHER].description
+
+
+def test_an_admin_rewords_a_description_and_can_put_the_default_back():
+    # covers X-PATIENTPAGE-1
+    config = PracticeConfig.initial("demo").apply(
+        ReasonDescribed(code="billing", description="Bills and insurance.", **envelope(3))
+    )
+    assert config.settings.version == 1
+    described = catalogue(config.settings.extra_reasons, config.settings.reason_descriptions)
+    assert {r.code: r.description for r in described}["billing"] == "Bills and insurance."
+    assert PracticeConfig.from_json(config.to_json()) == config
+    back = config.apply(ReasonDescribed(code="billing", description=None, **envelope(4)))
+    default = {r.code: r.description for r in catalogue()}["billing"]
+    again = catalogue(back.settings.extra_reasons, back.settings.reason_descriptions)
+    assert {r.code: r.description for r in again}["billing"] == default

@@ -48,11 +48,15 @@ DEFAULT_REASONS: tuple[Reason, ...] = (
 DEFAULT_CODES: frozenset[str] = frozenset(r.code for r in DEFAULT_REASONS)
 
 
-def catalogue(extra_reasons: Mapping[str, str] | None = None) -> tuple[Reason, ...]:
+def catalogue(
+    extra_reasons: Mapping[str, str] | None = None,
+    descriptions: Mapping[str, str] | None = None,
+) -> tuple[Reason, ...]:
     """Default reasons plus those platform operators added, Other last.
 
     An extra reason cannot reword a default one (practices and operators may add reasons,
-    never rename the defaults), so a colliding code keeps its default label.
+    never rename the defaults), so a colliding code keeps its default label. A practice's
+    own `descriptions` replace the default ones (X-PATIENTPAGE-1).
     """
     defaults = [r for r in DEFAULT_REASONS if r.code != OTHER]
     added = [
@@ -60,7 +64,11 @@ def catalogue(extra_reasons: Mapping[str, str] | None = None) -> tuple[Reason, .
         for code, label in sorted((extra_reasons or {}).items())
         if code not in DEFAULT_CODES
     ]
-    return (*defaults, *added, Reason(OTHER, "Other", OTHER_DESCRIPTION))
+    own = descriptions or {}
+    return tuple(
+        Reason(r.code, r.label, own.get(r.code, r.description))
+        for r in (*defaults, *added, Reason(OTHER, "Other", OTHER_DESCRIPTION))
+    )
 
 
 def is_known_reason(code: str, extra_reasons: Mapping[str, str] | None = None) -> bool:

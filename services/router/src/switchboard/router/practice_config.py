@@ -16,6 +16,7 @@ from switchboard.events import (
     Event,
     PracticeNotificationSettingsChanged,
     ReasonAdded,
+    ReasonDescribed,
     RoutingSettingsChanged,
     StaffAvailabilityChanged,
     StaffSubscriptionsSet,
@@ -29,6 +30,7 @@ CONFIG_EVENTS = (
     StaffSubscriptionsSet,
     VoicemailExtensionMapped,
     ReasonAdded,
+    ReasonDescribed,
     AutoAssignPolicySet,
     # Not routing settings, but auto-assignment never picks someone away (X-BALANCE-1).
     StaffAvailabilityChanged,
@@ -128,6 +130,13 @@ class PracticeConfig:
             s = replace(s, voicemail_extensions=extensions)
         elif isinstance(event, ReasonAdded):
             s = replace(s, extra_reasons={**s.extra_reasons, event.code: event.label})
+        elif isinstance(event, ReasonDescribed):
+            described = dict(s.reason_descriptions)
+            if event.description is None:
+                described.pop(event.code, None)
+            else:
+                described[event.code] = event.description
+            s = replace(s, reason_descriptions=described)
         elif isinstance(event, AutoAssignPolicySet):
             policies = {**s.auto_assign, event.inbox: event.policy}
             if event.policy is None:
@@ -149,6 +158,7 @@ class PracticeConfig:
             "provider_routing": s.provider_routing,
             "voicemail_extensions": dict(sorted(s.voicemail_extensions.items())),
             "extra_reasons": dict(sorted(s.extra_reasons.items())),
+            "reason_descriptions": dict(sorted(s.reason_descriptions.items())),
             "auto_assign": dict(sorted(s.auto_assign.items())),
             "textable_numbers": sorted(s.textable_numbers),
             "subscriptions_version": self.subscriptions_version,
@@ -180,6 +190,7 @@ class PracticeConfig:
             provider_routing=data["provider_routing"],
             voicemail_extensions=data["voicemail_extensions"],
             extra_reasons=data["extra_reasons"],
+            reason_descriptions=data.get("reason_descriptions", {}),
             auto_assign=data["auto_assign"],
             textable_numbers=frozenset(data["textable_numbers"]),
         )

@@ -57,6 +57,8 @@ class PracticeConfig(BaseModel):
     provider_routing: bool
     voicemail_extensions: dict[str, str]
     extra_reasons: dict[str, str]
+    # A practice's own reason descriptions (X-PATIENTPAGE-1); older snapshots have none.
+    reason_descriptions: dict[str, str] = {}
     auto_assign: dict[str, str | None]
     textable_numbers: list[str]
     subscriptions_version: int

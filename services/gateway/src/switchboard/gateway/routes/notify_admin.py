@@ -17,6 +17,9 @@ X-NOTIFYADMIN-1: every setting here has an admin screen (web/static/admin/hours.
 escalation.js): `GET /api/notify/timezones` is the list the time zone is picked from (a PUT
 naming a zone not in it is a 422), `GET /api/notify/webhooks` the current subscriptions
 (ids and URLs; a secret is shown only once, when set).
+
+Its size: one noun's routes with their input models and validation (windows, webhook URLs,
+channels); split, the models would sit apart from the routes that are their only users.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ import { adminSubscriptions, ownSubscriptions } from './admin/subscriptions.js';
 import { lines, notifications, templates } from './admin/config.js';
 import { officeHours } from './admin/hours.js';
 import { escalation, webhooks } from './admin/escalation.js';
+import { reasonDescriptions } from './admin/reasons.js';
 
 const { user, app } = await startPage();
 
@@ -22,6 +23,7 @@ const SECTIONS = [
   ['hours', 'Office hours', (p) => officeHours(p)],
   ['escalation', 'Escalation', (p) => escalation(p)],
   ['webhooks', 'Alert webhooks', (p) => webhooks(p)],
+  ['reason-descriptions', 'Reason descriptions', (p) => reasonDescriptions(p)],
 ];
 
 // A tab list (WAI-ARIA tabs: arrow keys, Home/End move between tabs; Tab enters the panel).

@@ -26,12 +26,14 @@ RULES: dict[str, str] = {
     "R-REASON-1": "Default reason catalogue; practices hide, operators add",
     "R-REASON-2": "Messenger asks for a reason (only subscribed ones, plus Other)",
     "R-REASON-3": "When the reason picker is not offered",
+    "R-REASON-4": "The API says why a conversation carries its reason (picked, cleared by...)",
     "R-STICKY-1": "Within an hour of the last message: same reason",
     "R-OVERWRITE-1": "SMS or voicemail clears the reason (mapped extensions excepted)",
     "R-VOICEMAIL-1": "Voicemail extensions map to reasons or shared inboxes",
     "R-LOC-1": "Location of the next upcoming appointment, on every message",
     "R-LOC-2": "No upcoming appointment: the profile location",
     "R-LOC-3": "Profile location changes only with an upcoming appointment",
+    "R-LOC-4": "The API says the location explicitly: known (id, name, how) or unknown",
     "R-PROV-1": "Provider routing by the next appointment's provider",
     "R-SUB-1": "Staff subscribe to reasons, locations and providers",
     "R-SUB-2": "Every routed message also lands in Unassigned",
@@ -77,6 +79,8 @@ RULES: dict[str, str] = {
     "I-BULK-1": "Bulk actions",
     "X-REPORT-1": "Reports",
     "X-EVENTS-2": "Public conversation stream evolves only compatibly",
+    "X-NOTIFYADMIN-1": "Every notification setting has an admin screen; time zone from a list",
+    "X-PATIENTPAGE-1": "Patient page: emergency notice, response time, hours, reason help",
 }
 
 ID = re.compile(r"\b(?:T|[RIX]-[A-Z]+)-\d+\b")

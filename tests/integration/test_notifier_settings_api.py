@@ -17,7 +17,12 @@ import pytest
 from notifier_support import eventually
 from sqlalchemy import select
 
-from switchboard.events import PracticeNotificationSettingsChanged, SlaTarget, WeeklyWindow
+from switchboard.events import (
+    PracticeNotificationSettingsChanged,
+    SlaTarget,
+    WebhookSubscriptionChanged,
+    WeeklyWindow,
+)
 from switchboard.notifier import storage
 from switchboard.notifier.app import MIGRATIONS, build_app
 from switchboard.notifier.settings import NotifierSettings
@@ -133,6 +138,44 @@ async def test_current_settings_in_the_gateways_put_shape_newest_wins(notifier):
         "coalesce_seconds": 60,
         "configured": True,
     }
+
+
+async def test_webhooks_listed_without_their_secrets_removed_ones_left_out(notifier):
+    # covers X-NOTIFYADMIN-1, I-NOTIFY-1
+    client, publisher, _ = notifier
+    p = f"p{uuid.uuid4().hex[:8]}"
+    url = f"/internal/practices/{p}/webhooks"
+    assert (await client.get(url, headers=AUTH)).json() == {"webhooks": []}
+
+    def hook(sub: str, hook_url: str | None, n: int) -> WebhookSubscriptionChanged:
+        eid = uuid.uuid4()
+        return WebhookSubscriptionChanged(
+            event_id=eid,
+            occurred_at=datetime.now(UTC) + timedelta(seconds=n),
+            practice_id=p,
+            correlation_id=eid,
+            actor="u-admin",
+            subscription_id=sub,
+            url=hook_url,
+            secret="s3cret-s3cret-s3cret" if hook_url else None,
+        )
+
+    await publisher.publish(
+        [
+            hook("ehr", "https://ehr.example.org/hook", 0),
+            hook("old", "https://old.example.org/hook", 1),
+            hook("old", None, 2),
+        ]
+    )
+
+    async def listed() -> bool:
+        body = (await client.get(url, headers=AUTH)).json()
+        return [w["subscription_id"] for w in body["webhooks"]] == ["ehr"]
+
+    await eventually(listed)
+    body = (await client.get(url, headers=AUTH)).json()
+    assert body == {"webhooks": [{"subscription_id": "ehr", "url": "https://ehr.example.org/hook"}]}
+    assert "s3cret" not in str(body)
 
 
 async def test_the_gateways_token_is_required_and_practice_ids_are_checked(notifier):

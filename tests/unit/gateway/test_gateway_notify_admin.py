@@ -97,6 +97,8 @@ def test_staff_cannot_set_practice_settings_and_no_token_is_401(client_and_log):
     ("change", "reason"),
     [
         ({"timezone": "Mars/Olympus"}, "unknown timezone"),
+        # loads in ZoneInfo, but is a file of the tz database, not a zone on the list
+        ({"timezone": "posix/Europe/Paris"}, "unknown time zone"),
         ({"business_hours": [{"weekday": 0, "start": "17:00", "end": "09:00"}]}, "ends after"),
         ({"business_hours": [{"weekday": 7, "start": "09:00", "end": "17:00"}]}, "weekday"),
         ({"business_hours": [{"weekday": 0, "start": "9am", "end": "17:00"}]}, "start"),
@@ -129,6 +131,17 @@ def test_bad_practice_settings_are_422_with_a_reason(client_and_log, change, rea
     assert r.status_code == 422
     assert reason in r.text
     assert not log.events
+
+
+# covers X-NOTIFYADMIN-1
+def test_admins_get_the_time_zone_list_to_pick_from(client_and_log):
+    client, _, auth = client_and_log
+    r = client.get("/api/notify/timezones", headers=auth("u-admin", "practice_admin"))
+    assert r.status_code == 200
+    zones = r.json()["zones"]
+    assert {"America/New_York", "Europe/London", "UTC"} <= set(zones)
+    assert zones == sorted(zones) and "posix/Europe/Paris" not in zones
+    assert client.get("/api/notify/timezones", headers=auth("u-ma-1")).status_code == 403
 
 
 # covers T-1, X-AVAIL-1

@@ -18,6 +18,7 @@ from switchboard.ingest.entrypoints.patient_api import (
     patient_session,
     upload_type,
 )
+from switchboard.ingest.settings import IngestSettings
 
 
 class _Tags(HTMLParser):
@@ -87,9 +88,46 @@ def test_assets_are_served_and_nothing_else(client):
 
 
 def test_the_practice_name_is_public_and_an_unknown_practice_is_not_found(client):
+    # covers X-PATIENTPAGE-1
     r = client.get("/patient/demo/practice")
-    assert r.status_code == 200 and r.json() == {"practice_id": "demo", "name": "Demo"}
+    assert r.status_code == 200
+    # The router is not reachable here: no office, but the name and the emergency notice.
+    assert r.json() == {
+        "practice_id": "demo",
+        "name": "Demo",
+        "emergency_notice": IngestSettings().patient_emergency_notice,
+        "office": None,
+    }
+    assert "911" in r.json()["emergency_notice"]
     assert client.get("/patient/nowhere/practice").status_code == 404
+
+
+def test_the_practice_office_response_target_hours_and_coming_holidays(tmp_path):
+    # covers X-PATIENTPAGE-1
+    client = make_client(
+        tmp_path, FakePublisher(), patient_emergency_notice="Emergencies: call 112."
+    )
+    asked = []
+
+    async def office(practice_id: str) -> dict:
+        asked.append(practice_id)
+        return {
+            "timezone": "America/Chicago",
+            "sla_minutes": 120,
+            "business_hours": [[0, "08:30", "17:30"], [5, "09:00", "12:00"]],
+            "holidays": ["2001-01-01", "2999-12-25"],
+        }
+
+    client.app.state.peers.office = office
+    body = client.get("/patient/demo/practice").json()
+    assert asked == ["demo"]
+    assert body["emergency_notice"] == "Emergencies: call 112."
+    assert body["office"] == {
+        "timezone": "America/Chicago",
+        "response_minutes": 120,
+        "business_hours": [[0, "08:30", "17:30"], [5, "09:00", "12:00"]],
+        "holidays": ["2999-12-25"],  # past ones are left out
+    }
 
 
 def test_only_pictures_pdfs_and_documents_may_be_uploaded():

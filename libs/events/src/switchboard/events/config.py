@@ -81,6 +81,18 @@ class ReasonAdded(ConfigEvent):
 
 
 @register
+class ReasonDescribed(ConfigEvent):
+    """A practice admin words the one-line description the patient page shows under a reason
+    (X-PATIENTPAGE-1); `description` None puts the default back."""
+
+    event_type: Literal["ReasonDescribed"] = "ReasonDescribed"
+    version: Literal[1] = 1
+
+    code: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_]*$")
+    description: str | None = Field(default=None, min_length=1, max_length=160)
+
+
+@register
 class AutoAssignPolicySet(ConfigEvent):
     """Auto-assignment for one shared inbox (X-BALANCE-1); `policy` None turns it off."""
 

@@ -112,6 +112,7 @@ FIELD_DESCRIPTIONS: dict[str, str] = {
     # Configuration.
     "code": "The reason code (lower case, digits, underscores).",
     "label": "The human-readable label.",
+    "description": "The line the patient page shows under the reason (null: the default).",
     "address": "A phone number or email address of the practice or a staff member.",
     "addresses": "The staff member's own phone numbers and email addresses.",
     "extension": "The phone extension (digits, * or #).",

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +20,39 @@ from switchboard.gateway.readmodel import inbox
 class Patient(BaseModel):
     patient_id: str
     name: str
+
+
+class Location(BaseModel):
+    """Where the conversation is routed by location, said explicitly (R-LOC-4):
+    `{"state": "known", "id", "name", "source"}` or `{"state": "unknown"}` (no upcoming
+    appointment and no profile location: the "Location unknown" bucket, R-SUB-1)."""
+
+    state: Literal["known", "unknown"]
+    id: str | None = None
+    name: str | None = None
+    # How the router found it: next_appointment (R-LOC-1) or profile (R-LOC-2).
+    source: str | None = None
+
+
+REASON_SOURCE_DOC = (
+    "Why it carries `reason` (R-REASON-4): picked (the patient chose it, Other included), "
+    "sticky (within the hour), voicemail_extension, cleared_by_sms, cleared_by_voicemail "
+    "(R-OVERWRITE-1: `reason` is then `other` though nobody picked Other), kept, none "
+    "(reason routing off, or never asked); null when not recorded."
+)
+
+
+def location_of(row: dict[str, Any]) -> Location:
+    """The explicit location of a conversation or decision row (R-LOC-4)."""
+    if row.get("location_id") is None:
+        return Location(state="unknown")
+    source = row.get("location_source")
+    return Location(
+        state="known",
+        id=row["location_id"],
+        name=row.get("location_name"),
+        source=source if source != "unknown" else None,
+    )
 
 
 class ConversationSummary(BaseModel):
@@ -35,8 +68,11 @@ class ConversationSummary(BaseModel):
     assignee: str | None
     # Labels (R-LABEL-1): null in custom shared inboxes.
     reason: str | None
+    reason_source: str | None = Field(default=None, description=REASON_SOURCE_DOC)
     location_id: str | None
     location_name: str | None
+    # Null where labels are hidden (custom shared inboxes), like `location_id`.
+    location: Location | None = None
     inboxes: list[str]
     message_count: int
     last_message_at: datetime | None
@@ -59,8 +95,10 @@ def summary(row: dict[str, Any], labels: bool = True) -> ConversationSummary:
         status=row["status"],
         assignee=row["assignee"],
         reason=row["reason"] if labels else None,
+        reason_source=row.get("reason_source") if labels else None,
         location_id=row["location_id"] if labels else None,
         location_name=row.get("location_name") if labels else None,
+        location=location_of(row) if labels else None,
         inboxes=list(row["inboxes"] or []),
         message_count=row["message_count"],
         last_message_at=row["last_message_at"],

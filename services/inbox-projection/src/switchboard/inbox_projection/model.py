@@ -41,6 +41,7 @@ from switchboard.events import (
     deterministic_id,
 )
 from switchboard.events.actions import ConversationAction
+from switchboard.inbox_projection.reason_source import public_reason_source
 from switchboard.rules import boxes as bx
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -79,7 +80,11 @@ class Conversation:
     assignee: str | None = None
     assigned_at: datetime | None = None
     reason: str | None = None
+    # Why it carries that reason, in the API's words (R-REASON-4: picked, cleared_by_sms...).
+    reason_source: str | None = None
     location_id: str | None = None
+    # How the router found the location (next_appointment, profile, unknown; R-LOC-4).
+    location_source: str | None = None
     provider_id: str | None = None
     inboxes: list[str] = field(default_factory=list)
     recipients: list[str] = field(default_factory=list)
@@ -441,6 +446,7 @@ class Fold:
         self._record(e, "applied", c)
 
     def _routed(self, e: MessageRouted) -> None:
+        source = public_reason_source(e.reason_source, e.explanation)
         self.decisions.append(
             {
                 "event_id": e.event_id,
@@ -449,7 +455,9 @@ class Fold:
                 "message_id": e.message_id,
                 "trigger": e.trigger,
                 "reason": e.reason,
+                "reason_source": source,
                 "location_id": e.location_id,
+                "location_source": e.location_source,
                 "provider_id": e.provider_id,
                 "recipients": list(e.recipients),
                 "inboxes": list(e.inboxes),
@@ -460,6 +468,7 @@ class Fold:
         # An older decision (a re-route processed late) never overwrites a newer one.
         if _later(e.decided_at, c.routed_at):
             c.reason, c.location_id, c.provider_id = e.reason, e.location_id, e.provider_id
+            c.reason_source, c.location_source = source, e.location_source
             c.inboxes, c.recipients = list(e.inboxes), list(e.recipients)
             c.explanation = [r.model_dump(mode="json") for r in e.explanation]
             c.routed_at = e.decided_at

@@ -81,7 +81,9 @@ conversations = Table(
     Column("assignee", Text),
     Column("assigned_at", DateTime(timezone=True)),
     Column("reason", Text),
+    Column("reason_source", Text),  # R-REASON-4 (0005)
     Column("location_id", Text),
+    Column("location_source", Text),  # R-LOC-4 (0005)
     Column("provider_id", Text),
     # Shared inboxes it is in: "unassigned" and custom "shared:<id>" (R-SUB-2, R-VOICEMAIL-1).
     Column("inboxes", ARRAY(Text), nullable=False),
@@ -168,7 +170,9 @@ decisions = Table(
     Column("message_id", UUID(as_uuid=True)),
     Column("trigger", Text, nullable=False),
     Column("reason", Text, nullable=False),
+    Column("reason_source", Text),  # R-REASON-4 (0005)
     Column("location_id", Text),
+    Column("location_source", Text),  # R-LOC-4 (0005)
     Column("provider_id", Text),
     Column("recipients", ARRAY(Text), nullable=False),
     Column("inboxes", ARRAY(Text), nullable=False),

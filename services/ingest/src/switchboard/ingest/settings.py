@@ -138,6 +138,12 @@ class IngestSettings(ServiceSettings):
     patient_page_url: str = "http://127.0.0.1:8001/patient"
     # Web origins allowed to call the patient page's API (a messenger on a practice's site).
     patient_page_origins: list[str] = []
+    # The notice at the top of the patient page (X-PATIENTPAGE-1): the messenger is not for
+    # emergencies. Set it where the local emergency number is not 911.
+    patient_emergency_notice: str = (
+        "If this is an emergency, call 911 or go to the nearest emergency room. "
+        "Do not use this page for urgent medical needs."
+    )
     session_ttl_s: int = 3600
     secure_link_ttl_s: int = 30 * 24 * 3600
     verify_max_failures: int = 5

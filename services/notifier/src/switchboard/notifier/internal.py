@@ -7,6 +7,8 @@ listener only, to callers with a token (switchboard.platform.internal_api).
         PracticeNotificationSettingsChanged the notifier folded), in the shape of the gateway's
         `PUT /api/notify/practice-settings` body, plus `"configured"`: false (and the defaults)
         when the practice never set any.
+    GET /internal/practices/{p}/webhooks
+        the practice's current webhook subscriptions: ids and URLs, never the secrets.
 """
 
 from __future__ import annotations
@@ -17,7 +19,11 @@ from fastapi import APIRouter, Path, Request
 from sqlalchemy import select
 
 from switchboard.events import PracticeNotificationSettingsChanged
-from switchboard.events.internal.notifier import NotificationSettings
+from switchboard.events.internal.notifier import (
+    NotificationSettings,
+    WebhookList,
+    WebhookSubscription,
+)
 from switchboard.notifier import storage
 
 # The settings a practice sets (the event's fields less its envelope), in the body's order.
@@ -56,3 +62,17 @@ async def notification_settings(practice: Practice, request: Request) -> dict[st
         ).scalar_one_or_none()
     event = None if doc is None else PracticeNotificationSettingsChanged.model_validate(doc)
     return settings_body(event)
+
+
+@router.get("/webhooks", response_model=WebhookList)
+async def webhooks(practice: Practice, request: Request) -> WebhookList:
+    wh = storage.webhooks
+    async with request.app.state.runtime.sessionmaker() as session:
+        rows = await session.execute(
+            select(wh.c.subscription_id, wh.c.url)
+            .where(wh.c.practice_id == practice, wh.c.url.is_not(None))
+            .order_by(wh.c.subscription_id)
+        )
+    return WebhookList(
+        webhooks=[WebhookSubscription(subscription_id=r.subscription_id, url=r.url) for r in rows]
+    )

@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard.events.internal import router as api
 from switchboard.events.internal.router import WhatIfRequest
 from switchboard.router import queries
-from switchboard.router.catalogue import catalogue
+from switchboard.router.catalogue import Reason, catalogue
 from switchboard.router.coverage import coverage_gaps, coverage_state, subscribers
 from switchboard.router.explain import explain_staff
 from switchboard.router.model import Subscription
 from switchboard.router.picker import offered_reasons, should_offer_picker
-from switchboard.router.practice_config import subscription_json
+from switchboard.router.practice_config import PracticeConfig, subscription_json
 from switchboard.router.replay import replay_what_if
 
 router = APIRouter(prefix="/internal/practices/{practice_id}")
@@ -28,6 +28,10 @@ router = APIRouter(prefix="/internal/practices/{practice_id}")
 
 def _session(request: Request) -> AsyncSession:
     return request.app.state.runtime.sessionmaker()  # type: ignore[no-any-return]
+
+
+def _catalogue(config: PracticeConfig) -> tuple[Reason, ...]:
+    return catalogue(config.settings.extra_reasons, config.settings.reason_descriptions)
 
 
 @router.get("/routing", response_model=api.RoutingState)
@@ -38,7 +42,7 @@ async def routing(practice_id: str, request: Request) -> dict[str, Any]:
         directory = await queries.directory(session, practice_id)
     return {
         **config.to_json(),
-        "reasons": [asdict(r) for r in catalogue(config.settings.extra_reasons)],
+        "reasons": [asdict(r) for r in _catalogue(config)],
         "locations": directory.get("location", []),
         "providers": directory.get("provider", []),
     }
@@ -70,8 +74,22 @@ async def reasons(
         "show_picker": bool(offered) and show,
         "why": why if offered else "reason_routing_off",
         "reasons": [asdict(r) for r in offered],
-        "catalogue": [asdict(r) for r in catalogue(config.settings.extra_reasons)],
+        "catalogue": [asdict(r) for r in _catalogue(config)],
         "current_reason": conversation.reason if conversation else None,
+    }
+
+
+@router.get("/office", response_model=api.PracticeOffice)
+async def office(practice_id: str, request: Request) -> dict[str, Any]:
+    """The practice's office hours and response target, for the patient page (X-PATIENTPAGE-1).
+    No patient data."""
+    async with _session(request) as session:
+        config = await queries.current_config(session, practice_id)
+    return {
+        "timezone": config.timezone,
+        "sla_minutes": config.sla_minutes,
+        "business_hours": [list(w) for w in config.business_hours],
+        "holidays": list(config.holidays),
     }
 
 

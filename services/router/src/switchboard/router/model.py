@@ -46,6 +46,8 @@ class RoutingSettings:
     provider_routing: bool = False
     voicemail_extensions: Mapping[str, str] = field(default_factory=dict)
     extra_reasons: Mapping[str, str] = field(default_factory=dict)
+    # Reason code -> the description the patient page shows instead of the default one.
+    reason_descriptions: Mapping[str, str] = field(default_factory=dict)
     auto_assign: Mapping[str, AutoAssignPolicy | None] = field(default_factory=dict)
     textable_numbers: frozenset[str] = frozenset()
 

@@ -34,7 +34,9 @@ def offered_reasons(
     for sub in subscriptions:
         subscribed |= sub.reasons
     return tuple(
-        r for r in catalogue(settings.extra_reasons) if r.code == OTHER or r.code in subscribed
+        r
+        for r in catalogue(settings.extra_reasons, settings.reason_descriptions)
+        if r.code == OTHER or r.code in subscribed
     )
 
 

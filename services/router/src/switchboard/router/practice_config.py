@@ -16,6 +16,7 @@ from switchboard.events import (
     Event,
     PracticeNotificationSettingsChanged,
     ReasonAdded,
+    ReasonDescribed,
     RoutingSettingsChanged,
     StaffAvailabilityChanged,
     StaffSubscriptionsSet,
@@ -29,6 +30,7 @@ CONFIG_EVENTS = (
     StaffSubscriptionsSet,
     VoicemailExtensionMapped,
     ReasonAdded,
+    ReasonDescribed,
     AutoAssignPolicySet,
     # Not routing settings, but auto-assignment never picks someone away (X-BALANCE-1).
     StaffAvailabilityChanged,
@@ -47,6 +49,12 @@ class PracticeConfig:
     timezone: str = "UTC"
     # Every applied change, counted: the position of this fold in the practice's history.
     seq: int = 0
+    # The office the patient page shows (X-PATIENTPAGE-1), from the notification settings:
+    # the response target, business hours (weekday 0 = Monday, "HH:MM", "HH:MM" or "24:00")
+    # and holidays (ISO dates).
+    sla_minutes: int | None = None
+    business_hours: tuple[tuple[int, str, str], ...] = ()
+    holidays: tuple[str, ...] = ()
 
     @classmethod
     def initial(cls, practice_id: str) -> PracticeConfig:
@@ -83,7 +91,13 @@ class PracticeConfig:
             )
             return replace(self, availability=availability)
         if isinstance(event, PracticeNotificationSettingsChanged):
-            return replace(self, timezone=event.timezone)
+            return replace(
+                self,
+                timezone=event.timezone,
+                sla_minutes=event.sla_minutes,
+                business_hours=tuple((w.weekday, w.start, w.end) for w in event.business_hours),
+                holidays=tuple(d.isoformat() for d in event.holidays),
+            )
         if isinstance(event, StaffSubscriptionsSet):
             subs = dict(self.subscriptions)
             sub = Subscription(
@@ -116,6 +130,13 @@ class PracticeConfig:
             s = replace(s, voicemail_extensions=extensions)
         elif isinstance(event, ReasonAdded):
             s = replace(s, extra_reasons={**s.extra_reasons, event.code: event.label})
+        elif isinstance(event, ReasonDescribed):
+            described = dict(s.reason_descriptions)
+            if event.description is None:
+                described.pop(event.code, None)
+            else:
+                described[event.code] = event.description
+            s = replace(s, reason_descriptions=described)
         elif isinstance(event, AutoAssignPolicySet):
             policies = {**s.auto_assign, event.inbox: event.policy}
             if event.policy is None:
@@ -137,12 +158,18 @@ class PracticeConfig:
             "provider_routing": s.provider_routing,
             "voicemail_extensions": dict(sorted(s.voicemail_extensions.items())),
             "extra_reasons": dict(sorted(s.extra_reasons.items())),
+            "reason_descriptions": dict(sorted(s.reason_descriptions.items())),
             "auto_assign": dict(sorted(s.auto_assign.items())),
             "textable_numbers": sorted(s.textable_numbers),
             "subscriptions_version": self.subscriptions_version,
             "subscriptions": [subscription_json(sub) for sub in self.subscription_list],
             "timezone": self.timezone,
             "seq": self.seq,
+            "office": {
+                "sla_minutes": self.sla_minutes,
+                "business_hours": [list(w) for w in self.business_hours],
+                "holidays": list(self.holidays),
+            },
             "availability": {
                 staff: {
                     "from": a.out_of_office_from.isoformat() if a.out_of_office_from else None,
@@ -163,6 +190,7 @@ class PracticeConfig:
             provider_routing=data["provider_routing"],
             voicemail_extensions=data["voicemail_extensions"],
             extra_reasons=data["extra_reasons"],
+            reason_descriptions=data.get("reason_descriptions", {}),
             auto_assign=data["auto_assign"],
             textable_numbers=frozenset(data["textable_numbers"]),
         )
@@ -184,6 +212,7 @@ class PracticeConfig:
             )
             for staff, a in data.get("availability", {}).items()
         }
+        office = data.get("office") or {}
         return cls(
             settings,
             subs,
@@ -191,6 +220,9 @@ class PracticeConfig:
             availability,
             data.get("timezone", "UTC"),
             data.get("seq", settings.version + data["subscriptions_version"]),
+            sla_minutes=office.get("sla_minutes"),
+            business_hours=tuple((w[0], w[1], w[2]) for w in office.get("business_hours", [])),
+            holidays=tuple(office.get("holidays", [])),
         )
 
 

@@ -1,4 +1,5 @@
-"""Pure: the notifier's internal API (`GET /internal/practices/{p}/notification-settings`)."""
+"""Pure: the notifier's internal API (`GET /internal/practices/{p}/notification-settings`,
+`GET /internal/practices/{p}/webhooks`)."""
 
 from __future__ import annotations
 
@@ -25,3 +26,17 @@ class NotificationSettings(BaseModel):
     escalation_reassign_to: str | None
     coalesce_seconds: int
     configured: bool
+
+
+class WebhookSubscription(BaseModel):
+    """One of a practice's outbound webhook subscriptions: its id and URL, never its secret
+    (shown once, when it was set)."""
+
+    subscription_id: str
+    url: str
+
+
+class WebhookList(BaseModel):
+    """A practice's current webhook subscriptions (removed ones left out), by id."""
+
+    webhooks: list[WebhookSubscription]

@@ -2,6 +2,7 @@
 
     GET  /routing                   RoutingState: configuration, catalogue, directory
     GET  /reasons                   ReasonsOffer (R-REASON-2, R-REASON-3)
+    GET  /office                    PracticeOffice: hours and response target (X-PATIENTPAGE-1)
     GET  /coverage                  Coverage (X-COVERAGE-1)
     GET  /config/history            ConfigHistory (X-ASOF-1)
     GET  /config/events/{event_id}  ConfigApplied (404 until applied)
@@ -26,6 +27,8 @@ from switchboard.events.messages import MessageRouted
 class Reason(BaseModel):
     code: str
     label: str
+    # One line the patient page shows under the reason (X-PATIENTPAGE-1); may be empty.
+    description: str = ""
 
 
 class Subscription(BaseModel):
@@ -54,6 +57,8 @@ class PracticeConfig(BaseModel):
     provider_routing: bool
     voicemail_extensions: dict[str, str]
     extra_reasons: dict[str, str]
+    # A practice's own reason descriptions (X-PATIENTPAGE-1); older snapshots have none.
+    reason_descriptions: dict[str, str] = {}
     auto_assign: dict[str, str | None]
     textable_numbers: list[str]
     subscriptions_version: int
@@ -84,6 +89,16 @@ class ReasonsOffer(BaseModel):
     reasons: list[Reason]
     catalogue: list[Reason]
     current_reason: str | None
+
+
+class PracticeOffice(BaseModel):
+    """What the patient page shows about the practice's office (X-PATIENTPAGE-1), from its
+    notification settings: the response target, business hours and holidays, in its zone."""
+
+    timezone: str
+    sla_minutes: int | None
+    business_hours: list[tuple[int, str, str]]  # [weekday (0 = Monday), "HH:MM", "HH:MM"]
+    holidays: list[str]  # ISO dates
 
 
 class Gap(BaseModel):

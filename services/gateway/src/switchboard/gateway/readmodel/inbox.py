@@ -87,7 +87,8 @@ class Filters:
 
 SUMMARY = """
     c.conversation_id, c.channel, c.line, c.sender, c.patient_id, c.matched_patient_ids,
-    c.status, c.assignee, c.reason, c.location_id, c.provider_id, c.inboxes,
+    c.status, c.assignee, c.reason, c.reason_source, c.location_id, c.location_source,
+    c.provider_id, c.inboxes,
     c.message_count, c.last_message_at, c.last_inbound_at, c.version,
     p.given_name, p.family_name, l.name AS location_name, r.read_at
 """
@@ -237,8 +238,9 @@ async def history(session: AsyncSession, practice_id: str, cid: uuid.UUID) -> di
     decisions = await session.execute(
         text(
             f"""
-            SELECT d.event_id, d.message_id, d.trigger, d.reason, d.location_id,
-                   l.name AS location_name, d.provider_id, d.recipients, d.inboxes, d.decided_at
+            SELECT d.event_id, d.message_id, d.trigger, d.reason, d.reason_source,
+                   d.location_id, d.location_source, l.name AS location_name, d.provider_id,
+                   d.recipients, d.inboxes, d.decided_at
             FROM {s}.decisions d
             LEFT JOIN {s}.locations l
                 ON l.practice_id = d.practice_id AND l.location_id = d.location_id

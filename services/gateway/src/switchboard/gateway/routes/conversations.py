@@ -16,15 +16,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from switchboard.events import ConversationRead
 from switchboard.gateway.access_log import record_access
 from switchboard.gateway.app_state import session_of
 from switchboard.gateway.conversation_access import Caller, VisibleConversation
 from switchboard.gateway.conversations import (
+    REASON_SOURCE_DOC,
     ConversationSummary,
+    Location,
     eligible_assignees,
+    location_of,
     summary,
 )
 from switchboard.gateway.readmodel import inbox
@@ -51,6 +54,11 @@ class Message(BaseModel):
     actor: str | None
     details: dict[str, Any] | None
     delivery: dict[str, Any] | None
+    # An inbound message's own routing (its decision, R-REASON-4, R-LOC-4): null for
+    # outbound ones.
+    reason: str | None = None
+    reason_source: str | None = Field(default=None, description=REASON_SOURCE_DOC)
+    location: Location | None = None
 
 
 class Decision(BaseModel):
@@ -58,8 +66,10 @@ class Decision(BaseModel):
     message_id: uuid.UUID | None
     trigger: str
     reason: str
+    reason_source: str | None = Field(default=None, description=REASON_SOURCE_DOC)
     location_id: str | None
     location_name: str | None
+    location: Location
     provider_id: str | None
     recipients: list[str]
     inboxes: list[str]
@@ -99,15 +109,31 @@ async def read_conversation(
         log.warning("read_marker_not_published", conversation_id=str(conversation_id))
     base = summary(row).model_dump()
     base["unread"] = False
+    decisions = [Decision(**d, location=location_of(d)) for d in hist["decisions"]]
     return ConversationDetail(
         **base,
         explanation=row["explanation"],
-        decisions=[Decision(**d) for d in hist["decisions"]],
-        messages=[Message(**m) for m in hist["messages"]],
+        decisions=decisions,
+        messages=_with_routing(hist["messages"], decisions),
         sent_by=list(row["sent_by"] or []),
         linked_by=row["linked_by"],
         answerable=row["patient_id"] is not None,
     )
+
+
+def _with_routing(messages: list[dict[str, Any]], decisions: list[Decision]) -> list[Message]:
+    """Each inbound message with its own decision's reason, reason source and location."""
+    routed = {d.message_id: d for d in decisions if d.message_id is not None}
+    out = []
+    for m in messages:
+        d = routed.get(m["message_id"]) if m["direction"] == "inbound" else None
+        if d is None:
+            out.append(Message(**m))
+        else:
+            out.append(
+                Message(**m, reason=d.reason, reason_source=d.reason_source, location=d.location)
+            )
+    return out
 
 
 @router.get("/conversations/{conversation_id}/assignees")

@@ -12,6 +12,14 @@ reason. T-1: staff ids are checked against the caller's own practice.
 `GET /api/notify/practice-settings` (practice admins) reads the practice's current settings
 from the notifier's internal API (what it folded), in the PUT's shape plus `configured`, so a
 screen can change one field and PUT the rest back unchanged.
+
+X-NOTIFYADMIN-1: every setting here has an admin screen (web/static/admin/hours.js,
+escalation.js): `GET /api/notify/timezones` is the list the time zone is picked from (a PUT
+naming a zone not in it is a 422), `GET /api/notify/webhooks` the current subscriptions
+(ids and URLs; a secret is shown only once, when set).
+
+Its size: one noun's routes with their input models and validation (windows, webhook URLs,
+channels); split, the models would sit apart from the routes that are their only users.
 """
 
 from __future__ import annotations
@@ -40,7 +48,7 @@ from switchboard.events import (
     WebhookSubscriptionChanged,
     WeeklyWindow,
 )
-from switchboard.gateway import clients
+from switchboard.gateway import clients, timezones
 from switchboard.gateway.auth import Principal
 from switchboard.gateway.auth_deps import admin_only, principal
 from switchboard.gateway.staff import StaffLookup, staff_lookup
@@ -195,6 +203,19 @@ class PreferencesIn(_In):
     channels: list[ChannelIn] = Field(max_length=10)
 
 
+class TimeZones(BaseModel):
+    zones: list[str]
+
+
+class Webhook(BaseModel):
+    subscription_id: str
+    url: str
+
+
+class Webhooks(BaseModel):
+    webhooks: list[Webhook]
+
+
 class Accepted(BaseModel):
     event_id: uuid.UUID
     event_type: str
@@ -275,6 +296,30 @@ async def get_practice_settings(
         ) from None
 
 
+@router.get("/timezones")
+async def list_timezones(p: Annotated[Principal, Depends(admin_reader)]) -> TimeZones:
+    """The IANA time zones a practice may pick, sorted (a screen searches them)."""
+    return TimeZones(zones=list(timezones.zones()))
+
+
+@router.get("/webhooks")
+async def list_webhooks(
+    request: Request, p: Annotated[Principal, Depends(admin_reader)]
+) -> Webhooks:
+    """The practice's webhook subscriptions (T-1: its own), from the notifier; no secrets."""
+    response = await clients.of(request).call(
+        "notifier", "GET", f"/internal/practices/{p.practice_id}/webhooks"
+    )
+    if response.status_code != 200:
+        raise clients.of(request).failed("notifier", response)
+    try:
+        return Webhooks.model_validate(response.json())
+    except ValueError:
+        raise HTTPException(
+            502, "the notification service returned webhooks that could not be read"
+        ) from None
+
+
 @router.put("/practice-settings", status_code=202)
 async def set_practice_settings(
     body: PracticeSettingsIn,
@@ -282,6 +327,9 @@ async def set_practice_settings(
     p: Annotated[Principal, Depends(admin)],
     lookup: Lookup,
 ) -> Accepted:
+    if not timezones.is_known(body.timezone):
+        # ZoneInfo also loads a few aliases and files the list leaves out: pick from the list.
+        raise HTTPException(422, f"timezone: unknown time zone {body.timezone!r}")
     await _require_staff(lookup, p, body.front_line_staff_ids, "front_line_staff_ids")
     if body.escalation_reassign_to:
         await _require_staff(lookup, p, [body.escalation_reassign_to], "escalation_reassign_to")

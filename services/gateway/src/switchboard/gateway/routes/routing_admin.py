@@ -24,6 +24,7 @@ from switchboard.events import (
     AutoAssignPolicySet,
     Event,
     ReasonAdded,
+    ReasonDescribed,
     RoutingSettingsChanged,
     StaffSubscriptionsSet,
     VoicemailExtensionMapped,
@@ -349,6 +350,29 @@ async def set_auto_assign(
     if inbox != UNASSIGNED and not SHARED_INBOX.match(inbox):
         raise HTTPException(422, f"unknown inbox {inbox!r}: use 'unassigned' or 'shared:<id>'")
     event = AutoAssignPolicySet(**_envelope(p), inbox=inbox, policy=body.policy)
+    return await _append_and_wait(request, response, event)
+
+
+class ReasonDescription(BaseModel):
+    # None (or omitted): back to the default description.
+    description: str | None = Field(default=None, max_length=160)
+
+
+@router.put("/admin/routing/reasons/{code}/description")
+async def describe_reason(
+    code: str,
+    body: ReasonDescription,
+    request: Request,
+    response: Response,
+    p: Annotated[Principal, Depends(practice_admin)],
+) -> dict[str, Any]:
+    """Word the line the patient page shows under a reason (X-PATIENTPAGE-1); empty or null
+    puts the default back."""
+    state = await clients.router_answer(request, api.RoutingState, "GET", p.practice_id, "/routing")
+    if code not in {r.code for r in state.reasons}:
+        raise HTTPException(404, f"no reason {code!r} in this practice's catalogue")
+    text = (body.description or "").strip() or None
+    event = ReasonDescribed(**_envelope(p), code=code, description=text)
     return await _append_and_wait(request, response, event)
 
 

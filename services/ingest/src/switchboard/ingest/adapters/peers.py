@@ -53,6 +53,15 @@ class Peers:
             raise PeerUnavailable("router: no answer about reasons")
         return body
 
+    async def office(self, practice_id: str) -> dict[str, Any]:
+        """{timezone, sla_minutes, business_hours, holidays} from the router (X-PATIENTPAGE-1)."""
+        body = await self._get(
+            self.settings.router_url, "router", f"/internal/practices/{practice_id}/office", {}
+        )
+        if not isinstance(body, dict):
+            raise PeerUnavailable("router: no answer about the office")
+        return body
+
     async def patients_by_contact(
         self, practice_id: str, *, phone: str | None = None, email: str | None = None
     ) -> list[dict[str, Any]]:

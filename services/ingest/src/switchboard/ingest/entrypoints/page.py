@@ -30,7 +30,11 @@ HEADERS = {
     "cache-control": "no-store",
     "x-frame-options": "DENY",
 }
-ASSETS = {"patient.js": "text/javascript", "patient.css": "text/css"}
+ASSETS = {
+    "patient.js": "text/javascript",
+    "patient_office.js": "text/javascript",
+    "patient.css": "text/css",
+}
 
 
 @cache

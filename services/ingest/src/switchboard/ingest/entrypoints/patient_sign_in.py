@@ -4,7 +4,9 @@ message is taken, and the session every other patient route depends on.
     POST /patient/{p}/sessions            identity check (name + date of birth against the
                                           practice's patients using the phone, or the address
                                           a secure message went to) -> a bearer token
-    GET  /patient/{p}/practice            the practice's name for the page (no sign-in)
+    GET  /patient/{p}/practice            what the page shows before sign-in (no sign-in):
+                                          the practice's name, the emergency notice, its
+                                          response target, hours and holidays (X-PATIENTPAGE-1)
 """
 
 from __future__ import annotations
@@ -109,10 +111,33 @@ def practice_display_name(request: Request, practice: str) -> str:
 
 @router.get("/practice")
 async def practice_info(practice: Practice, request: Request) -> dict[str, Any]:
-    """What the page shows before sign-in: the practice's name. Nothing about patients."""
+    """What the page shows before sign-in (X-PATIENTPAGE-1): the practice's name, the
+    emergency notice, and its office from the router (response target in minutes, business
+    hours, upcoming holidays, time zone; `office` null when the router cannot be asked, the
+    page then leaves them out). Nothing about patients."""
     if practice not in request.app.state.directory.practices:
         raise HTTPException(404, "no such practice")
-    return {"practice_id": practice, "name": practice_display_name(request, practice)}
+    peers: Peers = request.app.state.peers
+    office: dict[str, Any] | None
+    try:
+        office = await peers.office(practice)
+    except PeerUnavailable as exc:
+        log.warning("office_unavailable", practice_id=practice, error=str(exc))
+        office = None
+    if office is not None:
+        today = datetime.now(UTC).date().isoformat()
+        office = {
+            "timezone": office.get("timezone", "UTC"),
+            "response_minutes": office.get("sla_minutes"),
+            "business_hours": office.get("business_hours", []),
+            "holidays": [d for d in office.get("holidays", []) if d >= today][:10],
+        }
+    return {
+        "practice_id": practice,
+        "name": practice_display_name(request, practice),
+        "emergency_notice": ingest_settings(request).patient_emergency_notice,
+        "office": office,
+    }
 
 
 @router.post("/sessions", status_code=201, response_model=SignedIn)

@@ -6,6 +6,9 @@ import { loadRouting } from './admin/common.js';
 import { ehrSync, routingSettings, voicemail } from './admin/routing.js';
 import { adminSubscriptions, ownSubscriptions } from './admin/subscriptions.js';
 import { lines, notifications, templates } from './admin/config.js';
+import { officeHours } from './admin/hours.js';
+import { escalation, webhooks } from './admin/escalation.js';
+import { reasonDescriptions } from './admin/reason_descriptions.js';
 
 const { user, app } = await startPage();
 
@@ -17,6 +20,10 @@ const SECTIONS = [
   ['lines', 'Sending lines', (p) => lines(p)],
   ['templates', 'Templates', (p) => templates(p, user)],
   ['notifications', 'Notifications', (p) => notifications(p)],
+  ['hours', 'Office hours', (p) => officeHours(p)],
+  ['escalation', 'Escalation', (p) => escalation(p)],
+  ['webhooks', 'Alert webhooks', (p) => webhooks(p)],
+  ['reason-descriptions', 'Reason descriptions', (p) => reasonDescriptions(p)],
 ];
 
 // A tab list (WAI-ARIA tabs: arrow keys, Home/End move between tabs; Tab enters the panel).

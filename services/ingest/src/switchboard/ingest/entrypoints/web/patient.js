@@ -1,6 +1,7 @@
 // The patient messenger and the secure-email page, over ingest's patient API.
 // Every piece of data goes into the page as text (textContent, text nodes), never as HTML.
 // New replies arrive by polling GET /messages every few seconds: simple and enough here.
+import { showOffice } from './patient_office.js';
 
 const POLL_MS = 4000;
 const parts = location.pathname.split('/').filter(Boolean); // patient/<practice>[/secure/<id>]
@@ -95,6 +96,7 @@ async function loadPractice() {
       $('practice-name').textContent = info.name;
       document.title = `Message ${info.name}`;
     }
+    showOffice(info, $, el);
   } catch (e) {
     if (e.status === 404) {
       showError('This practice is not known. Check the address you were given.');
@@ -343,7 +345,10 @@ async function refreshReasons() {
     ...offered.map((r) => {
       const input = el('input', { type: 'radio', name: 'reason', value: r.code, required: '' });
       if (r.code === chosen) input.checked = true;
-      return el('label', {}, input, el('span', { text: r.label }));
+      // The one-line description under the label (X-PATIENTPAGE-1), read with it.
+      const text = el('span', { class: 'reason-text' }, el('span', { text: r.label }),
+        r.description ? el('span', { class: 'reason-description', text: r.description }) : null);
+      return el('label', {}, input, text);
     }),
   );
 }

@@ -1,6 +1,6 @@
 // Sending lines and labels (I-LINE-1), reply templates, notification settings (I-NOTIFY-1).
 import { api, announce, el } from '../api.js';
-import { act, errorBox, reasonLabel, state } from './common.js';
+import { act, errorBox, reasonLabel } from './common.js';
 
 const CHANNEL = { sms: 'SMS', voicemail: 'Voicemail', email: 'Email' };
 
@@ -154,6 +154,7 @@ function kept(current) {
     items.push(`Business hours: ${current.business_hours
       .map((w) => `${WEEKDAYS[w.weekday]} ${w.start}\u2013${w.end}`).join(', ')}`);
   }
+  items.push(`Time zone: ${current.timezone}`);
   if (current.holidays.length) items.push(`Holidays: ${current.holidays.join(', ')}`);
   if (current.front_line_staff_ids.length) {
     items.push(`Front-line staff: ${current.front_line_staff_ids.join(', ')}`);
@@ -164,7 +165,7 @@ function kept(current) {
   items.push(`Alerts about one conversation within ${current.coalesce_seconds} s are combined`);
   return el('div', { class: 'muted' },
     el('p', { id: 'nt-kept-title' }, 'Also set (kept as they are when you save; changed '
-      + 'through the API):'),
+      + 'under Office hours and Escalation):'),
     el('ul', { 'aria-labelledby': 'nt-kept-title' }, items.map((t) => el('li', {}, t))));
 }
 
@@ -181,10 +182,6 @@ export async function notifications(panel) {
     id: 'nt-sla', type: 'number', min: 1, max: 43200, size: 6,
     value: current.sla_minutes ?? '',
   });
-  // Never configured: suggest the practice's time zone (what is shown is what is saved).
-  const suggested = state.routing?.timezone && state.routing.timezone !== 'UTC'
-    ? state.routing.timezone : 'America/New_York';
-  const tz = el('input', { id: 'nt-tz', value: configured ? current.timezone : suggested });
   const err = errorBox();
   const save = el('button', { class: 'primary', type: 'submit' }, 'Save notification settings');
   const form = el('form', {},
@@ -197,7 +194,6 @@ export async function notifications(panel) {
       choice('patient_page', 'The patient\'s page',
         'Opens the patient\'s page in the practice\'s EHR flow.')),
     el('label', { for: 'nt-sla' }, 'Response target in minutes (optional)'), sla,
-    el('label', { for: 'nt-tz' }, 'Practice time zone'), tz,
     kept(current),
     el('div', { class: 'actions' }, save), err);
   form.addEventListener('submit', (ev) => {
@@ -205,7 +201,6 @@ export async function notifications(panel) {
     const body = {
       ...current,
       link_target: form.querySelector('input[name=link_target]:checked').value,
-      timezone: tz.value.trim() || 'UTC',
       sla_minutes: sla.value ? Number(sla.value) : null,
     };
     act(save, async () => {

@@ -27,6 +27,7 @@ from switchboard.gateway.conversations import (
     eligible_assignees,
     summary,
 )
+from switchboard.gateway.delivery_state import newest
 from switchboard.gateway.readmodel import inbox
 from switchboard.platform.kafka import PublishError
 from switchboard.platform.logging import get_logger
@@ -51,6 +52,10 @@ class Message(BaseModel):
     actor: str | None
     details: dict[str, Any] | None
     delivery: dict[str, Any] | None
+    # The newest delivery state, a failure in words (I-DELIV-3, I-DELIV-5); None inbound.
+    delivery_state: dict[str, Any] | None = None
+    # The reply that sent this failed one again (I-DELIV-4).
+    retried_by: uuid.UUID | None = None
 
 
 class Decision(BaseModel):
@@ -103,11 +108,31 @@ async def read_conversation(
         **base,
         explanation=row["explanation"],
         decisions=[Decision(**d) for d in hist["decisions"]],
-        messages=[Message(**m) for m in hist["messages"]],
+        messages=messages(hist["messages"]),
         sent_by=list(row["sent_by"] or []),
         linked_by=row["linked_by"],
         answerable=row["patient_id"] is not None,
     )
+
+
+def messages(rows: list[dict[str, Any]]) -> list[Message]:
+    """The history's messages, each reply with its newest delivery state and its retry."""
+    retries = {
+        str((m["details"] or {}).get("retry_of")): m["message_id"]
+        for m in rows
+        if (m["details"] or {}).get("retry_of")
+    }
+    out = []
+    for m in rows:
+        state = newest(m["delivery"], outbound=m["direction"] == "outbound")
+        out.append(
+            Message(
+                **m,
+                delivery_state=state.as_dict() if state else None,
+                retried_by=retries.get(str(m["message_id"])),
+            )
+        )
+    return out
 
 
 @router.get("/conversations/{conversation_id}/assignees")

@@ -5,7 +5,7 @@ import { announce, api, ApiError, el, formatTime, query } from '../api.js';
 import {
   badge, channelName, directory, displayName, inboxName, labels, reasonName,
 } from './common.js';
-import { announceChanges, deliveryNote, deliveryStates, retryReply } from './delivery.js';
+import { announceChanges, announceLatest, deliveryNote, deliveryStates, retryReply } from './delivery.js';
 import { PatientPanel } from './panel.js';
 import { ReplyBox } from './reply.js';
 
@@ -207,9 +207,10 @@ export class Conversation {
       assignee ? `Assigned to ${directory.staffName(assignee)}` : 'Unassigned');
   }
 
-  applied(result) {
+  async applied(result) {
     if (result && result.conversation) this.changed(result.conversation);
-    this.reload();
+    await this.reload();
+    if (this.conv) announceLatest(this.conv, this.user.user_id);
   }
 
   // --- linking an unrecognized conversation (I-UNREC-1) ---
@@ -290,7 +291,7 @@ export class Conversation {
   }
 
   async retry(m, button) {
-    if (await retryReply(this.id, m, button)) await this.reload();
+    if (await retryReply(this.id, m, button)) await this.applied(null);
   }
 
   async download(a) {

@@ -43,6 +43,13 @@ export function deliveryStates(conv) {
   return out;
 }
 
+function tell(s, conv) {
+  if (s.failed) announce(`Not sent: ${s.words}`, { error: true });
+  else if (s.state === 'sent') announce(conv.status === 'closed' ? 'Reply sent; the conversation is closed.' : 'Reply sent.');
+  else if (s.state === 'delivered') announce('Reply delivered.');
+  else if (s.state === 'read') announce('The patient read your reply.');
+}
+
 // Tell the sender what happened to their reply, honestly, when its state changes live.
 export function announceChanges(before, conv, userId) {
   if (!before) return;
@@ -50,9 +57,14 @@ export function announceChanges(before, conv, userId) {
     const s = m.delivery_state;
     if (!s || m.actor !== userId || before.get(m.message_id) === s.state) continue;
     if (!before.has(m.message_id) && s.state === 'queued') continue;
-    if (s.failed) announce(`Not sent: ${s.words}`, { error: true });
-    else if (s.state === 'sent') announce(conv.status === 'closed' ? 'Reply sent; the conversation is closed.' : 'Reply sent.');
-    else if (s.state === 'delivered') announce('Reply delivered.');
-    else if (s.state === 'read') announce('The patient read your reply.');
+    tell(s, conv);
   }
+}
+
+// Just after sending: the sender's newest reply may already have its result (a live
+// update can overtake the answer to the send): say it, so "queued" is not the last word.
+export function announceLatest(conv, userId) {
+  const mine = (conv.messages || []).filter((m) => m.actor === userId && m.delivery_state);
+  const last = mine[mine.length - 1];
+  if (last && last.delivery_state.state !== 'queued') tell(last.delivery_state, conv);
 }

@@ -81,7 +81,7 @@ def test_send_and_close_closes_the_conversation_once_sent(demo_system, new_page)
     expect(page.get_by_label("Message")).to_have_value("👍")
     page.get_by_label("Message").fill("Your refill is ready for pickup.")
     page.get_by_role("button", name="Send and Close").click()
-    expect(conv.get_by_text("Your refill is ready for pickup.")).to_be_visible()
+    expect(conv.get_by_text("Your refill is ready for pickup.")).to_be_visible(timeout=15_000)
     # It closes once the channel accepted the reply; one that failed leaves it open
     # (I-DELIV-1, I-DELIV-2). Under `make up` without an SMS provider it fails.
     state = (

@@ -3,10 +3,14 @@ not by name, and a failure in words."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from switchboard.events import ReplyDeliveryUpdated
+from switchboard.gateway import live_relay
+from switchboard.gateway.auth import Principal
 from switchboard.gateway.delivery_state import failure_words, newest
 
 T0 = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
@@ -96,3 +100,29 @@ def test_the_carriers_failure_wins_a_tie_with_its_status_and_says_the_code():
 def test_every_failure_code_reads_as_a_sentence(why, words):
     # covers I-DELIV-5
     assert failure_words(why) == words
+
+
+def test_a_carrier_status_is_relayed_live_to_those_who_may_read_it():
+    # covers I-DELIV-3, I-LIVE-1
+    eid, cid = uuid.uuid4(), uuid.uuid4()
+    read = ReplyDeliveryUpdated(
+        event_id=eid,
+        correlation_id=eid,
+        occurred_at=T0,
+        practice_id="demo",
+        conversation_id=cid,
+        message_id=uuid.uuid4(),
+        channel="sms",
+        actor="u-ma",
+        provider_message_id="SM1",
+        status="read",
+        updated_at=T0,
+    )
+    me = Principal("u-1", "demo", "staff", frozenset())
+    told = live_relay.view(read, me, visible=True)
+    assert told == {
+        "type": "conversation",
+        "conversation_id": str(cid),
+        "change": "ReplyDeliveryUpdated",
+    }
+    assert live_relay.view(read, me, visible=False) is None

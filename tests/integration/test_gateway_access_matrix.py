@@ -334,6 +334,15 @@ CASES = [
         body=lambda c: {"body": "hello", **STALE},
     ),
     Case(
+        "POST",
+        "/api/conversations/{conversation_id}/messages/{message_id}/retry",
+        404,
+        reads_marked,
+        conversation=True,
+        path="/api/conversations/{cid}/messages/00000000-0000-4000-8000-000000000000/retry",
+        why="no such reply: refused after the access check, nothing sent",
+    ),
+    Case(
         "GET",
         "/api/routing/reasons",
         200,

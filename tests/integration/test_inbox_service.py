@@ -388,6 +388,18 @@ async def test_patient_panel_beside_the_conversation(world):
     assert "encounters" in json.dumps(panel)
 
 
+async def replies_settled(w: World, cid: uuid.UUID) -> None:
+    """Wait until every reply of `cid` has a result (here a failure: this ingest has no SMS
+    provider), so a status set by hand afterwards is not undone by its reopen (I-DELIV-2)."""
+
+    async def settled() -> bool:
+        messages = (await w.conversation(cid, "u-ct"))["messages"]
+        out = [m for m in messages if m["direction"] == "outbound"]
+        return all(m["delivery_state"]["state"] != "queued" for m in out)
+
+    await eventually(settled)
+
+
 async def test_assign_status_reply_and_versions(world):
     # covers I-ASSIGN-1, I-STATUS-1, I-VIEW-1
     w = world
@@ -420,15 +432,19 @@ async def test_assign_status_reply_and_versions(world):
     items = await w.listing("shared/unassigned", "u-admin", unassigned_only="true")
     assert all(c["conversation_id"] != str(cid) for c in items)
 
-    # "Send and Close" is the default; the reply shows in Sent
+    # "Send and Close" is the default; the reply shows in Sent. It closes only once sent
+    # (I-DELIV-1), which never happens here: this ingest has no SMS provider.
     r = await w.post(f"/api/conversations/{cid}/reply", "u-ct", {"body": "Sent to your pharmacy"})
     assert r.status_code == 200, r.text
-    assert r.json()["conversation"]["status"] == "closed"
+    assert r.json()["conversation"]["status"] == "open"
     assert await w.listed("my/sent", "u-ct", cid)
     detail = await w.conversation(cid, "u-ct")
     assert [m["direction"] for m in detail["messages"]] == ["inbound", "outbound"]
     assert detail["messages"][1]["actor"] == "u-ct"
     # any inbound message opens it again
+    await replies_settled(w, cid)  # (its failure reopens it: I-DELIV-2)
+    r = await w.post(f"/api/conversations/{cid}/status", "u-ct", {"status": "closed"})
+    assert r.status_code == 200 and r.json()["conversation"]["status"] == "closed"
     await w.sms(sender, "Thanks! One more question")
 
     async def reopened() -> bool:
@@ -441,6 +457,7 @@ async def test_assign_status_reply_and_versions(world):
     )
     assert r.status_code == 200 and r.json()["conversation"]["status"] == "open"
     # by hand, any time
+    await replies_settled(w, cid)
     r = await w.post(f"/api/conversations/{cid}/status", "u-ct", {"status": "closed"})
     assert r.status_code == 200 and r.json()["conversation"]["status"] == "closed"
     assert await w.listed("care-team/directed", "u-ct", cid, status="closed")
@@ -526,8 +543,11 @@ async def test_search_by_phone_name_text_with_filters(world):
     # covers I-SEARCH-1
     w = world
     cid, sender, _ = await refill_request(w)
-    # answered with "Send and Close" (the default), never assigned
+    # answered, then closed, never assigned
     r = await w.post(f"/api/conversations/{cid}/reply", "u-ct", {"body": "Sent to your pharmacy"})
+    assert r.status_code == 200, r.text
+    await replies_settled(w, cid)
+    r = await w.post(f"/api/conversations/{cid}/status", "u-ct", {"status": "closed"})
     assert r.status_code == 200 and r.json()["conversation"]["status"] == "closed", r.text
 
     async def ids(who: str = "u-admin", **params: Any) -> set[str]:
@@ -549,6 +569,52 @@ async def test_search_by_phone_name_text_with_filters(world):
     assert str(cid) not in await ids("u-staff", text="inhaler")  # not in any of my views
     assert (await w.get("/api/search", "u-admin")).status_code == 422
     assert (await w.get("/api/search", "u-admin", phone="12")).status_code == 422
+
+
+async def test_a_reply_with_no_sms_provider_stays_open_says_why_and_retries_once(world):
+    # covers I-DELIV-1, I-DELIV-2, I-DELIV-3, I-DELIV-4, I-DELIV-5
+    w = world
+    cid, _, _ = await refill_request(w)
+    r = await w.post(f"/api/conversations/{cid}/reply", "u-ct", {"body": "Ready at 3pm"})
+    assert r.status_code == 200 and r.json()["conversation"]["status"] == "open", r.text
+
+    async def failed() -> dict[str, Any] | None:
+        out = [
+            m
+            for m in (await w.conversation(cid, "u-ct"))["messages"]
+            if m["direction"] == "outbound"
+        ]
+        state = out[-1]["delivery_state"]
+        return out[-1] if state["state"] == "failed" else None
+
+    reply = await eventually(failed)
+    state = reply["delivery_state"]
+    assert state["words"] == "No SMS provider is configured for this practice."
+    assert state["why"] == "sms_not_configured" and state["label"] == "Failed"
+    detail = await w.conversation(cid, "u-ct")
+    assert detail["status"] == "open"  # the patient got nothing: still in the open queue
+    # no retry of a reply that did not fail, nor of an inbound message
+    inbound = detail["messages"][0]["message_id"]
+    r = await w.post(f"/api/conversations/{cid}/messages/{inbound}/retry", "u-ct", {})
+    assert r.status_code == 404
+    # Retry, clicked twice: one new reply naming the failed one, the same body
+    path = f"/api/conversations/{cid}/messages/{reply['message_id']}/retry"
+    first, second = await w.post(path, "u-ct", {}), await w.post(path, "u-ct", {})
+    assert first.status_code == second.status_code == 200, (first.text, second.text)
+    assert first.json()["event_id"] == second.json()["event_id"]
+
+    async def retried() -> list[dict[str, Any]] | None:
+        out = [
+            m
+            for m in (await w.conversation(cid, "u-ct"))["messages"]
+            if m["direction"] == "outbound"
+        ]
+        return out if len(out) == 2 and out[1]["delivery_state"]["failed"] else None
+
+    original, again = await eventually(retried)
+    assert again["body"] == "Ready at 3pm" and again["details"]["retry_of"] == reply["message_id"]
+    assert original["retried_by"] == again["message_id"] and again["retried_by"] is None
+    assert (await w.conversation(cid, "u-ct"))["status"] == "open"
 
 
 async def test_paging_with_a_keyset_cursor(world):

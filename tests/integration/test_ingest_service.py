@@ -669,3 +669,37 @@ async def test_a_conversation_staff_linked_lets_its_patient_open_a_secure_messag
         },
     )
     assert r.status_code == 201, r.text
+
+
+async def test_send_and_close_closes_once_sent_and_an_undelivered_reply_reopens(world):
+    # covers I-DELIV-1, I-DELIV-2, I-AUDIT-1
+    closing, kept = reply(uuid.uuid4()), reply(uuid.uuid4(), keep_open=True)
+    await world.publish(closing, kept)
+    sent = await world.delivered("ReplySent", closing.message_id)
+    await world.delivered("ReplySent", kept.message_id)
+
+    def changes(r: ReplyRequested) -> list[Any]:
+        return world.actions.of("ConversationStatusChanged", conversation_id=r.conversation_id)
+
+    await eventually(lambda: changes(closing))
+    (close,) = changes(closing)
+    # closed by the staff member who asked, because the channel accepted the reply
+    assert close.status == "closed" and close.actor == closing.actor
+    assert close.causation_id == sent.event_id and close.occurred_at == sent.sent_at
+    # the carrier then says it never arrived: the conversation opens again, by the system
+    r = await world.post_form(
+        f"/webhooks/twilio/status/{P}",
+        {
+            "MessageSid": sent.provider_message_id,
+            "MessageStatus": "undelivered",
+            "ErrorCode": "30003",
+        },
+    )
+    assert r.status_code == 204
+    failed = await world.delivered("ReplyFailed", closing.message_id)
+    await eventually(lambda: len(changes(closing)) == 2)
+    reopen = changes(closing)[1]
+    assert reopen.status == "open" and reopen.actor == "system"
+    assert reopen.causation_id == failed.event_id
+    await asyncio.sleep(0.3)
+    assert changes(kept) == []  # "Send and keep Open": nothing to change

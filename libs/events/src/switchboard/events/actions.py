@@ -40,7 +40,9 @@ class ConversationAssigned(ConversationAction):
 
 @register
 class ConversationStatusChanged(ConversationAction):
-    """Opened or closed by hand, or closed by "Send and Close" (I-STATUS-1)."""
+    """Opened or closed by hand; closed by "Send and Close" once the reply was sent, or
+    opened again because a reply failed (I-STATUS-1, I-DELIV-1, I-DELIV-2: then appended by
+    ingest, caused by the ReplySent / ReplyFailed)."""
 
     event_type: Literal["ConversationStatusChanged"] = "ConversationStatusChanged"
     version: Literal[1] = 1
@@ -83,10 +85,11 @@ class ReplyAttachment(BaseModel):
 @register
 class ReplyRequested(ConversationAction):
     """A staff reply handed to ingest to send on the conversation's channel and line
-    (I-REPLY-1, I-LINE-1). Contains patient data (the body). Whether the conversation closes
-    is a separate ConversationStatusChanged appended with it ("Send and Close", I-STATUS-1);
-    `keep_open` records the choice. `message_id` is the outbound message's id, which the
-    delivery events (ReplySent / ReplyFailed) name."""
+    (I-REPLY-1, I-LINE-1). Contains patient data (the body). `keep_open` False is "Send and
+    Close" (I-STATUS-1): ingest appends the close once the channel accepted the reply, with
+    its ReplySent (I-DELIV-1). `message_id` is the outbound message's id, which the delivery
+    events (ReplySent / ReplyFailed / ReplyDeliveryUpdated) name. `retry_of` names the failed
+    reply this one sends again (I-DELIV-4)."""
 
     event_type: Literal["ReplyRequested"] = "ReplyRequested"
     version: Literal[1] = 1
@@ -103,6 +106,10 @@ class ReplyRequested(ConversationAction):
     keep_open: bool = False
     template_id: str | None = Field(default=None, max_length=128)
     requested_at: AwareDatetime
+    retry_of: uuid.UUID | None = Field(
+        default=None,
+        description="The message id of the failed reply this one sends again (a Retry).",
+    )
 
 
 @register

@@ -38,6 +38,7 @@ from switchboard.events import (
     Event,
     MessageRouted,
     PresenceChanged,
+    ReplyDeliveryUpdated,
     ReplyFailed,
     ReplySent,
     Topic,
@@ -63,7 +64,14 @@ CLIENT_QUEUE = 500
 # How long a conversation change waits for the projection before it is relayed anyway.
 APPLY_WAIT_S = 3.0
 APPLY_POLL_S = 0.02
-CONVERSATION_EVENTS = (MessageRouted, ConversationAction, ReplySent, ReplyFailed)
+# ReplyDeliveryUpdated too: delivered / read show live (I-DELIV-3).
+CONVERSATION_EVENTS = (
+    MessageRouted,
+    ConversationAction,
+    ReplySent,
+    ReplyFailed,
+    ReplyDeliveryUpdated,
+)
 
 
 def view(event: Event, who: Principal, visible: bool) -> dict[str, Any] | None:

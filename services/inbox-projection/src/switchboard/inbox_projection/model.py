@@ -32,6 +32,7 @@ from switchboard.events import (
     MessageRouted,
     PatientUpserted,
     PracticeMessageRead,
+    ReplyDeliveryUpdated,
     ReplyFailed,
     ReplyRequested,
     ReplySent,
@@ -57,6 +58,7 @@ HANDLED = (
     ConversationAction,
     ReplySent,
     ReplyFailed,
+    ReplyDeliveryUpdated,
     PatientUpserted,
     CareTeamUpserted,
     LocationUpserted,
@@ -384,6 +386,8 @@ class Fold:
                 self._action(e)
             elif isinstance(e, ReplySent | ReplyFailed):
                 self._delivery(e)
+            elif isinstance(e, ReplyDeliveryUpdated):
+                self._delivery_update(e)
             elif isinstance(e, PatientUpserted):
                 self._patient(e)
             elif isinstance(e, CareTeamUpserted):
@@ -536,6 +540,7 @@ class Fold:
                         "secure": e.secure,
                         "keep_open": e.keep_open,
                         "template_id": e.template_id,
+                        "retry_of": str(e.retry_of) if e.retry_of else None,
                     },
                 }
             )
@@ -564,6 +569,23 @@ class Fold:
             c.sent_by = sorted([*c.sent_by, e.actor])
             self._changed(c, e.occurred_at)
         self._record(e, "applied", c)
+
+    def _delivery_update(self, e: ReplyDeliveryUpdated) -> None:
+        """What the carrier said later (I-DELIV-3): one row per status, kept whatever order
+        the callbacks arrive in; the newest by its own time is what staff see. The carrier's
+        "failed" is kept as "undelivered": the ReplyFailed that comes with it owns "failed"."""
+        kind = "undelivered" if e.status == "failed" else e.status
+        self.deliveries.append(
+            {
+                "message_id": e.message_id,
+                "kind": kind,
+                "practice_id": e.practice_id,
+                "conversation_id": e.conversation_id,
+                "at": e.updated_at,
+                "why": e.why,
+            }
+        )
+        self._record(e, "applied", self.conversations.get(e.conversation_id))
 
     def _affected(self, practice_id: str, patient_id: str) -> list[Conversation]:
         cids = self._by_patient.get((practice_id, patient_id), set())

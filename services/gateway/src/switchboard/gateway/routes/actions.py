@@ -4,6 +4,7 @@
     POST /api/conversations/{id}/status   {"status": "open" | "closed", "expected_version": 7}
     POST /api/conversations/{id}/link     {"patient_id": "...", "expected_version": 7}
     POST /api/conversations/{id}/reply    {"body": "...", "keep_open": false, ...}
+    POST /api/conversations/{id}/messages/{message_id}/retry   (a failed reply, again)
     PUT  /api/admin/staff/{staff_id}/addresses   {"addresses": ["+1212..."]} (admins)
 
 Each is validated here (4xx with the reason), appended (acks=all), and answered once the
@@ -35,12 +36,14 @@ from switchboard.events import (
     ReplyAttachment,
     ReplyRequested,
     StaffAddressesSet,
+    deterministic_id,
 )
 from switchboard.gateway import clients, storage
 from switchboard.gateway.auth import Principal
 from switchboard.gateway.auth_deps import admin_only
 from switchboard.gateway.conversation_access import Caller, VisibleConversation
 from switchboard.gateway.conversations import ConversationSummary, eligible_assignees, summary
+from switchboard.gateway.delivery_state import newest
 from switchboard.gateway.readmodel import inbox
 from switchboard.gateway.settings import GatewaySettings
 from switchboard.platform.kafka import PublishError
@@ -240,8 +243,10 @@ async def reply(
     seen: VisibleConversation,
 ) -> ActionResult:
     """Reply on the conversation's channel and line (I-LINE-1), handed to ingest to send
-    (ReplyRequested). "Send and Close" unless `keep_open` (I-STATUS-1). An unrecognized
-    conversation cannot be answered until linked (I-UNREC-1)."""
+    (ReplyRequested). "Send and Close" unless `keep_open` (I-STATUS-1): the conversation
+    closes once the channel accepted the reply, not now (I-DELIV-1: ingest appends the close
+    with the ReplySent). An unrecognized conversation cannot be answered until linked
+    (I-UNREC-1)."""
     row = _load(seen, body.expected_version)
     if row["patient_id"] is None:
         raise HTTPException(409, "unrecognized conversation: link it to a patient before replying")
@@ -281,21 +286,53 @@ async def reply(
             requested_at=now,
         )
     ]
-    if not body.keep_open:
-        close_id = uuid.uuid4()
-        events.append(
-            ConversationStatusChanged(
-                event_id=close_id,
-                correlation_id=envelope["correlation_id"],
-                causation_id=envelope["event_id"],
-                occurred_at=now,
-                practice_id=p.practice_id,
-                conversation_id=conversation_id,
-                actor=p.user_id,
-                status="closed",
-            )
-        )
     return await append_and_wait(request, response, p, events)
+
+
+@router.post("/conversations/{conversation_id}/messages/{message_id}/retry")
+async def retry(
+    conversation_id: uuid.UUID,
+    message_id: uuid.UUID,
+    request: Request,
+    response: Response,
+    p: Caller,
+    _seen: VisibleConversation,
+) -> ActionResult:
+    """Send a failed reply again: the same body, line and recipient, as a new ReplyRequested
+    naming the failed one (`retry_of`), with its "Send and Close" choice (I-DELIV-4). Its
+    ids derive from the failed reply's, so a double click or a repeated request sends it
+    once. 409 unless the reply's newest state is a failure."""
+    async with request.app.state.runtime.sessionmaker() as session:
+        hist = await inbox.history(session, p.practice_id, conversation_id)
+    failed = next((m for m in hist["messages"] if m["message_id"] == message_id), None)
+    if failed is None or failed["direction"] != "outbound":
+        raise HTTPException(404, "no such reply in this conversation")
+    state = newest(failed["delivery"])
+    if state is None or not state.failed:
+        raise HTTPException(409, "only a reply that failed can be retried")
+    details = failed["details"] or {}
+    event_id = deterministic_id(message_id, "retry")
+    event = ReplyRequested(
+        event_id=event_id,
+        correlation_id=event_id,
+        occurred_at=datetime.now(UTC),
+        practice_id=p.practice_id,
+        conversation_id=conversation_id,
+        actor=p.user_id,
+        message_id=deterministic_id(message_id, "retry-message"),
+        channel=failed["channel"],
+        line=failed["sender"],
+        to=failed["recipient"],
+        body=failed["body"],
+        subject=failed["subject"],
+        attachments=tuple(ReplyAttachment(**a) for a in failed["attachments"] or []),
+        secure=bool(details.get("secure")),
+        keep_open=bool(details.get("keep_open")),
+        template_id=details.get("template_id"),
+        requested_at=datetime.now(UTC),
+        retry_of=message_id,
+    )
+    return await append_and_wait(request, response, p, [event])
 
 
 async def sms_lines(request: Request, practice_id: str) -> set[str]:

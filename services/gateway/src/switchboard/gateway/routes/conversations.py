@@ -30,6 +30,7 @@ from switchboard.gateway.conversations import (
     location_of,
     summary,
 )
+from switchboard.gateway.delivery_state import newest
 from switchboard.gateway.readmodel import inbox
 from switchboard.platform.kafka import PublishError
 from switchboard.platform.logging import get_logger
@@ -59,6 +60,10 @@ class Message(BaseModel):
     reason: str | None = None
     reason_source: str | None = Field(default=None, description=REASON_SOURCE_DOC)
     location: Location | None = None
+    # The newest delivery state, a failure in words (I-DELIV-3, I-DELIV-5); None inbound.
+    delivery_state: dict[str, Any] | None = None
+    # The reply that sent this failed one again (I-DELIV-4).
+    retried_by: uuid.UUID | None = None
 
 
 class Decision(BaseModel):
@@ -114,25 +119,39 @@ async def read_conversation(
         **base,
         explanation=row["explanation"],
         decisions=decisions,
-        messages=_with_routing(hist["messages"], decisions),
+        messages=messages(hist["messages"], decisions),
         sent_by=list(row["sent_by"] or []),
         linked_by=row["linked_by"],
         answerable=row["patient_id"] is not None,
     )
 
 
-def _with_routing(messages: list[dict[str, Any]], decisions: list[Decision]) -> list[Message]:
-    """Each inbound message with its own decision's reason, reason source and location."""
+def messages(rows: list[dict[str, Any]], decisions: list[Decision]) -> list[Message]:
+    """The history's messages: each inbound one with its own decision's reason, reason
+    source and location; each reply with its newest delivery state and its retry."""
     routed = {d.message_id: d for d in decisions if d.message_id is not None}
+    retries = {
+        str((m["details"] or {}).get("retry_of")): m["message_id"]
+        for m in rows
+        if (m["details"] or {}).get("retry_of")
+    }
     out = []
-    for m in messages:
+    for m in rows:
         d = routed.get(m["message_id"]) if m["direction"] == "inbound" else None
-        if d is None:
-            out.append(Message(**m))
-        else:
-            out.append(
-                Message(**m, reason=d.reason, reason_source=d.reason_source, location=d.location)
+        routing: dict[str, Any] = (
+            {"reason": d.reason, "reason_source": d.reason_source, "location": d.location}
+            if d is not None
+            else {}
+        )
+        state = newest(m["delivery"], outbound=m["direction"] == "outbound")
+        out.append(
+            Message(
+                **m,
+                **routing,
+                delivery_state=state.as_dict() if state else None,
+                retried_by=retries.get(str(m["message_id"])),
             )
+        )
     return out
 
 

@@ -5,6 +5,8 @@ ReplySent or ReplyFailed (Topic.DELIVERY).
   the work, and a claimed row whose process died is claimed again when its lease ends.
 - A failed attempt is retried with exponential backoff up to `send_max_attempts`; a
   permanent failure (bad number, refused recipient, nothing configured) ends it at once.
+- Its status follows the outcome: a ReplySent of a "Send and Close" reply is published with
+  the close, a ReplyFailed with a reopen (I-DELIV-1, I-DELIV-2; domain/reply_status.py).
 - Result first, report second: the row is marked sent/failed before its event is
   published; a sweep publishes what a crash left unreported (deterministic event ids make
   a repeat harmless).
@@ -27,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from switchboard.events import Event, ReplyRequested, decode
 from switchboard.ingest.adapters import storage
 from switchboard.ingest.adapters.senders import OutboundItem, Sender, SendResult
+from switchboard.ingest.domain.reply_status import with_status
 from switchboard.ingest.entrypoints.handlers import failed_event, sent_event
 from switchboard.ingest.settings import IngestSettings
 from switchboard.platform.kafka import Publisher
@@ -182,8 +185,8 @@ class Dispatcher(OutboxLoop):
                 attempt=item.attempts,
             )
             return
-        event = self._event(item.request, result.ok, result.provider_message_id, why, now)
-        await self.publisher.publish([event])
+        events = self._events(item.request, result.ok, result.provider_message_id, why, now)
+        await self.publisher.publish(events)
         async with self.sessionmaker() as session, session.begin():
             await session.execute(
                 update(o).where(o.c.message_id == item.message_id).values(reported=True)
@@ -198,12 +201,13 @@ class Dispatcher(OutboxLoop):
         )
 
     @staticmethod
-    def _event(
+    def _events(
         request: ReplyRequested, ok: bool, provider_id: str | None, why: str, at: datetime
-    ) -> Event:
+    ) -> list[Event]:
+        """The outcome and the status change it causes (I-DELIV-1, I-DELIV-2)."""
         if ok:
-            return sent_event(request, provider_id, at)
-        return failed_event(request, why, at, provider_id)
+            return with_status(request, sent_event(request, provider_id, at))
+        return with_status(request, failed_event(request, why, at, provider_id))
 
     async def report_unreported(self, older_than_s: float = 10.0) -> int:
         """Publish the result of sends a crash left unreported."""
@@ -232,14 +236,15 @@ class Dispatcher(OutboxLoop):
             if not rows:
                 return 0
             events = [
-                self._event(
+                e
+                for r in rows
+                for e in self._events(
                     _request(r.request),
                     r.status == "sent",
                     r.provider_message_id,
                     r.last_error or "failed",
                     r.done_at,
                 )
-                for r in rows
             ]
             await self.publisher.publish(events)
             await session.execute(

@@ -2,10 +2,12 @@
 
 - `actions` (Topic.ACTIONS): a ReplyRequested becomes one row of `ingest.outbound` keyed by
   the reply's message id, so a redelivered request never sends twice; the dispatcher sends
-  it. A messenger reply goes to the patient page at once (ReplySent). A secure email's
-  text goes to the patient page and the patient gets only a notice (I-REPLY-1). Every
-  email reply's Message-ID is recorded with its conversation, so the patient's answer
-  threads back (I-THREAD-1). ConversationLinked says whom a conversation belongs to.
+  it. A refused reply's ReplyFailed reopens the conversation (I-DELIV-2). A messenger reply
+  goes to the patient page at once (ReplySent), which closes the conversation unless kept
+  open (I-DELIV-1). A secure email's text goes to the patient page and the patient gets
+  only a notice (I-REPLY-1). Every email reply's Message-ID is recorded with its
+  conversation, so the patient's answer threads back (I-THREAD-1). ConversationLinked says
+  whom a conversation belongs to.
 - `contacts` (Topic.PM): who each phone and email belongs to, from PatientUpserted (newest
   source version wins), so an SMS from a number that is not exactly one patient's is its own
   communication (I-THREAD-1).
@@ -34,6 +36,7 @@ from switchboard.ingest.adapters import queries, storage
 from switchboard.ingest.adapters.attachments import practice_of
 from switchboard.ingest.adapters.mail import reply_message_id
 from switchboard.ingest.domain.directory import Directory
+from switchboard.ingest.domain.reply_status import with_status
 from switchboard.ingest.settings import IngestSettings
 from switchboard.platform.db import write_rows
 from switchboard.platform.logging import get_logger
@@ -142,7 +145,7 @@ class Handlers:
         why = refusal(e, self.directory)
         if why is not None:
             log.warning("reply_refused", practice_id=e.practice_id, why=why, channel=e.channel)
-            return [failed_event(e, why, now)]
+            return with_status(e, failed_event(e, why, now))
         kind = outbound_kind(e)
         attachments = [a.model_dump(mode="json") for a in e.attachments]
         if kind in ("portal", "secure_notice"):
@@ -163,7 +166,7 @@ class Handlers:
             )
             if kind == "portal":
                 # The messenger *is* the patient page: stored is delivered.
-                return [sent_event(e, str(e.message_id), now)]
+                return with_status(e, sent_event(e, str(e.message_id), now))
         if kind in ("email", "secure_notice"):
             await queries.record_email(
                 session,

@@ -35,6 +35,7 @@ from switchboard.ingest.adapters.twilio import (
 )
 from switchboard.ingest.domain.errors import IntakeError
 from switchboard.ingest.domain.links import media_url_valid
+from switchboard.ingest.domain.reply_status import with_status
 from switchboard.ingest.entrypoints.handlers import failed_event
 from switchboard.ingest.intake import Intake
 from switchboard.ingest.settings import IngestSettings
@@ -98,7 +99,8 @@ async def twilio_voicemail(practice_id: str, request: Request) -> Response:
 @router.post("/webhooks/twilio/status/{practice_id}")
 async def twilio_status(practice_id: str, request: Request) -> Response:
     """The provider's delivery status of a reply we sent: `ReplyDeliveryUpdated`, plus a
-    `ReplyFailed` when it could not be delivered. Statuses before the end are ignored."""
+    `ReplyFailed` and a reopen when it could not be delivered (I-DELIV-2). Statuses before
+    the end are ignored."""
     params = await _twilio_form(request, practice_id, "status")
     try:
         cb = status_callback(params)
@@ -144,7 +146,8 @@ async def twilio_status(practice_id: str, request: Request) -> Response:
     ]
     if status in ("undelivered", "failed"):
         why = f"provider_{status}" + (f"_{cb.error_code}" if cb.error_code else "")
-        events.append(failed_event(reply, why, now, cb.sid))
+        # ... and the conversation the reply closed opens again (I-DELIV-2).
+        events.extend(with_status(reply, failed_event(reply, why, now, cb.sid)))
     publisher: Publisher = request.app.state.runtime.publisher
     try:
         await publisher.publish(events)

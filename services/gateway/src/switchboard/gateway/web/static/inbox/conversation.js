@@ -6,6 +6,7 @@ import {
   badge, channelName, directory, displayName, humanize, inboxName, labels, reasonName,
 } from './common.js';
 import { renderWhy } from './explain.js';
+import { announceChanges, announceLatest, deliveryNote, deliveryStates, retryReply } from './delivery.js';
 import { PatientPanel } from './panel.js';
 import { ReplyBox } from './reply.js';
 
@@ -84,6 +85,7 @@ export class Conversation {
     }
     if (this.id !== id) return;
     const first = !this.conv || this.conv.conversation_id !== id;
+    if (!first) announceChanges(deliveryStates(this.conv), conv, this.user.user_id);
     this.conv = conv;
     if (first) this.render(); else this.update();
     if (focus) this.root.querySelector('h2')?.focus();
@@ -92,12 +94,14 @@ export class Conversation {
   // After a live change: re-read until the projection shows it (a few tries).
   async reloadUntilChanged() {
     const id = this.id;
-    const before = this.conv ? `${this.conv.version}/${this.conv.messages.length}` : null;
+    // a delivery update changes neither the version nor the messages: its state counts too
+    const key = (c) => `${c.version}/${c.messages.length}/${[...deliveryStates(c).values()]}`;
+    const before = this.conv ? key(this.conv) : null;
     for (const wait of [0, 150, 400, 1000]) {
       if (wait) await new Promise((r) => setTimeout(r, wait));
       if (this.id !== id) return;
       await this.reload();
-      if (!this.conv || `${this.conv.version}/${this.conv.messages.length}` !== before) return;
+      if (!this.conv || key(this.conv) !== before) return;
     }
   }
 
@@ -204,9 +208,10 @@ export class Conversation {
       assignee ? `Assigned to ${directory.staffName(assignee)}` : 'Unassigned');
   }
 
-  applied(result) {
+  async applied(result) {
     if (result && result.conversation) this.changed(result.conversation);
-    this.reload();
+    await this.reload();
+    if (this.conv) announceLatest(this.conv, this.user.user_id);
   }
 
   // --- linking an unrecognized conversation (I-UNREC-1) ---
@@ -265,13 +270,14 @@ export class Conversation {
   message(m) {
     const inbound = m.direction === 'inbound';
     const who = inbound ? displayName(this.conv) : directory.staffName(m.actor) || 'Practice';
-    const delivery = m.delivery ? Object.keys(m.delivery).sort().pop() : (inbound ? null : 'requested');
+    // the newest state by time, a failure in words with Retry (delivery.js, I-DELIV-3)
+    const delivery = deliveryNote(m, { retry: (msg, button) => this.retry(msg, button) });
     return el('li', { class: `msg ${inbound ? 'in' : 'out'}` },
       el('div', { class: 'msg-head' },
         el('strong', {}, who), ' ',
         el('span', { class: 'muted' }, `${channelName(m.channel)} · `),
         el('time', { datetime: m.sent_at, title: new Date(m.sent_at).toLocaleString() }, formatTime(m.sent_at)),
-        delivery ? el('span', { class: 'muted' }, ` · ${delivery}`) : null,
+        delivery.inline,
         m.details && m.details.secure ? badge('Secure') : null),
       m.subject ? el('div', { class: 'msg-subject' }, m.subject) : null,
       el('div', { class: 'msg-body' }, m.body),
@@ -281,7 +287,12 @@ export class Conversation {
             ? el('a', { href: '#', onclick: (ev) => { ev.preventDefault(); this.download(a); } }, a.filename || a.content_type || 'attachment')
             : el('span', {}, a.filename || a.content_type || 'attachment'),
           a.duration_s ? ` (${Math.round(a.duration_s)} s)` : '')))
-        : null);
+        : null,
+      delivery.block);
+  }
+
+  async retry(m, button) {
+    if (await retryReply(this.id, m, button)) await this.applied(null);
   }
 
   async download(a) {

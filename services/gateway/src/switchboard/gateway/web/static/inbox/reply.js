@@ -254,9 +254,11 @@ export class ReplyBox {
       this.renderChosen();
       clearTimeout(this.idle);
       if (this.typing) { this.typing = false; this.onTyping(false); }
-      announce(r.applied
-        ? (keepOpen ? 'Reply sent; the conversation stays open.' : 'Reply sent and conversation closed.')
-        : 'Reply queued; the inbox will show it shortly.');
+      // queued, not sent: the channel has not accepted it yet (I-DELIV-1); the history
+      // shows when it is sent or why not (delivery.js)
+      announce(keepOpen
+        ? 'Reply queued; the conversation stays open.'
+        : 'Reply queued; the conversation closes once it is sent.');
       this.sent(r);
     } catch (e) {
       const stale = e instanceof ApiError && e.status === 409;

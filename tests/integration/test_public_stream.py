@@ -1,0 +1,197 @@
+"""The public event stream (issue 16, ADR 0022) through real Kafka and PostgreSQL: the
+notifier translates a conversation's internal events into public events, in order on the
+public topic, with no patient data there; the content on the content topic; the same
+internal events read again publish nothing new (same ids)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from notifier_support import TopicReader, eventually
+
+from switchboard.events import (
+    ConversationAssigned,
+    ConversationLinked,
+    ConversationStatusChanged,
+    Event,
+    MessageReceived,
+    MessageRouted,
+    ReplyRequested,
+    ReplySent,
+    Topic,
+)
+from switchboard.notifier.app import MIGRATIONS, build_app
+from switchboard.notifier.settings import NotifierSettings
+from switchboard.platform.kafka import Publisher, ensure_topics, make_producer
+from switchboard.platform.migrations import upgrade
+
+pytestmark = pytest.mark.integration
+
+BODY = "my knee still hurts, can I get a refill"
+SENDER = "+12125550199"
+
+
+@contextlib.asynccontextmanager
+async def running(settings: NotifierSettings) -> AsyncIterator[None]:
+    app = build_app(settings)
+    async with app.router.lifespan_context(app):
+        yield
+
+
+@pytest.fixture(scope="module")
+def stream_settings(settings) -> NotifierSettings:
+    upgrade(MIGRATIONS, settings.database_url)
+    return NotifierSettings(
+        **(
+            settings.model_dump()
+            | {"service_name": "notifier", "topic_prefix": f"ps{uuid.uuid4().hex[:6]}."}
+        )
+    )
+
+
+@pytest.fixture
+async def publisher(stream_settings) -> AsyncIterator[Publisher]:
+    await ensure_topics(stream_settings)
+    producer = make_producer(stream_settings)
+    await producer.start()
+    try:
+        yield Publisher(producer, stream_settings)
+    finally:
+        await producer.stop()
+
+
+def conversation(practice: str, conv: uuid.UUID) -> list[Event]:
+    """A conversation's internal events: a message, its routing, an assignment, a link, a
+    reply and its delivery, a close; one second apart."""
+    t0 = datetime.now(UTC)
+    corr = uuid.uuid4()
+
+    def env(i: int) -> dict[str, Any]:
+        return {
+            "event_id": uuid.uuid4(),
+            "occurred_at": t0 + timedelta(seconds=i),
+            "practice_id": practice,
+            "correlation_id": corr,
+        }
+
+    msg = uuid.uuid4()
+    reply = uuid.uuid4()
+    return [
+        MessageReceived(
+            **env(0),
+            message_id=msg,
+            conversation_id=conv,
+            channel="sms",
+            sender=SENDER,
+            recipient="+12125550000",
+            provider="twilio",
+            provider_message_id=f"SM{msg.hex}",
+            received_at=t0,
+            body=BODY,
+            line_label="Front desk",
+        ),
+        MessageRouted(
+            **env(1),
+            message_id=msg,
+            conversation_id=conv,
+            reason="refills",
+            reason_source="patient_pick",
+            inboxes=("unassigned",),
+            decided_at=t0 + timedelta(seconds=1),
+        ),
+        ConversationAssigned(**env(2), conversation_id=conv, actor="u-admin", assignee="u-anna"),
+        ConversationLinked(**env(3), conversation_id=conv, actor="u-anna", patient_id="pat-42"),
+        ReplyRequested(
+            **env(4),
+            conversation_id=conv,
+            actor="u-anna",
+            message_id=reply,
+            channel="sms",
+            line="+12125550000",
+            to=SENDER,
+            body="Refill sent to your pharmacy",
+            requested_at=t0 + timedelta(seconds=4),
+        ),
+        ReplySent(
+            **env(5),
+            conversation_id=conv,
+            message_id=reply,
+            channel="sms",
+            actor="u-anna",
+            sent_at=t0 + timedelta(seconds=5),
+        ),
+        ConversationStatusChanged(**env(6), conversation_id=conv, actor="u-anna", status="closed"),
+    ]
+
+
+PUBLIC_ORDER = [
+    "public.conversation.created",
+    "public.message.received",
+    "public.conversation.routed",
+    "public.conversation.assigned",
+    "public.conversation.linked",
+    "public.reply.sent",
+    "public.conversation.status_changed",
+]
+
+
+async def test_a_conversation_comes_out_in_order_without_patient_data(
+    stream_settings, publisher
+) -> None:
+    practice = f"p{uuid.uuid4().hex[:8]}"
+    conv = uuid.uuid4()
+    internal = conversation(practice, conv)
+    async with (
+        TopicReader(stream_settings, Topic.PUBLIC_CONVERSATIONS) as public,
+        TopicReader(stream_settings, Topic.PUBLIC_CONTENT) as content,
+        running(stream_settings),
+    ):
+        # Each on its own topic, as the services publish them.
+        for event in internal:
+            await publisher.publish([event])
+
+        def mine(reader: TopicReader) -> list[Event]:
+            return [e for e in reader.events if getattr(e, "conversation_id", None) == conv]
+
+        await eventually(lambda: len(mine(public)) == len(PUBLIC_ORDER), within=60)
+        await eventually(lambda: len(mine(content)) == 3, within=30)
+        assert [e.event_type for e in mine(public)] == PUBLIC_ORDER
+        # ids derived from the internal ones; causation and correlation kept
+        received = mine(public)[1]
+        assert received.causation_id == internal[0].event_id
+        assert received.correlation_id == internal[0].correlation_id
+        # No patient data on the public topic: no text, no number, no patient id.
+        raw = json.dumps([e.model_dump(mode="json") for e in mine(public)])
+        for secret in (BODY, SENDER, "pat-42", "Refill sent"):
+            assert secret not in raw
+        # The content topic has it, joined by message id.
+        linked, inbound, outbound = sorted(
+            mine(content), key=lambda e: (e.event_type, getattr(e, "direction", ""))
+        )
+        assert linked.event_type == "public.conversation.patient_linked"
+        assert linked.patient_id == "pat-42"  # type: ignore[attr-defined]
+        assert inbound.body == BODY and inbound.message_id == received.message_id  # type: ignore[attr-defined]
+        assert outbound.direction == "outbound"  # type: ignore[attr-defined]
+
+        # The same internal events again (a replayed log): nothing new is announced, and any
+        # repeat carries the ids already seen.
+        before = {e.event_id for e in mine(public)}
+        second = uuid.uuid4()
+        follow_up = conversation(practice, conv)[0].model_copy(
+            update={"event_id": uuid.uuid4(), "message_id": second}
+        )
+        for event in internal[:2]:
+            await publisher.publish([event])
+        await publisher.publish([follow_up])
+        await eventually(
+            lambda: any(getattr(e, "message_id", None) == second for e in mine(public)), within=30
+        )
+        again = [e for e in mine(public) if e.event_id not in before]
+        # the follow-up message only: no second `created`, no re-translation of the repeats
+        assert [e.event_type for e in again] == ["public.message.received"]

@@ -16,10 +16,12 @@ from switchboard.events import Topic
 from switchboard.notifier import storage
 from switchboard.notifier.dispatcher import Dispatcher
 from switchboard.notifier.escalations import TimerLoop
+from switchboard.notifier.event_webhooks_api import router as event_webhooks_router
 from switchboard.notifier.handlers import NotifierHandler
 from switchboard.notifier.internal import router as internal_router
 from switchboard.notifier.public_handlers import PublicStreamHandler, WebhookIntakeHandler
 from switchboard.notifier.settings import NotifierSettings
+from switchboard.notifier.webhook_dispatch import EventWebhookDispatcher
 from switchboard.platform.readiness import Recheck
 from switchboard.platform.service import consumer_for, main_for, service_app
 from switchboard.platform.settings import ServiceSettings
@@ -58,7 +60,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
         consumers=consumers,
         extra_checks={"timers_and_dispatcher": _workers},
         title="Switchboard notifier",
-        internal=[internal_router],
+        internal=[internal_router, event_webhooks_router],
     )
     app.state.settings = settings
     inner = app.router.lifespan_context
@@ -71,6 +73,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
             for worker in (
                 Dispatcher(settings, rt.sessionmaker, rt.publisher),
                 TimerLoop(settings, rt.sessionmaker, rt.publisher),
+                EventWebhookDispatcher(settings, rt.sessionmaker),
             ):
                 workers.append((worker, asyncio.create_task(worker.run())))
             app.state.workers = workers

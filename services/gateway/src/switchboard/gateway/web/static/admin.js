@@ -6,6 +6,7 @@ import { loadRouting } from './admin/common.js';
 import { ehrSync, routingSettings, voicemail } from './admin/routing.js';
 import { adminSubscriptions, ownSubscriptions } from './admin/subscriptions.js';
 import { lines, notifications, templates } from './admin/config.js';
+import { eventWebhooks } from './admin/event_webhooks.js';
 
 const { user, app } = await startPage();
 
@@ -17,6 +18,7 @@ const SECTIONS = [
   ['lines', 'Sending lines', (p) => lines(p)],
   ['templates', 'Templates', (p) => templates(p, user)],
   ['notifications', 'Notifications', (p) => notifications(p)],
+  ['event-webhooks', 'Event webhooks', (p) => eventWebhooks(p)],
 ];
 
 // A tab list (WAI-ARIA tabs: arrow keys, Home/End move between tabs; Tab enters the panel).

@@ -134,6 +134,7 @@ def verified(secret: str, requests: list[Any]) -> list[dict[str, Any]]:
     return [hook.verify(r.body, r.headers) for r in requests]
 
 
+# covers X-EVENTS-2
 async def test_each_event_once_in_order_signed_with_one_forced_failure_retried(
     notifier, receivers
 ) -> None:
@@ -175,6 +176,7 @@ async def test_each_event_once_in_order_signed_with_one_forced_failure_retried(
     assert retried[0]["attempts"] == 2 and retried[0]["last_status"] == 200
 
 
+# covers X-EVENTS-2
 async def test_a_failing_endpoint_is_paused_without_delaying_a_healthy_one(
     notifier, receivers
 ) -> None:

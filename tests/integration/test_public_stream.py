@@ -53,6 +53,7 @@ async def publisher(stream_settings) -> AsyncIterator[Publisher]:
         await producer.stop()
 
 
+# covers X-EVENTS-2
 async def test_a_conversation_comes_out_in_order_without_patient_data(
     stream_settings, publisher
 ) -> None:

@@ -20,6 +20,7 @@ from switchboard.notifier.event_webhooks import (
 )
 
 
+# covers X-EVENTS-2
 def test_a_signed_request_verifies_with_the_standard_library_and_a_changed_one_does_not() -> None:
     secret = new_secret()
     assert secret.startswith("whsec_")

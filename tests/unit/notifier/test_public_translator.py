@@ -57,6 +57,7 @@ def received(i: int = 0) -> MessageReceived:
     )
 
 
+# covers X-EVENTS-2
 def test_a_new_conversations_first_message_announces_it_then_the_message_then_content() -> None:
     m = received()
     out = translate(m, new_conversation=True)
@@ -171,6 +172,7 @@ def test_a_poll_mixing_topics_is_put_in_the_order_things_happened() -> None:
     assert in_stream_order([assigned, routed, m]) == [m, routed, assigned]
 
 
+# covers X-EVENTS-2
 def test_the_public_topic_carries_no_patient_data_and_the_content_topic_is_flagged() -> None:
     registered = registered_events()
     for cls in PUBLIC_CONVERSATION_TYPES:

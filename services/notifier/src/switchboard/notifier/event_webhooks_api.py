@@ -97,7 +97,7 @@ async def list_endpoints(practice: Practice, request: Request) -> dict[str, Any]
         return {"endpoints": [dict(r) for r in rows.mappings()]}
 
 
-@router.post("", response_model=EventWebhookEndpointCreated, status_code=201)
+@router.post("", response_model=EventWebhookEndpointCreated)
 async def add_endpoint(
     practice: Practice, body: EventWebhookEndpointIn, request: Request
 ) -> dict[str, Any]:

@@ -63,7 +63,7 @@ class Harness:
     async def publish_conversation(self, practice: str, conv: uuid.UUID) -> list[Any]:
         events = conversation(practice, conv)
         for e in events:
-            await self.publisher.publish([e])
+            await self.publisher.publish([e], timeout_s=30)  # a fresh topic may elect slowly
         return events
 
     async def stream_order(self, conv: uuid.UUID, count: int) -> list[str]:

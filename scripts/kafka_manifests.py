@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from switchboard.events.topics import TOPIC_SPECS
-from switchboard.platform.kafka_access import ACCESS, TOOLS, ServiceAccess
+from switchboard.platform.kafka_access import ACCESS, SUBSCRIBERS, TOOLS, ServiceAccess
 
 OUT = Path(__file__).resolve().parents[1] / "deploy" / "kafka"
 CLUSTER = "switchboard"  # the Strimzi Kafka resource; its label ties topics and users to it
@@ -81,7 +81,7 @@ def users() -> list[dict[str, Any]]:
                 "authorization": {"type": "simple", "acls": acls(a)},
             },
         }
-        for a in (*ACCESS, *TOOLS)
+        for a in (*ACCESS, *TOOLS, *SUBSCRIBERS)
     ]
 
 

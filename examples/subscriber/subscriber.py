@@ -1,8 +1,11 @@
 """An example downstream subscriber of Switchboard's events, written with FastStream.
 
-It reads inbound patient messages (`MessageReceived`, topic `switchboard.messages`) and
-routing decisions (`MessageRouted`, `switchboard.routing`), typed by the published models
-(`switchboard-events`), and hands each to `handle`. Run it against `make up`:
+It reads the public conversation stream (`switchboard.public.conversations`: conversation
+created, message received, routed, assigned, status changed, reply sent or failed, linked;
+no patient data, ADR 0022) and, from the internal topics, inbound patient messages
+(`MessageReceived`, topic `switchboard.messages`) and routing decisions (`MessageRouted`,
+`switchboard.routing`), typed by the published models (`switchboard-events`), and hands each
+to `handle`. Run it against `make up`:
 
     uv run --frozen python examples/subscriber/subscriber.py
 
@@ -32,6 +35,7 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.specification import AsyncAPI
 
 from switchboard.events import Event, MessageReceived, MessageRouted, decode
+from switchboard.events.public import PublicConversationEvent
 
 Handler = Callable[[Event], Awaitable[None]]
 
@@ -72,6 +76,15 @@ def build(
         **options,
     )
     async def on_routed(event: MessageRouted) -> None:
+        await handle(event)
+
+    @broker.subscriber(
+        f"{topic_prefix}switchboard.public.conversations",
+        title="PublicConversationEvents",
+        description="The public conversation stream (ids, codes, labels, times).",
+        **options,
+    )
+    async def on_public(event: PublicConversationEvent) -> None:
         await handle(event)
 
     return broker, FastStream(broker)

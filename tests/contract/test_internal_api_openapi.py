@@ -8,6 +8,7 @@ from fastapi import APIRouter, FastAPI
 
 from switchboard.ingest.entrypoints import internal as ingest_internal
 from switchboard.ingest.entrypoints import staff_files
+from switchboard.notifier import event_webhooks_api as notifier_event_webhooks
 from switchboard.notifier import internal as notifier_internal
 from switchboard.pm_sync.entrypoints import internal_api as pm_sync_api
 from switchboard.router import api as router_api
@@ -16,7 +17,7 @@ INTERNAL: dict[str, list[APIRouter]] = {
     "router": [router_api.router],
     "pm-sync": [pm_sync_api.router],
     "ingest": [ingest_internal.router, staff_files.router],
-    "notifier": [notifier_internal.router],
+    "notifier": [notifier_internal.router, notifier_event_webhooks.router],
 }
 UNTYPED = {("ingest", "get", "/internal/practices/{practice}/attachments")}  # bytes
 

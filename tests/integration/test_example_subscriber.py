@@ -16,8 +16,13 @@ from notifier_support import free_port
 from examples.subscriber.subscriber import build, specification
 from switchboard.events import Event, MessageReceived
 from switchboard.events.asyncapi import DOCUMENT_PATH
+from switchboard.events.public import PublicConversationCreated, PublicMessageReceived
 from switchboard.ingest.adapters.twilio import signature
 from switchboard.ingest.settings import IngestSettings, Line
+from switchboard.notifier.app import MIGRATIONS as NOTIFIER_MIGRATIONS
+from switchboard.notifier.app import build_app as build_notifier
+from switchboard.notifier.settings import NotifierSettings
+from switchboard.platform.migrations import upgrade
 
 pytestmark = pytest.mark.integration
 
@@ -94,6 +99,48 @@ async def test_a_demo_sms_reaches_the_subscriber_once_handled_and_again_after_a_
     assert isinstance(first, MessageReceived)  # typed by the published model
     assert first.practice_id == P and first.channel == "sms" and first.line_label == "Front desk"
     assert again.event_id == first.event_id  # the failed one came again, then was committed
+
+
+# covers X-EVENTS-2
+async def test_a_demo_sms_reaches_the_subscriber_as_public_events(ingest, settings):
+    """The notifier translates the demo SMS into the public stream, which the example reads."""
+    s, client = ingest
+    upgrade(NOTIFIER_MIGRATIONS, settings.database_url)
+    notifier = NotifierSettings(
+        kafka_bootstrap=s.kafka_bootstrap,
+        database_url=settings.database_url,
+        topic_prefix=s.topic_prefix,
+        service_name="notifier",
+    )
+    app = build_notifier(notifier)
+    marker = uuid.uuid4().hex[:8]
+    seen: list[Event] = []
+    both = asyncio.Event()
+
+    async def handle(event: Event) -> None:
+        if event.event_type.startswith("public.") and event.practice_id == P:
+            seen.append(event)
+            if {e.event_type for e in seen} >= {
+                "public.conversation.created",
+                "public.message.received",
+            }:
+                both.set()
+
+    broker, _ = build(handle, s.kafka_bootstrap, s.topic_prefix, f"example-public-{marker}")
+    async with app.router.lifespan_context(app):
+        await broker.start()
+        try:
+            await _post_sms(client, f"SM{marker}", f"public demo {marker}")
+            await asyncio.wait_for(both.wait(), 60)
+        finally:
+            await broker.stop()
+    created = next(e for e in seen if e.event_type == "public.conversation.created")
+    received = next(e for e in seen if e.event_type == "public.message.received")
+    assert isinstance(created, PublicConversationCreated)
+    assert created.line_label == "Front desk" and created.channel == "sms"
+    assert isinstance(received, PublicMessageReceived)
+    assert received.conversation_id == created.conversation_id
+    assert marker not in str([e.model_dump(mode="json") for e in seen])  # no message text
 
 
 def test_the_subscribers_generated_asyncapi_agrees_with_the_committed_document():

@@ -52,6 +52,18 @@ from switchboard.events.pm import (
 )
 from switchboard.events.pm_extra import CareTeamUpserted
 from switchboard.events.presence import PresenceChanged
+from switchboard.events.public import (
+    PublicConversationAssigned,
+    PublicConversationCreated,
+    PublicConversationLinked,
+    PublicConversationPatientLinked,
+    PublicConversationRouted,
+    PublicConversationStatusChanged,
+    PublicMessageContent,
+    PublicMessageReceived,
+    PublicReplyFailed,
+    PublicReplySent,
+)
 from switchboard.events.receipts import ReplyDeliveryUpdated
 from switchboard.events.registry import (
     UnknownEventError,
@@ -94,6 +106,16 @@ __all__ = [
     "PracticeNotificationSettingsChanged",
     "PresenceChanged",
     "ProviderUpserted",
+    "PublicConversationAssigned",
+    "PublicConversationCreated",
+    "PublicConversationLinked",
+    "PublicConversationPatientLinked",
+    "PublicConversationRouted",
+    "PublicConversationStatusChanged",
+    "PublicMessageContent",
+    "PublicMessageReceived",
+    "PublicReplyFailed",
+    "PublicReplySent",
     "ReasonAdded",
     "ReasonDescribed",
     "ReplyAttachment",

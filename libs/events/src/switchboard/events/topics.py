@@ -27,6 +27,10 @@ class Topic(StrEnum):
     DEAD_LETTER = "switchboard.dead-letter"  # records a consumer could not process
     INTAKE = "switchboard.intake"  # MessageDeferred: accepted while ingest's database was away
     OPERATIONS = "switchboard.operations"  # operators' actions: dead letters viewed, replayed
+    # The public stream for downstream subscribers (switchboard.events.public): ids, codes,
+    # labels and times; the patient content of it on its own topic, under its own ACL.
+    PUBLIC_CONVERSATIONS = "switchboard.public.conversations"
+    PUBLIC_CONTENT = "switchboard.public.content"
     # Dead letters re-driven by switchboard-dlq: one topic per consumer group, read only by
     # that group (the other consumers of the original topic applied the record already).
     REPLAY_INGEST_REPLIES = "switchboard.replay.ingest-replies"
@@ -36,6 +40,8 @@ class Topic(StrEnum):
     REPLAY_ROUTER = "switchboard.replay.router"
     REPLAY_INBOX_PROJECTION = "switchboard.replay.inbox-projection"
     REPLAY_NOTIFIER = "switchboard.replay.notifier"
+    REPLAY_NOTIFIER_PUBLIC = "switchboard.replay.notifier-public"
+    REPLAY_NOTIFIER_WEBHOOKS = "switchboard.replay.notifier-webhooks"
     REPLAY_PM_SYNC = "switchboard.replay.pm-sync"
     REPLAY_PM_SYNC_FHIR_OUT = "switchboard.replay.pm-sync-fhir-out"
 
@@ -117,6 +123,21 @@ REPLAY_TOPICS: dict[str, Topic] = {
 TOPIC_SPECS |= {
     Topic.OPERATIONS: TopicSpec(
         6, FOREVER, "delete", "audit of operators' actions (no patient data): kept for ever"
+    ),
+    # A subscriber that starts late reads the whole public history (no patient data in it).
+    Topic.PUBLIC_CONVERSATIONS: TopicSpec(
+        6,
+        FOREVER,
+        "delete",
+        "public conversation events for subscribers (no patient data): kept for ever",
+    ),
+    # Copies of patient content for entitled subscribers: bounded, as nothing here folds it;
+    # the internal log keeps the original and the translator can re-derive it.
+    Topic.PUBLIC_CONTENT: TopicSpec(
+        6,
+        30 * DAY_MS,
+        "delete",
+        "patient content of the public events, for entitled subscribers only: 30 days",
     ),
     **{
         t: TopicSpec(6, 30 * DAY_MS, "delete", "dead letters re-driven to one consumer: 30 days")

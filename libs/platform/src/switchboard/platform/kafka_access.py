@@ -71,8 +71,20 @@ ACCESS: tuple[ServiceAccess, ...] = (
     ),
     ServiceAccess(
         "notifier",
-        groups={"notifier": (T.ROUTING, T.CONFIG, T.DELIVERY, T.ACTIONS)},
-        writes=(T.ACTIONS, T.NOTIFICATIONS, T.DEAD_LETTER),  # escalation reassigns: an action
+        groups={
+            "notifier": (T.ROUTING, T.CONFIG, T.DELIVERY, T.ACTIONS),
+            # the public stream's translator (ADR 0022) and the event webhooks' intake
+            "notifier-public": (T.MESSAGES, T.ROUTING, T.ACTIONS, T.DELIVERY),
+            "notifier-webhooks": (T.PUBLIC_CONVERSATIONS, T.PUBLIC_CONTENT),
+        },
+        # escalation reassigns: an action
+        writes=(
+            T.ACTIONS,
+            T.NOTIFICATIONS,
+            T.PUBLIC_CONVERSATIONS,
+            T.PUBLIC_CONTENT,
+            T.DEAD_LETTER,
+        ),
     ),
     ServiceAccess(
         "pm-sync",
@@ -92,6 +104,18 @@ TOOLS: tuple[ServiceAccess, ...] = (
         "dlq",  # switchboard-dlq: reads dead letters and its own records, re-drives them
         reads_ungrouped=(T.DEAD_LETTER, T.OPERATIONS),
         writes=(T.OPERATIONS, *REPLAY_TOPICS.values()),
+    ),
+)
+
+
+# Downstream subscribers (docs/subscribers.md): one KafkaUser each, reading with consumer
+# groups of their own prefix. `subscriber-events` reads only the public conversation topic (no
+# patient data); `subscriber-content` is for subscribers entitled to patient content too.
+SUBSCRIBERS: tuple[ServiceAccess, ...] = (
+    ServiceAccess("subscriber-events", group_prefixes={"subscriber-": (T.PUBLIC_CONVERSATIONS,)}),
+    ServiceAccess(
+        "subscriber-content",
+        group_prefixes={"subscriber-content-": (T.PUBLIC_CONVERSATIONS, T.PUBLIC_CONTENT)},
     ),
 )
 

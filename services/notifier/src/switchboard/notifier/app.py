@@ -16,22 +16,35 @@ from switchboard.events import Topic
 from switchboard.notifier import storage
 from switchboard.notifier.dispatcher import Dispatcher
 from switchboard.notifier.escalations import TimerLoop
+from switchboard.notifier.event_webhooks_api import router as event_webhooks_router
 from switchboard.notifier.handlers import NotifierHandler
 from switchboard.notifier.internal import router as internal_router
+from switchboard.notifier.public_handlers import PublicStreamHandler, WebhookIntakeHandler
 from switchboard.notifier.settings import NotifierSettings
+from switchboard.notifier.webhook_dispatch import EventWebhookDispatcher
 from switchboard.platform.readiness import Recheck
 from switchboard.platform.service import consumer_for, main_for, service_app
 from switchboard.platform.settings import ServiceSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 TOPICS = [Topic.ROUTING, Topic.CONFIG, Topic.DELIVERY, Topic.ACTIONS]
+# The public stream's translator reads these (ADR 0022); the webhooks' intake reads its output.
+PUBLIC_SOURCES = [Topic.MESSAGES, Topic.ROUTING, Topic.ACTIONS, Topic.DELIVERY]
+PUBLIC_TOPICS = [Topic.PUBLIC_CONVERSATIONS, Topic.PUBLIC_CONTENT]
 
 
 def build_app(settings: ServiceSettings) -> FastAPI:
     if not isinstance(settings, NotifierSettings):
         settings = NotifierSettings(**settings.model_dump())
     handler = NotifierHandler(settings)
-    consumers = consumer_for("notifier", TOPICS, handler, storage.processed)
+    groups = [
+        consumer_for("notifier", TOPICS, handler, storage.processed),
+        consumer_for("notifier-public", PUBLIC_SOURCES, PublicStreamHandler(), storage.processed),
+        consumer_for("notifier-webhooks", PUBLIC_TOPICS, WebhookIntakeHandler(), storage.processed),
+    ]
+
+    def consumers(rt: Any) -> list[Any]:
+        return [runner for group in groups for runner in group(rt)]
 
     recheck = Recheck()
 
@@ -47,7 +60,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
         consumers=consumers,
         extra_checks={"timers_and_dispatcher": _workers},
         title="Switchboard notifier",
-        internal=[internal_router],
+        internal=[internal_router, event_webhooks_router],
     )
     app.state.settings = settings
     inner = app.router.lifespan_context
@@ -60,6 +73,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
             for worker in (
                 Dispatcher(settings, rt.sessionmaker, rt.publisher),
                 TimerLoop(settings, rt.sessionmaker, rt.publisher),
+                EventWebhookDispatcher(settings, rt.sessionmaker),
             ):
                 workers.append((worker, asyncio.create_task(worker.run())))
             app.state.workers = workers

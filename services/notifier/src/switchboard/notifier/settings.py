@@ -62,6 +62,18 @@ class NotifierSettings(ServiceSettings):
     dispatcher_poll_s: float = 0.05
     dispatcher_max_inflight: int = 400
 
+    # Event webhooks (the public stream to practices' endpoints, ADR 0022): per request
+    # timeout, requests in flight per endpoint (one per conversation at most), the backoff of
+    # a failed delivery (retried until delivered, in order), failures in a row that pause an
+    # endpoint, how often due deliveries are looked for, and how many are claimed at once.
+    event_webhook_timeout_s: float = 5.0
+    event_webhook_concurrency: int = 4
+    event_webhook_backoff_initial_s: float = 1.0
+    event_webhook_backoff_max_s: float = 600.0
+    event_webhook_pause_after: int = 20
+    event_webhook_poll_s: float = 0.2
+    event_webhook_claim_max: int = 200
+
     # Response timers: how often due timers are looked for, and how many fire per transaction.
     timer_poll_s: float = 0.5
     timer_batch_max: int = 100

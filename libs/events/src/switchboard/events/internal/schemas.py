@@ -19,7 +19,14 @@ from pydantic import BaseModel
 
 SCHEMA_DIR = Path(__file__).resolve().parents[4] / "internal-schemas"
 SERVICES = ("common", "ingest", "notifier", "pm_sync", "router")
-REQUESTS = frozenset({"router.WhatIfRequest", "router.ProposedSubscription"})
+REQUESTS = frozenset(
+    {
+        "router.WhatIfRequest",
+        "router.ProposedSubscription",
+        "notifier.EventWebhookEndpointIn",
+        "notifier.EventWebhookRedeliver",
+    }
+)
 
 
 def models() -> dict[str, type[BaseModel]]:

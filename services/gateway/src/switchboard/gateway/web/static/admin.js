@@ -9,6 +9,7 @@ import { lines, notifications, templates } from './admin/config.js';
 import { officeHours } from './admin/hours.js';
 import { escalation, webhooks } from './admin/escalation.js';
 import { reasonDescriptions } from './admin/reason_descriptions.js';
+import { eventWebhooks } from './admin/event_webhooks.js';
 
 const { user, app } = await startPage();
 
@@ -24,6 +25,7 @@ const SECTIONS = [
   ['escalation', 'Escalation', (p) => escalation(p)],
   ['webhooks', 'Alert webhooks', (p) => webhooks(p)],
   ['reason-descriptions', 'Reason descriptions', (p) => reasonDescriptions(p)],
+  ['event-webhooks', 'Event webhooks', (p) => eventWebhooks(p)],
 ];
 
 // A tab list (WAI-ARIA tabs: arrow keys, Home/End move between tabs; Tab enters the panel).

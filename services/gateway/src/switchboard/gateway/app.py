@@ -23,6 +23,7 @@ from switchboard.gateway.routes import (
     notify_admin,
     pages,
     patients,
+    reports,
     routing_admin,
     search,
     sign_in,
@@ -53,6 +54,7 @@ ROUTES = (
     lines,
     templates,
     my_routing,
+    reports,
     live,
     event_docs,
 )

@@ -72,6 +72,12 @@ RULES: dict[str, str] = {
     "I-SNOOZE-1": "Snooze",
     "I-BULK-1": "Bulk actions",
     "X-REPORT-1": "Reports",
+    "X-REPORT-2": "Reports: opened at, first staff response (first ReplySent by staff)",
+    "X-REPORT-3": "Reports: closed at (the close that left it closed)",
+    "X-REPORT-4": "Reports: nearest-rank percentiles",
+    "X-REPORT-5": "Reports: answered within the SLA (the notifier's escalations)",
+    "X-REPORT-6": "Reports: whole local days, the previous period, volume by hour and weekday",
+    "X-REPORT-7": "Reports: unanswered now, by age",
     "X-EVENTS-2": "Public conversation stream evolves only compatibly",
 }
 

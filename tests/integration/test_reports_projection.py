@@ -265,7 +265,7 @@ async def _gateway_report(url: str, practice: str, first: date, last: date, now:
     [(date(2026, 11, 9), date(2026, 11, 15)), (date(2026, 11, 2), date(2026, 11, 12))],
 )
 async def test_reports_equal_a_direct_computation_over_the_events(world, own_db, first, last):
-    # covers X-REPORT-1, T-1
+    # covers X-REPORT-1, X-REPORT-2, X-REPORT-3, X-REPORT-5, X-REPORT-6, X-REPORT-7, T-1
     now = T0 + timedelta(days=22)
     r = await _gateway_report(own_db, "demo", first, last, now)
     expected = _direct(EVENTS, "demo", first, last, now)

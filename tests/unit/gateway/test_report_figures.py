@@ -33,7 +33,7 @@ ps = st.floats(min_value=0.5, max_value=100)
 
 @given(values, ps)
 def test_a_percentile_is_a_value_with_at_least_p_percent_at_or_below(xs, p):
-    # covers X-REPORT-1
+    # covers X-REPORT-4
     v = percentile(xs, p)
     assert v in xs
     assert sum(x <= v for x in xs) >= p / 100 * len(xs)
@@ -67,7 +67,7 @@ def test_known_percentiles():
     st.sampled_from(["UTC", "America/New_York", "Europe/Paris", "Australia/Lord_Howe"]),
 )
 def test_the_previous_period_is_as_many_days_just_before(first, days, tz):
-    # covers X-REPORT-1
+    # covers X-REPORT-6
     p = period(first, first + timedelta(days=days), tz)
     before = p.previous(tz)
     assert before.end == p.start
@@ -99,7 +99,7 @@ def facts(i: int, **kw) -> ConversationFacts:
 
 
 def test_sla_outcomes():
-    # covers X-REPORT-1
+    # covers X-REPORT-5
     t = PracticeTargets("UTC", None, {"refill": 60})
     answered = T0 + timedelta(minutes=30)
     late = T0 + timedelta(minutes=90)
@@ -116,6 +116,7 @@ def test_sla_outcomes():
 
 
 def test_unanswered_ages():
+    # covers X-REPORT-7
     now = T0 + timedelta(days=10)
     ages = [timedelta(minutes=5), timedelta(hours=2), timedelta(hours=5), timedelta(days=2)]
     buckets = age_buckets([now - a for a in [*ages, timedelta(days=4), timedelta(days=9)]], now)

@@ -57,7 +57,7 @@ def one(events) -> dict:
 
 
 def test_first_staff_response_is_the_first_reply_sent_by_staff():
-    # covers X-REPORT-1
+    # covers X-REPORT-2
     row = one(
         [
             received(P, CID, "m0", T0),
@@ -74,7 +74,7 @@ def test_first_staff_response_is_the_first_reply_sent_by_staff():
 
 
 def test_close_time_is_the_close_that_left_it_closed():
-    # covers X-REPORT-1
+    # covers X-REPORT-3
     closed = [
         received(P, CID, "m0", T0),
         status(P, CID, "c0", T0 + timedelta(hours=1), "closed", "u-ann"),
@@ -100,6 +100,7 @@ def test_reason_and_location_are_the_latest_decisions():
 
 
 def test_the_earliest_escalation_is_kept():
+    # covers X-REPORT-5
     row = one(
         [
             escalated(P, CID, "e1", T0 + timedelta(hours=3), 60),

@@ -18,9 +18,10 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from switchboard.inbox_projection import reports_handlers, reports_model, storage
+from switchboard.inbox_projection import reports_handlers, storage
 from switchboard.inbox_projection.handlers import handle_batch
 from switchboard.inbox_projection.model import TOPICS
+from switchboard.inbox_projection.reports_model import REPORT_TOPICS
 from switchboard.inbox_projection.settings import ProjectionSettings
 from switchboard.platform.consumer import ConsumerRunner
 from switchboard.platform.logging import configure_logging
@@ -32,7 +33,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 _inbox = consumer_for("inbox-projection", TOPICS, handle_batch, storage.processed)
 _reports = consumer_for(
-    "inbox-reports", reports_model.TOPICS, reports_handlers.handle_batch, storage.processed
+    "inbox-reports", REPORT_TOPICS, reports_handlers.handle_batch, storage.processed
 )
 
 

@@ -50,7 +50,7 @@ from switchboard.events import (
 # Staff id of the system's own replies and actions (the inbox projection's too).
 SYSTEM = "system"
 
-TOPICS = [
+REPORT_TOPICS = [
     Topic.MESSAGES,
     Topic.ROUTING,
     Topic.ACTIONS,

@@ -29,7 +29,7 @@ from switchboard.inbox_projection import reports_storage as rs
 from switchboard.inbox_projection.bulk import fast_decode
 from switchboard.inbox_projection.rebuild import partitions
 from switchboard.inbox_projection.reports_handlers import apply_batch
-from switchboard.inbox_projection.reports_model import TOPICS
+from switchboard.inbox_projection.reports_model import REPORT_TOPICS
 from switchboard.platform.db import make_engine, make_sessionmaker
 from switchboard.platform.kafka import connection
 from switchboard.platform.logging import get_logger
@@ -118,7 +118,7 @@ async def rebuild_reports(
     applied = skipped = 0
     await consumer.start()
     try:
-        tps = await partitions(settings, [settings.topic(t) for t in TOPICS])
+        tps = await partitions(settings, [settings.topic(t) for t in REPORT_TOPICS])
         if not tps:
             raise RuntimeError("none of the reports' topics exist: nothing to rebuild")
         consumer.assign(tps)

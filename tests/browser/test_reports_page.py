@@ -1,6 +1,6 @@
-"""The reports page for the demo practice (X-REPORT-1): the demo day's conversations, some
-answered (Send and Close, Send and keep Open) and some closed by staff through the API as staff
-would, then a practice admin opens Reports: the headline figures, six plotly.js charts, the
+"""The reports page for the demo practice (X-REPORT-1): the demo day's conversations, two
+demo patients writing through the messenger and answered (Send and Close, Send and keep Open),
+one SMS closed, then a practice admin opens Reports: the headline figures, six plotly.js charts, the
 breakdown by staff, and a CSV download that equals the API's. Staff who are not admins are
 refused. Screenshots at 1280 and 800 px wide."""
 
@@ -11,6 +11,7 @@ import io
 import time
 
 import httpx
+from patient_steps import demo_patient_with_upcoming_appointment, patient_sign_in
 from playwright.sync_api import Page, expect
 from staff_steps import screenshot, sign_in
 
@@ -34,31 +35,64 @@ def _until(check, within: float = 60.0):
         time.sleep(0.3)
 
 
-def _answer_some(system, admin: dict[str, str]) -> None:
-    """As the staff would: answer the recognized conversations (one kept open), close one
-    that cannot be answered."""
-    r = httpx.get(
-        f"{system.gateway}/api/inboxes/shared/unassigned", headers=admin, params={"limit": 50}
+def _patient_writes(system, new_page, index: int, text: str) -> str:
+    """A demo patient writes through the messenger (picking the first reason when asked);
+    returns their patient id."""
+    patient = demo_patient_with_upcoming_appointment("Brooklyn", index)
+    page = new_page()
+    patient_sign_in(page, system, patient)
+    reasons = page.get_by_role("group", name="What is your message about?")
+    if reasons.count() and reasons.is_visible():
+        reasons.get_by_role("radio").first.check()
+    page.get_by_label("Your message", exact=True).fill(text)
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("status")).to_have_text("Sent.")
+    return patient.patient_id
+
+
+def _answer_some(system, admin: dict[str, str], new_page) -> None:
+    """The demo day goes on: two demo patients write through the messenger and a practice
+    admin answers both (one Send and Close, one Send and keep Open); one of the demo SMS
+    (from unknown numbers: they cannot be answered before linking) is closed."""
+    written = {
+        _patient_writes(system, new_page, 5, "Is my prescription ready? (reports test)"): False,
+        _patient_writes(system, new_page, 6, "Can I get a note for work? (reports test)"): True,
+    }
+
+    def listed() -> list[dict]:
+        r = httpx.get(f"{system.gateway}/api/inboxes/all/directed", headers=admin)
+        items = [] if r.status_code != 200 else r.json()["items"]
+        r = httpx.get(
+            f"{system.gateway}/api/inboxes/shared/unassigned", headers=admin, params={"limit": 50}
+        )
+        r.raise_for_status()
+        return items + r.json()["items"]
+
+    found = _until(
+        lambda: (
+            (got := {c["patient_id"]: c for c in listed() if c.get("patient_id") in written})
+            and len(got) == len(written)
+            and got
+        )
     )
-    r.raise_for_status()
-    items = [c for c in r.json()["items"] if c["status"] == "open"]
-    assert items, "the demo practice has open conversations"
-    for i, c in enumerate(items):
-        cid = c["conversation_id"]
+    for patient_id, keep_open in written.items():
+        cid = found[patient_id]["conversation_id"]
+        reply = httpx.post(
+            f"{system.gateway}/api/conversations/{cid}/reply",
+            headers=admin,
+            json={"body": "Thank you, we are on it.", "keep_open": keep_open},
+        )
+        assert reply.status_code in (200, 202), reply.text
+    unknown = [c for c in listed() if c.get("patient_id") is None and c["status"] == "open"]
+    if unknown:
+        cid = unknown[0]["conversation_id"]
         detail = httpx.get(f"{system.gateway}/api/conversations/{cid}", headers=admin).json()
-        if detail.get("answerable"):
-            body = {"body": "Thank you, we are on it.", "keep_open": i == 0}
-            reply = httpx.post(
-                f"{system.gateway}/api/conversations/{cid}/reply", headers=admin, json=body
-            )
-            assert reply.status_code in (200, 202), reply.text
-        elif i % 2:
-            close = httpx.post(
-                f"{system.gateway}/api/conversations/{cid}/status",
-                headers=admin,
-                json={"status": "closed", "expected_version": detail["version"]},
-            )
-            assert close.status_code in (200, 202), close.text
+        close = httpx.post(
+            f"{system.gateway}/api/conversations/{cid}/status",
+            headers=admin,
+            json={"status": "closed", "expected_version": detail["version"]},
+        )
+        assert close.status_code in (200, 202), close.text
 
 
 def _report(system, headers) -> dict:
@@ -75,7 +109,7 @@ def _drawn(page: Page, chart: str) -> None:
 def test_reports_page_shows_the_demo_practice_in_charts_and_downloads_csv(demo_system, new_page):
     # covers X-REPORT-1
     admin = demo_system.login("admin@demo", "demo-admin")
-    _answer_some(demo_system, admin)
+    _answer_some(demo_system, admin, new_page)
     report = _until(
         lambda: (
             (r := _report(demo_system, admin))["current"]["first_response"]["count"] > 0

@@ -7,6 +7,7 @@ refused. Screenshots at 1280 and 800 px wide."""
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import time
 
@@ -14,6 +15,10 @@ import httpx
 from patient_steps import demo_patient_with_upcoming_appointment, patient_sign_in
 from playwright.sync_api import Page, expect
 from staff_steps import screenshot, sign_in
+
+# a crowded test machine answers slowly: more than httpx's 5 s default
+_get = functools.partial(httpx.get, timeout=60)
+_post = functools.partial(httpx.post, timeout=60)
 
 CHARTS = (
     "chart-first-response",
@@ -60,9 +65,9 @@ def _answer_some(system, admin: dict[str, str], new_page) -> None:
     }
 
     def listed() -> list[dict]:
-        r = httpx.get(f"{system.gateway}/api/inboxes/all/directed", headers=admin)
+        r = _get(f"{system.gateway}/api/inboxes/all/directed", headers=admin)
         items = [] if r.status_code != 200 else r.json()["items"]
-        r = httpx.get(
+        r = _get(
             f"{system.gateway}/api/inboxes/shared/unassigned", headers=admin, params={"limit": 50}
         )
         r.raise_for_status()
@@ -77,7 +82,7 @@ def _answer_some(system, admin: dict[str, str], new_page) -> None:
     )
     for patient_id, keep_open in written.items():
         cid = found[patient_id]["conversation_id"]
-        reply = httpx.post(
+        reply = _post(
             f"{system.gateway}/api/conversations/{cid}/reply",
             headers=admin,
             json={"body": "Thank you, we are on it.", "keep_open": keep_open},
@@ -86,8 +91,8 @@ def _answer_some(system, admin: dict[str, str], new_page) -> None:
     unknown = [c for c in listed() if c.get("patient_id") is None and c["status"] == "open"]
     if unknown:
         cid = unknown[0]["conversation_id"]
-        detail = httpx.get(f"{system.gateway}/api/conversations/{cid}", headers=admin).json()
-        close = httpx.post(
+        detail = _get(f"{system.gateway}/api/conversations/{cid}", headers=admin).json()
+        close = _post(
             f"{system.gateway}/api/conversations/{cid}/status",
             headers=admin,
             json={"status": "closed", "expected_version": detail["version"]},
@@ -96,7 +101,7 @@ def _answer_some(system, admin: dict[str, str], new_page) -> None:
 
 
 def _report(system, headers) -> dict:
-    r = httpx.get(f"{system.gateway}/api/reports", headers=headers)
+    r = _get(f"{system.gateway}/api/reports", headers=headers)
     r.raise_for_status()
     return dict(r.json())
 
@@ -159,7 +164,7 @@ def test_reports_page_shows_the_demo_practice_in_charts_and_downloads_csv(demo_s
         "conversations",
         str(report["current"]["conversations"]),
     ] in rows
-    api_csv = httpx.get(f"{demo_system.gateway}/api/reports.csv", headers=admin).text
+    api_csv = _get(f"{demo_system.gateway}/api/reports.csv", headers=admin).text
     # the same figures (the unanswered ages may move on by a bucket between the two calls)
     assert [r for r in rows if r[0] != "now"] == [
         r for r in csv.reader(io.StringIO(api_csv)) if r[0] != "now"
@@ -182,9 +187,9 @@ def _staff_key(report: dict) -> str:
 def test_reports_are_for_practice_admins(demo_system, new_page):
     # covers X-REPORT-1, T-2
     staff = demo_system.login("front@demo", "demo-front")
-    r = httpx.get(f"{demo_system.gateway}/api/reports", headers=staff)
+    r = _get(f"{demo_system.gateway}/api/reports", headers=staff)
     assert r.status_code == 403 and "practice admins" in r.json()["detail"]
-    assert httpx.get(f"{demo_system.gateway}/api/reports.csv", headers=staff).status_code == 403
+    assert _get(f"{demo_system.gateway}/api/reports.csv", headers=staff).status_code == 403
     page = new_page()
     sign_in(page, demo_system, "front@demo", "demo-front", "/reports")
     expect(page.get_by_role("alert")).to_contain_text("Reports are for practice admins")

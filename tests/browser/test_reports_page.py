@@ -126,6 +126,8 @@ def test_reports_page_shows_the_demo_practice_in_charts_and_downloads_csv(demo_s
     assert report["current"]["volume"]["messages"] >= 4
 
     page = new_page()
+    # a crowded machine: plotly.js is 4.8 MB to load and parse
+    page.set_default_timeout(45_000)
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.set_viewport_size({"width": 1280, "height": 900})

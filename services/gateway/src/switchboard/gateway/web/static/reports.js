@@ -191,12 +191,26 @@ function render() {
   return load();
 }
 
+// plotly.js as the `plotly` package installs it (routes/reports.py serves it): loaded once
+// signed in as an admin, so the sign-in form never waits for it
+function loadPlotly() {
+  if (window.Plotly) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const script = el('script', { src: '/vendor/plotly.min.js' });
+    script.addEventListener('load', resolve);
+    script.addEventListener('error', () => reject(new Error('The charting library did not load.')));
+    document.head.append(script);
+  });
+}
+
 if (user.role !== 'practice_admin') {
   app.replaceChildren(el('h1', {}, 'Reports'),
     el('p', { class: 'form-error', role: 'alert' }, 'Reports are for practice admins.'));
-} else if (!window.Plotly) {
-  // the library is a deferred classic script: it has run before this module (also deferred)
-  app.replaceChildren(el('p', { class: 'form-error', role: 'alert' }, 'The charting library did not load.'));
 } else {
-  await render();
+  try {
+    await loadPlotly();
+    await render();
+  } catch (e) {
+    app.replaceChildren(el('h1', {}, 'Reports'), el('p', { class: 'form-error', role: 'alert' }, e.message));
+  }
 }

@@ -134,7 +134,7 @@ def test_reports_page_shows_the_demo_practice_in_charts_and_downloads_csv(demo_s
     sign_in(page, demo_system, "admin@demo", "demo-admin", "/reports")
     expect(page.get_by_role("heading", name="Reports", level=1)).to_be_visible()
     table = page.get_by_role("table", name="Headline figures")
-    expect(table).to_contain_text("Conversations opened")
+    expect(table).to_contain_text("Conversations opened", timeout=60_000)  # plotly.js loaded
     expect(table.get_by_role("row", name="Conversations opened")).to_contain_text(
         str(report["current"]["conversations"])
     )

@@ -207,6 +207,7 @@ if (user.role !== 'practice_admin') {
   app.replaceChildren(el('h1', {}, 'Reports'),
     el('p', { class: 'form-error', role: 'alert' }, 'Reports are for practice admins.'));
 } else {
+  app.replaceChildren(el('h1', {}, 'Reports'), el('p', { class: 'report-note' }, 'Loading the charts…'));
   try {
     await loadPlotly();
     await render();

@@ -498,6 +498,17 @@ CASES = [
         body=lambda c: {"description": "x"},
         why="past the check: the router knows no such reason",
     ),
+    # reports (X-REPORT-1): practice admins only; counts and ids, no patient data
+    Case("GET", "/api/reports", 200, admin),
+    Case("GET", "/api/reports.csv", 200, admin),
+    Case(
+        "GET",
+        "/api/reports",
+        422,
+        admin,
+        params={"first_day": "2026-12-07", "last_day": "2026-12-01"},
+        why="a period that ends before it starts: refused after the check",
+    ),
     Case("GET", "/api/admin/routing/coverage", 200, admin),
     Case("GET", "/api/admin/routing/history", 200, admin),
     Case("POST", "/api/admin/routing/what-if", 422, admin, body=lambda c: {"days": 0}),

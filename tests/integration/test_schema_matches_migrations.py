@@ -36,6 +36,9 @@ def _tables(service: str) -> tuple[Path, str, MetaData]:
     declared = [storage.metadata]
     if service == "inbox_projection":
         declared.append(storage.gen)  # the first generation lives in schema inbox too
+        # and the reports read model's pointer and first generation (ADR 0021)
+        reports = importlib.import_module("switchboard.inbox_projection.reports_storage")
+        declared += [reports.metadata, reports.gen]
     merged = MetaData()
     for md in declared:
         for table in md.tables.values():

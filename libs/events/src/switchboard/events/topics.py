@@ -39,6 +39,7 @@ class Topic(StrEnum):
     REPLAY_INGEST_INTAKE = "switchboard.replay.ingest-intake"
     REPLAY_ROUTER = "switchboard.replay.router"
     REPLAY_INBOX_PROJECTION = "switchboard.replay.inbox-projection"
+    REPLAY_INBOX_REPORTS = "switchboard.replay.inbox-reports"
     REPLAY_NOTIFIER = "switchboard.replay.notifier"
     REPLAY_NOTIFIER_PUBLIC = "switchboard.replay.notifier-public"
     REPLAY_NOTIFIER_WEBHOOKS = "switchboard.replay.notifier-webhooks"

@@ -37,6 +37,7 @@ class ServiceAccess:
 
 
 _INBOX = (T.MESSAGES, T.ROUTING, T.ACTIONS, T.DELIVERY, T.PM, T.CONFIG)
+_REPORTS = (T.MESSAGES, T.ROUTING, T.ACTIONS, T.DELIVERY, T.CONFIG, T.NOTIFICATIONS)
 
 ACCESS: tuple[ServiceAccess, ...] = (
     ServiceAccess(
@@ -65,8 +66,9 @@ ACCESS: tuple[ServiceAccess, ...] = (
     ),
     ServiceAccess(
         "inbox-projection",
-        groups={"inbox-projection": _INBOX},
-        group_prefixes={"inbox-rebuild-": _INBOX},
+        # the inbox read model, and the reports read model (ADR 0021)
+        groups={"inbox-projection": _INBOX, "inbox-reports": _REPORTS},
+        group_prefixes={"inbox-rebuild-": _INBOX, "inbox-reports-rebuild-": _REPORTS},
         writes=(T.ACTIONS, T.DEAD_LETTER),  # auto-assignment to a person's own address
     ),
     ServiceAccess(

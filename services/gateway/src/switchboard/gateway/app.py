@@ -24,6 +24,7 @@ from switchboard.gateway.routes import (
     notify_admin,
     pages,
     patients,
+    reports,
     routing_admin,
     routing_story,
     search,
@@ -57,6 +58,7 @@ ROUTES = (
     lines,
     templates,
     my_routing,
+    reports,
     live,
     event_docs,
 )

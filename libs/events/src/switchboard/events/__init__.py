@@ -60,6 +60,7 @@ from switchboard.events.registry import (
     registered_events,
 )
 from switchboard.events.staff import StaffAddressesSet
+from switchboard.events.teamwork import ConversationSnoozed, ConversationWoke, NoteAdded
 from switchboard.events.topics import Topic, topic_for
 
 __all__ = [
@@ -76,7 +77,9 @@ __all__ = [
     "ConversationEscalated",
     "ConversationLinked",
     "ConversationRead",
+    "ConversationSnoozed",
     "ConversationStatusChanged",
+    "ConversationWoke",
     "DeadLetterPayloadViewed",
     "DeadLetterReplayed",
     "EmailThreading",
@@ -86,6 +89,7 @@ __all__ = [
     "MessageDeferred",
     "MessageReceived",
     "MessageRouted",
+    "NoteAdded",
     "NotificationPreferencesChanged",
     "OrphanAlertRaised",
     "PatientUpserted",

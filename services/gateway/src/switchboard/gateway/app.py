@@ -27,6 +27,7 @@ from switchboard.gateway.routes import (
     search,
     sign_in,
     staff_directory,
+    teamwork,
     templates,
 )
 from switchboard.gateway.settings import GatewaySettings
@@ -47,6 +48,7 @@ ROUTES = (
     staff_directory,
     documents,
     actions,
+    teamwork,
     ehr,
     notify_admin,
     routing_admin,

@@ -1,5 +1,7 @@
 """The notifier's consumer: routing decisions become alerts and timers, configuration events
-update settings, replies stop timers. One batch = one transaction (the consumer policy).
+update settings, replies stop timers, a note's @mentions alert each colleague named
+(I-NOTE-1: in-app, and email/SMS per their preferences, like a message alert). One batch =
+one transaction (the consumer policy).
 
 External sends never happen here: email, SMS and webhook alerts become outbox rows keyed by
 their deterministic alert id (a redelivered event inserts nothing new), and the dispatcher
@@ -22,6 +24,7 @@ from switchboard.events import (
     ConversationStatusChanged,
     Event,
     MessageRouted,
+    NoteAdded,
     OrphanAlertRaised,
     ReplyFailed,
     ReplySent,
@@ -29,7 +32,12 @@ from switchboard.events import (
 )
 from switchboard.notifier import storage
 from switchboard.notifier.alerts import Cause, materialize
-from switchboard.notifier.fanout import AlertRequest, message_targets, plan_fanout
+from switchboard.notifier.fanout import (
+    AlertRequest,
+    mention_targets,
+    message_targets,
+    plan_fanout,
+)
 from switchboard.notifier.settings import NotifierSettings
 from switchboard.notifier.sla import TimerPlan, plan_timer, reply_stops_timer
 from switchboard.notifier.state import CONFIG_EVENTS, CoalesceState, Directory
@@ -37,7 +45,14 @@ from switchboard.platform.logging import get_logger
 
 log = get_logger(__name__)
 
-HANDLED = (MessageRouted, ReplySent, ReplyFailed, ConversationStatusChanged, *CONFIG_EVENTS)
+HANDLED = (
+    MessageRouted,
+    ReplySent,
+    ReplyFailed,
+    ConversationStatusChanged,
+    NoteAdded,
+    *CONFIG_EVENTS,
+)
 SKIPPED = Counter(
     "switchboard_notifier_skipped_total", "Events the notifier reads past", ["reason"]
 )
@@ -108,6 +123,8 @@ class NotifierHandler:
         for event in mine:
             if isinstance(event, CONFIG_EVENTS):
                 await directory.apply(session, event)
+            elif isinstance(event, NoteAdded):
+                await self._mentioned(event, directory, now, out, outbox_rows, session)
             elif isinstance(event, MessageRouted):
                 if event.event_id not in fresh_ids:
                     continue
@@ -208,6 +225,42 @@ class NotifierHandler:
                     raised_at=event.decided_at,
                 )
             )
+        out.extend(events)
+        outbox_rows.extend(rows)
+
+    async def _mentioned(
+        self,
+        event: NoteAdded,
+        directory: Directory,
+        now: datetime,
+        out: list[Event],
+        outbox_rows: list[dict[str, Any]],
+        session: AsyncSession,
+    ) -> None:
+        """Alert each colleague a note @mentions (I-NOTE-1). The gateway checked they may read
+        the conversation; availability and substitutes apply as for any alert. Never
+        coalesced: each mention is someone asking for them by name."""
+        targets = mention_targets(event.mentions, event.actor)
+        if not targets or event.occurred_at < now - timedelta(
+            seconds=self.settings.alert_max_age_s
+        ):
+            return
+        await directory.load_practices(session, [event.practice_id])
+        await directory.load_staff(session, [(event.practice_id, s) for s, _ in targets])
+        request = AlertRequest(
+            kind="mention",
+            cause_id=event.event_id,
+            conversation_id=event.conversation_id,
+            at=event.occurred_at,
+            targets=targets,
+        )
+        plan = plan_fanout(
+            request, directory.config(event.practice_id), directory.profiles(event.practice_id), {}
+        )
+        cause = Cause(event.practice_id, event.correlation_id, event.event_id, event.traceparent)
+        events, rows = materialize(plan, request, cause, now, self.settings)
+        for a in plan.alerts:
+            PLANNED.labels(a.channel, a.kind).inc()
         out.extend(events)
         outbox_rows.extend(rows)
 

@@ -88,7 +88,7 @@ class Filters:
 SUMMARY = """
     c.conversation_id, c.channel, c.line, c.sender, c.patient_id, c.matched_patient_ids,
     c.status, c.assignee, c.reason, c.location_id, c.provider_id, c.inboxes,
-    c.message_count, c.last_message_at, c.last_inbound_at, c.version,
+    c.message_count, c.last_message_at, c.last_inbound_at, c.version, c.snoozed_until,
     p.given_name, p.family_name, l.name AS location_name, r.read_at
 """
 

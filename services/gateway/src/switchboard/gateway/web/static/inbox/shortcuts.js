@@ -47,7 +47,7 @@ function setSelect(select, value) {
 const ACTIONS = {
   j: () => move(1),
   k: () => move(-1),
-  Enter: () => { const a = list.querySelector('a.kb-cursor'); if (a && document.activeElement !== a) a.click(); },
+  Enter: () => list.querySelector('a.kb-cursor')?.click(),
   r: () => pane().querySelector('#reply-body')?.focus(),
   n: () => pane().querySelector('#note-body')?.focus(),
   a: () => { const s = pane().querySelector('select[aria-label="Assignee"]'); if (s) { s.focus(); s.dispatchEvent(new Event('focus')); } },
@@ -60,7 +60,12 @@ document.addEventListener('keydown', (ev) => {
   if (typing(ev.target)) return;
   const run = ACTIONS[ev.key];
   if (!run) return;
-  if (ev.key === 'Enter' && !(ev.target instanceof Element && ev.target.classList.contains('kb-cursor'))) return;
+  if (ev.key === 'Enter') {
+    // on the row itself the link opens as links do; elsewhere (nothing focused) it opens the
+    // row under the cursor; on any other control Enter is that control's
+    const cursor = list.querySelector('a.kb-cursor');
+    if (!cursor || ev.target === cursor || ev.target !== document.body) return;
+  }
   ev.preventDefault();
   run();
 });

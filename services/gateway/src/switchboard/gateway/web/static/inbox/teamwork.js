@@ -39,7 +39,7 @@ export class Teamwork {
       el('option', { value: 'tomorrow' }, 'Tomorrow 8:00'),
       el('option', { value: 'reply' }, 'Until the patient answers'),
       el('option', { value: 'custom' }, 'Pick a time…'));
-    this.snoozeAt = el('input', { type: 'datetime-local', 'aria-label': 'Snooze until (time)', hidden: true });
+    this.snoozeAt = el('input', { type: 'datetime-local', step: '1', 'aria-label': 'Snooze until (time)', hidden: true });
     this.snoozeWhen.addEventListener('change', () => {
       this.snoozeAt.hidden = this.snoozeWhen.value !== 'custom';
       if (!this.snoozeAt.hidden && !this.snoozeAt.value) this.snoozeAt.value = localInput(inOneHour());

@@ -6,13 +6,17 @@ bulk actions, and each bad input of issue 19."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from inbox_support import eventually, phone
+from notifier_support import TopicReader
 from sqlalchemy import text
 from test_inbox_service import World, refill_request, world  # noqa: F401 (tw needs it)
 
+from switchboard.events import Topic
 from switchboard.ingest.adapters import storage as ingest_storage
 from switchboard.platform.db import make_engine
 
@@ -134,6 +138,10 @@ async def test_snooze_leaves_the_open_lists_and_wakes_after_a_restart(tw):
     assert r.status_code == 409
 
 
+async def _two(found: Callable[[], Awaitable[list[Any]]]) -> bool:
+    return len(await found()) == 2
+
+
 async def test_bulk_acts_on_what_the_user_may_and_lists_the_rest(tw):
     # covers I-BULK-1
     w = tw
@@ -159,6 +167,16 @@ async def test_bulk_acts_on_what_the_user_may_and_lists_the_rest(tw):
         assert (await w.conversation(cid))["status"] == "closed"
     after = await w.conversation(hidden)
     assert (after["status"], after["version"]) == (before["status"], before["version"])
+    # on the log: one event per conversation acted on, the same actor and batch id
+    async with TopicReader(w.settings, Topic.ACTIONS) as log:
+
+        async def batch() -> list[Any]:
+            return log.of("ConversationStatusChanged", batch_id=uuid.UUID(body["batch_id"]))
+
+        await eventually(lambda: _two(batch))
+        events = await batch()
+    assert sorted(str(e.conversation_id) for e in events) == sorted([str(a), str(b)])
+    assert {(e.actor, e.status) for e in events} == {("u-ct", "closed")}
     # reopen, assign (to someone who can see each), snooze: the same per-conversation checks
     r = await w.post(
         "/api/conversations/bulk",

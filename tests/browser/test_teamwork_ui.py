@@ -48,7 +48,7 @@ def conversation_of(system, admin, phone: str) -> str:
 def test_a_note_with_a_mention_reaches_the_colleague_live(demo_system, new_page):
     # covers I-NOTE-1, I-LIVE-1
     admin = demo_system.login("admin@demo", "demo-admin")
-    patient, doctor = patient_with_doctor(demo_system, admin, "Nguyen")
+    patient, doctor = patient_with_doctor(demo_system, admin, "Patel")
     post_sms(demo_system, patient["phones"][0], "Is my lab result back?")
     # the colleague, on their own inbox in a second browser context
     other = new_page()
@@ -68,7 +68,7 @@ def test_a_note_with_a_mention_reaches_the_colleague_live(demo_system, new_page)
     }
     outsider = next(u for u in STAFF.values() if u["user_id"] not in readers)
     note = page.get_by_label("Internal note")
-    note.fill(f"@{outsider['display_name'].split()[0]}")
+    note.fill(f"@{outsider['user_id']}")  # the suggestions match ids and names
     page.get_by_role("option", name=re.compile(re.escape(outsider["display_name"]))).click()
     note.press_sequentially("can you check?")
     page.get_by_role("button", name="Add note").click()
@@ -76,7 +76,7 @@ def test_a_note_with_a_mention_reaches_the_colleague_live(demo_system, new_page)
     expect(page.get_by_role("alert")).to_contain_text(outsider["display_name"])
 
     text = f"please call back about the labs {uuid.uuid4().hex[:6]}"
-    note.fill(f"@{doctor['display_name'].split()[-1]}")
+    note.fill(f"@{doctor['display_name'].split()[-1]}")  # "@Lee"
     page.get_by_role("option", name=re.compile(re.escape(doctor["display_name"]))).click()
     note.press_sequentially(text)
     page.get_by_role("button", name="Add note").click()
@@ -99,7 +99,7 @@ def test_a_note_with_a_mention_reaches_the_colleague_live(demo_system, new_page)
 def test_a_snooze_comes_back_open(demo_system, new_page):
     # covers I-SNOOZE-1
     admin = demo_system.login("admin@demo", "demo-admin")
-    patient, _ = patient_with_doctor(demo_system, admin, "Okafor")
+    patient, _ = patient_with_doctor(demo_system, admin, "Chen")
     post_sms(demo_system, patient["phones"][0], "Could you call me tomorrow?")
     page = new_page()
     sign_in(page, demo_system, "admin@demo", "demo-admin")

@@ -67,7 +67,7 @@ def test_a_note_with_a_mention_reaches_the_colleague_live(demo_system, new_page)
         ).json()
     }
     outsider = next(u for u in STAFF.values() if u["user_id"] not in readers)
-    note = page.get_by_label("Internal note")
+    note = page.get_by_role("textbox", name="Internal note", exact=True)
     note.fill(f"@{outsider['user_id']}")  # the suggestions match ids and names
     page.get_by_role("option", name=re.compile(re.escape(outsider["display_name"]))).click()
     note.press_sequentially("can you check?")
@@ -169,12 +169,12 @@ def test_keyboard_shortcuts(demo_system, new_page):
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"c=[0-9a-f-]{36}"))
     pane = page.get_by_role("region", name="Conversation")
-    expect(pane.get_by_label("Internal note")).to_be_visible()
+    expect(pane.get_by_role("textbox", name="Internal note", exact=True)).to_be_visible()
     # n: the note box; letters typed there are text, not shortcuts
     page.keyboard.press("n")
-    expect(pane.get_by_label("Internal note")).to_be_focused()
+    expect(pane.get_by_role("textbox", name="Internal note", exact=True)).to_be_focused()
     page.keyboard.type("e j k")
-    expect(pane.get_by_label("Internal note")).to_have_value("e j k")
+    expect(pane.get_by_role("textbox", name="Internal note", exact=True)).to_have_value("e j k")
     expect(page.get_by_label("Status", exact=True)).not_to_have_value("closed")
     # r: the reply box; a: the assignee; e: close
     page.locator("#list-title").click()

@@ -68,8 +68,9 @@ def test_a_note_with_a_mention_reaches_the_colleague_live(demo_system, new_page)
     }
     outsider = next(u for u in STAFF.values() if u["user_id"] not in readers)
     note = page.get_by_role("textbox", name="Internal note", exact=True)
+    suggestions = page.get_by_role("listbox", name="Colleagues to mention")
     note.fill(f"@{outsider['user_id']}")  # the suggestions match ids and names
-    page.get_by_role("option", name=re.compile(re.escape(outsider["display_name"]))).click()
+    suggestions.get_by_role("option", name=re.compile(re.escape(outsider["display_name"]))).click()
     note.press_sequentially("can you check?")
     page.get_by_role("button", name="Add note").click()
     expect(page.get_by_role("alert")).to_contain_text("cannot see this patient")
@@ -77,7 +78,7 @@ def test_a_note_with_a_mention_reaches_the_colleague_live(demo_system, new_page)
 
     text = f"please call back about the labs {uuid.uuid4().hex[:6]}"
     note.fill(f"@{doctor['display_name'].split()[-1]}")  # "@Lee"
-    page.get_by_role("option", name=re.compile(re.escape(doctor["display_name"]))).click()
+    suggestions.get_by_role("option", name=re.compile(re.escape(doctor["display_name"]))).click()
     note.press_sequentially(text)
     page.get_by_role("button", name="Add note").click()
     thread = page.get_by_role("list", name="Conversation history")

@@ -333,6 +333,31 @@ CASES = [
         conversation=True,
         body=lambda c: {"body": "hello", **STALE},
     ),
+    # team work (I-NOTE-1, I-SNOOZE-1, I-BULK-1)
+    Case(
+        "POST",
+        "/api/conversations/{conversation_id}/notes",
+        409,
+        reads_marked,
+        conversation=True,
+        body=lambda c: {"body": "hello", **STALE},
+    ),
+    Case(
+        "POST",
+        "/api/conversations/{conversation_id}/snooze",
+        409,
+        reads_marked,
+        conversation=True,
+        body=lambda c: {"until": None, **STALE},
+    ),
+    Case(
+        "POST",
+        "/api/conversations/bulk",
+        200,
+        inbox,
+        body=lambda c: {"action": "close", "conversation_ids": [str(uuid.uuid4())]},
+        why="a conversation id nobody has: skipped and listed, nothing changes",
+    ),
     Case(
         "POST",
         "/api/conversations/{conversation_id}/messages/{message_id}/retry",

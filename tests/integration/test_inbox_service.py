@@ -694,10 +694,33 @@ async def _lag(w: World) -> int:
 
 
 async def test_rebuild_from_offset_zero_equals_live(world):
-    # covers X-REPLAY-1, I-AUDIT-1
+    # covers X-REPLAY-1, I-AUDIT-1, I-NOTE-1, I-SNOOZE-1, I-BULK-1
     w = world
     cid, _, _ = await refill_request(w)
     await w.sms(phone(), "from a number nobody has")
+    # team work is in the rebuild too: a note and its mention, a snooze still running, one
+    # woken by its timer, and a bulk action's events
+    other, _, _ = await refill_request(w)
+    r = await w.post(f"/api/conversations/{cid}/notes", "u-admin", {"body": "@u-ct call her"})
+    assert r.status_code == 200, r.text
+    soon = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
+    r = await w.post(f"/api/conversations/{other}/snooze", "u-ct", {"until": soon})
+    assert r.status_code == 200, r.text
+
+    async def woke() -> bool:
+        return (await w.conversation(other))["status"] == "open"
+
+    await eventually(woke)
+    r = await w.post(
+        "/api/conversations/bulk",
+        "u-ct",
+        {
+            "action": "snooze",
+            "until": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+            "conversation_ids": [str(cid), str(other)],
+        },
+    )
+    assert r.status_code == 200 and len(r.json()["applied"]) == 2
     await eventually(lambda: _idle(w), timeout_s=60)
     engine = make_engine(w.settings.database_url)
     live = await checksums(engine, "inbox")

@@ -73,6 +73,7 @@ from switchboard.events.registry import (
     registered_events,
 )
 from switchboard.events.staff import StaffAddressesSet
+from switchboard.events.teamwork import ConversationSnoozed, ConversationWoke, NoteAdded
 from switchboard.events.topics import Topic, topic_for
 
 __all__ = [
@@ -89,7 +90,9 @@ __all__ = [
     "ConversationEscalated",
     "ConversationLinked",
     "ConversationRead",
+    "ConversationSnoozed",
     "ConversationStatusChanged",
+    "ConversationWoke",
     "DeadLetterPayloadViewed",
     "DeadLetterReplayed",
     "EmailThreading",
@@ -99,6 +102,7 @@ __all__ = [
     "MessageDeferred",
     "MessageReceived",
     "MessageRouted",
+    "NoteAdded",
     "NotificationPreferencesChanged",
     "OrphanAlertRaised",
     "PatientUpserted",

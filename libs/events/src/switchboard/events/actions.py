@@ -23,6 +23,12 @@ class ConversationAction(Event):
     conversation_id: uuid.UUID
     actor: str = Field(min_length=1, max_length=128)
     expected_version: int | None = Field(default=None, ge=0)
+    # Optional and additive (docs/events.md): set on every event of one bulk action (I-BULK-1).
+    batch_id: uuid.UUID | None = Field(
+        default=None,
+        description="The bulk action this event is one of: every conversation's event in one "
+        "bulk assign / close / reopen / snooze carries the same id (I-BULK-1).",
+    )
 
     def partition_key(self) -> str:
         return f"{self.practice_id}:{self.conversation_id}"

@@ -26,7 +26,7 @@ from switchboard.events.registry import register
 from switchboard.events.topics import Topic
 
 NotificationChannel = Literal["in_app", "email", "sms", "webhook"]
-AlertKind = Literal["message", "orphan", "escalation"]
+AlertKind = Literal["message", "orphan", "escalation", "mention"]
 LinkTarget = Literal["inbox", "patient_page"]
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.@:-]*$"

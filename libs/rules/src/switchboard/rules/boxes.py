@@ -5,7 +5,7 @@ R-SUB-2 / R-VOICEMAIL-1); the inbox projection files it under view boxes (I-VIEW
 the gateway reads those boxes back for a view, so all three spell them from here:
 
     <kind>:<staff id>  for ASSIGNED, ROUTED, PRIMARY, UNRECOGNIZED, SENT, CARE_TEAM,
-                       CARE_TEAM_UNRECOGNIZED (one box per staff member)
+                       CARE_TEAM_UNRECOGNIZED, MENTIONED (one box per staff member)
     all, all_unrec     the All Patients views
     inbox:<inbox id>   a shared inbox ("inbox:unassigned", "inbox:shared:<id>")
 """
@@ -22,6 +22,8 @@ UNRECOGNIZED = "unrec"
 SENT = "sent"
 CARE_TEAM = "careteam"
 CARE_TEAM_UNRECOGNIZED = "careteam_unrec"
+# @mentioned in a note (I-NOTE-1): lists the conversation, grants no access of its own.
+MENTIONED = "mentioned"
 ALL = "all"
 ALL_UNRECOGNIZED = "all_unrec"
 INBOX_PREFIX = "inbox:"

@@ -8,7 +8,7 @@ A view is one box; a user may read a view when their role and policies allow it:
 | view                                   | who                                                  |
 |----------------------------------------|------------------------------------------------------|
 | my/assigned, my/routed, my/primary,    | every role with Inbox access (My Inbox, T-2)         |
-| my/unrecognized, my/sent               |                                                      |
+| my/unrecognized, my/sent, my/mentions  | (my/mentions lists, never grants access: I-NOTE-1)   |
 | care-team/directed, care-team/unrecognized | inbox.care_team or inbox.full_patient            |
 | all/directed, all/unrecognized         | inbox.full_patient (or inbox.api)                    |
 | shared/unassigned, shared/<id>         | subscribers of that inbox (R-SUB-2), practice admins,|
@@ -38,6 +38,10 @@ PERSONAL = {
     ("my", "unrecognized"): bx.UNRECOGNIZED,
     ("my", "sent"): bx.SENT,
 }
+# My Inbox / Mentions (I-NOTE-1): conversations whose notes @mention me. It lists them but
+# grants no access of its own (not in readable_boxes): a mention was of someone who could
+# read the conversation then, and opening it is checked as always.
+MENTIONS = {("my", "mentions"): bx.MENTIONED}
 CARE = {
     ("care-team", "directed"): bx.CARE_TEAM,
     ("care-team", "unrecognized"): bx.CARE_TEAM_UNRECOGNIZED,
@@ -99,6 +103,8 @@ def view_for(
     key = (group, name)
     if key in PERSONAL:
         return View(group, name, f"{PERSONAL[key]}:{whom}", True)
+    if key in MENTIONS:
+        return View(group, name, f"{MENTIONS[key]}:{whom}", True)
     if key in CARE:
         if not has_care_team(p):
             raise Forbidden("the Care Team Inbox needs the inbox.care_team policy")
@@ -135,6 +141,7 @@ def views_for(p: Principal, subscribed: Iterable[str], shared: Iterable[str]) ->
     if not p.has_inbox:
         return []
     out = [View(g, n, f"{b}:{p.user_id}", True) for (g, n), b in PERSONAL.items()]
+    out += [View(g, n, f"{b}:{p.user_id}", True) for (g, n), b in MENTIONS.items()]
     if has_care_team(p):
         out += [View(g, n, f"{b}:{p.user_id}", True) for (g, n), b in CARE.items()]
     if sees_all(p):

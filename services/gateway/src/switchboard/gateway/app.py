@@ -30,6 +30,7 @@ from switchboard.gateway.routes import (
     search,
     sign_in,
     staff_directory,
+    teamwork,
     templates,
 )
 from switchboard.gateway.settings import GatewaySettings
@@ -50,6 +51,7 @@ ROUTES = (
     staff_directory,
     documents,
     actions,
+    teamwork,
     ehr,
     notify_admin,
     event_webhooks,

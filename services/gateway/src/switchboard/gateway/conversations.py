@@ -78,6 +78,8 @@ class ConversationSummary(BaseModel):
     last_message_at: datetime | None
     unread: bool
     version: int
+    # While status is "snoozed" (I-SNOOZE-1): when it comes back (null: when the patient writes).
+    snoozed_until: datetime | None = None
 
 
 def summary(row: dict[str, Any], labels: bool = True) -> ConversationSummary:
@@ -104,6 +106,7 @@ def summary(row: dict[str, Any], labels: bool = True) -> ConversationSummary:
         last_message_at=row["last_message_at"],
         unread=inbound is not None and (read_at is None or inbound > read_at),
         version=row["version"],
+        snoozed_until=row.get("snoozed_until"),
     )
 
 

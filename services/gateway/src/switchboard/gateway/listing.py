@@ -15,7 +15,7 @@ from switchboard.gateway.conversations import ConversationSummary
 from switchboard.gateway.readmodel import inbox
 
 Channel = Literal["sms", "email", "secure_email", "web_chat", "voicemail"]
-Status = Literal["open", "closed"]
+Status = Literal["open", "closed", "snoozed"]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Short = Annotated[str | None, Query(min_length=1, max_length=128)]
 

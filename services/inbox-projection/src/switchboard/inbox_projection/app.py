@@ -23,6 +23,7 @@ from switchboard.inbox_projection.handlers import handle_batch
 from switchboard.inbox_projection.model import TOPICS
 from switchboard.inbox_projection.reports_model import REPORT_TOPICS
 from switchboard.inbox_projection.settings import ProjectionSettings
+from switchboard.inbox_projection.snooze import WakeLoop
 from switchboard.platform.consumer import ConsumerRunner
 from switchboard.platform.logging import configure_logging
 from switchboard.platform.migrations import upgrade
@@ -41,10 +42,31 @@ def consumers(rt: Runtime) -> list[ConsumerRunner]:
     return [*_inbox(rt), *_reports(rt)]
 
 
+def _start_wake_loop(app: FastAPI, rt: Runtime) -> None:
+    """The snooze wake-up timer (snooze.py, I-SNOOZE-1) runs beside the consumer."""
+    every = getattr(rt.settings, "snooze_wake_every_s", 1.0)
+    loop = WakeLoop(rt.sessionmaker, rt.publisher, every_s=every)
+    app.state.wake_loop = loop
+    app.state.wake_task = asyncio.create_task(loop.run(), name="snooze-wake")
+
+
+async def _stop_wake_loop(app: FastAPI, rt: Runtime) -> None:
+    loop: WakeLoop | None = getattr(app.state, "wake_loop", None)
+    if loop is not None:
+        loop.stop()
+        await asyncio.wait_for(app.state.wake_task, timeout=5)
+
+
 def build_app(settings: ServiceSettings) -> FastAPI:
     # A poll of 2,000 events makes many short-lived objects: collect less often.
     gc.set_threshold(50_000, 50, 50)
-    return service_app(settings, consumers=consumers, title="Switchboard inbox projection")
+    return service_app(
+        settings,
+        consumers=consumers,
+        title="Switchboard inbox projection",
+        on_start=_start_wake_loop,
+        on_stop=_stop_wake_loop,
+    )
 
 
 _serve = main_for(

@@ -8,6 +8,12 @@ Inbox membership (`boxes`) is a function of a conversation and its patients' car
 fold records every change of it as an interval, which answers "what was in this inbox at T"
 (X-ASOF-1).
 
+Team work (I-NOTE-1, I-SNOOZE-1): a note is a row of `messages` with direction `note` (never
+counted as a message, never moving the list order) and adds its mentions to `mentioned`,
+which files the conversation in each one's `mentioned:<u>` box (their Mentions view). A
+snooze sets status `snoozed` (out of every open list) until a ConversationWoke that names it,
+a patient's message, or a status change by hand.
+
 Its size: one fold over every event type the inbox reads, sharing the conversation state
 and the membership intervals; split by event, each part would need all of it.
 """
@@ -25,11 +31,14 @@ from switchboard.events import (
     ConversationAssigned,
     ConversationLinked,
     ConversationRead,
+    ConversationSnoozed,
     ConversationStatusChanged,
+    ConversationWoke,
     Event,
     LocationUpserted,
     MessageReceived,
     MessageRouted,
+    NoteAdded,
     PatientUpserted,
     PracticeMessageRead,
     ReplyDeliveryUpdated,
@@ -99,6 +108,12 @@ class Conversation:
     version: int = 0
     # The time of the last membership change: later ones are stamped no earlier (_changed).
     changed_at: datetime | None = None
+    # Staff @mentioned in its notes (I-NOTE-1): each has it in their Mentions view.
+    mentioned: list[str] = field(default_factory=list)
+    # While status is "snoozed" (I-SNOOZE-1): until when (None: until the patient writes),
+    # and the ConversationSnoozed event a wake-up must name.
+    snoozed_until: datetime | None = None
+    snooze_id: uuid.UUID | None = None
 
     @property
     def sort_at(self) -> datetime:
@@ -111,9 +126,14 @@ class Conversation:
     def from_row(cls, row: dict[str, Any]) -> Conversation:
         names = {f.name for f in fields(cls)}
         data = {k: v for k, v in row.items() if k in names}
-        for k in ("matched_patient_ids", "inboxes", "recipients", "sent_by"):
+        for k in ("matched_patient_ids", "inboxes", "recipients", "sent_by", "mentioned"):
             data[k] = list(data.get(k) or [])
         return cls(**data)
+
+    def wake(self, at: datetime) -> None:
+        """Open again, the snooze forgotten (I-SNOOZE-1)."""
+        self.status, self.status_at = "open", at
+        self.snoozed_until = self.snooze_id = None
 
 
 @dataclass
@@ -170,6 +190,7 @@ def boxes(c: Conversation, patients: dict[tuple[str, str], Patient]) -> frozense
     out.update(bx.staff_box(bx.ROUTED, r) for r in c.recipients)
     out.update(bx.staff_box(bx.SENT, s) for s in c.sent_by)
     out.update(bx.inbox_box(i) for i in c.inboxes)
+    out.update(bx.staff_box(bx.MENTIONED, m) for m in c.mentioned)
     if c.patient_id is not None:
         p = patients.get((c.practice_id, c.patient_id))
         team = set(p.care_team) if p else set()
@@ -413,7 +434,7 @@ class Fold:
         c.last_message_at = _max(c.last_message_at, e.received_at)
         c.last_inbound_at = _max(c.last_inbound_at, e.received_at)
         if _later(e.received_at, c.status_at):  # any inbound message opens it (I-STATUS-1)
-            c.status, c.status_at = "open", e.received_at
+            c.wake(e.received_at)  # and ends a snooze (I-SNOOZE-1)
         owner = self.addresses.get((e.practice_id, e.recipient.lower()))
         if owner and c.assignee is None:  # written to a person's own address (I-ASSIGN-1)
             c.assignee, c.assigned_at = owner, e.received_at
@@ -513,7 +534,21 @@ class Fold:
                 c.assignee, c.assigned_at = e.assignee, at
         elif isinstance(e, ConversationStatusChanged):
             if _later(at, c.status_at):
-                c.status, c.status_at = e.status, at
+                c.wake(at)
+                c.status = e.status
+        elif isinstance(e, NoteAdded):
+            self._note(e, c)
+            return
+        elif isinstance(e, ConversationSnoozed):
+            if _later(at, c.status_at):
+                c.status, c.status_at = "snoozed", at
+                c.snoozed_until, c.snooze_id = e.until, e.event_id
+        elif isinstance(e, ConversationWoke):
+            if c.status != "snoozed" or c.snooze_id != e.snooze_id:
+                # Already woken (the patient wrote, staff opened it) or snoozed again since.
+                self._record(e, "ignored", c)
+                return
+            c.wake(at)
         elif isinstance(e, ConversationLinked):
             c.patient_id, c.linked_by, c.matched_patient_ids = e.patient_id, e.actor, []
         elif isinstance(e, ReplyRequested):
@@ -549,6 +584,31 @@ class Fold:
             return
         c.version += 1
         self._changed(c, at)
+        self._record(e, "applied", c)
+
+    def _note(self, e: NoteAdded, c: Conversation) -> None:
+        """An internal note (I-NOTE-1): in the thread, not a message (no count, no order)."""
+        self.messages.append(
+            {
+                "message_id": e.note_id,
+                "practice_id": e.practice_id,
+                "conversation_id": e.conversation_id,
+                "direction": "note",
+                "channel": c.channel,
+                "sender": e.actor,
+                "recipient": "",
+                "subject": None,
+                "body": e.body,
+                "attachments": [],
+                "sent_at": e.occurred_at,
+                "actor": e.actor,
+                "details": {"mentions": list(e.mentions)},
+            }
+        )
+        new = [m for m in e.mentions if m not in c.mentioned]
+        if new:
+            c.mentioned = sorted({*c.mentioned, *new})
+        self._changed(c, e.occurred_at)
         self._record(e, "applied", c)
 
     def _delivery(self, e: ReplySent | ReplyFailed) -> None:

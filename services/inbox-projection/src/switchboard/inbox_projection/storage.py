@@ -99,7 +99,17 @@ conversations = Table(
     # Optimistic concurrency: bumped by every change staff would want to have seen.
     Column("version", Integer, nullable=False),
     Column("changed_at", DateTime(timezone=True)),
+    # Team work (I-NOTE-1, I-SNOOZE-1): who was @mentioned; a snooze's end and its event.
+    Column("mentioned", ARRAY(Text), nullable=False, server_default=text("'{}'")),
+    Column("snoozed_until", DateTime(timezone=True)),
+    Column("snooze_id", UUID(as_uuid=True)),
     Index("conversations_patient", "practice_id", "patient_id", info={"deferred": True}),
+    # The wake-up timer's scan (snooze.py): only snoozed conversations with a time.
+    Index(
+        "conversations_snoozed",
+        "snoozed_until",
+        postgresql_where=text("status = 'snoozed' AND snoozed_until IS NOT NULL"),
+    ),
     Index("conversations_patient_id", "patient_id", info={"deferred": True}),
     Index(
         "conversations_matched",

@@ -30,15 +30,16 @@ MAX_SUBSTITUTE_HOPS = 3
 
 
 def coalesce_key(kind: str) -> str:
-    """New-message and orphan alerts say the same thing; an escalation says something else."""
-    return "escalation" if kind == "escalation" else "message"
+    """New-message and orphan alerts say the same thing; an escalation or a mention says
+    something else."""
+    return kind if kind in ("escalation", "mention") else "message"
 
 
 @dataclass(frozen=True)
 class AlertRequest:
     """Something to alert staff about, in one conversation."""
 
-    kind: str  # message | escalation
+    kind: str  # message | escalation | mention
     cause_id: uuid.UUID  # the event (or timer) that causes the alerts: alert ids derive from it
     conversation_id: uuid.UUID
     at: datetime
@@ -232,6 +233,11 @@ def message_targets(
     for r in recipients:
         out.setdefault(r, "subscribed")
     return tuple(out.items())
+
+
+def mention_targets(mentions: tuple[str, ...], author: str) -> tuple[tuple[str, str], ...]:
+    """Who hears of a note (I-NOTE-1): each colleague it @mentions, never its author."""
+    return tuple((s, "mention") for s in dict.fromkeys(mentions) if s != author)
 
 
 def escalation_targets(

@@ -1,5 +1,7 @@
 """The notifier's consumer: routing decisions become alerts and timers, configuration events
-update settings, replies stop timers. One batch = one transaction (the consumer policy).
+update settings, replies stop timers, a note's @mentions alert each colleague named
+(I-NOTE-1: in-app, and email/SMS per their preferences, like a message alert). One batch =
+one transaction (the consumer policy).
 
 External sends never happen here: email, SMS and webhook alerts become outbox rows keyed by
 their deterministic alert id (a redelivered event inserts nothing new), and the dispatcher
@@ -19,9 +21,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.events import (
+    ConversationSnoozed,
     ConversationStatusChanged,
+    ConversationWoke,
     Event,
     MessageRouted,
+    NoteAdded,
     OrphanAlertRaised,
     ReplyFailed,
     ReplySent,
@@ -29,15 +34,31 @@ from switchboard.events import (
 )
 from switchboard.notifier import storage
 from switchboard.notifier.alerts import Cause, materialize
-from switchboard.notifier.fanout import AlertRequest, message_targets, plan_fanout
+from switchboard.notifier.fanout import (
+    AlertRequest,
+    mention_targets,
+    message_targets,
+    plan_fanout,
+)
 from switchboard.notifier.settings import NotifierSettings
-from switchboard.notifier.sla import TimerPlan, plan_timer, reply_stops_timer
+from switchboard.notifier.sla import TimerPlan, plan_timer, reply_stops_timer, resumed_due
 from switchboard.notifier.state import CONFIG_EVENTS, CoalesceState, Directory
 from switchboard.platform.logging import get_logger
 
 log = get_logger(__name__)
 
-HANDLED = (MessageRouted, ReplySent, ReplyFailed, ConversationStatusChanged, *CONFIG_EVENTS)
+HANDLED = (
+    MessageRouted,
+    ReplySent,
+    ReplyFailed,
+    ConversationStatusChanged,
+    NoteAdded,
+    ConversationSnoozed,
+    ConversationWoke,
+    *CONFIG_EVENTS,
+)
+# Events that pause or resume a conversation's response timer (I-SNOOZE-1).
+SNOOZE_EVENTS = (ConversationSnoozed, ConversationWoke)
 SKIPPED = Counter(
     "switchboard_notifier_skipped_total", "Events the notifier reads past", ["reason"]
 )
@@ -79,7 +100,9 @@ class NotifierHandler:
         if len(fresh) < len(routed):
             SKIPPED.labels("too_old").inc(len(routed) - len(fresh))
         conversations = {e.conversation_id for e in fresh} | {
-            e.conversation_id for e in mine if isinstance(e, ReplySent | ConversationStatusChanged)
+            e.conversation_id
+            for e in mine
+            if isinstance(e, ReplySent | ConversationStatusChanged | ConversationSnoozed)
         }
 
         directory = Directory()
@@ -108,10 +131,16 @@ class NotifierHandler:
         for event in mine:
             if isinstance(event, CONFIG_EVENTS):
                 await directory.apply(session, event)
+            elif isinstance(event, NoteAdded):
+                await self._mentioned(event, directory, now, out, outbox_rows, session)
             elif isinstance(event, MessageRouted):
                 if event.event_id not in fresh_ids:
                     continue
                 await self._routed(event, directory, coalesce, now, out, outbox_rows, session)
+                if event.trigger == "message":  # the patient wrote: a snooze ends
+                    started = await self._resume(session, event.conversation_id, event.decided_at)
+                    if started is not None:
+                        running[event.conversation_id] = started
                 config = directory.config(event.practice_id)
                 has_timer = event.conversation_id in running or event.conversation_id in new_timers
                 timer = plan_timer(event, config, running=has_timer)
@@ -126,6 +155,23 @@ class NotifierHandler:
                 if started is not None and reply_stops_timer(started, event.sent_at):
                     await self._cancel_timers(session, event.conversation_id, event.sent_at, now)
                     del running[event.conversation_id]
+            elif isinstance(event, ConversationSnoozed):
+                # Paused, not stopped (I-SNOOZE-1): a timer of this batch is written first.
+                pending = new_timers.pop(event.conversation_id, None)
+                if pending is not None:
+                    await session.execute(
+                        insert(storage.timers).on_conflict_do_nothing(),
+                        [self._timer_row(*pending)],
+                    )
+                await self._pause(session, event.conversation_id, event.occurred_at)
+                if pending is not None:
+                    running[event.conversation_id] = pending[1].started_at
+            elif isinstance(event, ConversationWoke) or (
+                isinstance(event, ConversationStatusChanged) and event.status == "open"
+            ):
+                started = await self._resume(session, event.conversation_id, event.occurred_at)
+                if started is not None:
+                    running[event.conversation_id] = started
             elif isinstance(event, ConversationStatusChanged) and event.status == "closed":
                 # Closed without a reply (handled elsewhere, or nothing to answer): staff
                 # decided, so the conversation no longer waits for a first response.
@@ -211,6 +257,42 @@ class NotifierHandler:
         out.extend(events)
         outbox_rows.extend(rows)
 
+    async def _mentioned(
+        self,
+        event: NoteAdded,
+        directory: Directory,
+        now: datetime,
+        out: list[Event],
+        outbox_rows: list[dict[str, Any]],
+        session: AsyncSession,
+    ) -> None:
+        """Alert each colleague a note @mentions (I-NOTE-1). The gateway checked they may read
+        the conversation; availability and substitutes apply as for any alert. Never
+        coalesced: each mention is someone asking for them by name."""
+        targets = mention_targets(event.mentions, event.actor)
+        if not targets or event.occurred_at < now - timedelta(
+            seconds=self.settings.alert_max_age_s
+        ):
+            return
+        await directory.load_practices(session, [event.practice_id])
+        await directory.load_staff(session, [(event.practice_id, s) for s, _ in targets])
+        request = AlertRequest(
+            kind="mention",
+            cause_id=event.event_id,
+            conversation_id=event.conversation_id,
+            at=event.occurred_at,
+            targets=targets,
+        )
+        plan = plan_fanout(
+            request, directory.config(event.practice_id), directory.profiles(event.practice_id), {}
+        )
+        cause = Cause(event.practice_id, event.correlation_id, event.event_id, event.traceparent)
+        events, rows = materialize(plan, request, cause, now, self.settings)
+        for a in plan.alerts:
+            PLANNED.labels(a.channel, a.kind).inc()
+        out.extend(events)
+        outbox_rows.extend(rows)
+
     async def _running_timers(
         self, session: AsyncSession, conversations: set[uuid.UUID]
     ) -> dict[uuid.UUID, datetime]:
@@ -219,10 +301,45 @@ class NotifierHandler:
         t = storage.timers
         rows = await session.execute(
             select(t.c.conversation_id, t.c.started_at).where(
-                t.c.conversation_id.in_(sorted(conversations)), t.c.status == "pending"
+                t.c.conversation_id.in_(sorted(conversations)),
+                t.c.status.in_(("pending", "paused")),  # a paused one resumes, never doubles
             )
         )
         return {conv: started for conv, started in rows}
+
+    async def _pause(self, session: AsyncSession, conversation_id: uuid.UUID, at: datetime) -> None:
+        t = storage.timers
+        await session.execute(
+            update(t)
+            .where(t.c.conversation_id == conversation_id, t.c.status == "pending")
+            .values(status="paused", paused_at=at)
+        )
+
+    async def _resume(
+        self, session: AsyncSession, conversation_id: uuid.UUID, at: datetime
+    ) -> datetime | None:
+        """Run a paused timer again, due later by the pause; its start, if there was one."""
+        t = storage.timers
+        row = (
+            await session.execute(
+                select(t.c.timer_id, t.c.started_at, t.c.due_at, t.c.paused_at).where(
+                    t.c.conversation_id == conversation_id, t.c.status == "paused"
+                )
+            )
+        ).first()
+        if row is None:
+            return None
+        await session.execute(
+            update(t)
+            .where(t.c.timer_id == row.timer_id)
+            .values(
+                status="pending",
+                due_at=resumed_due(row.due_at, row.paused_at, at),
+                paused_at=None,
+            )
+        )
+        started: datetime = row.started_at
+        return started
 
     async def _cancel_timers(
         self, session: AsyncSession, conversation_id: uuid.UUID, until: datetime, now: datetime
@@ -232,7 +349,7 @@ class NotifierHandler:
             update(t)
             .where(
                 t.c.conversation_id == conversation_id,
-                t.c.status == "pending",
+                t.c.status.in_(("pending", "paused")),
                 t.c.started_at <= until,
             )
             .values(status="cancelled", cancelled_at=now)

@@ -26,6 +26,7 @@ HEADLINES = {
     "message": "A new patient message is waiting for you",
     "orphan": "A patient message reached nobody available",
     "escalation": "A patient conversation is past its response target",
+    "mention": "A colleague mentioned you in a note",
 }
 
 

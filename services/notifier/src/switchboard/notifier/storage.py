@@ -75,7 +75,7 @@ timers = Table(
     Column("timer_id", UUID(as_uuid=True), primary_key=True),
     Column("practice_id", Text, nullable=False),
     Column("conversation_id", UUID(as_uuid=True), nullable=False),
-    Column("status", Text, nullable=False),  # pending | fired | cancelled
+    Column("status", Text, nullable=False),  # pending | paused | fired | cancelled
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("due_at", DateTime(timezone=True), nullable=False),
     Column("target_minutes", Integer, nullable=False),
@@ -89,6 +89,8 @@ timers = Table(
     Column("fired_at", DateTime(timezone=True)),
     Column("cancelled_at", DateTime(timezone=True)),
     Column("escalation_event_id", UUID(as_uuid=True)),
+    # While the conversation is snoozed (I-SNOOZE-1): since when the timer is paused.
+    Column("paused_at", DateTime(timezone=True)),
     # At most one running timer per conversation.
     Index(
         "timers_one_pending",

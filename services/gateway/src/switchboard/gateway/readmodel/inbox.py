@@ -89,7 +89,7 @@ SUMMARY = """
     c.conversation_id, c.channel, c.line, c.sender, c.patient_id, c.matched_patient_ids,
     c.status, c.assignee, c.reason, c.reason_source, c.location_id, c.location_source,
     c.provider_id, c.inboxes,
-    c.message_count, c.last_message_at, c.last_inbound_at, c.version,
+    c.message_count, c.last_message_at, c.last_inbound_at, c.version, c.snoozed_until,
     p.given_name, p.family_name, l.name AS location_name, r.read_at
 """
 

@@ -147,7 +147,7 @@ function rowFor(c, selected) {
   }
   const who = displayName(c);
   const line = directory.lineLabel(c.line);
-  const status = c.status === 'closed' ? 'Closed' : 'Open';
+  const status = { closed: 'Closed', snoozed: 'Snoozed' }[c.status] || 'Open';
   const assignee = c.assignee ? directory.staffName(c.assignee) : 'Unassigned';
   return el('li', { class: `conv ${c.status}${c.unread ? ' unread' : ''}` },
     el('a', {
@@ -271,14 +271,20 @@ send = connectLive((m) => {
     refreshSoon();
   } else if (m.type === 'presence') {
     conversation.presence(m);
+  } else if (m.type === 'alert' && m.kind === 'mention') {
+    announce('A colleague mentioned you in a note: see Mentions');
+    refreshSoon();
   } else if (m.type === 'alert') {
     announce(`New message for you${m.reason ? ` (${reasonName(m.reason)})` : ''}`);
   }
 }, () => { refreshSoon(); if (conversation.id) reloadOpen(); });
 window.addEventListener('pagehide', () => conversation.close());
+window.addEventListener('inbox:refresh', refreshSoon);  // bulk actions (inbox/bulk.js)
 
 await loadViews();
 await route();
+// Bulk selection and keyboard shortcuts work on the rendered list (I-BULK-1).
+await Promise.all([import('./inbox/bulk.js'), import('./inbox/shortcuts.js')]);
 // How long until the list was usable (the browser test prints it).
 window.__inboxReadyMs = performance.now() - t0;
 document.body.dataset.ready = 'true';

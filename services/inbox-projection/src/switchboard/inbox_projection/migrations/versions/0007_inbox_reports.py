@@ -11,7 +11,7 @@ from alembic import op
 from switchboard.inbox_projection.reports_storage import create_generation
 
 revision = "0007_inbox"
-down_revision = "0003_inbox"
+down_revision = "0006_inbox"
 
 
 def upgrade() -> None:

@@ -6,7 +6,7 @@ Revision ID: 0003_notifier_public_stream
 from alembic import op
 
 revision = "0003_notifier_public_stream"
-down_revision = "0001_notifier"
+down_revision = "0002_notifier"
 
 
 def upgrade() -> None:

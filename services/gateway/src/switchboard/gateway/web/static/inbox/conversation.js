@@ -9,6 +9,7 @@ import { renderWhy } from './explain.js';
 import { announceChanges, announceLatest, deliveryNote, deliveryStates, retryReply } from './delivery.js';
 import { PatientPanel } from './panel.js';
 import { ReplyBox } from './reply.js';
+import { noteNode, Teamwork } from './teamwork.js';
 
 const VIEWING_EVERY_MS = 15000;
 
@@ -116,6 +117,7 @@ export class Conversation {
       sent: (result) => this.applied(result),
       stale: () => this.reload(),
     });
+    this.teamwork = new Teamwork(c, { done: (result) => this.applied(result) });
     this.header = el('div', { class: 'conv-header' });
     this.link = el('div', { class: 'link-box' });
     this.history = el('ol', { class: 'history', 'aria-label': 'Conversation history' });
@@ -127,6 +129,7 @@ export class Conversation {
       el('h3', { class: 'visually-hidden' }, 'History'),
       this.history,
       this.why,
+      this.teamwork.root,
       this.reply.root);
     this.root.replaceChildren(el('div', { class: 'conv-layout' }, main, this.panel.root));
     this.update();
@@ -140,6 +143,7 @@ export class Conversation {
     this.renderLink();
     this.renderHistory();
     this.reply.update(c);
+    this.teamwork.update(c);
     this.panel.update(c);
     this.renderPresence();
   }
@@ -148,7 +152,8 @@ export class Conversation {
     const c = this.conv;
     const status = el('select', { 'aria-label': 'Status', onchange: (ev) => this.setStatus(ev.target.value) },
       el('option', { value: 'open', selected: c.status === 'open' }, 'Open'),
-      el('option', { value: 'closed', selected: c.status === 'closed' }, 'Closed'));
+      el('option', { value: 'closed', selected: c.status === 'closed' }, 'Closed'),
+      c.status === 'snoozed' ? el('option', { value: 'snoozed', selected: true, disabled: true }, 'Snoozed') : null);
     const assign = el('select', { 'aria-label': 'Assignee', onchange: (ev) => this.assign(ev.target.value || null) },
       el('option', { value: '' }, 'Unassigned'),
       c.assignee ? el('option', { value: c.assignee, selected: true }, directory.staffName(c.assignee)) : null);
@@ -268,6 +273,7 @@ export class Conversation {
   }
 
   message(m) {
+    if (m.direction === 'note') return noteNode(m);  // internal, never sent (I-NOTE-1)
     const inbound = m.direction === 'inbound';
     const who = inbound ? displayName(this.conv) : directory.staffName(m.actor) || 'Practice';
     // the newest state by time, a failure in words with Retry (delivery.js, I-DELIV-3)

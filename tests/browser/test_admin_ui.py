@@ -63,7 +63,8 @@ def test_admin_enables_reason_routing_and_subscribes_the_manhattan_ma(demo_syste
     expect(page.get_by_role("tab", name="Subscriptions")).to_be_focused()
     expect(page.get_by_role("tab", name="Subscriptions")).to_have_attribute("aria-selected", "true")
     coverage = page.locator(".coverage")
-    expect(coverage).to_contain_text("nobody receives")
+    # nobody subscribes yet: a warning, never a green "covered" (I-COVERAGE-1)
+    expect(coverage).to_contain_text("nobody is subscribed")
     before = _gaps(demo_system, admin)
     assert (RX, "loc-manhattan") not in before  # nobody subscribes: the reason is not offered
 

@@ -1,11 +1,13 @@
 """A reply's delivery on the staff screen, in Chromium against the system `make up` starts
-(with the demo practice, and no SMS provider): an SMS reply that fails says why in words,
-leaves the conversation open and is sent again by Retry, once however often it is clicked;
-a messenger reply the patient reads shows "Read", live, though "Sent" came first and sorts
-after it by name."""
+(with the demo practice, its SMS replies going to the local carrier sandbox): an SMS reply
+shows Delivered, then Read when the carrier says so, live; one the carrier could not deliver
+says why in words, leaves the conversation open (reopened: "Send and Close" closed it once
+sent) and is sent again by Retry, once however often it is clicked; a messenger reply the
+patient reads shows "Read", live, though "Sent" came first and sorts after it by name."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import uuid
@@ -15,6 +17,7 @@ import httpx
 from patient_steps import demo_patient_with_upcoming_appointment, patient_send, patient_sign_in
 from patient_steps import thread as patient_thread
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from staff_steps import screenshot, sign_in
 from system_support import System
 
@@ -48,25 +51,63 @@ def open_conversation(page: Page, system: System, cid: str) -> Any:
     return page.get_by_role("region", name="Conversation")
 
 
-def test_a_failed_sms_reply_says_why_stays_open_and_retry_sends_it_once(demo_system, new_page):
-    # covers I-DELIV-1, I-DELIV-2, I-DELIV-4, I-DELIV-5
-    patient = demo_patient_with_upcoming_appointment("Manhattan", 5)
-    text = f"Is my refill ready? {uuid.uuid4().hex[:6]}"
-    url = f"{demo_system.ingest}/webhooks/twilio/sms/demo"
-    params = {
-        "MessageSid": f"SM{uuid.uuid4().hex}",
-        "From": patient.phone,
-        "To": LINE,
-        "Body": text,
-    }
+def patient_texts(system: System, phone: str, text: str) -> str:
+    """The patient's SMS through ingest's signed webhook; the conversation it lands in."""
+    url = f"{system.ingest}/webhooks/twilio/sms/demo"
+    params = {"MessageSid": f"SM{uuid.uuid4().hex}", "From": phone, "To": LINE, "Body": text}
     r = httpx.post(
         url,
         data=params,
-        headers={"X-Twilio-Signature": signature(demo_system.twilio_token, url, params)},
+        headers={"X-Twilio-Signature": signature(system.twilio_token, url, params)},
     )
     assert r.status_code == 200, r.text
+    return str(find(system, system.login(*ADMIN), text=text)["conversation_id"])
+
+
+def sandbox_sms(system: System, phone: str, body: str) -> dict[str, Any]:
+    """The carrier sandbox's record of the SMS sent to `phone` with `body`."""
+    deadline = time.monotonic() + 30
+    while True:
+        r = httpx.get(f"{system.sandbox}/_sandbox/sends", params={"recipient": phone})
+        r.raise_for_status()
+        found = [s for s in r.json()["sends"] if s["body"] == body]
+        if found:
+            return dict(found[0])
+        assert time.monotonic() < deadline, "the reply never reached the carrier sandbox"
+        time.sleep(0.3)
+
+
+def test_an_sms_reply_shows_delivered_then_read_live(demo_system, new_page):
+    # covers I-DELIV-3
+    patient = demo_patient_with_upcoming_appointment("Manhattan", 5)
+    text = f"Can I bring my daughter? {uuid.uuid4().hex[:6]}"
+    cid = patient_texts(demo_system, patient.phone, text)
+    page = new_page()
+    conv = open_conversation(page, demo_system, cid)
+    expect(conv.get_by_text(text)).to_be_visible(timeout=20_000)
+    answer = f"Of course. {uuid.uuid4().hex[:6]}"
+    page.get_by_label("Message").fill(answer)
+    page.get_by_role("button", name="Send and keep Open").click()
+    mine = conv.get_by_role("listitem").filter(has_text=answer)
+    # the sandbox carrier moves it queued -> sent -> delivered and calls each status back
+    expect(mine.locator(".delivery")).to_have_text(" · Delivered", timeout=30_000)
+    screenshot(page, "delivery-sms-delivered")
+    sid = sandbox_sms(demo_system, patient.phone, answer)["provider_id"]
+    moved = httpx.post(f"{demo_system.sandbox}/_sandbox/sms/{sid}/status", json={"status": "read"})
+    assert moved.status_code == 200, moved.text
+    expect(mine.locator(".delivery")).to_have_text(" · Read", timeout=20_000)
+    screenshot(page, "delivery-sms-read")
+
+
+def test_an_undelivered_sms_reply_says_why_reopens_and_retry_sends_it_once(demo_system, new_page):
+    # covers I-DELIV-1, I-DELIV-2, I-DELIV-4, I-DELIV-5
+    patient = demo_patient_with_upcoming_appointment("Manhattan", 5)
+    # the carrier cannot reach this patient's handset (Twilio's 30003)
+    outcome = {"recipient": patient.phone, "status": "undelivered", "error_code": "30003"}
+    assert httpx.put(f"{demo_system.sandbox}/_sandbox/outcome", json=outcome).status_code == 200
+    text = f"Is my refill ready? {uuid.uuid4().hex[:6]}"
+    cid = patient_texts(demo_system, patient.phone, text)
     admin = demo_system.login(*ADMIN)
-    cid = find(demo_system, admin, text=text)["conversation_id"]
 
     page = new_page()
     conv = open_conversation(page, demo_system, cid)
@@ -75,16 +116,14 @@ def test_a_failed_sms_reply_says_why_stays_open_and_retry_sends_it_once(demo_sys
     page.get_by_label("Message").fill(answer)
     page.get_by_role("button", name="Send and Close").click()
 
-    # No SMS provider under `make up`: the reply fails, and says so in words
+    # The carrier took it, then could not deliver it: the reply says so in words
     mine = conv.get_by_role("listitem").filter(has_text=answer)
     failure = mine.locator(".delivery-failure")
-    expect(failure).to_contain_text(
-        "No SMS provider is configured for this practice.", timeout=20_000
-    )
+    carrier = "The carrier could not deliver to this number (30003)."
+    expect(failure).to_contain_text(carrier, timeout=30_000)
     expect(failure).to_contain_text("Not sent: the patient did not get this.")
-    expect(mine.locator(".delivery")).to_have_text(" · Failed")
-    expect(page.get_by_role("status").first).to_contain_text("Not sent: No SMS provider")
-    # ... and the conversation was never closed: it stays in the open queue
+    expect(mine.locator(".delivery")).to_have_text(re.compile(r" · (Failed|Not delivered)"))
+    # ... and the conversation, closed once the reply was sent, is open again
     expect(page.get_by_label("Status", exact=True)).to_have_value("open")
     screenshot(page, "delivery-failed-with-reason")
 
@@ -93,9 +132,7 @@ def test_a_failed_sms_reply_says_why_stays_open_and_retry_sends_it_once(demo_sys
     tries = conv.get_by_role("listitem").filter(has_text=answer)
     expect(tries).to_have_count(2, timeout=20_000)
     expect(tries.first).to_contain_text("Sent again below.")
-    expect(tries.last.locator(".delivery-failure")).to_contain_text(
-        "No SMS provider is configured for this practice.", timeout=20_000
-    )
+    expect(tries.last.locator(".delivery-failure")).to_contain_text(carrier, timeout=30_000)
     expect(tries.last.get_by_role("button", name="Retry")).to_be_visible()
     page.wait_for_timeout(1500)  # a second send would have shown by now
     expect(tries).to_have_count(2)
@@ -103,6 +140,7 @@ def test_a_failed_sms_reply_says_why_stays_open_and_retry_sends_it_once(demo_sys
     assert len(sent) == 2 and sent[1]["details"]["retry_of"] == sent[0]["message_id"]
     expect(page.get_by_label("Status", exact=True)).to_have_value("open")
     screenshot(page, "delivery-retried")
+    httpx.delete(f"{demo_system.sandbox}/_sandbox/outcome", params={"recipient": patient.phone})
 
 
 def test_a_reply_the_patient_read_shows_read_live(demo_system, new_page):
@@ -111,7 +149,12 @@ def test_a_reply_the_patient_read_shows_read_live(demo_system, new_page):
     messenger = new_page()
     patient_sign_in(messenger, demo_system, patient)
     question = f"Do I need to fast before my blood test? {uuid.uuid4().hex[:6]}"
-    patient_send(messenger, question)
+    # Once an admin routes by reason (an earlier test file does), a new conversation's
+    # patient must pick one (R-REASON-2); Other is always offered.
+    picker = messenger.get_by_role("group", name="What is your message about?")
+    with contextlib.suppress(PlaywrightTimeout):  # the page asks the router first
+        picker.wait_for(state="visible", timeout=5_000)
+    patient_send(messenger, question, reason="Other" if picker.is_visible() else None)
     admin = demo_system.login(*ADMIN)
     cid = find(demo_system, admin, text=question)["conversation_id"]
 

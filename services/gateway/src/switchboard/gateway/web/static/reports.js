@@ -108,7 +108,7 @@ function draw(r, dimension) {
     { type: 'bar', name: 'previous period', x: hours, y: r.previous.volume.by_hour, marker: { color: PREVIOUS } },
   ], { yaxis: { title: { text: 'messages' } } });
   plot('chart-weekdays', [
-    { type: 'heatmap', x: hours, y: WEEKDAYS, z: r.current.volume.grid, colorscale: 'Blues',
+    { type: 'heatmap', x: hours, y: WEEKDAYS, z: r.current.volume.grid, colorscale: 'Blues', reversescale: true, // plotly's Blues runs dark to light: empty cells light
       hovertemplate: '%{y} %{x}: %{z}<extra></extra>' },
   ], { yaxis: { autorange: 'reversed' } });
   const sla = (f) => [f.sla.within, f.sla.breached, f.sla.pending];

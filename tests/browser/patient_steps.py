@@ -8,11 +8,13 @@ knows a real patient's name, date of birth and mobile number.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from system_support import System
 
 from switchboard_demo.practice import LOCATIONS, DemoPractice, generate_demo
@@ -123,3 +125,18 @@ def patient_send(
 
 def thread(page: Page):
     return page.get_by_role("log", name="Conversation")
+
+
+def pick_reason_if_asked(page: Page, label: str | None = None) -> None:
+    """When the page asks what the message is about (reason routing on and the picker offered,
+    R-REASON-2), pick `label`, or the first reason. The page asks the router first: wait a
+    little for the picker before deciding it is not shown."""
+    picker = page.get_by_role("group", name="What is your message about?")
+    with contextlib.suppress(PlaywrightTimeout):
+        picker.wait_for(state="visible", timeout=5_000)
+    if not picker.is_visible():
+        return
+    if label is None:
+        picker.get_by_role("radio").first.check()
+    else:
+        picker.get_by_role("radio", name=label).check()

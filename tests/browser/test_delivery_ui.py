@@ -7,17 +7,20 @@ patient reads shows "Read", live, though "Sent" came first and sorts after it by
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
 import uuid
 from typing import Any
 
 import httpx
-from patient_steps import demo_patient_with_upcoming_appointment, patient_send, patient_sign_in
+from patient_steps import (
+    demo_patient_with_upcoming_appointment,
+    patient_send,
+    patient_sign_in,
+    pick_reason_if_asked,
+)
 from patient_steps import thread as patient_thread
 from playwright.sync_api import Page, expect
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from staff_steps import screenshot, sign_in
 from system_support import System
 
@@ -79,7 +82,7 @@ def sandbox_sms(system: System, phone: str, body: str) -> dict[str, Any]:
 
 def test_an_sms_reply_shows_delivered_then_read_live(demo_system, new_page):
     # covers I-DELIV-3
-    patient = demo_patient_with_upcoming_appointment("Manhattan", 5)
+    patient = demo_patient_with_upcoming_appointment("Manhattan", 40)
     text = f"Can I bring my daughter? {uuid.uuid4().hex[:6]}"
     cid = patient_texts(demo_system, patient.phone, text)
     page = new_page()
@@ -101,7 +104,7 @@ def test_an_sms_reply_shows_delivered_then_read_live(demo_system, new_page):
 
 def test_an_undelivered_sms_reply_says_why_reopens_and_retry_sends_it_once(demo_system, new_page):
     # covers I-DELIV-1, I-DELIV-2, I-DELIV-4, I-DELIV-5
-    patient = demo_patient_with_upcoming_appointment("Manhattan", 5)
+    patient = demo_patient_with_upcoming_appointment("Manhattan", 41)
     # the carrier cannot reach this patient's handset (Twilio's 30003)
     outcome = {"recipient": patient.phone, "status": "undelivered", "error_code": "30003"}
     assert httpx.put(f"{demo_system.sandbox}/_sandbox/outcome", json=outcome).status_code == 200
@@ -145,16 +148,14 @@ def test_an_undelivered_sms_reply_says_why_reopens_and_retry_sends_it_once(demo_
 
 def test_a_reply_the_patient_read_shows_read_live(demo_system, new_page):
     # covers I-DELIV-3
-    patient = demo_patient_with_upcoming_appointment("Brooklyn", 5)
+    patient = demo_patient_with_upcoming_appointment("Brooklyn", 40)
     messenger = new_page()
     patient_sign_in(messenger, demo_system, patient)
     question = f"Do I need to fast before my blood test? {uuid.uuid4().hex[:6]}"
     # Once an admin routes by reason (an earlier test file does), a new conversation's
     # patient must pick one (R-REASON-2); Other is always offered.
-    picker = messenger.get_by_role("group", name="What is your message about?")
-    with contextlib.suppress(PlaywrightTimeout):  # the page asks the router first
-        picker.wait_for(state="visible", timeout=5_000)
-    patient_send(messenger, question, reason="Other" if picker.is_visible() else None)
+    pick_reason_if_asked(messenger, "Other")
+    patient_send(messenger, question)
     admin = demo_system.login(*ADMIN)
     cid = find(demo_system, admin, text=question)["conversation_id"]
 

@@ -84,7 +84,7 @@ def test_the_page_shows_the_notice_response_time_hours_and_reason_descriptions(
         page.set_viewport_size({"width": width, "height": 900})
         screenshot(page, f"patient-page-office-{width}")
 
-    patient = demo_patient_with_upcoming_appointment("Brooklyn", 5)
+    patient = demo_patient_with_upcoming_appointment("Brooklyn", 41)
     page.set_viewport_size({"width": 1280, "height": 900})
     patient_sign_in(page, demo_system, patient)
     picker = page.get_by_role("group", name="What is your message about?")

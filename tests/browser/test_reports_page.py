@@ -12,7 +12,11 @@ import io
 import time
 
 import httpx
-from patient_steps import demo_patient_with_upcoming_appointment, patient_sign_in
+from patient_steps import (
+    demo_patient_with_upcoming_appointment,
+    patient_sign_in,
+    pick_reason_if_asked,
+)
 from playwright.sync_api import Page, expect
 from staff_steps import screenshot, sign_in
 
@@ -46,9 +50,7 @@ def _patient_writes(system, new_page, index: int, text: str) -> str:
     patient = demo_patient_with_upcoming_appointment("Brooklyn", index)
     page = new_page()
     patient_sign_in(page, system, patient)
-    reasons = page.get_by_role("group", name="What is your message about?")
-    if reasons.count() and reasons.is_visible():
-        reasons.get_by_role("radio").first.check()
+    pick_reason_if_asked(page)
     page.get_by_label("Your message", exact=True).fill(text)
     page.get_by_role("button", name="Send").click()
     expect(page.get_by_role("status")).to_have_text("Sent.")
@@ -60,8 +62,8 @@ def _answer_some(system, admin: dict[str, str], new_page) -> None:
     admin answers both (one Send and Close, one Send and keep Open); one of the demo SMS
     (from unknown numbers: they cannot be answered before linking) is closed."""
     written = {
-        _patient_writes(system, new_page, 5, "Is my prescription ready? (reports test)"): False,
-        _patient_writes(system, new_page, 6, "Can I get a note for work? (reports test)"): True,
+        _patient_writes(system, new_page, 50, "Is my prescription ready? (reports test)"): False,
+        _patient_writes(system, new_page, 51, "Can I get a note for work? (reports test)"): True,
     }
 
     def listed() -> list[dict]:

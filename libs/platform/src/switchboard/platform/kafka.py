@@ -241,6 +241,26 @@ async def _stop_quietly(producer: AIOKafkaProducer) -> None:
             await producer.stop()
 
 
+async def _until_led(admin: AIOKafkaAdminClient, names: list[str], limit_s: float = 10.0) -> None:
+    """Wait until every partition of the topics just created has a leader. A consumer that
+    subscribes before that is given no partitions and looks again only at its next metadata
+    refresh, minutes later (seen in CI: an integration test's consumers idle for 30 s)."""
+    deadline = time.monotonic() + limit_s
+    while names:
+        described = await admin.describe_topics(names)
+        if len(described) == len(names) and all(
+            not t.get("error_code")
+            and t.get("partitions")
+            and all(p.get("leader", -1) >= 0 for p in t["partitions"])
+            for t in described
+        ):
+            return
+        if time.monotonic() > deadline:
+            log.warning("topics_without_leaders", count=len(names))
+            return  # go on: the consumers find them at their next refresh
+        await asyncio.sleep(0.1)
+
+
 async def ensure_topics(
     settings: ServiceSettings, replication_factor: int | None = None
 ) -> list[str]:
@@ -273,6 +293,7 @@ async def ensure_topics(
                     raise RuntimeError(f"creating topic {name} failed: {code} {message}")
                 else:
                     created.append(name)
+            await _until_led(admin, created)
         specs = {settings.topic(t): s for t, s in TOPIC_SPECS.items()}
         present = [n for n in specs if n in existing]
         # min.insync.replicas follows each topic's actual replica count: 2 on a topic with

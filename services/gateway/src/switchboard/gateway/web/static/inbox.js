@@ -223,7 +223,11 @@ const conversation = new Conversation(pane, {
 
 // --- routing between hash states ---
 let lastListKey = null;
+// Routes overlap (each awaits the list): only the newest may go on, or a stale one (say the
+// landing's, started before a link was followed) closes the conversation just opened.
+let routeSeq = 0;
 async function route() {
+  const seq = ++routeSeq;
   let { inbox, q, c } = readHash();
   if (!inbox && !q) {
     const first = landingView(state.views);  // the first inbox with open work
@@ -249,6 +253,7 @@ async function route() {
     state.items = []; state.cursor = null; state.total = null;
     list.replaceChildren();
     await loadList();
+    if (seq !== routeSeq) return;
   } else {
     renderList();
   }

@@ -30,7 +30,7 @@ from inbox_support import (
 )
 from sqlalchemy import text
 
-from switchboard.events import StaffSubscriptionsSet, deterministic_id
+from switchboard.events import MessageReceived, StaffSubscriptionsSet, deterministic_id
 from switchboard.gateway.app import MIGRATIONS as GATEWAY_MIGRATIONS
 from switchboard.gateway.app import build_app as gateway_app
 from switchboard.gateway.auth import Principal, issue_token
@@ -693,11 +693,43 @@ async def _lag(w: World) -> int:
     return sum(end[tp] - (committed[tp].offset if tp in committed else 0) for tp in tps)
 
 
+def _copy_of(message: dict[str, Any], cid: uuid.UUID, sender: str, at: datetime) -> MessageReceived:
+    eid = uuid.uuid4()
+    return MessageReceived(
+        event_id=eid,
+        correlation_id=eid,
+        occurred_at=at,
+        practice_id=PRACTICE,
+        message_id=uuid.UUID(message["message_id"]),
+        conversation_id=cid,
+        channel="sms",
+        sender=sender,
+        recipient=LINE,
+        provider="twilio",
+        provider_message_id=f"SM{uuid.uuid4().hex}",
+        received_at=at,
+        body=message["body"],
+    )
+
+
 async def test_rebuild_from_offset_zero_equals_live(world):
     # covers X-REPLAY-1, I-AUDIT-1, I-NOTE-1, I-SNOOZE-1, I-BULK-1
     w = world
     cid, _, _ = await refill_request(w)
-    await w.sms(phone(), "from a number nobody has")
+    stranger = phone()
+    first = await w.sms(stranger, "from a number nobody has")
+    # A retried webhook whose first attempt reached the log late: a second copy of the
+    # message (same id, its own event id) with an earlier time comes after the first. Live
+    # and rebuilt, the row keeps the earlier time, whatever order a consumer meets them in.
+    [original] = (await w.conversation(first))["messages"]
+    earlier = datetime.fromisoformat(original["sent_at"]) - timedelta(seconds=23)
+    await w.publisher.publish([_copy_of(original, first, stranger, earlier)])
+
+    async def time_moved_back() -> bool:
+        [m] = (await w.conversation(first))["messages"]
+        return datetime.fromisoformat(m["sent_at"]) == earlier
+
+    await eventually(time_moved_back)
     # team work is in the rebuild too: a note and its mention, a snooze still running, one
     # woken by its timer, and a bulk action's events
     other, _, _ = await refill_request(w)

@@ -15,16 +15,17 @@ import operator
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import text
+from sqlalchemy import bindparam, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard.events import Event, UnknownEventError, decode, event_class
 from switchboard.inbox_projection import storage
 from switchboard.inbox_projection.handlers import write_small
-from switchboard.inbox_projection.model import HANDLED, Fold
+from switchboard.inbox_projection.model import HANDLED, Fold, earliest_copies
 from switchboard.inbox_projection.textcopy import Encoder, Memo, esc
 
 # (event_type header, version header, value): what the load needs of a Kafka record
@@ -64,12 +65,27 @@ def fast_decode(event_type: bytes | None, version: bytes | None, value: bytes) -
 
 class BulkKeys:
     """What the bulk load has written of the append-only tables, so a duplicate (another
-    event naming the same message) is dropped before COPY instead of conflicting."""
+    event naming the same message) is dropped before COPY instead of conflicting. A copy of a
+    message older than the row already written is kept in `earlier`, and `drained` moves the
+    row's time back to it (model.earliest_copies: the live path keeps the earliest too)."""
 
     def __init__(self) -> None:
-        self.messages: set[uuid.UUID] = set()
+        self.messages: dict[uuid.UUID, datetime] = {}
+        self.earlier: dict[uuid.UUID, datetime] = {}
         self.deliveries: set[tuple[uuid.UUID, str]] = set()
         self.decisions: set[uuid.UUID] = set()
+
+    def new_messages(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for row in earliest_copies(rows):
+            k, at = row["message_id"], row["sent_at"]
+            written = self.messages.get(k)
+            if written is None:
+                self.messages[k] = at
+                out.append(row)
+            elif at < written:
+                self.messages[k] = self.earlier[k] = at
+        return out
 
     @staticmethod
     def new(rows: list[dict[str, Any]], seen: set[Any], *key: str) -> list[dict[str, Any]]:
@@ -123,7 +139,7 @@ class BulkLoader:
         return {
             name: enc[name].lines(rows)
             for name, rows in (
-                ("messages", keys.new(fold.messages, keys.messages, "message_id")),
+                ("messages", keys.new_messages(fold.messages)),
                 ("deliveries", keys.new(fold.deliveries, keys.deliveries, "message_id", "kind")),
                 ("decisions", keys.new(fold.decisions, keys.decisions, "event_id")),
                 ("applied", fold.applied),
@@ -181,6 +197,14 @@ class BulkLoader:
         """Wait until every batch fed is written (the append-only tables are complete)."""
         await self.pending.put(None)
         await self.writing
+        if self.keys.earlier:
+            m = self.tables["messages"]
+            fix = update(m).where(m.c.message_id == bindparam("mid"))
+            fix = fix.values(sent_at=bindparam("at"))
+            async with self.sessionmaker() as session, session.begin():
+                await session.execute(
+                    fix, [{"mid": k, "at": at} for k, at in self.keys.earlier.items()]
+                )
 
     async def _encoded(self, lines: Callable[[], list[str]]) -> list[str]:
         """`lines()` in the one encoding thread: what is asked first is made first (the

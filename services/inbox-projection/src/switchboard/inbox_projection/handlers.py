@@ -45,6 +45,7 @@ from switchboard.inbox_projection.model import (
     Conversation,
     Fold,
     Patient,
+    earliest_copies,
     membership_rows,
 )
 from switchboard.platform.metrics import END_TO_END_SECONDS
@@ -328,6 +329,13 @@ async def copy_rows(
         await session.execute(text(f"TRUNCATE {into}"))
 
 
+# A second copy of a message keeps the earlier time (model.earliest_copies, X-REPLAY-1).
+EARLIEST_COPY = (
+    "(message_id) DO UPDATE SET sent_at = excluded.sent_at"
+    " WHERE excluded.sent_at < messages.sent_at"
+)
+
+
 def _update_all(table: Table, keys: Sequence[str]) -> str:
     sets = ", ".join(f"{c} = excluded.{c}" for c in _cols(table) if c not in keys)
     return f"({', '.join(keys)}) DO UPDATE SET {sets}"
@@ -348,7 +356,7 @@ async def write(
         [c.row() for c in convs],
         conflict=_update_all(conv_t, ["conversation_id"]),
     )
-    await copy_rows(session, t["messages"], fold.messages, conflict="DO NOTHING")
+    await copy_rows(session, t["messages"], earliest_copies(fold.messages), conflict=EARLIEST_COPY)
     await copy_rows(session, t["deliveries"], fold.deliveries, conflict="DO NOTHING")
     await copy_rows(session, t["decisions"], fold.decisions, conflict="DO NOTHING")
     pt = t["patients"]

@@ -220,6 +220,22 @@ def membership_rows(c: Conversation, bx: Iterable[str]) -> list[tuple[Any, ...]]
     return [(p, b, cid, at, status, assigned, channel, reason, loc) for b in sorted(bx)]
 
 
+def earliest_copies(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One message row per message id: the copy with the earliest `sent_at` (X-REPLAY-1).
+
+    A message can reach the log twice under one id (a webhook or page retry whose first
+    attempt was published but not answered 2xx). Which copy a consumer meets first depends on
+    how it reads the log, so the row keeps the earliest time, whatever the order: the live
+    path upserts with it (handlers.write_batch), a rebuild corrects the rows it wrote first
+    (bulk.BulkKeys)."""
+    kept: dict[Any, dict[str, Any]] = {}
+    for row in rows:
+        have = kept.get(row["message_id"])
+        if have is None or row["sent_at"] < have["sent_at"]:
+            kept[row["message_id"]] = row
+    return list(kept.values())
+
+
 def _later(at: datetime, than: datetime | None) -> bool:
     return than is None or at >= than
 

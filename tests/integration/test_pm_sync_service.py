@@ -378,6 +378,33 @@ async def test_duplicates_and_out_of_order_delivery_never_duplicate_or_regress(p
     assert sorted(o for _, o in await asyncio.to_thread(processed)) == ["applied", "applied"]
 
 
+def _later_with_lower_event_id() -> tuple[str, str]:
+    """Two control ids, the second's event id the lower: an event-id tie-break would keep
+    the first message, the log-order rule the second."""
+    while True:
+        a, b = uuid.uuid4().hex[:16], uuid.uuid4().hex[:16]
+        ids = [str(deterministic_id("demo", "hl7", c, "0")) for c in (a, b)]
+        if ids[1] < ids[0]:
+            return a, b
+
+
+async def test_an_exact_tie_between_two_patient_updates_goes_to_the_later_as_everywhere(pm):
+    # Issue 20: on an equal source time, ingest, the router and the inbox kept the later
+    # update in the log and pm-sync the higher event id, so the patient panel could show
+    # another name than the inbox. pm-sync now applies the shared rule (contacts.replaces).
+    patient, at = pid(), NOW - timedelta(days=3)
+    first, second = _later_with_lower_event_id()
+    async with pm.mllp() as client:
+        for cid, family in ((first, "Before"), (second, "After")):
+            assert ack_code(await client.send(adt(patient, cid=cid, at=at, family=family))) == "AA"
+
+    async def renamed() -> dict[str, Any] | None:
+        p = await panel(pm, patient)
+        return p if p and p["family_name"] == "After" else None
+
+    await eventually(renamed)
+
+
 async def test_patient_with_no_appointments_has_an_empty_panel(pm):
     # covers I-PANEL-1
     patient = pid()

@@ -76,6 +76,8 @@ def recognized(owners: int) -> bool:
 
 def replaces(known_updated_at: datetime | None, new_updated_at: datetime) -> bool:
     """Whether a PatientUpserted stamped `new_updated_at` replaces the patient's known
-    contacts: unless it is older (a late redelivery). On an equal stamp the later delivery
-    wins; ingest and the router keep no event id to break that tie the way pm-sync does."""
+    record: unless it is older (a late redelivery). On an equal stamp the later one in the
+    log wins. A patient's upserts share one partition (their key), so every consumer meets
+    them in the same order and decides a tie alike: ingest and the router (contacts), the
+    inbox projection (the patient row) and pm-sync (its patient read model and panel)."""
     return known_updated_at is None or known_updated_at <= new_updated_at

@@ -53,6 +53,7 @@ from switchboard.events import (
 from switchboard.events.actions import ConversationAction
 from switchboard.inbox_projection.reason_source import public_reason_source
 from switchboard.rules import boxes as bx
+from switchboard.rules.contacts import replaces
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SYSTEM = "system"
@@ -696,7 +697,7 @@ class Fold:
         p = self.patients.get(key)
         if p is None:
             p = self.patients[key] = Patient(e.practice_id, e.patient_id)
-        elif not _later(e.source_updated_at, p.source_updated_at):
+        elif not replaces(p.source_updated_at, e.source_updated_at):
             self._record(e, "stale")
             return
         p.given_name, p.family_name, p.birth_date = e.given_name, e.family_name, e.birth_date

@@ -28,13 +28,16 @@ def _upsert(
     order: tuple[str, ...],
     keep: tuple[str, ...] = (),
     returning: bool = False,
+    ties_to_new: bool = False,
 ) -> Any:
-    """INSERT ... ON CONFLICT DO UPDATE ... WHERE (new order) > (stored order) [RETURNING keys].
+    """INSERT ... ON CONFLICT DO UPDATE ... WHERE (new order) > (stored order) [RETURNING keys]
+    (`>=` with `ties_to_new`: on an equal order the later row, in log order, wins).
     Columns in `keep` keep their stored value when the newer row has none. Built once per
     table and run executemany-style, so SQLAlchemy compiles it once; without RETURNING the
     driver runs it as a prepared executemany (with it, as one long multi-row statement)."""
     stmt = insert(table)
-    newer = tuple_(*(stmt.excluded[c] for c in order)) > tuple_(*(table.c[c] for c in order))
+    new, stored = tuple_(*(stmt.excluded[c] for c in order)), tuple_(*(table.c[c] for c in order))
+    newer = new >= stored if ties_to_new else new > stored
     values: dict[str, Any] = {
         c.name: func.coalesce(stmt.excluded[c.name], table.c[c.name])
         if c.name in keep
@@ -56,13 +59,15 @@ async def _upsert_newer(
     order: tuple[str, ...],
     keep: tuple[str, ...] = (),
     returning: bool = False,
+    ties_to_new: bool = False,
 ) -> list[Any]:
-    """Insert rows; replace an existing row only when `order` of the new one is greater.
-    With `returning`, the primary keys of the rows written. Rows must have distinct keys
-    (fold first)."""
+    """Insert rows; replace an existing row only when `order` of the new one is greater (or
+    equal, with `ties_to_new`). With `returning`, the primary keys of the rows written. Rows
+    must have distinct keys (fold first)."""
     if not rows:
         return []
-    result = await session.execute(_upsert(table, keys, order, keep, returning), rows)
+    statement = _upsert(table, keys, order, keep, returning, ties_to_new)
+    result = await session.execute(statement, rows)
     return list(result.all()) if returning else []
 
 
@@ -80,10 +85,12 @@ async def handle_batch(session: AsyncSession, events: Sequence[Event]) -> list[E
         storage.patients,
         [projection.patient_row(e) for e in folded.patients],
         ("practice_id", "patient_id"),
-        ("source_updated_at", "event_id"),
+        # the one rule every consumer applies (contacts.replaces): a tie goes to the later
+        ("source_updated_at",),
         # HL7 ADT has no field for the patient's zone: an update that does not say keeps it
         ("timezone",),
         returning=True,
+        ties_to_new=True,
     )
     if written:
         # The contact index follows the patient row that won.

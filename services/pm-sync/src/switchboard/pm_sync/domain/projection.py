@@ -5,7 +5,9 @@ upserts use (see schedule.py), so applying a batch, a redelivery or an out-of-or
 gives one row per entity, the newest:
 
 * appointment: (source_version, source_updated_at, status rank, event id);
-* patient, care team: (source_updated_at, event id);
+* patient: source_updated_at, and on a tie the later in the log (contacts.replaces, the
+  rule ingest, the router and the inbox projection apply too);
+* care team: (source_updated_at, event id);
 * location, provider: (occurred_at, event id).
 """
 

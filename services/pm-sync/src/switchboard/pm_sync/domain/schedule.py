@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from switchboard.events import AppointmentChanged, PatientUpserted
 from switchboard.rules import appointments as rule
-from switchboard.rules.contacts import normalize_email, normalize_phone
+from switchboard.rules.contacts import normalize_email, normalize_phone, replaces
 
 # States that count as an encounter in the patient panel (past or upcoming).
 ENCOUNTER_STATUSES = frozenset({"booked", "arrived", "checked_in", "fulfilled"})
@@ -39,12 +39,13 @@ def latest_appointments(
 
 
 def latest_patients(patients: Iterable[PatientUpserted]) -> dict[str, PatientUpserted]:
-    """patient id -> its newest upsert (latest `source_updated_at`, then event id)."""
+    """patient id -> its newest upsert, `patients` in log order (contacts.replaces: the
+    latest `source_updated_at`, and on a tie the later in the log)."""
     newest: dict[str, PatientUpserted] = {}
     for patient in patients:
         current = newest.get(patient.patient_id)
-        key = (patient.source_updated_at, str(patient.event_id))
-        if current is None or key > (current.source_updated_at, str(current.event_id)):
+        known = current.source_updated_at if current is not None else None
+        if replaces(known, patient.source_updated_at):
             newest[patient.patient_id] = patient
     return newest
 

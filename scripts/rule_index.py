@@ -50,6 +50,7 @@ RULES: dict[str, str] = {
     "I-DELIV-3": "The delivery state shown is the newest by time, live",
     "I-DELIV-4": "Retry sends a failed reply again, once",
     "I-DELIV-5": "A failure is told in words",
+    "I-DELIV-6": "A reply repeated under one Idempotency-Key is sent once",
     "I-ASSIGN-1": "Assigned automatically when written to a staff member's address",
     "I-UNREC-1": "Unrecognized senders cannot be answered until linked",
     "I-THREAD-1": "Email replies thread into their conversation",

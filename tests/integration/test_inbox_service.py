@@ -475,6 +475,38 @@ async def test_assign_status_reply_and_versions(world):
     assert r.status_code == 422
 
 
+async def test_a_reply_repeated_under_one_idempotency_key_is_sent_once(world):
+    # covers I-DELIV-6
+    # A second click, or a program retrying after a lost answer, used to send a second
+    # reply (or get 409: the first one had moved the conversation's version).
+    w = world
+    cid, _, _ = await refill_request(w)
+    version = (await w.conversation(cid))["version"]
+    url = f"/api/conversations/{cid}/reply"
+    body = {"body": "Your refill is ready", "keep_open": True, "expected_version": version}
+    headers = {**token("u-ct"), "Idempotency-Key": f"key-{uuid.uuid4().hex}"}
+    first = await w.gateway.post(url, json=body, headers=headers)
+    assert first.status_code == 200, first.text
+    again = await w.gateway.post(url, json=body, headers=headers)
+    assert again.status_code == 200, again.text
+    assert again.json()["event_id"] == first.json()["event_id"]
+    # another key is another reply
+    other = {**headers, "Idempotency-Key": f"key-{uuid.uuid4().hex}"}
+    third = await w.gateway.post(
+        url, json={"body": "And a leaflet", "keep_open": True}, headers=other
+    )
+    assert third.status_code == 200, third.text
+
+    async def replies() -> list[str] | None:
+        messages = (await w.conversation(cid))["messages"]
+        out = [m["body"] for m in messages if m["direction"] == "outbound"]
+        return out if len(out) >= 2 else None
+
+    assert sorted(await eventually(replies)) == ["And a leaflet", "Your refill is ready"]
+    r = await w.gateway.post(url, json=body, headers={**headers, "Idempotency-Key": "a b"})
+    assert r.status_code == 422  # a key is visible ASCII
+
+
 async def test_unrecognized_is_answerable_only_once_linked(world):
     # covers I-UNREC-1, I-VIEW-1, I-VIEW-2, I-VIEW-3
     w = world

@@ -4,6 +4,7 @@
     POST /api/conversations/{id}/status   {"status": "open" | "closed", "expected_version": 7}
     POST /api/conversations/{id}/link     {"patient_id": "...", "expected_version": 7}
     POST /api/conversations/{id}/reply    {"body": "...", "keep_open": false, ...}
+                                          (optional header Idempotency-Key: see `reply`)
     POST /api/conversations/{id}/messages/{message_id}/retry   (a failed reply, again)
     PUT  /api/admin/staff/{staff_id}/addresses   {"addresses": ["+1212..."]} (admins)
 
@@ -23,7 +24,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -135,8 +136,18 @@ async def append_and_wait(
         await request.app.state.runtime.publisher.publish(events)
     except PublishError:
         raise HTTPException(503, "the event log is unavailable, try again") from None
-    ids = [e.event_id for e in events]
     conversation_id = getattr(events[0], "conversation_id", None)
+    return await outcome(request, response, p, [e.event_id for e in events], conversation_id)
+
+
+async def outcome(
+    request: Request,
+    response: Response,
+    p: Principal,
+    ids: list[uuid.UUID],
+    conversation_id: uuid.UUID | None,
+) -> ActionResult:
+    """Wait for the projection's outcome of the events `ids` (already appended)."""
     deadline = time.monotonic() + _settings(request).action_wait_s
     while True:
         async with request.app.state.runtime.sessionmaker() as session:
@@ -233,6 +244,27 @@ async def link(
     return await append_and_wait(request, response, p, [event])
 
 
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=128,
+        pattern=r"^[\x21-\x7e]+$",
+        description="The same key from the same user on the same conversation sends once: "
+        "a repeat gets the first request's result.",
+    ),
+]
+
+
+def reply_ids(p: Principal, conversation_id: uuid.UUID, key: str) -> tuple[uuid.UUID, uuid.UUID]:
+    """The event and message ids of a reply sent under an Idempotency-Key (I-DELIV-6):
+    derived from who sent it where and the key, so a repeat is the same event (the projection
+    applies it once) and the same message (ingest sends it once, keyed by message id)."""
+    base = (p.practice_id, "reply", p.user_id, str(conversation_id), key)
+    return deterministic_id(*base, "event"), deterministic_id(*base, "message")
+
+
 @router.post("/conversations/{conversation_id}/reply")
 async def reply(
     conversation_id: uuid.UUID,
@@ -241,12 +273,23 @@ async def reply(
     response: Response,
     p: Caller,
     seen: VisibleConversation,
+    idempotency_key: IdempotencyKey = None,
 ) -> ActionResult:
     """Reply on the conversation's channel and line (I-LINE-1), handed to ingest to send
     (ReplyRequested). "Send and Close" unless `keep_open` (I-STATUS-1): the conversation
     closes once the channel accepted the reply, not now (I-DELIV-1: ingest appends the close
     with the ReplySent). An unrecognized conversation cannot be answered until linked
-    (I-UNREC-1)."""
+    (I-UNREC-1).
+
+    With an `Idempotency-Key` header a request can be repeated safely (a lost answer, a
+    second click, a program's retry): the first request under a key is the reply; a repeat
+    after it was applied is answered with its outcome, without the version check the first
+    one passed (the reply itself moved the version), and nothing is sent again (I-DELIV-6)."""
+    ids = reply_ids(p, conversation_id, idempotency_key) if idempotency_key else None
+    if ids is not None:
+        async with request.app.state.runtime.sessionmaker() as session:
+            if await inbox.outcomes(session, [ids[0]]):
+                return await outcome(request, response, p, [ids[0]], conversation_id)
     row = _load(seen, body.expected_version)
     if row["patient_id"] is None:
         raise HTTPException(409, "unrecognized conversation: link it to a patient before replying")
@@ -269,11 +312,13 @@ async def reply(
         if line not in await sms_lines(request, p.practice_id):
             raise HTTPException(422, "line: not an SMS line of this practice")
     envelope = _envelope(p, conversation_id, body.expected_version)
+    if ids is not None:
+        envelope["event_id"] = envelope["correlation_id"] = ids[0]
     now = envelope["occurred_at"]
     events: list[Event] = [
         ReplyRequested(
             **envelope,
-            message_id=uuid.uuid4(),
+            message_id=uuid.uuid4() if ids is None else ids[1],
             channel=row["channel"],
             line=line,
             to=row["sender"],

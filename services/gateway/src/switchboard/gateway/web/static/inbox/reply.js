@@ -246,7 +246,13 @@ export class ReplyBox {
     this.busy = true;
     this.close.disabled = this.keepOpen.disabled = true;
     try {
-      const r = await api(`/api/conversations/${this.conv.conversation_id}/reply`, { method: 'POST', body: payload });
+      // One key per reply being written: a second click, or sending again after a lost
+      // answer, is the same reply and is sent once (I-DELIV-6). A refusal (4xx) ends it.
+      this.sendKey ||= Array.from(crypto.getRandomValues(new Uint8Array(16)),
+        (b) => b.toString(16).padStart(2, '0')).join('');
+      const r = await api(`/api/conversations/${this.conv.conversation_id}/reply`,
+        { method: 'POST', body: payload, headers: { 'Idempotency-Key': this.sendKey } });
+      this.sendKey = null;
       this.text.value = '';
       this.subject.value = '';
       this.attachments = [];
@@ -261,6 +267,7 @@ export class ReplyBox {
         : 'Reply queued; the conversation closes once it is sent.');
       this.sent(r);
     } catch (e) {
+      if (e instanceof ApiError && e.status < 500) this.sendKey = null;
       const stale = e instanceof ApiError && e.status === 409;
       announce(stale ? `${e.message}. Your text is kept; the conversation was reloaded.` : `Not sent: ${e.message}`, { error: true });
       if (stale) this.stale();

@@ -39,6 +39,7 @@ from aiokafka import AIOKafkaConsumer
 from tools.faults import netcut
 from tools.faults.ledger import OK, Attempt, Ledger, Window, availability, classify_http, verdict
 from tools.faults.plan import SERVICES, Fault, PlanSpec, schedule
+from tools.faults.replies import PATIENT_PHONES, Replier, converge_replies
 from tools.faults.report import RunFigures
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -506,6 +507,16 @@ class Load:
         return f"{int(self.run, 16) % 100:02d}"
 
 
+async def register_reply_patients(load: Load) -> None:
+    """The numbers staff reply to (replies.PATIENT_PHONES) as patients, over MLLP."""
+    async with MLLPClient("127.0.0.1", load.mllp_port, timeout_s=30) as client:
+        for n, phone in enumerate(PATIENT_PHONES):
+            control = f"fzr{load.run}{n}"
+            ack = await client.send(adt_a04(control, f"fzr-{load.run}-{n}", phone))
+            if ack_code(ack) != "AA":
+                raise RuntimeError(f"registering reply patient {n} answered {ack_code(ack)}")
+
+
 def phone_of(token: str) -> str:
     return f"+1347555{int(token[-6:]) % 10000:04d}"
 
@@ -778,6 +789,10 @@ async def drive(cfg: Config, system: System, infra: Infra) -> RunFigures:
     await asyncio.to_thread(front_line, system, WATCHER)
     log("messenger: registering and signing in synthetic patients")
     await load.sign_in_messenger(db, cfg.recover_limit_s)
+    log(f"replies: registering {len(PATIENT_PHONES)} of the SMS numbers as patients")
+    await register_reply_patients(load)
+    staff = await asyncio.to_thread(system.login, "admin@demo", "demo-admin")
+    replier = Replier(system.gateway, lambda: staff, load.run)
     faults = schedule(cfg.spec)
     skipped = [f for f in faults if f.kind == "net_cut" and not infra.can_cut_network()]
     if skipped:
@@ -787,8 +802,14 @@ async def drive(cfg: Config, system: System, infra: Infra) -> RunFigures:
     load.t0 = t0 = time.monotonic()
     injector = Injector(cfg, infra, services, t0)
     inject = asyncio.create_task(injector.run(faults))
+    replier.t0 = t0
+    loading = True
+    replying = asyncio.create_task(replier.run_while(lambda: loading))
     await load.run_until(cfg.spec.load_s, inject, cfg.spec.cooldown_s)
     await inject
+    loading = False
+    await replying
+    await replier.close()
     load_s = time.monotonic() - t0
     log(f"load done: {len(ledger.sent)} messages, {len(ledger.acknowledged)} acknowledged")
     groups = {
@@ -796,7 +817,9 @@ async def drive(cfg: Config, system: System, infra: Infra) -> RunFigures:
         "hl7": {t for t, c in ledger.channels.items() if c == "hl7"},
     }
     seconds, _ = await converge(ledger, db, groups, cfg.converge_limit_s)
+    await converge_replies(replier.ledger, system.sandbox, cfg.converge_limit_s)
     await asyncio.sleep(5)  # a late duplicate would show up now
+    replies = await converge_replies(replier.ledger, system.sandbox, 0)
     inbox, hl7 = await db.inbox_counts(), await db.hl7_counts()
     # HL7: applied = in both read models (pm-sync's and the inbox's): 2 per patient.
     hl7_seen = {t: (1 if n == 2 else (0 if n < 2 else n - 1)) for t, n in hl7.items()}
@@ -809,6 +832,8 @@ async def drive(cfg: Config, system: System, infra: Infra) -> RunFigures:
     for ch in ("sms", "email", "smtp", "messenger"):
         tokens = {t for t, c in ledger.channels.items() if c == ch}
         checks[f"  of which {ch}"] = verdict(ledger, inbox, tokens)
+    # sent = replies attempted, acknowledged = answered 2xx, seen = SMS at the sandbox
+    checks["staff SMS replies (counted at the carrier sandbox)"] = verdict(replier.ledger, replies)
     log("rebuilding the inbox read models from the log to compare")
     differ = await rebuild_differs(system, cfg.pg_port)
     alerts = await alert_counts(system)

@@ -17,14 +17,12 @@ projection, which refuses a stale action and records it; nothing is applied twic
 
 from __future__ import annotations
 
-import asyncio
 import re
-import time
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,15 +37,14 @@ from switchboard.events import (
     StaffAddressesSet,
     deterministic_id,
 )
-from switchboard.gateway import clients, storage
+from switchboard.gateway import action_wait, clients, storage
 from switchboard.gateway.auth import Principal
 from switchboard.gateway.auth_deps import admin_only
 from switchboard.gateway.conversation_access import Caller, VisibleConversation
 from switchboard.gateway.conversations import ConversationSummary, eligible_assignees, summary
 from switchboard.gateway.delivery_state import newest
+from switchboard.gateway.idempotency import IdempotencyKey, reply_ids
 from switchboard.gateway.readmodel import inbox
-from switchboard.gateway.settings import GatewaySettings
-from switchboard.platform.kafka import PublishError
 from switchboard.platform.logging import get_logger
 from switchboard.platform.problems import AUTHED, problems
 
@@ -98,11 +95,6 @@ class Addresses(BaseModel):
     addresses: list[str] = Field(default_factory=list, max_length=20)
 
 
-def _settings(request: Request) -> GatewaySettings:
-    settings: GatewaySettings = request.app.state.settings
-    return settings
-
-
 def _envelope(p: Principal, conversation_id: uuid.UUID, expected: int | None) -> dict[str, Any]:
     event_id = uuid.uuid4()
     return {
@@ -132,10 +124,7 @@ async def append_and_wait(
     request: Request, response: Response, p: Principal, events: list[Event]
 ) -> ActionResult:
     """Publish `events` (in order, one partition), then wait for the projection's outcome."""
-    try:
-        await request.app.state.runtime.publisher.publish(events)
-    except PublishError:
-        raise HTTPException(503, "the event log is unavailable, try again") from None
+    await action_wait.publish(request, events)
     conversation_id = getattr(events[0], "conversation_id", None)
     return await outcome(request, response, p, [e.event_id for e in events], conversation_id)
 
@@ -147,34 +136,25 @@ async def outcome(
     ids: list[uuid.UUID],
     conversation_id: uuid.UUID | None,
 ) -> ActionResult:
-    """Wait for the projection's outcome of the events `ids` (already appended)."""
-    deadline = time.monotonic() + _settings(request).action_wait_s
-    while True:
+    """The projection's outcome of the events `ids` (already appended): 200 with the
+    conversation, 409 with why it was refused, or 202 when it takes too long."""
+    found = await action_wait.outcomes(request, ids)
+    if found is None:
+        response.status_code = 202
+        return ActionResult(event_id=ids[0], applied=False)
+    bad = {o for o in found.values() if o != "applied"}
+    if "unrecognized" in bad:  # (what it caused is refused too: "conflict")
+        raise HTTPException(409, "unrecognized conversation: link it to a patient before replying")
+    if "conflict" in bad:
+        raise HTTPException(409, "the conversation changed meanwhile: reload it and try again")
+    if bad:
+        raise HTTPException(409, f"not applied: {', '.join(sorted(bad))}")
+    conv = None
+    if isinstance(conversation_id, uuid.UUID):
         async with request.app.state.runtime.sessionmaker() as session:
-            outcomes = await inbox.outcomes(session, ids)
-            if len(outcomes) == len(ids):
-                bad = {o for o in outcomes.values() if o != "applied"}
-                if "unrecognized" in bad:  # (what it caused is refused too: "conflict")
-                    raise HTTPException(
-                        409, "unrecognized conversation: link it to a patient before replying"
-                    )
-                if "conflict" in bad:
-                    raise HTTPException(
-                        409, "the conversation changed meanwhile: reload it and try again"
-                    )
-                if bad:
-                    raise HTTPException(409, f"not applied: {', '.join(sorted(bad))}")
-                conv = None
-                if isinstance(conversation_id, uuid.UUID):
-                    row = await inbox.conversation(
-                        session, p.practice_id, conversation_id, p.user_id
-                    )
-                    conv = summary(row) if row else None
-                return ActionResult(event_id=ids[0], applied=True, conversation=conv)
-        if time.monotonic() >= deadline:
-            response.status_code = 202
-            return ActionResult(event_id=ids[0], applied=False)
-        await asyncio.sleep(0.02)
+            row = await inbox.conversation(session, p.practice_id, conversation_id, p.user_id)
+        conv = summary(row) if row else None
+    return ActionResult(event_id=ids[0], applied=True, conversation=conv)
 
 
 @router.post("/conversations/{conversation_id}/assign")
@@ -242,27 +222,6 @@ async def link(
         **_envelope(p, conversation_id, body.expected_version), patient_id=body.patient_id
     )
     return await append_and_wait(request, response, p, [event])
-
-
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=128,
-        pattern=r"^[\x21-\x7e]+$",
-        description="The same key from the same user on the same conversation sends once: "
-        "a repeat gets the first request's result.",
-    ),
-]
-
-
-def reply_ids(p: Principal, conversation_id: uuid.UUID, key: str) -> tuple[uuid.UUID, uuid.UUID]:
-    """The event and message ids of a reply sent under an Idempotency-Key (I-DELIV-6):
-    derived from who sent it where and the key, so a repeat is the same event (the projection
-    applies it once) and the same message (ingest sends it once, keyed by message id)."""
-    base = (p.practice_id, "reply", p.user_id, str(conversation_id), key)
-    return deterministic_id(*base, "event"), deterministic_id(*base, "message")
 
 
 @router.post("/conversations/{conversation_id}/reply")

@@ -238,3 +238,44 @@ def test_the_setting_is_folded_with_history():  # covers X-MENU-2, X-ASOF-1
     assert PracticeConfig.from_json(after.to_json()) == after
     assert setting_for(config.settings, TEXTABLE).enabled is False  # off by default
     assert timedelta(minutes=10) == setting_for(config.settings, TEXTABLE).window
+
+
+def test_a_menu_is_never_sent_twice():  # covers X-MENU-5, X-MENU-4
+    from switchboard.events import MessageReceived, ReasonMenuExpired
+    from switchboard.router.menu_reply import menu_reply
+    from switchboard.router.menu_timer import expiry_event
+
+    event = MessageReceived(
+        event_id=uuid.UUID(int=7),
+        correlation_id=uuid.UUID(int=7),
+        practice_id=PRACTICE,
+        occurred_at=T0,
+        message_id=uuid.UUID(int=8),
+        conversation_id=uuid.UUID(int=9),
+        channel="sms",
+        sender="+12125550111",
+        recipient=TEXTABLE,
+        provider="test",
+        provider_message_id="SM1",
+        received_at=T0,
+        body="hello",
+        patient_id="pat-1",
+    )
+    opened = open_menu(
+        replace(message("sms"), message_id=event.message_id, conversation_id=event.conversation_id),
+        event.model_dump(mode="json"),
+        OFFERED,
+        "en",
+        setting_for(settings(reason_menu=MENU_ON), TEXTABLE),
+    )
+    first, again = menu_reply(opened, event), menu_reply(opened, event)
+    assert (first.event_id, first.message_id) == (again.event_id, again.message_id)
+    assert (first.line, first.to, first.actor, first.keep_open) == (
+        TEXTABLE, "+12125550111", "system", True,
+    )  # fmt: skip
+    retry = menu_reply(opened.retried(T0 + MINUTE), event)
+    assert retry.message_id != first.message_id and retry.event_id != first.event_id
+    expired = expiry_event(opened)
+    assert isinstance(expired, ReasonMenuExpired) and expired.occurred_at == opened.deadline
+    assert expired.event_id == expiry_event(opened).event_id
+    assert expiry_event(opened.retried(T0 + MINUTE)).event_id != expired.event_id

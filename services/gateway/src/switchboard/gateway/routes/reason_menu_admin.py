@@ -15,7 +15,8 @@ from pydantic import BaseModel, Field
 
 from switchboard.events import ReasonMenuSet
 from switchboard.gateway.auth import Principal
-from switchboard.gateway.routes.routing_admin import _append_and_wait, _envelope, practice_admin
+from switchboard.gateway.auth_deps import admin_only
+from switchboard.gateway.config_append import append_and_wait, envelope
 from switchboard.platform.problems import AUTHED, PEERS, problems
 
 router = APIRouter(
@@ -24,6 +25,7 @@ router = APIRouter(
     responses=AUTHED | PEERS | problems(409),
 )
 
+practice_admin = admin_only("only practice admins manage routing")
 PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -52,6 +54,6 @@ async def set_reason_menu(
     if line is not None and not (PHONE.match(line) or EMAIL.match(line)):
         raise HTTPException(422, "a line is an SMS number (+E.164) or an email address")
     event = ReasonMenuSet(
-        **_envelope(p), line=line, enabled=body.enabled, window_minutes=body.window_minutes
+        **envelope(p), line=line, enabled=body.enabled, window_minutes=body.window_minutes
     )
-    return await _append_and_wait(request, response, event)
+    return await append_and_wait(request, response, event)

@@ -548,6 +548,14 @@ CASES = [
     ),
     Case(
         "PUT",
+        "/api/admin/routing/reason-menu",
+        422,
+        admin,
+        body=lambda c: {"enabled": True, "line": "not a line"},
+        why="past the check: a line is a number or an address (X-MENU-2)",
+    ),
+    Case(
+        "PUT",
         "/api/admin/routing/auto-assign/{inbox}",
         422,
         admin,

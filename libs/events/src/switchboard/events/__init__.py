@@ -20,6 +20,7 @@ from switchboard.events.config import (
 )
 from switchboard.events.delivery import ReplyFailed, ReplySent
 from switchboard.events.envelope import Event, deterministic_id
+from switchboard.events.menu import ReasonMenuExpired, ReasonMenuSet
 from switchboard.events.messages import (
     Attachment,
     Channel,
@@ -122,6 +123,8 @@ __all__ = [
     "PublicReplySent",
     "ReasonAdded",
     "ReasonDescribed",
+    "ReasonMenuExpired",
+    "ReasonMenuSet",
     "ReplyAttachment",
     "ReplyDeliveryUpdated",
     "ReplyFailed",

@@ -62,7 +62,8 @@ ACCESS: tuple[ServiceAccess, ...] = (
         "router",
         groups={"router": (T.MESSAGES, T.PM, T.CONFIG, T.ACTIONS, T.DELIVERY)},
         reads_ungrouped=(T.MESSAGES,),  # replay / what-if over past messages
-        writes=(T.ROUTING, T.DEAD_LETTER),
+        # the SMS / email reason menu (a system reply) and its timer (X-MENU-1, ADR 0025)
+        writes=(T.ROUTING, T.ACTIONS, T.DEAD_LETTER),
     ),
     ServiceAccess(
         "inbox-projection",

@@ -541,7 +541,9 @@ class Fold:
             c = None  # never across practices (T-1)
         why = self._refuse(e, c)
         if why is None and isinstance(e, ReplyRequested) and c and c.patient_id is None:
-            why = "unrecognized"  # cannot be answered until linked (I-UNREC-1)
+            # Cannot be answered until linked (I-UNREC-1); the router's reason menu goes only
+            # to a patient it recognized, before its decision names them here (X-MENU-2).
+            why = None if e.actor == SYSTEM else "unrecognized"
         if why is not None or c is None:
             self._record(e, why or "missing", c)
             return

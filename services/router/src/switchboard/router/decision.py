@@ -174,6 +174,12 @@ def _reason(
             )
         inputs["mapped_to"] = mapped or shared
         return _Reason(OTHER, "cleared", None, _rule("R-OVERWRITE-1", "voicemail clears", inputs))
+    if message.menu_pick is not None and is_known_reason(message.menu_pick, settings.extra_reasons):
+        # X-MENU-3: the answer to the menu is the patient's pick for this new topic (an SMS
+        # still cleared the previous reason, R-OVERWRITE-1).
+        inputs = {**base, "menu_answer": message.menu_pick, "recipient": message.recipient}
+        rule = _rule("X-MENU-3", f"patient answered the menu: {message.menu_pick}", inputs)
+        return _Reason(message.menu_pick, "patient_pick", message.menu_pick, rule)
     if message.channel == "sms" and message.is_to_textable_number:
         inputs = {**base, "recipient": message.recipient}
         rule = _rule("R-OVERWRITE-1", "sms to textable number clears", inputs)

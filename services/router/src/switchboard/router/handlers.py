@@ -4,6 +4,11 @@ Messages are routed by the pure `decide`; appointment changes re-route the patie
 conversations (`reroute`); PM, configuration and staff-action events only update the state
 `decide` reads. Every time a decision uses comes from an event, never from a clock, so a
 replay of the log gives the decisions emitted live (X-REPLAY-1).
+
+The SMS / email reason menu (menu.py, X-MENU-1..6): a message that should ask for a reason
+waits (a pending row) and the menu goes out as a system ReplyRequested; the patient's
+answer, a second unrecognised one, the timer's ReasonMenuExpired or any other message then
+routes the waiting message, caused by it, with the MessageRouted id it would have had.
 """
 
 from __future__ import annotations
@@ -27,11 +32,12 @@ from switchboard.events import (
     PatientUpserted,
     PracticeMessageRead,
     ProviderUpserted,
+    ReasonMenuExpired,
     ReplySent,
 )
 from switchboard.events.actions import ConversationAction
 from switchboard.platform.db import RawJSON
-from switchboard.router import working_set
+from switchboard.router import menu, menu_store, working_set
 from switchboard.router.decision import (
     Decision,
     decide,
@@ -39,6 +45,9 @@ from switchboard.router.decision import (
     next_patient_state,
     reroute,
 )
+from switchboard.router.menu_reply import menu_reply, opening_of
+from switchboard.router.menu_store import MenuState
+from switchboard.router.menu_text import language_of
 from switchboard.router.model import (
     ConversationState,
     InboundMessage,
@@ -46,6 +55,7 @@ from switchboard.router.model import (
     PatientState,
     RouterState,
 )
+from switchboard.router.picker import offered_reasons
 from switchboard.router.practice_config import CONFIG_EVENTS
 from switchboard.router.snapshots import state_inputs
 from switchboard.router.working_set import AppointmentRow, Decided, WorkingSet
@@ -56,15 +66,31 @@ from switchboard.rules.contacts import recognized, replaces
 
 async def handle_batch(session: AsyncSession, events: Sequence[Event]) -> list[Event]:
     ws = await _load(session, events)
+    menus = await menu_store.load(
+        session,
+        (e.conversation_id for e in events if isinstance(e, MessageReceived | ReasonMenuExpired)),
+        [
+            *ws.patients,
+            *((e.practice_id, e.patient_id) for e in events if isinstance(e, PatientUpserted)),
+        ],
+    )
     out: list[Event] = []
     history: list[dict[str, Any]] = []
     for event in events:
         if isinstance(event, MessageReceived):
-            out.append(await _route(session, ws, event))
+            out.extend(await _message(session, ws, menus, event))
+        elif isinstance(event, ReasonMenuExpired):
+            out.extend(await _expired(session, ws, menus, event))
         elif isinstance(event, AppointmentChanged):
             out.extend(_appointment(ws, event))
         elif isinstance(event, PatientUpserted):
             _patient(ws, event)
+            menus.set_language(
+                event.practice_id,
+                event.patient_id,
+                event.preferred_language,
+                event.source_updated_at,
+            )
         elif isinstance(event, LocationUpserted | ProviderUpserted):
             kind = "location" if isinstance(event, LocationUpserted) else "provider"
             item = event.location_id if isinstance(event, LocationUpserted) else event.provider_id
@@ -75,6 +101,7 @@ async def handle_batch(session: AsyncSession, events: Sequence[Event]) -> list[E
             _action(ws, event)
         # Other events on these topics belong to other services; nothing to do.
     await working_set.flush(session, ws, history)
+    await menu_store.flush(session, menus)
     return out
 
 
@@ -87,6 +114,8 @@ async def _load(session: AsyncSession, events: Sequence[Event]) -> WorkingSet:
     reroute_patients: set[tuple[str, str]] = set()
     for e in events:
         practices.add(e.practice_id)
+        if isinstance(e, ReasonMenuExpired):
+            conversation_ids.add(e.conversation_id)
         if isinstance(e, MessageReceived):
             conversation_ids.add(e.conversation_id)
             if e.patient_id:
@@ -137,7 +166,58 @@ def _resolve_patient(
     return None, tuple(owners)
 
 
-async def _route(session: AsyncSession, ws: WorkingSet, event: MessageReceived) -> MessageRouted:
+async def _message(
+    session: AsyncSession, ws: WorkingSet, menus: MenuState, event: MessageReceived
+) -> list[Event]:
+    """Route a patient message, or let it answer (or open) a reason menu (X-MENU-2..6)."""
+    waiting = menus.pending.get(event.conversation_id)
+    if waiting is None:
+        return await _route(session, ws, event, menus=menus)
+    step, pick = menu.answer(waiting, event.body, event.channel, event.received_at)
+    if step == "retry":
+        retried = waiting.retried(event.received_at)
+        menus.put(retried)
+        return [menu_reply(retried, event)]
+    status = {"picked": "answered", "give_up": "gave_up", "late": "late"}[step]
+    menus.end(waiting, status, pick)
+    opening = opening_of(waiting)
+    out = await _route(session, ws, opening, pick=pick, decided_at=event.received_at)
+    if step == "late":
+        return [*out, *await _route(session, ws, event, menus=menus)]
+    # X-MENU-3: the answer is kept in the history, not routed as a new topic; it is still
+    # the patient's latest message (R-STICKY-1).
+    current = ws.conversations[event.conversation_id]
+    ws.put_conversation(
+        event.practice_id, replace(current, last_patient_message_at=event.received_at)
+    )
+    return out
+
+
+async def _expired(
+    session: AsyncSession, ws: WorkingSet, menus: MenuState, event: ReasonMenuExpired
+) -> list[Event]:
+    """No usable answer in the window: route the waiting message without a reason (X-MENU-4).
+    A timer event for an earlier window (a retry moved the deadline) changes nothing."""
+    waiting = menus.pending.get(event.conversation_id)
+    if waiting is None or waiting.menu_id != event.menu_id:
+        return []
+    if not menu.is_due(waiting, event.occurred_at):
+        return []
+    menus.end(waiting, "expired")
+    return await _route(session, ws, opening_of(waiting), decided_at=event.occurred_at)
+
+
+async def _route(
+    session: AsyncSession,
+    ws: WorkingSet,
+    event: MessageReceived,
+    *,
+    menus: MenuState | None = None,
+    pick: str | None = None,
+    decided_at: Any = None,
+) -> list[Event]:
+    """Route one message. With `menus`, a message that should ask for a reason waits for the
+    menu's answer instead (X-MENU-2); `pick` is the reason the answer named (X-MENU-3)."""
     practice = event.practice_id
     config = ws.config(practice)
     settings = config.settings
@@ -145,7 +225,23 @@ async def _route(session: AsyncSession, ws: WorkingSet, event: MessageReceived) 
     patient_id, matched = _resolve_patient(ws, event, conversation)
     at = event.received_at
     patient = _patient_state(ws, practice, patient_id, at) if patient_id else None
-    message = replace(InboundMessage.from_event(event, settings), patient_id=patient_id)
+    message = replace(
+        InboundMessage.from_event(event, settings), patient_id=patient_id, menu_pick=pick
+    )
+    if menus is not None:
+        offered = offered_reasons(settings, config.subscription_list)
+        wanted, _ = menu.wants_menu(message, conversation, settings, offered)
+        if wanted:
+            language = language_of(menus.language(practice, patient_id or ""))
+            opened = menu.open_menu(
+                message,
+                event.model_dump(mode="json"),
+                offered,
+                language,
+                menu.setting_for(settings, message.recipient),
+            )
+            menus.put(opened)
+            return [menu_reply(opened, event)]
     open_work: dict[str, int] = {}
     if "least_open" in settings.auto_assign.values():
         open_work = await working_set.load_open_work(session, ws, practice)
@@ -158,7 +254,7 @@ async def _route(session: AsyncSession, ws: WorkingSet, event: MessageReceived) 
         open_work=open_work,
         rr_cursor=ws.rr_cursor[practice],
     )
-    decision = decide(message, state, settings, now=at)
+    decision = decide(message, state, settings, now=decided_at or at)
     routed = _event(decision, event, config.subscriptions_version, matched)
 
     ws.put_conversation(practice, next_conversation_state(conversation, message, decision))
@@ -173,7 +269,7 @@ async def _route(session: AsyncSession, ws: WorkingSet, event: MessageReceived) 
         ws.dirty_cursors.add((practice, decision.assigned_via))
         open_work[decision.assignee] = open_work.get(decision.assignee, 0) + 1
     _remember(ws, routed, state_inputs(message, conversation, patient))
-    return routed
+    return [routed]
 
 
 def _event(

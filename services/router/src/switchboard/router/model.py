@@ -37,6 +37,7 @@ class RoutingSettings:
     is absent, or mapped to None, is not auto-assigned (X-BALANCE-1 is off by default).
     `textable_numbers` are the practice's textable numbers; empty means every practice number
     an SMS arrives on is textable (the usual single-line practice).
+    `reason_menu` is the SMS / email reason menu per line (menu.py, X-MENU-2).
     """
 
     practice_id: str
@@ -50,6 +51,9 @@ class RoutingSettings:
     reason_descriptions: Mapping[str, str] = field(default_factory=dict)
     auto_assign: Mapping[str, AutoAssignPolicy | None] = field(default_factory=dict)
     textable_numbers: frozenset[str] = frozenset()
+    # The SMS / email reason menu (X-MENU-1): line (lower-case) or "*" for the practice ->
+    # (on, answer window in minutes). Absent: off.
+    reason_menu: Mapping[str, tuple[bool, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         allowed = set(get_args(AutoAssignPolicy))
@@ -171,6 +175,9 @@ class InboundMessage:
     selected_reason: str | None = None
     voicemail_extension: str | None = None
     is_to_textable_number: bool = False
+    # The reason the patient's answer to the SMS / email menu named (X-MENU-3); set by the
+    # router when the waiting message is routed, never by a channel.
+    menu_pick: str | None = None
 
     @classmethod
     def from_event(cls, event: MessageReceived, settings: RoutingSettings) -> InboundMessage:

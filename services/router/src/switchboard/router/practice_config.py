@@ -17,6 +17,7 @@ from switchboard.events import (
     PracticeNotificationSettingsChanged,
     ReasonAdded,
     ReasonDescribed,
+    ReasonMenuSet,
     RoutingSettingsChanged,
     StaffAvailabilityChanged,
     StaffSubscriptionsSet,
@@ -32,6 +33,7 @@ CONFIG_EVENTS = (
     ReasonAdded,
     ReasonDescribed,
     AutoAssignPolicySet,
+    ReasonMenuSet,
     # Not routing settings, but auto-assignment never picks someone away (X-BALANCE-1).
     StaffAvailabilityChanged,
     PracticeNotificationSettingsChanged,
@@ -137,6 +139,10 @@ class PracticeConfig:
             else:
                 described[event.code] = event.description
             s = replace(s, reason_descriptions=described)
+        elif isinstance(event, ReasonMenuSet):
+            key = "*" if event.line is None else event.line.strip().lower()  # menu.line_key
+            menus = {**s.reason_menu, key: (event.enabled, event.window_minutes)}
+            s = replace(s, reason_menu=menus)
         elif isinstance(event, AutoAssignPolicySet):
             policies = {**s.auto_assign, event.inbox: event.policy}
             if event.policy is None:
@@ -161,6 +167,7 @@ class PracticeConfig:
             "reason_descriptions": dict(sorted(s.reason_descriptions.items())),
             "auto_assign": dict(sorted(s.auto_assign.items())),
             "textable_numbers": sorted(s.textable_numbers),
+            "reason_menu": {k: list(v) for k, v in sorted(s.reason_menu.items())},
             "subscriptions_version": self.subscriptions_version,
             "subscriptions": [subscription_json(sub) for sub in self.subscription_list],
             "timezone": self.timezone,
@@ -193,6 +200,7 @@ class PracticeConfig:
             reason_descriptions=data.get("reason_descriptions", {}),
             auto_assign=data["auto_assign"],
             textable_numbers=frozenset(data["textable_numbers"]),
+            reason_menu={k: (v[0], v[1]) for k, v in data.get("reason_menu", {}).items()},
         )
         subs = {
             d["staff_id"]: Subscription(

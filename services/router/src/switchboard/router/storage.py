@@ -142,3 +142,38 @@ rr_cursor = Table(
     Column("inbox", Text, primary_key=True),
     Column("last_staff_id", Text, nullable=False),
 )
+
+# Messages waiting for the patient's answer to the reason menu (X-MENU-1). A pending row is
+# also the menu's timer: the menu timer (menu_timer.py) scans `deadline`.
+reason_menus = Table(
+    "reason_menus",
+    metadata,
+    Column("menu_id", UUID(as_uuid=True), primary_key=True),
+    Column("practice_id", Text, nullable=False),
+    Column("conversation_id", UUID(as_uuid=True), nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("options", JSONB, nullable=False),
+    Column("language", Text, nullable=False),
+    Column("window_minutes", Integer, nullable=False),
+    Column("sent", Integer, nullable=False),
+    Column("deadline", DateTime(timezone=True), nullable=False),
+    Column("opening", JSONB, nullable=False),  # the waiting MessageReceived
+    Column("status", Text, nullable=False),  # pending | answered | expired | gave_up | late
+    Column("outcome_reason", Text),
+    Index(
+        "reason_menus_pending",
+        "conversation_id",
+        unique=True,
+        postgresql_where=text("status = 'pending'"),
+    ),
+    Index("reason_menus_due", "deadline", postgresql_where=text("status = 'pending'")),
+)
+# The patient's preferred language (PatientUpserted), for the menu's words (X-LANG-1).
+patient_languages = Table(
+    "patient_languages",
+    metadata,
+    Column("practice_id", Text, primary_key=True),
+    Column("patient_id", Text, primary_key=True),
+    Column("language", Text),
+    Column("source_updated_at", DateTime(timezone=True)),
+)

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from aiokafka import AIOKafkaConsumer
+from proc_cpu import cpu_seconds, per_message_ms
 from sqlalchemy import create_engine, text
 
 from switchboard.events import (
@@ -218,6 +219,10 @@ async def run(count: int, patients: int, replicas: int) -> None:
             "SWITCHBOARD_HTTP_PORT": str(18950 + i),
             "SWITCHBOARD_LOG_LEVEL": "WARNING",
         }
+        if i == 0:  # as a release does: `migrate` first (`run` never migrates)
+            migrate = await asyncio.create_subprocess_exec(exe, "migrate", env=env)
+            if await migrate.wait():
+                raise SystemExit("switchboard-router migrate failed")
         routers.append(await asyncio.create_subprocess_exec(exe, "run", env=env))
     try:
         async with httpx.AsyncClient(timeout=1) as client:
@@ -234,15 +239,19 @@ async def run(count: int, patients: int, replicas: int) -> None:
         await asyncio.sleep(5)  # let the routers join and apply the setup before timing
 
         batch = messages(count, patients, "router")
+        pids = [r.pid for r in routers]
+        cpu0 = cpu_seconds(pids)
         started = time.perf_counter()
         await produce(publisher, batch)
         written = time.perf_counter()
         finished = await count_until(settings, settings.topic(Topic.ROUTING), count, timeout_s=600)
+        router_cpu = cpu_seconds(pids) - cpu0
         router_rate = count / (finished - started)
         print(
             f"router service, {replicas} process(es): {count} messages "
             f"in {finished - started:.2f}s "
-            f"= {router_rate:,.0f} msg/s (input written in {written - started:.2f}s)"
+            f"= {router_rate:,.0f} msg/s (input written in {written - started:.2f}s); "
+            f"router {per_message_ms(router_cpu, count)}"
         )
         for router in routers:
             router.terminate()

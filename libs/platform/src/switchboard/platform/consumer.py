@@ -40,7 +40,7 @@ from sqlalchemy import Table
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from switchboard.events import Event, Topic, UnknownEventError, decode
+from switchboard.events import Event, Topic, UnknownEventError, decode_record
 from switchboard.events.topics import REPLAY_TOPICS
 from switchboard.platform.db import DEAD_LETTERED, mark_processed, processed_outcomes
 from switchboard.platform.kafka import Publisher, PublishError, connection
@@ -208,7 +208,7 @@ class ConsumerRunner:
         # replay applies events from several topics in about the order they were written.
         for record in heapq.merge(*batches.values(), key=lambda r: r.timestamp):
             try:
-                decoded.append(Decoded(record, decode(record.value)))
+                decoded.append(Decoded(record, decode_record(record.value, record.headers)))
             except (UnknownEventError, ValidationError) as exc:
                 await self.dead_letter(record, exc, attempts=0)
         await self._apply_with_policy(decoded)

@@ -286,6 +286,11 @@ def serve(
             access_log=False,
             lifespan=lifespan,
             timeout_graceful_shutdown=max(1, int(grace)),
+            # uvloop runs the whole process (the consumers, the producer, the database
+            # driver share this loop) and httptools parses HTTP in C: both cut CPU per
+            # message on every service (docs/performance.md, "Profiles and changes").
+            loop=settings.event_loop,
+            http=settings.http_parser,
         )
         return _Server(config)
 

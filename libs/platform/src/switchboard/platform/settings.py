@@ -67,6 +67,12 @@ class ServiceSettings(BaseSettings):
     # services that serve an internal API declare it required.
     internal_callers: Annotated[InternalCallers, Secret(required=False)] = {}
     log_level: str = "INFO"
+    # The event loop of the whole process (HTTP, consumers, producer, database driver) and
+    # uvicorn's HTTP parser: the C ones cost less CPU per message (docs/performance.md);
+    # "asyncio" / "h11" are the pure-Python fallbacks, for comparing or for a platform
+    # without the wheels.
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+    http_parser: Literal["httptools", "h11"] = "httptools"
     # Seconds a producer may take to get acks=all before the caller gives up (webhook -> 503).
     publish_timeout_s: float = 5.0
     # Writes failing without a break for this long: the producer is replaced by a new one.

@@ -44,6 +44,8 @@ from switchboard.platform.settings import ServiceSettings
 
 PG_PORT = int(os.environ.get("PG_PORT", "55432"))
 KAFKA = os.environ.get("SWITCHBOARD_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
+# the routers' HTTP ports (readiness): a second run at the same time needs another base
+PORT_BASE = int(os.environ.get("BENCH_ROUTER_PORT_BASE", "18950"))
 PRACTICE = "bench"
 NOW = datetime.now(UTC)
 LOCATIONS = [f"loc-{i}" for i in range(3)]
@@ -216,7 +218,7 @@ async def run(count: int, patients: int, replicas: int) -> None:
             "SWITCHBOARD_KAFKA_BOOTSTRAP": KAFKA,
             "SWITCHBOARD_DATABASE_URL": url,
             "SWITCHBOARD_TOPIC_PREFIX": prefix,
-            "SWITCHBOARD_HTTP_PORT": str(18950 + i),
+            "SWITCHBOARD_HTTP_PORT": str(PORT_BASE + i),
             "SWITCHBOARD_LOG_LEVEL": "WARNING",
         }
         if i == 0:  # as a release does: `migrate` first (`run` never migrates)
@@ -229,7 +231,7 @@ async def run(count: int, patients: int, replicas: int) -> None:
             for i in range(replicas):
                 while True:
                     try:
-                        ready = await client.get(f"http://127.0.0.1:{18950 + i}/readyz")
+                        ready = await client.get(f"http://127.0.0.1:{PORT_BASE + i}/readyz")
                         if ready.status_code == 200:
                             break
                     except httpx.HTTPError:

@@ -23,6 +23,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+from proc_cpu import cpu_seconds, per_message_ms
 from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -95,21 +96,25 @@ async def main() -> None:
             "inbox-projection", settings, "bench-", SWITCHBOARD_LOG_LEVEL="WARNING"
         )
         proc.start()
-        first_at, first_count = None, 0
+        assert proc.proc is not None
+        pid = proc.proc.pid
+        first_at, first_count, cpu0 = None, 0, 0.0
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             n = applied()
             if first_at is None and n > 0:
-                first_at, first_count = time.perf_counter(), n
+                first_at, first_count, cpu0 = time.perf_counter(), n, cpu_seconds([pid])
             if n >= total:
                 break
             await asyncio.sleep(0.05)
         done_at = time.perf_counter()
+        live_cpu = cpu_seconds([pid]) - cpu0
         assert first_at is not None
         live_rate = (total - first_count) / (done_at - first_at)
         print(
             f"live projection (one process, batch per poll): {live_rate:,.0f} events/s "
-            f"({total - first_count:,} events in {done_at - first_at:.1f}s)"
+            f"({total - first_count:,} events in {done_at - first_at:.1f}s); "
+            f"{per_message_ms(live_cpu, total - first_count).replace('message', 'event')}"
         )
         engine.dispose()
         async with httpx.AsyncClient() as client:

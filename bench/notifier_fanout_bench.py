@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT / "tests" / "integration"))
 
 from aiokafka import AIOKafkaConsumer  # noqa: E402
 from notifier_support import HttpReceiver, free_port  # noqa: E402
+from proc_cpu import cpu_seconds, per_message_ms  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from switchboard.events import (  # noqa: E402
@@ -186,6 +187,8 @@ async def main(args: argparse.Namespace) -> None:
                     decided_at=now,
                 )
             )
+        assert proc is not None
+        cpu0 = cpu_seconds([proc.pid])
         for i in range(0, len(routed), 1000):
             await publisher.publish(routed[i : i + 1000], timeout_s=60)
         expected = args.routed * args.recipients * 2
@@ -217,6 +220,7 @@ async def main(args: argparse.Namespace) -> None:
                     first_ts = r.timestamp if first_ts is None else min(first_ts, r.timestamp)
                     last_ts = r.timestamp if last_ts is None else max(last_ts, r.timestamp)
         total_s = time.monotonic() - started
+        notifier_cpu = cpu_seconds([proc.pid]) - cpu0
         await consumer.stop()
         done = sum(counts.values())
         steady_s = max((last_ts or 0) - (first_ts or 0), 1) / 1000
@@ -230,6 +234,9 @@ async def main(args: argparse.Namespace) -> None:
             f"(first to last AlertSent)"
         )
         print(f"from queued to last alert: {done / total_s:,.0f} alerts/s over {total_s:.2f} s")
+        print(
+            f"notifier: {per_message_ms(notifier_cpu, args.routed).replace('message', 'decision')}"
+        )
         print(
             "target >= 2,000 alerts/s:",
             "met" if done == expected and done / steady_s >= 2000 else "NOT met",

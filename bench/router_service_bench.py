@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from aiokafka import AIOKafkaConsumer
+from proc_cpu import cpu_seconds, per_message_ms
 from sqlalchemy import create_engine, text
 
 from switchboard.events import (
@@ -43,6 +44,8 @@ from switchboard.platform.settings import ServiceSettings
 
 PG_PORT = int(os.environ.get("PG_PORT", "55432"))
 KAFKA = os.environ.get("SWITCHBOARD_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
+# the routers' HTTP ports (readiness): a second run at the same time needs another base
+PORT_BASE = int(os.environ.get("BENCH_ROUTER_PORT_BASE", "18950"))
 PRACTICE = "bench"
 NOW = datetime.now(UTC)
 LOCATIONS = [f"loc-{i}" for i in range(3)]
@@ -215,16 +218,20 @@ async def run(count: int, patients: int, replicas: int) -> None:
             "SWITCHBOARD_KAFKA_BOOTSTRAP": KAFKA,
             "SWITCHBOARD_DATABASE_URL": url,
             "SWITCHBOARD_TOPIC_PREFIX": prefix,
-            "SWITCHBOARD_HTTP_PORT": str(18950 + i),
+            "SWITCHBOARD_HTTP_PORT": str(PORT_BASE + i),
             "SWITCHBOARD_LOG_LEVEL": "WARNING",
         }
+        if i == 0:  # as a release does: `migrate` first (`run` never migrates)
+            migrate = await asyncio.create_subprocess_exec(exe, "migrate", env=env)
+            if await migrate.wait():
+                raise SystemExit("switchboard-router migrate failed")
         routers.append(await asyncio.create_subprocess_exec(exe, "run", env=env))
     try:
         async with httpx.AsyncClient(timeout=1) as client:
             for i in range(replicas):
                 while True:
                     try:
-                        ready = await client.get(f"http://127.0.0.1:{18950 + i}/readyz")
+                        ready = await client.get(f"http://127.0.0.1:{PORT_BASE + i}/readyz")
                         if ready.status_code == 200:
                             break
                     except httpx.HTTPError:
@@ -234,15 +241,19 @@ async def run(count: int, patients: int, replicas: int) -> None:
         await asyncio.sleep(5)  # let the routers join and apply the setup before timing
 
         batch = messages(count, patients, "router")
+        pids = [r.pid for r in routers]
+        cpu0 = cpu_seconds(pids)
         started = time.perf_counter()
         await produce(publisher, batch)
         written = time.perf_counter()
         finished = await count_until(settings, settings.topic(Topic.ROUTING), count, timeout_s=600)
+        router_cpu = cpu_seconds(pids) - cpu0
         router_rate = count / (finished - started)
         print(
             f"router service, {replicas} process(es): {count} messages "
             f"in {finished - started:.2f}s "
-            f"= {router_rate:,.0f} msg/s (input written in {written - started:.2f}s)"
+            f"= {router_rate:,.0f} msg/s (input written in {written - started:.2f}s); "
+            f"router {per_message_ms(router_cpu, count)}"
         )
         for router in routers:
             router.terminate()

@@ -427,6 +427,21 @@ def run_steps(
     return steps
 
 
+def idle_cost(target: Target, seconds: int, settle_s: float = 15) -> None:
+    """Each process's CPU with no traffic at all (issue 17: < 0.5 % of a core per service),
+    after the start-up has settled."""
+    time.sleep(settle_s)
+    print(f"[{target.name}] idle for {seconds} s; {machine()}", flush=True)
+    resources = measure(target.processes, lambda: subprocess.Popen(["sleep", str(seconds)]))
+    rows = [
+        f"| {name} | {100 * cores:.2f} | {rss / 2**20:.0f} |"
+        for name, (cores, rss) in resources.items()
+        if name != "vegeta"
+    ]
+    table = "| process | idle CPU, % of a core | RSS MiB |\n|---|---:|---:|\n" + "\n".join(rows)
+    print(f"\n## idle ({seconds} s)\n\n{table}\n", flush=True)
+
+
 def machine() -> str:
     load = os.getloadavg()
     return (
@@ -448,8 +463,14 @@ def main() -> None:
     ap.add_argument("--no-bare", action="store_true", help="skip the pass-through comparison")
     ap.add_argument("--no-system", action="store_true", help="only the pass-throughs")
     ap.add_argument("--work", type=Path, default=None, help="folder for targets and results")
+    ap.add_argument(
+        "--idle",
+        type=int,
+        default=0,
+        help="first measure each process's CPU with no traffic for this many seconds",
+    )
     args = ap.parse_args()
-    rates = parse_steps(args.steps)
+    rates = parse_steps(args.steps) if args.steps or not args.idle else []
     work = args.work or Path(f"/tmp/sysbench-{uuid.uuid4().hex[:6]}")
     work.mkdir(parents=True, exist_ok=True)
     ensure_vegeta()
@@ -458,6 +479,8 @@ def main() -> None:
     bare_steps: list[Step] = []
     if not args.no_system:
         with system(work / "run", args.port_base) as target:
+            if args.idle:
+                idle_cost(target, args.idle)
             system_steps = run_steps(target, rates, args.duration, work, args.pause)
         report("system", system_steps)
     if not args.no_bare:

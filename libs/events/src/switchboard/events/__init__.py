@@ -69,6 +69,7 @@ from switchboard.events.receipts import ReplyDeliveryUpdated
 from switchboard.events.registry import (
     UnknownEventError,
     decode,
+    decode_record,
     encode,
     event_class,
     registered_events,
@@ -142,6 +143,7 @@ __all__ = [
     "WebhookSubscriptionChanged",
     "WeeklyWindow",
     "decode",
+    "decode_record",
     "deterministic_id",
     "encode",
     "event_class",

@@ -6,8 +6,9 @@ older versions step by step to the newest registered one, then validates.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from switchboard.events.envelope import Event
@@ -61,7 +62,8 @@ def event_class(event_type: str) -> type[Event]:
 
 
 def encode(event: Event) -> bytes:
-    return event.model_dump_json().encode()
+    # Straight to bytes (pydantic-core's serializer): no str, no second copy.
+    return event.__pydantic_serializer__.to_json(event)
 
 
 def upcast(data: dict[str, Any]) -> dict[str, Any]:
@@ -99,3 +101,39 @@ def decode(raw: bytes | str | dict[str, Any]) -> Event:
     # Tolerant reader (docs/events.md): fields this code does not know yet, added by a newer
     # producer within the same version, are ignored. Producers still construct strictly.
     return event_class(data["event_type"]).model_validate(data, extra="ignore")
+
+
+@functools.lru_cache(maxsize=512)
+def _current(event_type: bytes, version: bytes) -> type[Event] | None:
+    """The event class when `version` is its current one (no upcasting needed)."""
+    cls = _latest.get(event_type.decode(errors="replace"))
+    if cls is None or str(_literal_default(cls, "version")).encode() != version:
+        return None
+    return cls
+
+
+def header(headers: Iterable[tuple[str, bytes]] | None, name: str) -> bytes | None:
+    for key, value in headers or ():
+        if key == name:
+            return value
+    return None
+
+
+def decode_record(value: bytes, headers: Iterable[tuple[str, bytes]] | None = None) -> Event:
+    """A Kafka record's event, parsed once: straight from the JSON bytes by pydantic's own
+    parser when the producer's `event_type` and `version` headers name the current version
+    (no dict in between), else `decode` (upcasting). Both validate the whole event, tolerant
+    of fields a newer producer added within the version; the body's own type and version
+    must agree with the headers, or the full decode decides."""
+    headers = list(headers or ())
+    event_type, version = header(headers, "event_type"), header(headers, "version")
+    if event_type is not None and version is not None:
+        cls = _current(event_type, version)
+        if cls is not None:
+            try:
+                event: Event = cls.model_validate_json(value, extra="ignore")
+            except ValueError:
+                pass  # a body that disagrees with its headers: the full decode says why
+            else:
+                return event
+    return decode(value)

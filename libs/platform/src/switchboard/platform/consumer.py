@@ -40,7 +40,7 @@ from sqlalchemy import Table
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from switchboard.events import Event, Topic, UnknownEventError, decode
+from switchboard.events import Event, Topic, UnknownEventError, decode_record
 from switchboard.events.topics import REPLAY_TOPICS
 from switchboard.platform.db import DEAD_LETTERED, mark_processed, processed_outcomes
 from switchboard.platform.kafka import Publisher, PublishError, connection
@@ -130,6 +130,9 @@ class ConsumerRunner:
         # infrastructure is away) and whether it held partitions then.
         self.last_beat = time.monotonic()
         self.assigned = False
+        # Called after each batch whose events changed the database committed: the outbox
+        # loops of the same process sleep long and are woken by these (Runtime.on_commit).
+        self.after_commit: list[Callable[[], None]] = []
 
     def make_consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
@@ -153,17 +156,34 @@ class ConsumerRunner:
         try:
             while not self._stopping.is_set():
                 batches = await self.consumer.getmany(
-                    timeout_ms=200, max_records=self.settings.consumer_batch_max
+                    timeout_ms=self.settings.consumer_poll_timeout_ms,
+                    max_records=self.settings.consumer_batch_max,
                 )
                 self.assigned = bool(self.consumer.assignment())
                 self.beat()
                 self.ready = True
                 CONSUMER_LAST_POLL.labels(self.name).set(time.time())
-                if any(batches.values()):
+                busy = any(batches.values())
+                self._pace_fetches(busy)
+                if busy:
                     await self.process_batch(batches)
                 await self._report_lag()
         finally:
             await self.consumer.stop()
+
+    def _pace_fetches(self, busy: bool) -> None:
+        """The broker's longest hold of a fetch: short while records flow (a fetch for the
+        partitions not buffered must not wait long behind others), long when idle (the
+        broker answers a held fetch as soon as a record arrives, so no latency is added).
+        aiokafka reads the value each time it builds a fetch request."""
+        fetcher = getattr(self.consumer, "_fetcher", None)
+        if fetcher is None or not hasattr(fetcher, "_fetch_max_wait_ms"):
+            return
+        s = self.settings
+        wait = s.consumer_fetch_max_wait_ms
+        if not busy:
+            wait = max(wait, s.consumer_idle_fetch_max_wait_ms)
+        fetcher._fetch_max_wait_ms = wait
 
     def stop(self) -> None:
         self._stopping.set()
@@ -208,7 +228,7 @@ class ConsumerRunner:
         # replay applies events from several topics in about the order they were written.
         for record in heapq.merge(*batches.values(), key=lambda r: r.timestamp):
             try:
-                decoded.append(Decoded(record, decode(record.value)))
+                decoded.append(Decoded(record, decode_record(record.value, record.headers)))
             except (UnknownEventError, ValidationError) as exc:
                 await self.dead_letter(record, exc, attempts=0)
         await self._apply_with_policy(decoded)
@@ -351,6 +371,9 @@ class ConsumerRunner:
         finally:
             for span in received.values():
                 span.end()
+        if fresh:
+            for wake in self.after_commit:
+                wake()
         EVENTS.labels(self.name, "applied").inc(len(fresh))
         EVENTS.labels(self.name, "duplicate").inc(len(decoded) - len(fresh))
 

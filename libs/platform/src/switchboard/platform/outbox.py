@@ -1,5 +1,8 @@
 """The run loop of an outbox dispatcher: claim due rows and send them, sweep what a crash
-left unreported, back off on errors, sleep until woken or the poll interval passes.
+left unreported, back off on errors, sleep until woken or the poll interval passes. The
+consumer that writes a loop's rows wakes it after its batch committed (Runtime.on_commit),
+so the poll interval only bounds how late rows from elsewhere (another replica, a retry
+coming due) are seen.
 
 Subclasses give `claim_and_send` (how many rows it claimed), `report_unreported`, and how
 long to wait for in-flight sends at shutdown; `close` releases their clients.
@@ -51,12 +54,18 @@ class OutboxLoop:
         """Keep a send task alive until it ends; shutdown waits for it."""
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+        # A finished send frees room in its endpoint's budget: claim again now, not at the
+        # next poll (rows left unclaimed because the budget was full are waiting).
+        task.add_done_callback(lambda _: self._wake.set())
 
     async def run(self) -> None:
         delay = self.loop_settings.consumer_backoff_initial_s
         last_sweep = 0.0
         try:
             while not self._stopping.is_set():
+                # Cleared before the round, not before the sleep: a wake that comes while
+                # the round runs (rows committed after its claim) cuts the sleep short.
+                self._wake.clear()
                 try:
                     if time.monotonic() - last_sweep > SWEEP_EVERY_S:
                         await self.report_unreported()
@@ -82,6 +91,5 @@ class OutboxLoop:
             await self.close()
 
     async def _sleep(self, seconds: float) -> None:
-        self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)

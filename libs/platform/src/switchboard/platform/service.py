@@ -56,6 +56,14 @@ class Runtime:
     consumers: list[ConsumerRunner] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     recheck: Recheck = field(default_factory=Recheck)
+    # consumer name -> what to call after each of its batches committed (on_commit)
+    commit_hooks: dict[str, list[Callable[[], None]]] = field(default_factory=dict)
+
+    def on_commit(self, consumer: str, wake: Callable[[], None]) -> None:
+        """Call `wake` after each batch the consumer `consumer` applied and committed, from
+        now on (before or after it started): an outbox loop fed by that consumer then wakes
+        when its rows are there instead of polling for them often."""
+        self.commit_hooks.setdefault(consumer, []).append(wake)
 
     async def db_ready(self) -> bool:
         async with self.engine.connect() as conn:
@@ -150,6 +158,8 @@ def service_app(
 
         def start_consumers() -> None:
             for runner in consumers(rt) if consumers else ():
+                # the same list: hooks added later reach a running consumer too
+                runner.after_commit = rt.commit_hooks.setdefault(runner.name, [])
                 rt.consumers.append(runner)
                 rt.tasks.append(asyncio.create_task(runner.run(), name=runner.name))
             log.info("service_started", consumers=[c.name for c in rt.consumers])
@@ -286,6 +296,11 @@ def serve(
             access_log=False,
             lifespan=lifespan,
             timeout_graceful_shutdown=max(1, int(grace)),
+            # uvloop runs the whole process (the consumers, the producer, the database
+            # driver share this loop) and httptools parses HTTP in C: both cut CPU per
+            # message on every service (docs/performance.md, "Profiles and changes").
+            loop=settings.event_loop,
+            http=settings.http_parser,
         )
         return _Server(config)
 

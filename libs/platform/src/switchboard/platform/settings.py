@@ -67,6 +67,12 @@ class ServiceSettings(BaseSettings):
     # services that serve an internal API declare it required.
     internal_callers: Annotated[InternalCallers, Secret(required=False)] = {}
     log_level: str = "INFO"
+    # The event loop of the whole process (HTTP, consumers, producer, database driver) and
+    # uvicorn's HTTP parser: the C ones cost less CPU per message (docs/performance.md);
+    # "asyncio" / "h11" are the pure-Python fallbacks, for comparing or for a platform
+    # without the wheels.
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+    http_parser: Literal["httptools", "h11"] = "httptools"
     # Seconds a producer may take to get acks=all before the caller gives up (webhook -> 503).
     publish_timeout_s: float = 5.0
     # Writes failing without a break for this long: the producer is replaced by a new one.
@@ -82,6 +88,14 @@ class ServiceSettings(BaseSettings):
     # raise it where bigger batches matter more than a few ms of latency (pm-sync's own
     # projection), keep 1 where latency matters (routing).
     consumer_fetch_min_bytes: int = 1
+    # After a poll that brought nothing, the broker may hold the next fetch this long (it
+    # still answers as soon as a record arrives): an idle consumer then costs a few fetch
+    # round trips a second instead of 20. The first poll with records goes back to
+    # `consumer_fetch_max_wait_ms`.
+    consumer_idle_fetch_max_wait_ms: int = 500
+    # How long one poll waits for records before the loop goes round (liveness beat, lag
+    # metrics, noticing a stop): it returns at once when records arrive.
+    consumer_poll_timeout_ms: int = 500
     consumer_max_attempts: int = 5
     consumer_backoff_initial_s: float = 0.2
     consumer_backoff_max_s: float = 10.0

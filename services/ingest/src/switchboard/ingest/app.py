@@ -118,6 +118,8 @@ def build_app(settings: ServiceSettings) -> FastAPI:
             },
         )
         app.state.dispatcher = dispatcher
+        # Replies are queued by this consumer: the dispatcher wakes when a batch committed.
+        rt.on_commit("ingest-replies", dispatcher.wake)
         app.state.dispatcher_task = asyncio.create_task(dispatcher.run(), name="dispatcher")
         app.state.labels_task = asyncio.create_task(
             keep_labels_fresh(rt.sessionmaker, directory), name="line-labels"

@@ -70,11 +70,13 @@ def build_app(settings: ServiceSettings) -> FastAPI:
         async with inner(app):
             rt = app.state.runtime
             workers: list[tuple[Any, asyncio.Task[None]]] = []
-            for worker in (
-                Dispatcher(settings, rt.sessionmaker, rt.publisher),
-                TimerLoop(settings, rt.sessionmaker, rt.publisher),
-                EventWebhookDispatcher(settings, rt.sessionmaker),
-            ):
+            dispatcher = Dispatcher(settings, rt.sessionmaker, rt.publisher)
+            hooks = EventWebhookDispatcher(settings, rt.sessionmaker)
+            # The outboxes' rows are written by these consumers: their loops wake when a
+            # batch committed and otherwise poll slowly (idle cost, issue 17).
+            rt.on_commit("notifier", dispatcher.wake)
+            rt.on_commit("notifier-webhooks", hooks.wake)
+            for worker in (dispatcher, TimerLoop(settings, rt.sessionmaker, rt.publisher), hooks):
                 workers.append((worker, asyncio.create_task(worker.run())))
             app.state.workers = workers
             try:

@@ -59,7 +59,8 @@ class NotifierSettings(ServiceSettings):
     send_backoff_max_s: float = 300.0
     # A claimed alert whose sender died is claimed again after this lease.
     send_lease_s: float = 60.0
-    dispatcher_poll_s: float = 0.05
+    # Woken by the notifier consumer's commits; the poll finds retries and other replicas' rows.
+    dispatcher_poll_s: float = 1.0
     dispatcher_max_inflight: int = 400
 
     # Event webhooks (the public stream to practices' endpoints, ADR 0022): per request
@@ -71,11 +72,11 @@ class NotifierSettings(ServiceSettings):
     event_webhook_backoff_initial_s: float = 1.0
     event_webhook_backoff_max_s: float = 600.0
     event_webhook_pause_after: int = 20
-    event_webhook_poll_s: float = 0.2
+    event_webhook_poll_s: float = 1.0
     event_webhook_claim_max: int = 200
 
     # Response timers: how often due timers are looked for, and how many fire per transaction.
-    timer_poll_s: float = 0.5
+    timer_poll_s: float = 1.0
     timer_batch_max: int = 100
 
     # Routing decisions older than this (by their decided_at) alert nobody and start no timer:

@@ -1,11 +1,11 @@
 """gateway: practice settings with their history (replies to unrecognized senders, X-UNREPLY-1)
 
-Revision ID: 0003_gateway_unrecognized_replies
+Revision ID: 0003_gateway_unrec_replies (32 characters at most: alembic_version)
 """
 
 from alembic import op
 
-revision = "0003_gateway_unrecognized_replies"
+revision = "0003_gateway_unrec_replies"
 down_revision = "0002_gateway_templates"
 
 

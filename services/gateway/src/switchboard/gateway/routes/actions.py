@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.events import (
@@ -38,11 +38,10 @@ from switchboard.events import (
     StaffAddressesSet,
     deterministic_id,
 )
-from switchboard.gateway import clients, storage, unrecognized_reply
-from switchboard.gateway.access_log import record_access
+from switchboard.gateway import clients, storage, unverified_checks
 from switchboard.gateway.auth import Principal
 from switchboard.gateway.auth_deps import admin_only
-from switchboard.gateway.conversation_access import Caller, VisibleConversation, unverified_reply
+from switchboard.gateway.conversation_access import Caller, VisibleConversation
 from switchboard.gateway.conversations import ConversationSummary, eligible_assignees, summary
 from switchboard.gateway.delivery_state import newest
 from switchboard.gateway.readmodel import inbox
@@ -246,14 +245,12 @@ async def reply(
     """Reply on the conversation's channel and line (I-LINE-1), handed to ingest to send
     (ReplyRequested). "Send and Close" unless `keep_open` (I-STATUS-1): the conversation
     closes once the channel accepted the reply, not now (I-DELIV-1: ingest appends the close
-    with the ReplySent). An unrecognized conversation cannot be answered until linked
-    (I-UNREC-1), unless the practice allows replies to unrecognized senders and the caller
-    has the policy (X-UNREPLY-1: else 403 with the reason); such a reply goes to the sender
-    from the thread's line, with no patient placeholders (422 naming them), and is audited."""
+    with the ReplySent). No patient: I-UNREC-1 and X-UNREPLY-1 (unverified_checks.py)."""
     row = _load(seen, body.expected_version)
-    unverified = row["patient_id"] is None
-    if unverified:
-        await _unverified_checks(request, p, row, body)
+    if unverified := row["patient_id"] is None:
+        async with request.app.state.runtime.sessionmaker() as session, session.begin():
+            texts = (body.body, body.subject)
+            await unverified_checks.check(session, p, row, texts, body.template_id, body.line)
     if not body.body.strip() and not body.attachments:
         raise HTTPException(422, "a reply needs a body or an attachment")
     email = row["channel"] in ("email", "secure_email")
@@ -294,30 +291,6 @@ async def reply(
     return await append_and_wait(request, response, p, events)
 
 
-async def _unverified_checks(
-    request: Request, p: Principal, row: dict[str, Any], body: Reply
-) -> None:
-    """X-UNREPLY-1 for a reply to a conversation with no patient: the practice setting and
-    the policy (403), the thread's own line and no patient placeholders in the text, subject
-    or template (422); then the access record, in the checks' transaction."""
-    async with request.app.state.runtime.sessionmaker() as session, session.begin():
-        await unverified_reply(session, p, row)
-        template = None
-        if body.template_id is not None:
-            template = await session.scalar(
-                text(
-                    "SELECT body FROM gateway.templates"
-                    " WHERE practice_id = :practice AND template_id = :template"
-                ),
-                {"practice": p.practice_id, "template": body.template_id},
-            )
-        why = unrecognized_reply.placeholder_refusal(body.body, body.subject, template)
-        why = why or unrecognized_reply.line_refusal(body.line, row["line"])
-        if why is not None:
-            raise HTTPException(422, why)
-        await record_access(session, p, row["conversation_id"], unrecognized_reply.ACCESS_ACTION)
-
-
 @router.post("/conversations/{conversation_id}/messages/{message_id}/retry")
 async def retry(
     conversation_id: uuid.UUID,
@@ -330,13 +303,11 @@ async def retry(
     """Send a failed reply again: the same body, line and recipient, as a new ReplyRequested
     naming the failed one (`retry_of`), with its "Send and Close" choice (I-DELIV-4). Its
     ids derive from the failed reply's, so a double click or a repeated request sends it
-    once. 409 unless the reply's newest state is a failure. While the conversation has no
-    patient, the same 403 as a first reply to an unrecognized sender (X-UNREPLY-1)."""
+    once. 409 unless the reply's newest state is a failure. No patient: X-UNREPLY-1."""
     unverified = seen["patient_id"] is None
     async with request.app.state.runtime.sessionmaker() as session, session.begin():
         if unverified:
-            await unverified_reply(session, p, seen)
-            await record_access(session, p, conversation_id, unrecognized_reply.ACCESS_ACTION)
+            await unverified_checks.check(session, p, seen, (), None, None)
         hist = await inbox.history(session, p.practice_id, conversation_id)
     failed = next((m for m in hist["messages"] if m["message_id"] == message_id), None)
     if failed is None or failed["direction"] != "outbound":

@@ -208,7 +208,7 @@ def test_an_unrecognized_email_is_answered_to_the_address_that_wrote(system):
     assert conv["answerable"] is False and conv["unverified_reply"]["allowed"] is True
     r = gw.post(
         f"/api/conversations/{conv['conversation_id']}/reply",
-        json={"body": "Yes, behind the building.", "expected_version": conv["version"]},
+        json={"body": "Yes, behind the building."},  # whatever routing changed meanwhile
     )
     assert r.status_code in (200, 202), r.text
     (letter,) = wait_for(lambda: sandbox_sends(system, stranger))

@@ -585,6 +585,16 @@ CASES = [
         admin,
         path="/api/admin/templates/t-none",
     ),
+    # replies to unrecognized senders (X-UNREPLY-1): the practice setting, admins only
+    Case("GET", "/api/admin/settings/reply-unrecognized", 200, admin),
+    Case(
+        "PUT",
+        "/api/admin/settings/reply-unrecognized",
+        422,
+        admin,
+        body=lambda c: {"value": "maybe"},
+        why="past the check a value that is not true or false: 422, nothing changes",
+    ),
     # platform operators
     Case(
         "POST",

@@ -508,7 +508,7 @@ async def test_a_reply_repeated_under_one_idempotency_key_is_sent_once(world):
 
 
 async def test_unrecognized_is_answerable_only_once_linked(world):
-    # covers I-UNREC-1, I-VIEW-1, I-VIEW-2, I-VIEW-3
+    # covers I-UNREC-1, I-VIEW-1, I-VIEW-2, I-VIEW-3, X-UNREPLY-1
     w = world
     family = phone()
     await w.publisher.publish(
@@ -531,8 +531,9 @@ async def test_unrecognized_is_answerable_only_once_linked(world):
     ]
     # Care Team / Unrecognized: some of the matching patients are on my care team
     assert await w.listed("care-team/unrecognized", "u-ct", cid)
+    # the practice does not allow replies to unrecognized senders (X-UNREPLY-1): 403, why
     r = await w.post(f"/api/conversations/{cid}/reply", "u-ct", {"body": "Yes"})
-    assert r.status_code == 409 and "link" in r.json()["detail"]
+    assert r.status_code == 403 and "link" in r.json()["detail"]
     candidates = (await w.get(f"/api/conversations/{cid}/link-candidates", "u-ct")).json()
     assert sorted(p["patient_id"] for p in candidates["matching"]) == ["pat-2", "pat-3"]
     r = await w.post(f"/api/conversations/{cid}/link", "u-ct", {"patient_id": "pat-404"})

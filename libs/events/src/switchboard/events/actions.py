@@ -95,7 +95,8 @@ class ReplyRequested(ConversationAction):
     Close" (I-STATUS-1): ingest appends the close once the channel accepted the reply, with
     its ReplySent (I-DELIV-1). `message_id` is the outbound message's id, which the delivery
     events (ReplySent / ReplyFailed / ReplyDeliveryUpdated) name. `retry_of` names the failed
-    reply this one sends again (I-DELIV-4)."""
+    reply this one sends again (I-DELIV-4). `unverified_sender` marks (and audits) a reply to
+    an unrecognized sender (X-UNREPLY-1)."""
 
     event_type: Literal["ReplyRequested"] = "ReplyRequested"
     version: Literal[1] = 1
@@ -115,6 +116,14 @@ class ReplyRequested(ConversationAction):
     retry_of: uuid.UUID | None = Field(
         default=None,
         description="The message id of the failed reply this one sends again (a Retry).",
+    )
+    unverified_sender: bool = Field(
+        default=False,
+        description=(
+            "A reply to an unrecognized sender (X-UNREPLY-1): the conversation has no patient;"
+            " the practice allowed such replies and the actor has the policy. `to` and `line`"
+            " are the conversation's own sender and line."
+        ),
     )
 
 

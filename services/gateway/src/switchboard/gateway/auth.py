@@ -15,7 +15,9 @@ from switchboard.platform.secret_settings import DEV_PLACEHOLDERS
 
 ROLES_WITH_INBOX = {"practice_admin", "staff", "api_client"}
 ROLES = ROLES_WITH_INBOX | {"no_inbox", "platform_operator"}
-POLICIES = {"inbox.care_team", "inbox.full_patient", "inbox.api"}
+# inbox.reply_unrecognized: may answer an unrecognized sender where the practice allows it
+# (X-UNREPLY-1, unrecognized_reply.py).
+POLICIES = {"inbox.care_team", "inbox.full_patient", "inbox.api", "inbox.reply_unrecognized"}
 
 _hasher = PasswordHasher()
 

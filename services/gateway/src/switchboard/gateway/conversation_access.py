@@ -22,6 +22,10 @@ conversations; the patient directory (`GET /api/patients?q=`) lists only the pat
 may read. Linking an unrecognized conversation searches patients from that conversation
 (`GET /api/conversations/{id}/link-candidates?q=`), which needs access to the conversation.
 
+Answering an unrecognized sender (X-UNREPLY-1) is checked here too (`unverified_reply`):
+past the rule above, the practice setting and the caller's inbox.reply_unrecognized policy
+(unrecognized_reply.refusal), else 403 with the reason.
+
 The live socket (routes/live.py) tells each user only of conversations, alerts and presence they
 may read, by the same rule (`audience`).
 """
@@ -35,7 +39,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard.gateway import access
+from switchboard.gateway import access, practice_settings, unrecognized_reply
 from switchboard.gateway.auth import Principal
 from switchboard.gateway.auth_deps import principal
 from switchboard.gateway.readmodel import inbox, visibility
@@ -57,6 +61,24 @@ async def visible_conversation(
     if not access.can_see(p, row["boxes"], subscribed):
         raise HTTPException(403, "this conversation is in none of your inboxes")
     return row
+
+
+async def unverified_reply_refusal(
+    session: AsyncSession, p: Principal, row: dict[str, Any]
+) -> str | None:
+    """For a conversation `p` may read (visible_conversation): why they may not answer it
+    while it has no patient (X-UNREPLY-1), or None. None too when it has a patient."""
+    if row["patient_id"] is not None:
+        return None
+    allows = await practice_settings.current(session, p.practice_id, unrecognized_reply.SETTING)
+    return unrecognized_reply.refusal(p, allows)
+
+
+async def unverified_reply(session: AsyncSession, p: Principal, row: dict[str, Any]) -> None:
+    """403 with the reason unless `p` may answer this unrecognized conversation."""
+    why = await unverified_reply_refusal(session, p, row)
+    if why is not None:
+        raise HTTPException(403, why)
 
 
 async def conversation_access(

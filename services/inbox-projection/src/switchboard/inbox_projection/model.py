@@ -540,10 +540,13 @@ class Fold:
         if c is not None and c.practice_id != e.practice_id:
             c = None  # never across practices (T-1)
         why = self._refuse(e, c)
-        if why is None and isinstance(e, ReplyRequested) and c and c.patient_id is None:
-            # Cannot be answered until linked (I-UNREC-1); the router's reason menu goes only
-            # to a patient it recognized, before its decision names them here (X-MENU-2).
-            why = None if e.actor == SYSTEM else "unrecognized"
+        # Cannot be answered until linked (I-UNREC-1), unless the gateway allowed a reply to
+        # the unrecognized sender itself (X-UNREPLY-1: setting, policy, no placeholders); the
+        # router's reason menu goes only to a patient it recognized, before its decision
+        # names them here (X-MENU-2).
+        unlinked = isinstance(e, ReplyRequested) and not e.unverified_sender
+        if why is None and unlinked and e.actor != SYSTEM and c and c.patient_id is None:
+            why = "unrecognized"
         if why is not None or c is None:
             self._record(e, why or "missing", c)
             return
@@ -595,6 +598,7 @@ class Fold:
                         "keep_open": e.keep_open,
                         "template_id": e.template_id,
                         "retry_of": str(e.retry_of) if e.retry_of else None,
+                        "unverified_sender": e.unverified_sender,
                     },
                 }
             )

@@ -13,6 +13,10 @@ inbox projection has applied it (read-your-writes: 200 with the conversation), o
 the event id when that takes longer than `action_wait_s`. `expected_version` is the version
 the user saw: a conversation changed meanwhile gets 409 here or, in a race, from the
 projection, which refuses a stale action and records it; nothing is applied twice.
+
+Its size: the staff actions share the read-your-writes answer (`append_and_wait`), which a
+route module cannot import from another; the staff addresses route is the one that could
+move out, with that answer in a shared module.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from switchboard.events import (
     StaffAddressesSet,
     deterministic_id,
 )
-from switchboard.gateway import action_wait, clients, storage
+from switchboard.gateway import action_wait, clients, storage, unverified_checks
 from switchboard.gateway.auth import Principal
 from switchboard.gateway.auth_deps import admin_only
 from switchboard.gateway.conversation_access import Caller, VisibleConversation
@@ -237,8 +241,7 @@ async def reply(
     """Reply on the conversation's channel and line (I-LINE-1), handed to ingest to send
     (ReplyRequested). "Send and Close" unless `keep_open` (I-STATUS-1): the conversation
     closes once the channel accepted the reply, not now (I-DELIV-1: ingest appends the close
-    with the ReplySent). An unrecognized conversation cannot be answered until linked
-    (I-UNREC-1).
+    with the ReplySent). No patient: I-UNREC-1 and X-UNREPLY-1 (unverified_checks.py).
 
     With an `Idempotency-Key` header a request can be repeated safely (a lost answer, a
     second click, a program's retry): the first request under a key is the reply; a repeat
@@ -250,8 +253,10 @@ async def reply(
             if await inbox.outcomes(session, [ids[0]]):
                 return await outcome(request, response, p, [ids[0]], conversation_id)
     row = _load(seen, body.expected_version)
-    if row["patient_id"] is None:
-        raise HTTPException(409, "unrecognized conversation: link it to a patient before replying")
+    if unverified := row["patient_id"] is None:
+        async with request.app.state.runtime.sessionmaker() as session, session.begin():
+            texts = (body.body, body.subject)
+            await unverified_checks.check(session, p, row, texts, body.template_id, body.line)
     if not body.body.strip() and not body.attachments:
         raise HTTPException(422, "a reply needs a body or an attachment")
     email = row["channel"] in ("email", "secure_email")
@@ -288,6 +293,7 @@ async def reply(
             keep_open=body.keep_open,
             template_id=body.template_id,
             requested_at=now,
+            unverified_sender=unverified,
         )
     ]
     return await append_and_wait(request, response, p, events)
@@ -300,13 +306,16 @@ async def retry(
     request: Request,
     response: Response,
     p: Caller,
-    _seen: VisibleConversation,
+    seen: VisibleConversation,
 ) -> ActionResult:
     """Send a failed reply again: the same body, line and recipient, as a new ReplyRequested
     naming the failed one (`retry_of`), with its "Send and Close" choice (I-DELIV-4). Its
     ids derive from the failed reply's, so a double click or a repeated request sends it
-    once. 409 unless the reply's newest state is a failure."""
-    async with request.app.state.runtime.sessionmaker() as session:
+    once. 409 unless the reply's newest state is a failure. No patient: X-UNREPLY-1."""
+    unverified = seen["patient_id"] is None
+    async with request.app.state.runtime.sessionmaker() as session, session.begin():
+        if unverified:
+            await unverified_checks.check(session, p, seen, (), None, None)
         hist = await inbox.history(session, p.practice_id, conversation_id)
     failed = next((m for m in hist["messages"] if m["message_id"] == message_id), None)
     if failed is None or failed["direction"] != "outbound":
@@ -335,6 +344,7 @@ async def retry(
         template_id=details.get("template_id"),
         requested_at=datetime.now(UTC),
         retry_of=message_id,
+        unverified_sender=unverified,
     )
     return await append_and_wait(request, response, p, [event])
 

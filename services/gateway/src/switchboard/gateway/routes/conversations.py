@@ -21,7 +21,11 @@ from pydantic import BaseModel, Field
 from switchboard.events import ConversationRead
 from switchboard.gateway.access_log import record_access
 from switchboard.gateway.app_state import session_of
-from switchboard.gateway.conversation_access import Caller, VisibleConversation
+from switchboard.gateway.conversation_access import (
+    Caller,
+    VisibleConversation,
+    unverified_reply_refusal,
+)
 from switchboard.gateway.conversations import (
     REASON_SOURCE_DOC,
     ConversationSummary,
@@ -81,6 +85,14 @@ class Decision(BaseModel):
     decided_at: datetime
 
 
+class UnverifiedReply(BaseModel):
+    """X-UNREPLY-1: the conversation has no patient (the sender is not verified); whether
+    the caller may answer it anyway, and why not."""
+
+    allowed: bool
+    why: str | None = None
+
+
 class ConversationDetail(ConversationSummary):
     explanation: list[dict[str, Any]] | None
     decisions: list[Decision]
@@ -88,6 +100,7 @@ class ConversationDetail(ConversationSummary):
     sent_by: list[str]
     linked_by: str | None
     answerable: bool
+    unverified_reply: UnverifiedReply | None = None
 
 
 @router.get("/conversations/{conversation_id}")
@@ -99,6 +112,10 @@ async def read_conversation(
     async with session_of(request) as session, session.begin():
         hist = await inbox.history(session, p.practice_id, conversation_id)
         await record_access(session, p, conversation_id, "read")
+        unverified = None
+        if row["patient_id"] is None:
+            why = await unverified_reply_refusal(session, p, row)
+            unverified = UnverifiedReply(allowed=why is None, why=why)
     read = ConversationRead(
         event_id=uuid.uuid4(),
         correlation_id=uuid.uuid4(),
@@ -123,6 +140,7 @@ async def read_conversation(
         sent_by=list(row["sent_by"] or []),
         linked_by=row["linked_by"],
         answerable=row["patient_id"] is not None,
+        unverified_reply=unverified,
     )
 
 

@@ -246,7 +246,9 @@ export class Conversation {
     el('button', { type: 'submit' }, 'Find'));
     this.link.replaceChildren(el('div', { class: 'warning' },
       el('h3', {}, 'Unrecognized sender'),
-      el('p', {}, 'Link this conversation to a patient before replying.'),
+      el('p', {}, c.unverified_reply && c.unverified_reply.allowed  // X-UNREPLY-1
+        ? 'You may answer the sender below without patient details, or link a patient first.'
+        : 'Link this conversation to a patient before replying.'),
       matching, search, results));
     api(`/api/conversations/${c.conversation_id}/link-candidates`).then((r) => {
       matching.replaceChildren(...r.matching.map(choose));

@@ -3,6 +3,7 @@
 // the sending line for SMS, "Send and Close" (default) or "Send and keep Open".
 import { announce, api, ApiError, el, query } from '../api.js';
 import { channelName, directory, fillTemplate, optional } from './common.js';
+import { patientPlaceholders, unverifiedState, unverifiedWarning } from './unverified.js';
 
 const EMOJI = [
   ['🙂', 'slightly smiling face'], ['😊', 'smiling face'], ['👍', 'thumbs up'], ['👋', 'waving hand'],
@@ -62,6 +63,7 @@ export class ReplyBox {
     this.chosen = el('ul', { class: 'chosen', 'aria-label': 'Attached files' });
     this.statusNote = el('span', { class: 'reply-status' });
     this.note = el('p', { class: 'reply-note' });
+    this.unverified = el('div', { class: 'unverified-slot' });
     this.close = el('button', { type: 'submit', class: 'primary' }, 'Send and Close');
     this.keepOpen = el('button', { type: 'button', onclick: () => this.submit(true) }, 'Send and keep Open');
 
@@ -80,6 +82,7 @@ export class ReplyBox {
     this.form = el('form', { class: 'reply', 'aria-labelledby': 'reply-title', onsubmit: (ev) => { ev.preventDefault(); this.submit(false); } },
       el('h3', { id: 'reply-title' }, 'Reply'),
       this.note,
+      this.unverified,
       this.subjectRow,
       el('label', { for: 'reply-body', class: 'visually-hidden' }, 'Message'),
       this.text,
@@ -100,16 +103,21 @@ export class ReplyBox {
     this.format.hidden = !email;
     this.secureRow.hidden = !email;
     if (conv.channel === 'secure_email' && !this.secure.dataset.touched) this.secure.checked = true;
-    this.lineRow.hidden = conv.channel !== 'sms';
+    const unverified = unverifiedState(conv);
+    // X-UNREPLY-1: to an unverified sender only from the line it wrote to
+    this.lineRow.hidden = conv.channel !== 'sms' || unverified.state === 'allowed';
     if (conv.channel === 'sms') this.renderLines();
     this.statusNote.textContent = `Status: ${conv.status === 'closed' ? 'Closed' : 'Open'}`;
     const who = conv.patient ? conv.patient.name : 'an unrecognized sender';
     let blocked = null;
-    if (!conv.answerable && !conv.patient_id) blocked = 'Link this conversation to a patient before replying.';
+    if (unverified.state === 'refused') blocked = unverified.why;
     else if (conv.channel === 'voicemail') blocked = 'A voicemail cannot be answered on its channel: call or text the patient.';
     this.blocked = blocked;
     this.note.textContent = blocked || `To ${who} by ${channelName(conv.channel)}.`;
     this.note.classList.toggle('warning', !!blocked);
+    const warning = unverifiedWarning(conv);
+    this.unverified.replaceChildren(...(warning ? [warning] : []));
+    this.form.classList.toggle('unverified', !!warning);
     for (const c of this.form.querySelectorAll('textarea, input, select, button')) c.disabled = !!blocked;
     this.renderButtons();
   }
@@ -231,6 +239,12 @@ export class ReplyBox {
     const body = this.text.value;
     if (!body.trim() && !this.attachments.length) {
       announce('Write a message or attach a file first.', { error: true });
+      this.text.focus();
+      return;
+    }
+    const named = unverifiedState(this.conv).state === 'allowed' ? patientPlaceholders(`${body} ${this.subject.value}`) : [];
+    if (named.length) {
+      announce(`The sender is not verified: remove ${named.map((n) => `{{${n}}}`).join(', ')} first.`, { error: true });
       this.text.focus();
       return;
     }

@@ -82,6 +82,7 @@ RULES: dict[str, str] = {
     "X-LANG-2": "The page's language: switch, preferred, Accept-Language, English",
     "X-LANG-3": "Reason names and descriptions in the patient's language",
     "X-LANG-4": "Templates with a body per language; the patient's, else the default",
+    "X-LANG-5": "Automatic notices (the secure email's) in the patient's language",
     "I-NOTE-1": "Internal notes and @mentions",
     "I-SNOOZE-1": "Snooze",
     "I-BULK-1": "Bulk actions",

@@ -143,3 +143,20 @@ def test_reasons_are_offered_in_the_language_the_page_asks_in(tmp_path):
     ]
     en = client.get("/patient/demo/reasons", headers=auth).json()
     assert [r["label"] for r in en["reasons"]] == ["Billing", "Other"]
+
+
+def test_an_automatic_notice_is_in_the_language_the_patients_at_the_address_share():
+    # covers X-LANG-5
+    from switchboard.ingest.adapters.mail import secure_notice_body, secure_notice_subject
+    from switchboard.ingest.domain.patient_words import notice_language
+
+    assert notice_language([{"preferred_language": "es-MX"}]) == "es"
+    assert notice_language([{"preferred_language": "es"}, {"preferred_language": "es"}]) == "es"
+    # a family sharing the address who do not agree: English
+    assert notice_language([{"preferred_language": "es"}, {"preferred_language": None}]) == "en"
+    assert notice_language([{"preferred_language": "zh"}]) == "en"
+    assert notice_language([]) == "en"
+    body = secure_notice_body("https://page.test/demo/secure/1?t=x", "es")
+    assert "Léalo y responda aquí: https://page.test/demo/secure/1?t=x" in body
+    assert secure_notice_subject("es") == "Tiene un nuevo mensaje seguro"
+    assert secure_notice_subject() == "You have a new secure message"

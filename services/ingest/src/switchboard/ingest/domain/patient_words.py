@@ -1,6 +1,9 @@
 """What the patient reads that is data, not page text, in the patient's language (X-LANG-1):
 reason names and descriptions, and the emergency notice. Pure.
 
+X-LANG-5 Automatic notices to patients (the secure email's notice) are in the preferred
+  language of the patients using the address when they agree on one the page speaks, else
+  English; when the PM system cannot be asked, English.
 X-LANG-3 Reasons are offered in the page's language: a practice's own words for a reason in
   that language (ingest's `reason_translations`) first, else the built-in Spanish for the
   default reasons, else the reason as the router names it (English). English is the router's.
@@ -11,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from switchboard.ingest.domain.language import DEFAULT, Language
+from switchboard.ingest.domain.language import DEFAULT, Language, supported
 
 # The default reasons (router catalogue.py) in Spanish: (label, description).
 SPANISH_REASONS: dict[str, tuple[str, str]] = {
@@ -41,6 +44,32 @@ SPANISH_EMERGENCY_NOTICE = (
     "Si es una emergencia, llame al 911 o vaya a la sala de emergencias más cercana. "
     "No use esta página para necesidades médicas urgentes."
 )
+
+
+# The secure email's notice (subject, body with {link}): never the message itself.
+SECURE_NOTICE: Mapping[Language, tuple[str, str]] = {
+    "en": (
+        "You have a new secure message",
+        "You have a new secure message from your care team.\n\n"
+        "Read it and answer here: {link}\n\n"
+        "For your privacy the message itself is not sent by email. You will be asked to\n"
+        "confirm your name and date of birth.\n",
+    ),
+    "es": (
+        "Tiene un nuevo mensaje seguro",
+        "Tiene un nuevo mensaje seguro de su equipo de atención.\n\n"
+        "Léalo y responda aquí: {link}\n\n"
+        "Por su privacidad, el mensaje no se envía por correo electrónico. Se le pedirá\n"
+        "que confirme su nombre y fecha de nacimiento.\n",
+    ),
+}
+
+
+def notice_language(patients: Iterable[Mapping[str, Any]]) -> Language:
+    """The language of an automatic notice to an address (X-LANG-5): the patients' preferred
+    one when they agree on one the page speaks, else English."""
+    found = {supported(p.get("preferred_language")) or DEFAULT for p in patients}
+    return found.pop() if len(found) == 1 else DEFAULT
 
 
 def reason_in(

@@ -13,7 +13,6 @@ from patient_steps import (
     demo_patients_with_upcoming_appointment,
     demo_practice,
     patient_page_url,
-    thread,
 )
 from playwright.sync_api import expect
 from staff_steps import screenshot
@@ -109,7 +108,7 @@ def test_a_spanish_speaking_patient_uses_the_page_in_spanish(demo_system, browse
         page.get_by_label("Su mensaje", exact=True).fill("Tengo una pregunta sobre mi factura.")
         page.get_by_role("button", name="Enviar").click()
         expect(page.get_by_role("status")).to_have_text("Enviado.")
-        sent = thread(page).locator("li.msg.patient").last
+        sent = page.get_by_role("log", name="Conversación").locator("li.msg.patient").last
         expect(sent).to_contain_text("Tengo una pregunta sobre mi factura.")
         expect(sent).to_contain_text("Usted")
         screenshot(page, "patient-page-spanish-sent-1280")

@@ -65,8 +65,9 @@ export function showSwitch(languages, onPick) {
     b.textContent = l.name;
     b.setAttribute('aria-pressed', String(l.code === current));
     b.addEventListener('click', async () => {
-      if (l.code === current) return;
+      // A choice even when it is the language shown: it outranks the preferred one at sign-in.
       sessionStorage.setItem(SWITCH_KEY, l.code);
+      if (l.code === current) return;
       if (await useLanguage(l.code)) onPick(l.code);
     });
     return b;

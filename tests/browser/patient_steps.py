@@ -9,6 +9,7 @@ knows a real patient's name, date of birth and mobile number.
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -87,8 +88,19 @@ def patient_page_url(system: System, practice: str = "demo") -> str:
 
 
 def fill_identity(
-    page: Page, patient: DemoPatientRef, *, birth_date: date | None = None, phone: bool = True
+    page: Page,
+    patient: DemoPatientRef,
+    *,
+    birth_date: date | None = None,
+    phone: bool = True,
+    language: str | None = "English",
 ) -> None:
+    """Fill in and send the identity check. `language`: the switch's button the patient uses
+    first (X-LANG-2): a demo patient may prefer Spanish, and the page would then speak it
+    after sign-in; None leaves the choice to the page."""
+    if language is not None:
+        switch = page.get_by_role("group", name=re.compile(r"^(Language|Idioma)$"))
+        switch.get_by_role("button", name=language).click()
     page.get_by_label("First name").fill(patient.given)
     page.get_by_label("Last name").fill(patient.family)
     page.get_by_label("Date of birth").fill((birth_date or patient.birth_date).isoformat())

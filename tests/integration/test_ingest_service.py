@@ -51,6 +51,14 @@ JANE = {
     "phones": ["+12125550101"],
     "emails": ["jane@example.com"],
 }
+# Prefers Spanish in the PM system (X-LANG-5).
+ROSA = JANE | {
+    "patient_id": "pat-rosa",
+    "given_name": "Rosa",
+    "phones": [],
+    "emails": ["rosa@example.com"],
+    "preferred_language": "es",
+}
 
 
 def lines() -> list[Line]:
@@ -84,6 +92,7 @@ async def world(settings):
             phone = call.query.get("phone", [""])[0]
             mail = call.query.get("email", [""])[0]
             found = [JANE] if phone in JANE["phones"] or mail in JANE["emails"] else []
+            found += [ROSA] if mail in ROSA["emails"] else []
             return 200, {"practice_id": P, "patients": found}
         if call.path.endswith("/patients/pat-jane"):
             return 200, JANE
@@ -465,6 +474,23 @@ async def test_mms_reply_sends_a_signed_link_to_the_stored_file(world):
 
 
 # --- secure email and the messenger ------------------------------------------------------------
+
+
+async def test_a_secure_emails_notice_is_in_the_patients_language(world):
+    # covers X-LANG-5: the PM system says Spanish for the patient at this address
+    first = f"<{uuid.uuid4().hex}@example.com>"
+    await world.post_mail(mail(first, sender="Rosa Doe <rosa@example.com>", subject="Hola"))
+    conversation = (await world.received(deterministic_id(P, "email", first))).conversation_id
+    answer = reply(conversation, channel="email", line=MAILBOX, to="rosa@example.com", secure=True)
+    count = len(world.relay.messages)
+    await world.publish(answer)
+    await world.delivered("ReplySent", answer.message_id)
+    await eventually(lambda: len(world.relay.messages) > count)
+    notice = email.message_from_bytes(world.relay.messages[-1].content, policy=email.policy.default)
+    assert notice["Subject"].startswith("Tiene un nuevo mensaje seguro")
+    text = notice.get_body(("plain",)).get_content()
+    assert "Léalo y responda aquí: " in text and "/secure/" in text
+    assert "Your refill is ready." not in text
 
 
 async def test_secure_email_sends_only_a_notice_and_the_patient_reads_and_answers_on_the_page(

@@ -97,6 +97,8 @@ def test_the_practice_name_is_public_and_an_unknown_practice_is_not_found(client
         "name": "Demo",
         "emergency_notice": IngestSettings().patient_emergency_notice,
         "office": None,
+        "language": "en",
+        "languages": [{"code": "en", "name": "English"}, {"code": "es", "name": "Español"}],
     }
     assert "911" in r.json()["emergency_notice"]
     assert client.get("/patient/nowhere/practice").status_code == 404

@@ -18,8 +18,10 @@ from switchboard.gateway.access_log import record_access
 from switchboard.gateway.auth import Principal
 from switchboard.gateway.conversation_access import unverified_reply
 
-TEMPLATE_BODY = text(
-    "SELECT body FROM gateway.templates WHERE practice_id = :practice AND template_id = :template"
+# The default body and every language's (X-LANG-4): any of them may be the one inserted.
+TEMPLATE_BODIES = text(
+    "SELECT body, bodies FROM gateway.templates"
+    " WHERE practice_id = :practice AND template_id = :template"
 )
 
 
@@ -33,13 +35,15 @@ async def check(
 ) -> None:
     """Raise 403 / 422 with the reason, or record the access (the reply may be asked for)."""
     await unverified_reply(session, p, row)
-    template = None
+    templates: list[str] = []
     if template_id is not None:
         found = await session.execute(
-            TEMPLATE_BODY, {"practice": p.practice_id, "template": template_id}
+            TEMPLATE_BODIES, {"practice": p.practice_id, "template": template_id}
         )
-        template = found.scalar()
-    why = unrecognized_reply.placeholder_refusal(*texts, template)
+        row_found = found.first()
+        if row_found is not None:
+            templates = [row_found.body, *(row_found.bodies or {}).values()]
+    why = unrecognized_reply.placeholder_refusal(*texts, *templates)
     why = why or unrecognized_reply.line_refusal(line, row["line"])
     if why is not None:
         raise HTTPException(422, why)

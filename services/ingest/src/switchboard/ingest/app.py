@@ -114,7 +114,13 @@ def build_app(settings: ServiceSettings) -> FastAPI:
             rt.publisher,
             {
                 "sms": SmsSender(settings, app.state.http),
-                "email": EmailSender(settings, app.state.store, rt.sessionmaker, app.state.http),
+                "email": EmailSender(
+                    settings,
+                    app.state.store,
+                    rt.sessionmaker,
+                    app.state.http,
+                    app.state.peers.notice_language,
+                ),
             },
         )
         app.state.dispatcher = dispatcher

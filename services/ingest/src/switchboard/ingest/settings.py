@@ -145,6 +145,13 @@ class IngestSettings(ServiceSettings):
         "If this is an emergency, call 911 or go to the nearest emergency room. "
         "Do not use this page for urgent medical needs."
     )
+    # The notice in other languages the page speaks (X-LANG-1), {"es": "..."}; unset: the
+    # built-in Spanish one (which names 911).
+    patient_emergency_notices: dict[str, str] = {}
+    # A practice's own reason names and descriptions per language (X-LANG-3):
+    # {practice: {language: {reason code: {"label": ..., "description": ...}}}}. Unset: the
+    # built-in Spanish for the default reasons; other reasons keep the router's words.
+    reason_translations: dict[str, dict[str, dict[str, dict[str, str]]]] = {}
     session_ttl_s: int = 3600
     secure_link_ttl_s: int = 30 * 24 * 3600
     verify_max_failures: int = 5

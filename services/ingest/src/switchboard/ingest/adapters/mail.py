@@ -21,6 +21,8 @@ from html.parser import HTMLParser
 
 from switchboard.events import Attachment
 from switchboard.ingest.domain.inbound import Inbound, ThreadHints
+from switchboard.ingest.domain.language import Language
+from switchboard.ingest.domain.patient_words import SECURE_NOTICE
 
 MSG_ID = re.compile(r"<[^<>\s]+@?[^<>\s]*>")
 # Defects that mean the MIME structure cannot be trusted.
@@ -280,11 +282,11 @@ def build_message(out: Outgoing) -> EmailMessage:
     return msg
 
 
-def secure_notice_body(link: str) -> str:
-    """What a secure email's recipient gets: a notice and a link, never the message."""
-    return (
-        "You have a new secure message from your care team.\n\n"
-        f"Read it and answer here: {link}\n\n"
-        "For your privacy the message itself is not sent by email. You will be asked to\n"
-        "confirm your name and date of birth.\n"
-    )
+def secure_notice_body(link: str, language: Language = "en") -> str:
+    """What a secure email's recipient gets: a notice and a link, never the message; in the
+    patient's language (X-LANG-5)."""
+    return SECURE_NOTICE[language][1].format(link=link)
+
+
+def secure_notice_subject(language: Language = "en") -> str:
+    return SECURE_NOTICE[language][0]

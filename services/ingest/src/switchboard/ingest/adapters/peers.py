@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 
+from switchboard.ingest.domain.language import Language
+from switchboard.ingest.domain.patient_words import notice_language
 from switchboard.ingest.settings import IngestSettings
 from switchboard.platform.internal_api import bearer
 from switchboard.platform.logging import get_logger
@@ -73,6 +75,16 @@ class Peers:
             params,
         )
         return list(body.get("patients", [])) if isinstance(body, dict) else []
+
+    async def notice_language(self, practice_id: str, email: str) -> Language:
+        """The language of an automatic notice to this address (X-LANG-5): English when
+        pm-sync cannot be asked (the notice still goes)."""
+        try:
+            patients = await self.patients_by_contact(practice_id, email=email)
+        except PeerUnavailable as exc:
+            log.warning("notice_language_unavailable", practice_id=practice_id, error=str(exc))
+            return "en"
+        return notice_language(patients)
 
     async def patient(self, practice_id: str, patient_id: str) -> dict[str, Any] | None:
         body = await self._get(

@@ -5,6 +5,7 @@ out (with the provider's id), failed for good (`permanent`), or may be retried."
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -17,10 +18,17 @@ from switchboard.events import ReplyRequested
 from switchboard.ingest.adapters import mail, queries
 from switchboard.ingest.adapters.attachments import AttachmentNotFound, AttachmentStore, practice_of
 from switchboard.ingest.domain import links
+from switchboard.ingest.domain.language import Language
 from switchboard.ingest.settings import IngestSettings
 from switchboard.platform import sms_record
 
-SECURE_SUBJECT = "You have a new secure message"
+SECURE_SUBJECT = mail.secure_notice_subject()
+# (practice, address) -> the language of a notice to it (X-LANG-5); never raises.
+NoticeLanguage = Callable[[str, str], Awaitable[Language]]
+
+
+async def _english(practice_id: str, address: str) -> Language:
+    return "en"
 
 
 @dataclass(frozen=True)
@@ -138,11 +146,13 @@ class EmailSender:
         store: AttachmentStore,
         sessionmaker: async_sessionmaker[AsyncSession],
         client: httpx.AsyncClient,
+        notice_language: NoticeLanguage = _english,
     ) -> None:
         self.settings = settings
         self.store = store
         self.sessionmaker = sessionmaker
         self.client = client
+        self.notice_language = notice_language
 
     async def _attachment(self, ref: str) -> bytes:
         if practice_of(ref) is not None:
@@ -167,8 +177,11 @@ class EmailSender:
         parts: list[mail.Part] = []
         if item.kind == "secure_notice":
             # Only a notice and a link: the text waits on the authenticated patient page.
-            subject = SECURE_SUBJECT
-            body = mail.secure_notice_body(links.secure_link(s, item.practice_id, item.message_id))
+            # covers X-LANG-5: in the language of the patients at this address
+            language = await self.notice_language(item.practice_id, item.to)
+            subject = mail.secure_notice_subject(language)
+            link = links.secure_link(s, item.practice_id, item.message_id)
+            body = mail.secure_notice_body(link, language)
         else:
             subject = mail.reply_subject(request.subject, thread_subject)
             body = request.body

@@ -2,7 +2,9 @@
 (`/patient/{practice}/secure/{message_id}?t=...`), one page over the patient API
 (patient_api.py). Plain HTML, CSS and a native ES module from `web/`, as they are in the
 source tree: no build step, no third-party script (docs/adr/0004). The page sets data only as
-text; the Content-Security-Policy allows no inline script and no style from elsewhere."""
+text; the Content-Security-Policy allows no inline script and no style from elsewhere.
+The page's words come from one catalogue (domain/page_text.py), one language at a time
+(`/patient-assets/text/<lang>`, X-LANG-1)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException
 from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from switchboard.ingest.domain.language import supported
+from switchboard.ingest.domain.page_text import page_text
 
 router = APIRouter(include_in_schema=False)
 WEB = Path(__file__).parent / "web"
@@ -33,6 +38,7 @@ HEADERS = {
 ASSETS = {
     "patient.js": "text/javascript",
     "patient_office.js": "text/javascript",
+    "patient_text.js": "text/javascript",
     "patient.css": "text/css",
 }
 
@@ -54,6 +60,16 @@ async def messenger_page(practice: Practice) -> HTMLResponse:
 @router.get("/patient/{practice}/secure/{message_id}")
 async def secure_page(practice: Practice, message_id: uuid.UUID) -> HTMLResponse:
     return _page()
+
+
+@router.get("/patient-assets/text/{language}")
+async def text(language: str) -> JSONResponse:
+    """The page's words in one language (X-LANG-1); 404 for a language it does not speak."""
+    known = supported(language)
+    if known is None or known != language:
+        raise HTTPException(404, "no such language")
+    headers = HEADERS | {"cache-control": "no-cache"}
+    return JSONResponse(page_text(known), headers=headers)
 
 
 @router.get("/patient-assets/{name}")

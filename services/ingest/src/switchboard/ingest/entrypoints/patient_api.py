@@ -28,6 +28,7 @@ from switchboard.ingest.adapters.page_copies import PageCopies
 from switchboard.ingest.adapters.peers import Peers, PeerUnavailable
 from switchboard.ingest.domain.errors import IntakeError
 from switchboard.ingest.domain.inbound import Inbound
+from switchboard.ingest.domain.patient_words import reasons_in
 from switchboard.ingest.domain.reasons import chosen_reason
 from switchboard.ingest.entrypoints.patient_sign_in import (
     PatientSession,
@@ -36,6 +37,7 @@ from switchboard.ingest.entrypoints.patient_sign_in import (
     db_session,
     ingest_settings,
     patient_session,
+    request_language,
 )
 from switchboard.ingest.intake import Intake
 from switchboard.platform.kafka import PublishError
@@ -86,15 +88,18 @@ async def _reasons(request: Request, session: PatientSession) -> dict[str, Any] 
 async def reasons(practice: Practice, session: Session, request: Request) -> dict[str, Any]:
     """Reasons are offered only when the router says the picker is shown (R-REASON-2: only
     reasons with a subscriber, plus Other; R-REASON-3: not while the conversation is in an
-    inbox, unread, or within the hour)."""
+    inbox, unread, or within the hour). In the page's language (X-LANG-3)."""
     answer = await _reasons(request, session)
     if answer is None:
         return {"show_picker": False, "why": "unavailable", "reasons": [], "current_reason": None}
     show = bool(answer.get("show_picker"))
+    language = request_language(request)
+    own = ingest_settings(request).reason_translations.get(practice, {}).get(language)
     return {
         "show_picker": show,
         "why": answer.get("why"),
-        "reasons": answer.get("reasons", []) if show else [],
+        # covers X-LANG-3: the names and descriptions in the page's language
+        "reasons": reasons_in(answer.get("reasons", []), language, own) if show else [],
         "current_reason": answer.get("current_reason"),
     }
 

@@ -7,6 +7,10 @@ message is taken, and the session every other patient route depends on.
     GET  /patient/{p}/practice            what the page shows before sign-in (no sign-in):
                                           the practice's name, the emergency notice, its
                                           response target, hours and holidays (X-PATIENTPAGE-1)
+
+The page's language (X-LANG-2, domain/language.py): sign-in answers with it (the page's
+switch, else the patient's preferred language, else Accept-Language); every other call says
+it in Accept-Language, which the page sets to the language it shows.
 """
 
 from __future__ import annotations
@@ -27,7 +31,9 @@ from switchboard.ingest.adapters import patient_store, queries
 from switchboard.ingest.adapters.peers import Peers, PeerUnavailable
 from switchboard.ingest.adapters.sign_in_limit import SignInLimiter
 from switchboard.ingest.domain.identity import matching_patients
+from switchboard.ingest.domain.language import NAMES, SUPPORTED, Language, choose
 from switchboard.ingest.domain.links import secure_token_valid
+from switchboard.ingest.domain.patient_words import emergency_notice
 from switchboard.ingest.domain.received import messenger_conversation
 from switchboard.ingest.settings import IngestSettings
 from switchboard.platform.logging import get_logger
@@ -51,6 +57,11 @@ def ingest_settings(request: Request) -> IngestSettings:
 
 def db_session(request: Request) -> AsyncSession:
     return request.app.state.runtime.sessionmaker()  # type: ignore[no-any-return]
+
+
+def request_language(request: Request) -> Language:
+    """The language the page asked in (its Accept-Language), else English (X-LANG-2)."""
+    return choose(accept_language=request.headers.get("accept-language"))
 
 
 def _hash(token: str) -> str:
@@ -92,6 +103,8 @@ class SignIn(BaseModel):
     # The link in a secure email's notice.
     secure_message_id: uuid.UUID | None = None
     secure_token: str | None = Field(default=None, max_length=100)
+    # The language the patient picked with the page's switch, if they did (X-LANG-2).
+    language: str | None = Field(default=None, max_length=35)
 
 
 class SignedIn(BaseModel):
@@ -99,6 +112,8 @@ class SignedIn(BaseModel):
     expires_at: datetime
     conversation_id: uuid.UUID
     kind: str
+    # The page's language from now on (X-LANG-2).
+    language: str
 
 
 def practice_display_name(request: Request, practice: str) -> str:
@@ -132,11 +147,18 @@ async def practice_info(practice: Practice, request: Request) -> dict[str, Any]:
             "business_hours": office.get("business_hours", []),
             "holidays": [d for d in office.get("holidays", []) if d >= today][:10],
         }
+    settings = ingest_settings(request)
+    language = request_language(request)
     return {
         "practice_id": practice,
         "name": practice_display_name(request, practice),
-        "emergency_notice": ingest_settings(request).patient_emergency_notice,
+        "emergency_notice": emergency_notice(
+            settings.patient_emergency_notice, language, settings.patient_emergency_notices
+        ),
         "office": office,
+        # covers X-LANG-2: before sign-in, the browser's Accept-Language chooses
+        "language": language,
+        "languages": [{"code": code, "name": NAMES[code]} for code in SUPPORTED],
     }
 
 
@@ -193,6 +215,11 @@ async def sign_in(practice: Practice, body: SignIn, request: Request) -> SignedI
         raise HTTPException(401, NOT_VERIFIED)
     await attempts.succeeded(key)
     patient_id = ids[0]
+    preferred = next(
+        (c.get("preferred_language") for c in candidates if c.get("patient_id") == patient_id),
+        None,
+    )
+    language = choose(body.language, preferred, request.headers.get("accept-language"))
     if conversation is None:
         conversation = await _messenger_conversation(request, practice, line, address, patient_id)
     token = secrets.token_urlsafe(32)
@@ -212,7 +239,13 @@ async def sign_in(practice: Practice, body: SignIn, request: Request) -> SignedI
             expires_at=expires,
         )
     log.info("patient_signed_in", practice_id=practice, kind=kind)
-    return SignedIn(token=token, expires_at=expires, conversation_id=conversation, kind=kind)
+    return SignedIn(
+        token=token,
+        expires_at=expires,
+        conversation_id=conversation,
+        kind=kind,
+        language=language,
+    )
 
 
 async def _messenger_conversation(

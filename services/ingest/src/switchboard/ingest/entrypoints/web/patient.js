@@ -1,7 +1,10 @@
 // The patient messenger and the secure-email page, over ingest's patient API.
 // Every piece of data goes into the page as text (textContent, text nodes), never as HTML.
 // New replies arrive by polling GET /messages every few seconds: simple and enough here.
+// Its words come from patient_text.js (X-LANG-1); every call says the page's language in
+// Accept-Language, so the server answers in it (reasons, the emergency notice).
 import { showOffice } from './patient_office.js';
+import { language, locale, showSwitch, switched, t, useLanguage } from './patient_text.js';
 
 const POLL_MS = 4000;
 const parts = location.pathname.split('/').filter(Boolean); // patient/<practice>[/secure/<id>]
@@ -49,24 +52,31 @@ class ApiError extends Error {
   }
 }
 
+// The server's words (English, the API's) -> the page's, in the page's language.
 const FRIENDLY = {
-  'we could not verify these details':
-    'We could not verify these details. Check your name, date of birth and mobile number ' +
-    'match what your practice has on file.',
-  'too many attempts; try again later':
-    'Too many attempts. For your security, please wait a few minutes and try again.',
-  'a valid mobile number is required': 'Enter a valid mobile number, for example 212 555 0123.',
-  'this link is not valid': 'This link is not valid. Use the link in the email you received.',
+  'we could not verify these details': 'err_not_verified',
+  'too many attempts; try again later': 'err_too_many',
+  'a valid mobile number is required': 'err_phone',
+  'this link is not valid': 'err_link_invalid',
+  'this link has expired; ask the practice to send it again': 'err_link_expired',
+  'cannot verify right now, try again shortly': 'err_try_shortly',
+  'try again shortly': 'err_try_shortly',
+  'write a message or attach a file': 'write_or_attach',
+  'choose a reason for your message': 'choose_reason',
+  'this reason is not offered': 'choose_reason',
+  'this file could not be opened': 'err_file_open',
 };
 
 async function call(path, opts = {}) {
   const headers = { ...(opts.headers || {}) };
   if (state.token) headers.authorization = `Bearer ${state.token}`;
+  const lang = language() || switched();
+  if (lang) headers['accept-language'] = lang;
   let r;
   try {
     r = await fetch(api + path, { ...opts, headers });
   } catch (e) {
-    throw new ApiError(0, 'We could not reach the practice. Check your connection and try again.');
+    throw new ApiError(0, t('err_unreachable'));
   }
   if (!r.ok) {
     // Errors are RFC 9457 problem details: `detail` the reason, `errors` the fields.
@@ -76,47 +86,80 @@ async function call(path, opts = {}) {
     } catch (e) { /* not JSON */ }
     let text = typeof problem.detail === 'string' ? problem.detail : null;
     if (text && FRIENDLY[text]) {
-      text = FRIENDLY[text];
+      text = t(FRIENDLY[text]);
     } else if (Array.isArray(problem.errors) && problem.errors.length) {
       const names = problem.errors.map((d) => (d.loc || []).slice(-1)[0]).filter(Boolean);
-      text = `Please check: ${names.join(', ').replaceAll('_', ' ')}.`;
+      // a field is named as its label says it (a known field), else as the API does
+      text = t('err_check', { names: names.map((n) => (n === t(n) ? n.replaceAll('_', ' ') : t(n))).join(', ') });
+    } else if (r.status === 413) {
+      text = t('err_too_large');
+    } else if (r.status === 415) {
+      text = t('err_file_type');
+    } else if (language() !== 'en') {
+      text = null; // an English detail the page has no words for: the generic line instead
     }
-    if (!text && r.status === 413) text = 'This file is too large to send.';
-    throw new ApiError(r.status, text || `Something went wrong (${r.status}). Please try again.`);
+    throw new ApiError(r.status, text || t('err_generic', { status: r.status }));
   }
   return r.status === 204 ? null : r.json();
 }
 
 // --- practice ----------------------------------------------------------------------------------
 
-async function loadPractice() {
+// The practice's page data, in the language the page asks in (none yet: the browser's).
+async function fetchPractice() {
   try {
-    const info = await call('/practice');
-    if (info.name) {
-      $('practice-name').textContent = info.name;
-      document.title = `Message ${info.name}`;
-    }
-    showOffice(info, $, el);
+    return await call('/practice');
   } catch (e) {
-    if (e.status === 404) {
-      showError('This practice is not known. Check the address you were given.');
-      $('signin').hidden = true;
-    }
+    return { failed: e.status || 0 };
   }
+}
+
+function showPractice(info) {
+  if (info.failed === 404) {
+    showError(t('err_unknown_practice'));
+    $('signin').hidden = true;
+    return;
+  }
+  if (info.failed !== undefined) return;
+  if (info.name) {
+    delete $('practice-name').dataset.t; // the practice's own name, in no language
+    $('practice-name').textContent = info.name;
+    document.title = t('doc_title', { name: info.name });
+  }
+  showOffice(info, $, el);
+  if (info.languages) showSwitch(info.languages, switchTo);
+}
+
+// The patient used the switch: everything shown again in the new language.
+async function switchTo() {
+  showError();
+  setStatus('');
+  setupMode();
+  showPractice(await fetchPractice());
+  if (!state.token) return;
+  state.rendered.clear();
+  state.reasonCodes = '';
+  $('thread').replaceChildren();
+  await Promise.all([refreshMessages(), refreshReasons()]).catch(handleFailure);
 }
 
 // --- sign in -------------------------------------------------------------------------------------
 
 function setupMode() {
   if (secureId) {
-    $('title').textContent = 'Your secure message';
-    $('intro').textContent =
-      'Your care team sent you a secure message. Confirm who you are to read it.';
+    const texts = {
+      title: 'secure_title',
+      intro: 'secure_intro',
+      'thread-heading': 'secure_thread_heading',
+      'compose-heading': 'secure_compose_heading',
+      empty: 'secure_empty',
+    };
+    for (const [id, key] of Object.entries(texts)) {
+      $(id).dataset.t = key;
+      if (language()) $(id).textContent = t(key); // else when the words arrive
+    }
     $('phone-field').hidden = true;
     $('phone').required = false;
-    $('thread-heading').textContent = 'Messages';
-    $('compose-heading').textContent = 'Reply';
-    $('empty').textContent = 'There is nothing here yet.';
   }
 }
 
@@ -129,7 +172,7 @@ function validate(form) {
   }
   if (missing.length) {
     const names = missing.map((i) => form.querySelector(`label[for="${i.id}"]`).textContent);
-    showError(`Please fill in: ${names.join(', ')}.`);
+    showError(t('fill_in', { names: names.join(', ') }));
     missing[0].focus();
     return false;
   }
@@ -147,6 +190,7 @@ async function signIn(ev) {
     family_name: f.get('family_name').trim(),
     birth_date: f.get('birth_date'),
   };
+  if (switched()) body.language = switched();
   if (secureId) {
     body.secure_message_id = secureId;
     body.secure_token = secureToken || '';
@@ -164,6 +208,11 @@ async function signIn(ev) {
     state.token = signed.token;
     sessionStorage.setItem(storageKey, signed.token);
     form.reset();
+    // covers X-LANG-2: signed in, the page speaks the patient's language (unless switched)
+    if (signed.language && signed.language !== language() && await useLanguage(signed.language)) {
+      setupMode();
+      showPractice(await fetchPractice());
+    }
     await openChat();
   } catch (e) {
     if (e.status === 401) $('birth_date').setAttribute('aria-invalid', 'true');
@@ -209,7 +258,7 @@ function signOut(text) {
 }
 
 function handleFailure(e) {
-  if (e.status === 401) signOut('Your session has ended. Please confirm your details again.');
+  if (e.status === 401) signOut(t('session_ended'));
   else showError(e.message);
 }
 
@@ -236,7 +285,7 @@ async function poll() {
 
 // --- the thread ----------------------------------------------------------------------------------
 
-const timeFormat = new Intl.DateTimeFormat(undefined, {
+const timeFormat = () => new Intl.DateTimeFormat(locale(), {
   weekday: 'short', day: 'numeric', month: 'short', hour: 'numeric', minute: '2-digit',
 });
 
@@ -249,7 +298,7 @@ function humanSize(n) {
 
 async function fetchBlob(a) {
   const r = await fetch(`${api}/${a.url}`, { headers: { authorization: `Bearer ${state.token}` } });
-  if (!r.ok) throw new ApiError(r.status, 'This file could not be opened.');
+  if (!r.ok) throw new ApiError(r.status, t('err_file_open'));
   const url = URL.createObjectURL(await r.blob());
   state.blobs.push(url);
   return url;
@@ -258,7 +307,7 @@ async function fetchBlob(a) {
 async function download(a) {
   try {
     const url = await fetchBlob(a);
-    const link = el('a', { href: url, download: a.filename || 'attachment' });
+    const link = el('a', { href: url, download: a.filename || t('attachment') });
     document.body.append(link);
     link.click();
     link.remove();
@@ -268,18 +317,18 @@ async function download(a) {
 }
 
 function attachmentItem(a) {
-  const name = a.filename || 'attachment';
+  const name = a.filename || t('attachment');
   const button = el('button', {
     type: 'button',
     onclick: () => download(a),
-    'aria-label': `Download ${name}`,
+    'aria-label': t('download_named', { name }),
   });
   if ((a.content_type || '').startsWith('image/')) {
-    const img = el('img', { alt: `Picture: ${name}` });
+    const img = el('img', { alt: t('picture_named', { name }) });
     fetchBlob(a).then((url) => { img.src = url; }).catch(() => img.remove());
     button.append(img);
   }
-  button.append(el('span', { class: 'name', text: name }), el('span', { class: 'dl', text: 'Download' }));
+  button.append(el('span', { class: 'name', text: name }), el('span', { class: 'dl', text: t('download') }));
   return el('li', {}, button);
 }
 
@@ -289,13 +338,13 @@ function messageItem(m) {
   const item = el(
     'li',
     { class: `msg ${mine ? 'patient' : 'practice'}`, 'data-id': m.message_id },
-    el('p', { class: 'who', text: mine ? 'You' : 'Your care team' }),
+    el('p', { class: 'who', text: mine ? t('you') : t('care_team') }),
     m.subject ? el('p', { class: 'subject', text: m.subject }) : null,
     m.body ? el('p', { class: 'text', text: m.body }) : null,
   );
   if (m.attachments.length) item.append(el('ul', { class: 'files' }, ...m.attachments.map(attachmentItem)));
   item.append(
-    el('p', { class: 'meta' }, el('time', { datetime: m.at, text: timeFormat.format(at) })),
+    el('p', { class: 'meta' }, el('time', { datetime: m.at, text: timeFormat().format(at) })),
   );
   return item;
 }
@@ -375,26 +424,26 @@ async function send(ev) {
   const text = $('body').value;
   const reason = state.picker ? selectedReason() : null;
   if (state.picker && !reason) {
-    showError('Please choose what your message is about.');
+    showError(t('choose_reason'));
     document.querySelector('input[name="reason"]').focus();
     return;
   }
   if (!text.trim() && !state.files.length) {
-    showError('Write a message or attach a file.');
+    showError(t('write_or_attach'));
     $('body').focus();
     return;
   }
   if (state.files.length > 10) {
-    showError('You can send at most 10 files at a time.');
+    showError(t('max_files'));
     return;
   }
   const button = $('send');
   button.disabled = true;
-  setStatus('Sending…');
+  setStatus(t('sending'));
   try {
     const ids = [];
     for (const file of state.files) {
-      setStatus(`Uploading ${file.name}…`);
+      setStatus(t('uploading', { name: file.name }));
       try {
         const up = await call(`/attachments?filename=${encodeURIComponent(file.name)}`, {
           method: 'POST',
@@ -416,14 +465,14 @@ async function send(ev) {
     });
     $('compose').reset();
     showChosen();
-    setStatus('Sent.');
+    setStatus(t('sent'));
     await Promise.all([refreshMessages(), refreshReasons()]);
     $('body').focus();
   } catch (e) {
     setStatus('');
-    if (e.status === 422 && /reason/.test(e.message)) {
+    if (e.status === 422 && e.message === t('choose_reason')) {
       await refreshReasons().catch(() => {});
-      showError('Please choose what your message is about.');
+      showError(t('choose_reason'));
     } else {
       handleFailure(e);
     }
@@ -434,7 +483,8 @@ async function send(ev) {
 
 // --- start ---------------------------------------------------------------------------------------
 
-function start() {
+async function start() {
+  // Listeners first: a form submitted before they are there would go out as a GET.
   setupMode();
   $('signin').addEventListener('submit', signIn);
   $('compose').addEventListener('submit', send);
@@ -443,10 +493,16 @@ function start() {
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible' && state.token) poll();
   });
+  // The switch's language, else the server's choice from Accept-Language (X-LANG-2).
+  const first = switched();
+  const [info] = await Promise.all([fetchPractice(), first ? useLanguage(first) : null]);
+  if (!language()) await useLanguage(info.language || 'en');
+  if (!language()) await useLanguage('en');
+  setupMode();
+  showPractice(info);
   if (secureId && !secureToken) {
-    showError('This link is incomplete. Use the whole link from the email you received.');
+    showError(t('link_incomplete'));
   }
-  loadPractice();
   const saved = sessionStorage.getItem(storageKey);
   if (saved) {
     state.token = saved;

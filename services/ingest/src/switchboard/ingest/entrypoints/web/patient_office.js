@@ -1,30 +1,35 @@
 // What the patient page says about the practice before anything else (X-PATIENTPAGE-1): the
 // emergency notice, how soon the practice usually answers (its response target), its business
-// hours and coming holidays. Pure formatting here; patient.js fetches and places it.
+// hours and coming holidays. Pure formatting here, in the page's language (patient_text.js,
+// X-LANG-1); patient.js fetches and places it.
+import { language, locale, t } from './patient_text.js';
 
-const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+const days = () => t('days_short').split(' ');
 
-// "45 minutes", "2 hours", "1 hour 30 minutes", "2 days".
+// "45 minutes", "2 hours", "1 hour 30 minutes", "2 days" (or "1 hora y 30 minutos").
 export function duration(minutes) {
-  const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const plural = (n, unit) => t(`${unit}_${n === 1 ? 'one' : 'other'}`, { n });
   if (minutes < 60) return plural(minutes, 'minute');
   if (minutes < 24 * 60) {
     const h = Math.floor(minutes / 60);
     const m = minutes % 60;
-    return m ? `${plural(h, 'hour')} ${plural(m, 'minute')}` : plural(h, 'hour');
+    return m
+      ? t('hours_and_minutes', { hours: plural(h, 'hour'), minutes: plural(m, 'minute') })
+      : plural(h, 'hour');
   }
   return plural(Math.round(minutes / (24 * 60)), 'day');
 }
 
 export function responseText(minutes) {
   if (!minutes) return null;
-  return `We usually reply within ${duration(minutes)} during business hours.`;
+  return t('reply_within', { duration: duration(minutes) });
 }
 
-// "09:00" -> "9:00 AM"; "24:00" -> "midnight".
+// "09:00" -> "9:00 AM" (Spanish: "9:00", "17:30"); "24:00" -> "midnight".
 export function clock(hhmm) {
-  if (hhmm === '24:00' || hhmm === '00:00') return 'midnight';
+  if (hhmm === '24:00' || hhmm === '00:00') return t('midnight');
   const [h, m] = hhmm.split(':').map(Number);
+  if (language() !== 'en') return `${h}:${String(m).padStart(2, '0')}`;
   const suffix = h < 12 ? 'AM' : 'PM';
   return `${((h + 11) % 12) + 1}:${String(m).padStart(2, '0')} ${suffix}`;
 }
@@ -32,9 +37,10 @@ export function clock(hhmm) {
 // [[weekday, start, end], ...] -> ["Mon–Fri: 8:30 AM – 5:30 PM", "Sat: 9:00 AM – 12:00 PM",
 // "Sun: closed"]: consecutive days with the same hours share a line.
 export function hoursLines(windows) {
+  const DAYS = days();
   const byDay = DAYS.map((_, d) => windows.filter((w) => w[0] === d)
     .sort((a, b) => (a[1] < b[1] ? -1 : 1))
-    .map((w) => `${clock(w[1])} \u2013 ${clock(w[2])}`).join(', ') || 'closed');
+    .map((w) => `${clock(w[1])} \u2013 ${clock(w[2])}`).join(', ') || t('closed'));
   const lines = [];
   let first = 0;
   for (let d = 1; d <= 7; d += 1) {
@@ -49,7 +55,7 @@ export function hoursLines(windows) {
 
 export function zoneName(zone) {
   try {
-    const part = new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'long' })
+    const part = new Intl.DateTimeFormat(locale() || 'en-US', { timeZone: zone, timeZoneName: 'long' })
       .formatToParts(new Date()).find((p) => p.type === 'timeZoneName');
     return part ? part.value : zone;
   } catch (e) {
@@ -58,13 +64,14 @@ export function zoneName(zone) {
 }
 
 export function holidayText(iso) {
-  return new Intl.DateTimeFormat(undefined, {
+  return new Intl.DateTimeFormat(locale(), {
     weekday: 'short', day: 'numeric', month: 'short', timeZone: 'UTC',
   }).format(new Date(`${iso}T00:00:00Z`));
 }
 
 // Fill the page's #emergency and #office from GET /patient/{p}/practice.
 export function showOffice(info, $, el) {
+  $('emergency').hidden = !info.emergency_notice;
   if (info.emergency_notice) {
     $('emergency-text').textContent = info.emergency_notice;
     $('emergency').hidden = false;
@@ -81,7 +88,7 @@ export function showOffice(info, $, el) {
     $('hours').hidden = false;
   }
   if (office.holidays.length) {
-    $('holidays').textContent = `Closed on ${office.holidays.map(holidayText).join(', ')}.`;
+    $('holidays').textContent = t('closed_on', { dates: office.holidays.map(holidayText).join(', ') });
     $('holidays').hidden = false;
   }
   $('office').hidden = !(reply || office.business_hours.length);

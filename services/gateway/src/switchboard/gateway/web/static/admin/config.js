@@ -89,6 +89,9 @@ export async function templates(panel, user) {
       id: 'tpl-body', required: true, rows: 5, maxlength: 2000, 'aria-describedby': 'tpl-help',
     });
     body.value = t?.body || '';
+    // X-LANG-4: the Spanish words, used for patients whose preferred language is Spanish.
+    const bodyEs = el('textarea', { id: 'tpl-body-es', rows: 4, maxlength: 2000 });
+    bodyEs.value = t?.bodies?.es || '';
     const out = el('p', { class: 'preview', id: 'tpl-preview' });
     const update = () => { out.textContent = preview(body.value, user.display_name); };
     body.addEventListener('input', update);
@@ -113,6 +116,7 @@ export async function templates(panel, user) {
       el('h3', { id: 'tpl-title' }, t ? `Edit template: ${t.name}` : 'New template'),
       el('label', { for: 'tpl-name' }, 'Name'), name,
       el('label', { for: 'tpl-body' }, 'Text'), body,
+      el('label', { for: 'tpl-body-es' }, 'Text in Spanish (optional)'), bodyEs,
       el('p', { class: 'muted', id: 'tpl-help' },
         'Placeholders are filled in when a reply is written. Allowed: ',
         data.placeholders.map((p) => `{{${p}}}`).join(', '), '.'),
@@ -124,7 +128,7 @@ export async function templates(panel, user) {
       const id = t?.template_id || `${slug(name.value)}-${Date.now().toString(36)}`;
       act(save, async () => {
         await api(`/api/admin/templates/${encodeURIComponent(id)}`,
-          { method: 'PUT', body: { name: name.value, body: body.value } });
+          { method: 'PUT', body: { name: name.value, body: body.value, bodies: { ...(t?.bodies || {}), es: bodyEs.value } } });
         announce(`Template ${name.value.trim()} saved.`);
         formSlot.replaceChildren();
         await reload();

@@ -3,6 +3,7 @@
 // the sending line for SMS, "Send and Close" (default) or "Send and keep Open".
 import { announce, api, ApiError, el, query } from '../api.js';
 import { channelName, directory, fillTemplate, optional } from './common.js';
+import { templateBody } from './template_language.js';
 import { patientPlaceholders, unverifiedState, unverifiedWarning } from './unverified.js';
 
 const EMOJI = [
@@ -181,7 +182,8 @@ export class ReplyBox {
       staff_name: this.user.display_name,
       location: this.panel.location(),
     };
-    const body = fillTemplate(t.body || '', vars);
+    // covers X-LANG-4: the body in the patient's language, else the default one
+    const body = fillTemplate(templateBody(t, this.panel.data && this.panel.data.preferred_language), vars);
     this.text.value = this.text.value.trim() ? `${this.text.value}\n${body}` : body;
     this.templateId = t.template_id;
     this.typed();

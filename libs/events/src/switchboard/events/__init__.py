@@ -72,7 +72,7 @@ from switchboard.events.registry import (
     event_class,
     registered_events,
 )
-from switchboard.events.staff import StaffAddressesSet
+from switchboard.events.staff import StaffAccessSet, StaffAddressesSet
 from switchboard.events.teamwork import ConversationSnoozed, ConversationWoke, NoteAdded
 from switchboard.events.topics import Topic, topic_for
 
@@ -130,6 +130,7 @@ __all__ = [
     "RoutingSettingsChanged",
     "RuleFired",
     "SlaTarget",
+    "StaffAccessSet",
     "StaffAddressesSet",
     "StaffAvailabilityChanged",
     "StaffSubscriptionsSet",

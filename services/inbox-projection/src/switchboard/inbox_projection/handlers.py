@@ -397,7 +397,7 @@ async def _many(session: AsyncSession, stmt: Any, rows: list[dict[str, Any]]) ->
 
 async def write_small(session: AsyncSession, t: dict[str, Table], fold: Fold) -> None:
     """The rows of a batch few events make: read markers, locations, shared-inbox
-    subscriptions and staff addresses."""
+    subscriptions, staff access and staff addresses."""
     if fold.reads:
         r = t["reads"]
         stmt = insert(r)
@@ -427,6 +427,19 @@ async def write_small(session: AsyncSession, t: dict[str, Table], fold: Fold) ->
         fold.subs_close,
     )
     await _many(session, insert(s), fold.subs_open)
+    sah = t["staff_access_history"]
+    await _many(
+        session,
+        update(sah)
+        .where(
+            sah.c.practice_id == bindparam("p"),
+            sah.c.staff_id == bindparam("s"),
+            sah.c.valid_to.is_(None),
+        )
+        .values(valid_to=bindparam("t")),
+        fold.access_close,
+    )
+    await _many(session, insert(sah), fold.access_open)
     if fold.dirty_address_staff:
         sa = t["staff_addresses"]
         keys = sorted(fold.dirty_address_staff)

@@ -45,6 +45,7 @@ from switchboard.events import (
     ReplyFailed,
     ReplyRequested,
     ReplySent,
+    StaffAccessSet,
     StaffAddressesSet,
     StaffSubscriptionsSet,
     Topic,
@@ -73,6 +74,7 @@ HANDLED = (
     LocationUpserted,
     StaffSubscriptionsSet,
     StaffAddressesSet,
+    StaffAccessSet,
 )
 
 
@@ -258,6 +260,9 @@ class Fold:
     history_close: list[dict[str, Any]] = field(default_factory=list)
     subs_open: list[dict[str, Any]] = field(default_factory=list)
     subs_close: list[dict[str, Any]] = field(default_factory=list)
+    # staff access intervals (X-ASOF-1a): opened by this batch; closed (earlier batches')
+    access_open: list[dict[str, Any]] = field(default_factory=list)
+    access_close: list[dict[str, Any]] = field(default_factory=list)
     out: list[Event] = field(default_factory=list)
     # boxes as stored before this batch, and as they are now
     stored_boxes: dict[uuid.UUID, frozenset[str]] = field(default_factory=dict)
@@ -268,6 +273,7 @@ class Fold:
     _by_patient: dict[tuple[str, str], set[uuid.UUID]] = field(default_factory=dict)
     _keys_of: dict[uuid.UUID, frozenset[tuple[str, str]]] = field(default_factory=dict)
     _subs_open_in_batch: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    _access_open_in_batch: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
     def next_batch(self) -> Fold:
         """A fold for the next batch that shares this one's state (conversations, patients,
@@ -424,6 +430,8 @@ class Fold:
                 self._subscriptions(e)
             elif isinstance(e, StaffAddressesSet):
                 self._addresses(e)
+            elif isinstance(e, StaffAccessSet):
+                self._access(e)
 
     def _received(self, e: MessageReceived) -> None:
         c = self._conversation(e.practice_id, e.conversation_id)
@@ -747,4 +755,27 @@ class Fold:
         for a in e.addresses:
             self.addresses[(e.practice_id, a.strip().lower())] = e.staff_id
         self.dirty_address_staff.add((e.practice_id, e.staff_id))
+        self._record(e, "applied")
+
+    def _access(self, e: StaffAccessSet) -> None:
+        """A staff member's access from e.occurred_at on: closes the interval before it
+        (X-ASOF-1a). Needs no loaded state: an earlier batch's open interval is closed by
+        the write (`valid_to IS NULL`), this batch's here."""
+        key = (e.practice_id, e.staff_id)
+        opened = self._access_open_in_batch.get(key)
+        if opened is not None:
+            opened["valid_to"] = e.occurred_at
+        else:
+            self.access_close.append({"p": e.practice_id, "s": e.staff_id, "t": e.occurred_at})
+        row = {
+            "practice_id": e.practice_id,
+            "staff_id": e.staff_id,
+            "role": e.role,
+            "policies": sorted(e.policies),
+            "event_id": e.event_id,
+            "valid_from": e.occurred_at,
+            "valid_to": None,
+        }
+        self.access_open.append(row)
+        self._access_open_in_batch[key] = row
         self._record(e, "applied")

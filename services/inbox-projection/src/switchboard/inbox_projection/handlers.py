@@ -34,6 +34,7 @@ from switchboard.events import (
     MessageReceived,
     MessageRouted,
     PatientUpserted,
+    RoutingProposalApplied,
     StaffAddressesSet,
     StaffSubscriptionsSet,
 )
@@ -227,6 +228,12 @@ async def load(session: AsyncSession, t: dict[str, Table], events: Sequence[Even
         ):
             fold.addresses[(r.practice_id, r.address)] = r.staff_id
     staff = {(e.practice_id, e.staff_id) for e in events if isinstance(e, StaffSubscriptionsSet)}
+    staff |= {
+        (e.practice_id, sub.staff_id)
+        for e in events
+        if isinstance(e, RoutingProposalApplied)
+        for sub in e.subscriptions
+    }
     if staff:
         s = t["inbox_subscriptions"]
         for r in await session.execute(

@@ -45,6 +45,7 @@ from switchboard.events import (
     ReplyFailed,
     ReplyRequested,
     ReplySent,
+    RoutingProposalApplied,
     StaffAccessSet,
     StaffAddressesSet,
     StaffSubscriptionsSet,
@@ -75,6 +76,7 @@ HANDLED = (
     StaffSubscriptionsSet,
     StaffAddressesSet,
     StaffAccessSet,
+    RoutingProposalApplied,
 )
 
 
@@ -427,7 +429,12 @@ class Fold:
                     "active": e.active,
                 }
             elif isinstance(e, StaffSubscriptionsSet):
-                self._subscriptions(e)
+                self._subscriptions(e.practice_id, e.staff_id, e.inboxes, e.occurred_at)
+                self._record(e, "applied")
+            elif isinstance(e, RoutingProposalApplied):  # X-WHATIF-1c: many people at once
+                for sub in e.subscriptions:
+                    self._subscriptions(e.practice_id, sub.staff_id, sub.inboxes, e.occurred_at)
+                self._record(e, "applied")
             elif isinstance(e, StaffAddressesSet):
                 self._addresses(e)
             elif isinstance(e, StaffAccessSet):
@@ -722,30 +729,29 @@ class Fold:
         self._patient_changed(e.practice_id, e.patient_id, e.occurred_at)
         self._record(e, "applied")
 
-    def _subscriptions(self, e: StaffSubscriptionsSet) -> None:
-        key = (e.practice_id, e.staff_id)
+    def _subscriptions(
+        self, practice_id: str, staff_id: str, inboxes: Iterable[str], at: datetime
+    ) -> None:
+        key = (practice_id, staff_id)
         before = self.subscriptions.get(key, set())
-        after = set(e.inboxes)
+        after = set(inboxes)
         for inbox in sorted(after - before):
             row = {
-                "practice_id": e.practice_id,
-                "staff_id": e.staff_id,
+                "practice_id": practice_id,
+                "staff_id": staff_id,
                 "inbox": inbox,
-                "valid_from": e.occurred_at,
+                "valid_from": at,
                 "valid_to": None,
             }
             self.subs_open.append(row)
-            self._subs_open_in_batch[(e.practice_id, e.staff_id, inbox)] = row
+            self._subs_open_in_batch[(practice_id, staff_id, inbox)] = row
         for inbox in sorted(before - after):
-            opened = self._subs_open_in_batch.pop((e.practice_id, e.staff_id, inbox), None)
+            opened = self._subs_open_in_batch.pop((practice_id, staff_id, inbox), None)
             if opened is not None:
-                opened["valid_to"] = e.occurred_at
+                opened["valid_to"] = at
             else:
-                self.subs_close.append(
-                    {"p": e.practice_id, "s": e.staff_id, "i": inbox, "t": e.occurred_at}
-                )
+                self.subs_close.append({"p": practice_id, "s": staff_id, "i": inbox, "t": at})
         self.subscriptions[key] = after
-        self._record(e, "applied")
 
     def _addresses(self, e: StaffAddressesSet) -> None:
         for k in [

@@ -733,6 +733,44 @@ async def test_who_could_see_it_then_uses_the_roles_of_that_moment(world):
     assert after.status_code == 200 and "u-late" in after.json()["visible_to"]
 
 
+async def test_a_saved_proposal_is_replayed_and_applied_in_one_step(world):
+    # covers X-WHATIF-1, X-WHATIF-1c
+    w = world
+    proposal = {
+        "name": "Billing questions to u-late",
+        "subscriptions": [{"staff_id": "u-late", "reasons": ["billing"]}],
+    }
+    saved = await w.post("/api/admin/routing/proposals", "u-admin", proposal)
+    assert saved.status_code == 201, saved.text
+    pid = saved.json()["proposal_id"]
+    listed = await w.get("/api/admin/routing/proposals", "u-admin")
+    assert pid in [p["proposal_id"] for p in listed.json()]
+    staff = await w.post("/api/admin/routing/proposals", "u-staff", proposal)
+    assert staff.status_code == 403
+    nobody = {"name": "x", "subscriptions": [{"staff_id": "u-nobody", "reasons": ["billing"]}]}
+    assert (await w.post("/api/admin/routing/proposals", "u-admin", nobody)).status_code == 422
+    replay = await w.gateway.post(
+        f"/api/admin/routing/proposals/{pid}/what-if", headers=token("u-admin"), params={"days": 1}
+    )
+    assert replay.status_code == 200 and "combos" in replay.json(), replay.text
+    applied = await w.post(f"/api/admin/routing/proposals/{pid}/apply", "u-admin", {})
+    assert applied.status_code in (200, 202), applied.text  # 202: the router is slow today
+    again = await w.post(f"/api/admin/routing/proposals/{pid}/apply", "u-admin", {})
+    assert again.status_code == 409
+
+    async def recorded() -> Any:
+        history = (await w.get("/api/admin/routing/history", "u-admin")).json()
+        ids = [c["event_id"] for c in history["changes"]]
+        return history if applied.json()["event_id"] in ids else None
+
+    history = await eventually(recorded, timeout_s=60)
+    mine = [c for c in history["changes"] if c["event_id"] == applied.json()["event_id"]]
+    assert len(mine) == 1 and mine[0]["event_type"] == "RoutingProposalApplied"
+    assert {"staff_id": "u-late"}.items() <= {
+        **next(s for s in history["config"]["subscriptions"] if s["staff_id"] == "u-late")
+    }.items()
+
+
 async def _lag(w: World) -> int:
     """Records on the projection's topics its live group has not committed yet."""
     tps = await partitions(w.settings, [w.settings.topic(t) for t in TOPICS])

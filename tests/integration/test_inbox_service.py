@@ -9,6 +9,7 @@ the running services and the users are shared (the module's `world`)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -34,6 +35,7 @@ from switchboard.events import MessageReceived, StaffSubscriptionsSet, determini
 from switchboard.gateway.app import MIGRATIONS as GATEWAY_MIGRATIONS
 from switchboard.gateway.app import build_app as gateway_app
 from switchboard.gateway.auth import Principal, issue_token
+from switchboard.gateway.readmodel import staff_access
 from switchboard.gateway.settings import GatewaySettings
 from switchboard.gateway.users import upsert_users
 from switchboard.inbox_projection.app import MIGRATIONS as INBOX_MIGRATIONS
@@ -61,6 +63,9 @@ USERS = [
     user("u-api", "api_client", ("inbox.api",)),
     user("u-noinbox", "no_inbox"),
     user("u-op", "platform_operator"),
+    # their role and policies change in the as-of test (X-ASOF-1b, X-ASOF-1c)
+    user("u-promoted", "staff"),
+    user("u-late", "staff"),
     user("u-other", "practice_admin", ("inbox.full_patient",), practice=OTHER),
 ]
 ROLE = {u["user_id"]: u for u in USERS}
@@ -165,19 +170,18 @@ async def world(settings, own_db, tmp_path_factory):
     router.start()
     projection.start()
     pm_sync.start()
-    gw = gateway_app(
-        GatewaySettings(
-            service_name="gateway",
-            kafka_bootstrap=cfg.kafka_bootstrap,
-            database_url=test_db,
-            topic_prefix=cfg.topic_prefix,
-            jwt_secret=SECRET,
-            pm_sync_url=pm_sync.internal_url,
-            router_url=router.internal_url,
-            action_wait_s=20,
-            **settings_update(credentials["gateway"]),
-        )
+    gateway_settings = GatewaySettings(
+        service_name="gateway",
+        kafka_bootstrap=cfg.kafka_bootstrap,
+        database_url=test_db,
+        topic_prefix=cfg.topic_prefix,
+        jwt_secret=SECRET,
+        pm_sync_url=pm_sync.internal_url,
+        router_url=router.internal_url,
+        action_wait_s=20,
+        **settings_update(credentials["gateway"]),
     )
+    gw = gateway_app(gateway_settings)
     ing = ingest_app(
         IngestSettings(
             service_name="ingest",
@@ -193,6 +197,7 @@ async def world(settings, own_db, tmp_path_factory):
     )
     async with in_process(gw, "http://gateway") as g, in_process(ing, "http://ingest") as i:
         w = World(cfg, Publisher(producer, cfg), g, i, projection, "inbox-it-", ing)
+        w.gateway_app, w.gateway_settings = gw, gateway_settings
         # u-sub reads the Unassigned shared inbox (R-SUB-2), from before any message.
         await w.publisher.publish(
             [
@@ -707,6 +712,96 @@ async def test_an_inbox_as_it_stood_and_who_could_see_it(world):
     assert old.json()["items"] == [] and "u-sub" not in old.json()["visible_to"]
     naive = await w.get("/api/inboxes/my/assigned/as-of", "u-ct", at="2026-01-01T10:00:00")
     assert naive.status_code == 422
+
+
+async def _access_is(w: World, who: str, role: str, *policies: str) -> bool:
+    """Whether `who`'s current access in the inbox read model is this (X-ASOF-1a)."""
+    async with w.gateway_app.state.runtime.sessionmaker() as session:
+        found = [r for r in await staff_access.history(session, PRACTICE) if r.staff_id == who]
+    now = [(r.role, r.policies) for r in found if r.valid_to is None]
+    return now == [(role, frozenset(policies))]
+
+
+def _bearer(user_id: str, role: str, *policies: str) -> dict[str, str]:
+    p = Principal(user_id, PRACTICE, role, frozenset(policies))
+    return {"Authorization": f"Bearer {issue_token(p, SECRET, 3600)}"}
+
+
+async def test_who_could_see_it_then_uses_the_roles_of_that_moment(world):
+    # covers X-ASOF-1, X-ASOF-1a, X-ASOF-1b, X-ASOF-1c
+    w = world
+    cid, _, _ = await refill_request(w)
+    # the gateway published everyone's configured access when it started
+    await eventually(lambda: _access_is(w, "u-promoted", "staff"))
+    await eventually(lambda: _access_is(w, "u-late", "staff"))
+    then = datetime.now(UTC)
+    await asyncio.sleep(0.05)
+    # the configuration changes; the next gateway start publishes the difference
+    upsert_users(
+        w.gateway_settings.database_url,
+        [
+            user("u-promoted", "staff", ("inbox.full_patient",)),
+            user("u-late", "staff", ("inbox.care_team",)),
+        ],
+    )
+    async with in_process(gateway_app(w.gateway_settings), "http://gateway-2"):
+        await eventually(lambda: _access_is(w, "u-promoted", "staff", "inbox.full_patient"))
+        await eventually(lambda: _access_is(w, "u-late", "staff", "inbox.care_team"))
+    now = datetime.now(UTC)
+    old = await w.get("/api/inboxes/all/directed/as-of", "u-admin", at=then.isoformat())
+    new = await w.get("/api/inboxes/all/directed/as-of", "u-admin", at=now.isoformat())
+    assert old.status_code == new.status_code == 200, old.text
+    assert str(cid) in {i["conversation_id"] for i in old.json()["items"]}
+    # today u-promoted could see the All Patients inbox; at `then` they could not
+    assert "u-promoted" in new.json()["visible_to"]
+    assert "u-promoted" not in old.json()["visible_to"]
+    assert "u-admin" in old.json()["visible_to"]
+    assert old.json()["access_recorded_from"] is not None
+    # u-late reads their Care Team view today, but not as it stood before they had it
+    late = _bearer("u-late", "staff", "inbox.care_team")
+    path = "/api/inboxes/care-team/directed/as-of"
+    before = await w.gateway.get(path, headers=late, params={"at": then.isoformat()})
+    assert before.status_code == 403 and "at that time" in before.text
+    after = await w.gateway.get(path, headers=late, params={"at": now.isoformat()})
+    assert after.status_code == 200 and "u-late" in after.json()["visible_to"]
+
+
+async def test_a_saved_proposal_is_replayed_and_applied_in_one_step(world):
+    # covers X-WHATIF-1, X-WHATIF-1c
+    w = world
+    proposal = {
+        "name": "Billing questions to u-late",
+        "subscriptions": [{"staff_id": "u-late", "reasons": ["billing"]}],
+    }
+    saved = await w.post("/api/admin/routing/proposals", "u-admin", proposal)
+    assert saved.status_code == 201, saved.text
+    pid = saved.json()["proposal_id"]
+    listed = await w.get("/api/admin/routing/proposals", "u-admin")
+    assert pid in [p["proposal_id"] for p in listed.json()]
+    staff = await w.post("/api/admin/routing/proposals", "u-staff", proposal)
+    assert staff.status_code == 403
+    nobody = {"name": "x", "subscriptions": [{"staff_id": "u-nobody", "reasons": ["billing"]}]}
+    assert (await w.post("/api/admin/routing/proposals", "u-admin", nobody)).status_code == 422
+    replay = await w.gateway.post(
+        f"/api/admin/routing/proposals/{pid}/what-if", headers=token("u-admin"), params={"days": 1}
+    )
+    assert replay.status_code == 200 and "combos" in replay.json(), replay.text
+    applied = await w.post(f"/api/admin/routing/proposals/{pid}/apply", "u-admin", {})
+    assert applied.status_code in (200, 202), applied.text  # 202: the router is slow today
+    again = await w.post(f"/api/admin/routing/proposals/{pid}/apply", "u-admin", {})
+    assert again.status_code == 409
+
+    async def recorded() -> Any:
+        history = (await w.get("/api/admin/routing/history", "u-admin")).json()
+        ids = [c["event_id"] for c in history["changes"]]
+        return history if applied.json()["event_id"] in ids else None
+
+    history = await eventually(recorded, timeout_s=60)
+    mine = [c for c in history["changes"] if c["event_id"] == applied.json()["event_id"]]
+    assert len(mine) == 1 and mine[0]["event_type"] == "RoutingProposalApplied"
+    assert {"staff_id": "u-late"}.items() <= {
+        **next(s for s in history["config"]["subscriptions"] if s["staff_id"] == "u-late")
+    }.items()
 
 
 async def _lag(w: World) -> int:

@@ -27,6 +27,8 @@ from sqlalchemy import create_engine, text
 
 from switchboard.events import (
     AutoAssignPolicySet,
+    ProposedSubscription,
+    RoutingProposalApplied,
     StaffAvailabilityChanged,
     Topic,
     deterministic_id,
@@ -274,6 +276,49 @@ async def step_auto_assignment_never_picks_someone_away(world):
     assert FRONT in by_message(decisions, first).recipients  # still routed, alerts skip them
 
 
+async def step_what_if_lists_the_combinations_each_person_would_lose(world):
+    # covers X-WHATIF-1, X-WHATIF-1b
+    _, _, router, _ = world
+    body = router.post("/what-if", {"days": 1, "subscriptions": [{"staff_id": MA}]}).json()
+    lost = [c for c in body["combos"] if c["staff_id"] == MA and c["change"] == "lost"]
+    assert lost and all(c["messages"] >= 1 and c["examples"] for c in lost)
+    refills = [c for c in lost if c["reason"] == "prescriptions_refills"]
+    assert refills, lost
+    assert str(conversation_of("pat-1@example.org")) in refills[0]["examples"]
+    assert not [c for c in body["combos"] if c["change"] == "gained"]
+
+
+async def step_a_proposal_applied_in_one_step_is_one_change(world):
+    # covers X-WHATIF-1c
+    _, publisher, router, _ = world
+    before = router.get("/config/history").json()
+    last = before["changes"][-1]
+    at = NOW + timedelta(hours=6)
+    event = RoutingProposalApplied(
+        **envelope("proposal", at),
+        actor="u-admin",
+        proposal_id=uuid.uuid4(),
+        provider_routing=False,
+        subscriptions=(
+            ProposedSubscription(staff_id="u-new-1", reasons=("billing",), locations=(BROOKLYN,)),
+            ProposedSubscription(staff_id="u-new-2", reasons=("other",), locations=(MANHATTAN,)),
+        ),
+    )
+    await publisher.publish([event])
+    path = f"/config/events/{event.event_id}"
+    for _ in range(300):  # the router applies it within a minute
+        if router.get(path).status_code == 200:
+            break
+        await asyncio.sleep(0.2)
+    after = router.get("/config/history").json()
+    new = [c for c in after["changes"] if c["event_id"] == str(event.event_id)]
+    assert len(after["changes"]) == len(before["changes"]) + 1 and len(new) == 1
+    assert new[0]["settings_version"] == last["settings_version"] + 1
+    assert new[0]["subscriptions_version"] == last["subscriptions_version"] + 1
+    subs = {s["staff_id"] for s in after["config"]["subscriptions"]}
+    assert {"u-new-1", "u-new-2"} <= subs
+
+
 # One practice's routing as it evolves: each step starts from the configuration, patients and
 # open conversations the steps before it left (the reschedule moves the refill conversation;
 # the what-if counts the messages routed so far). The steps run in this order inside one test,
@@ -286,6 +331,8 @@ STORY = [
     step_reasons_offered_coverage_and_history,
     step_what_if_reports_who_would_receive_what,
     step_auto_assignment_never_picks_someone_away,
+    step_what_if_lists_the_combinations_each_person_would_lose,
+    step_a_proposal_applied_in_one_step_is_one_change,
 ]
 
 

@@ -12,8 +12,10 @@ from switchboard.events.actions import (
 from switchboard.events.config import (
     AutoAssignPolicySet,
     LineLabelSet,
+    ProposedSubscription,
     ReasonAdded,
     ReasonDescribed,
+    RoutingProposalApplied,
     RoutingSettingsChanged,
     StaffSubscriptionsSet,
     VoicemailExtensionMapped,
@@ -74,7 +76,7 @@ from switchboard.events.registry import (
     event_class,
     registered_events,
 )
-from switchboard.events.staff import StaffAddressesSet
+from switchboard.events.staff import StaffAccessSet, StaffAddressesSet
 from switchboard.events.teamwork import ConversationSnoozed, ConversationWoke, NoteAdded
 from switchboard.events.topics import Topic, topic_for
 
@@ -111,6 +113,7 @@ __all__ = [
     "PracticeMessageRead",
     "PracticeNotificationSettingsChanged",
     "PresenceChanged",
+    "ProposedSubscription",
     "ProviderUpserted",
     "PublicConversationAssigned",
     "PublicConversationCreated",
@@ -131,9 +134,11 @@ __all__ = [
     "ReplyFailed",
     "ReplyRequested",
     "ReplySent",
+    "RoutingProposalApplied",
     "RoutingSettingsChanged",
     "RuleFired",
     "SlaTarget",
+    "StaffAccessSet",
     "StaffAddressesSet",
     "StaffAvailabilityChanged",
     "StaffSubscriptionsSet",

@@ -7,9 +7,10 @@ All of a practice's configuration shares one key, so it is applied in the order 
 
 from __future__ import annotations
 
+import uuid
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from switchboard.events.envelope import Event
 from switchboard.events.registry import register
@@ -115,3 +116,31 @@ class LineLabelSet(ConfigEvent):
     channel: Literal["sms", "voice", "email"]
     address: str = Field(min_length=3, max_length=320)
     label: str | None = Field(default=None, max_length=80)
+
+
+class ProposedSubscription(BaseModel):
+    """One staff member's whole subscription in a routing proposal (as StaffSubscriptionsSet)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    staff_id: str = Field(min_length=1, max_length=128)
+    reasons: tuple[str, ...] = ()
+    locations: tuple[str, ...] = ()
+    providers: tuple[str, ...] = ()
+    inboxes: tuple[str, ...] = ()
+
+
+@register
+class RoutingProposalApplied(ConfigEvent):
+    """A saved what-if proposal switched on in one step (X-WHATIF-1c): the settings it gives
+    (None: unchanged) and each named staff member's whole subscription, as ONE change: one
+    settings version, one subscriptions version."""
+
+    event_type: Literal["RoutingProposalApplied"] = "RoutingProposalApplied"
+    version: Literal[1] = 1
+
+    proposal_id: uuid.UUID
+    reason_routing: bool | None = None
+    location_routing: bool | None = None
+    provider_routing: bool | None = None
+    subscriptions: tuple[ProposedSubscription, ...] = Field(default=(), max_length=500)

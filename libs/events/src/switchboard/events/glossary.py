@@ -162,4 +162,9 @@ FIELD_DESCRIPTIONS: dict[str, str] = {
     "state": "Viewing, typing, or left.",
     "display_name": "The staff member's display name.",
     "expires_at": "When the signal lapses unless renewed.",
+    # Staff access (X-ASOF-1a) and routing proposals (X-WHATIF-1c).
+    "role": "The staff member's role from then on (T-2), e.g. staff or practice_admin.",
+    "policies": "The staff member's security policies from then on (T-2), e.g. inbox.care_team.",
+    "proposal_id": "The saved routing proposal this change switches on.",
+    "subscriptions": "Each named staff member's whole subscription, replaced in this one change.",
 }

@@ -187,7 +187,7 @@ def who_could_see(
     subscribers: Iterable[str],
 ) -> list[str]:
     """The users who could read `box`, given who was subscribed to its shared inbox then
-    (X-ASOF-1). Roles and policies are today's: the gateway keeps no history of them."""
+    and `staff` with their roles and policies then (X-ASOF-1b: access_history)."""
     subs = set(subscribers)
     out = []
     for p in staff:

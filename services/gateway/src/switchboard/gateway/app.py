@@ -8,7 +8,7 @@ from typing import cast
 
 from fastapi import FastAPI
 
-from switchboard.gateway import live_relay
+from switchboard.gateway import live_relay, staff_access_sync
 from switchboard.gateway.clients import Peers
 from switchboard.gateway.routes import (
     actions,
@@ -27,6 +27,7 @@ from switchboard.gateway.routes import (
     reason_menu_admin,
     reports,
     routing_admin,
+    routing_proposals,
     routing_story,
     search,
     settings_admin,
@@ -59,6 +60,7 @@ ROUTES = (
     event_webhooks,
     routing_admin,
     reason_menu_admin,
+    routing_proposals,
     routing_story,
     lines,
     templates,
@@ -70,8 +72,14 @@ ROUTES = (
 )
 
 
+async def _start(app: FastAPI, rt: Runtime) -> None:
+    await live_relay.start(app, rt)
+    await staff_access_sync.start(app, rt)  # X-ASOF-1a: configured access onto the log
+
+
 async def _stop(app: FastAPI, rt: Runtime) -> None:
     try:
+        await staff_access_sync.stop(app)
         await live_relay.stop(app, rt)
     finally:
         await app.state.peers.aclose()
@@ -82,7 +90,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
     app = service_app(
         settings,
         title="Switchboard gateway",
-        on_start=live_relay.start,
+        on_start=_start,
         on_stop=_stop,
         extra_checks={"live_relay": hub.is_ready},
         # Staff read the inbox from PostgreSQL: a Kafka outage must not take the UI down

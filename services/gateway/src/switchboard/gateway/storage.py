@@ -14,7 +14,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 SCHEMA = "gateway"
 metadata = MetaData(schema=SCHEMA)
@@ -42,4 +42,21 @@ access_log = Table(
     Column("action", Text, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("access_log_conversation", "practice_id", "conversation_id", "at"),
+)
+
+# Saved routing proposals (X-WHATIF-1c): a what-if's settings and subscriptions, kept to be
+# replayed again and applied in one step (then one RoutingProposalApplied event).
+routing_proposals = Table(
+    "routing_proposals",
+    metadata,
+    Column("proposal_id", UUID(as_uuid=True), primary_key=True),
+    Column("practice_id", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("body", JSONB, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("applied_by", Text),
+    Column("applied_at", DateTime(timezone=True)),
+    Column("applied_event_id", UUID(as_uuid=True)),
+    Index("routing_proposals_practice", "practice_id", "created_at"),
 )

@@ -34,6 +34,7 @@ from switchboard.events import (
     MessageReceived,
     MessageRouted,
     PatientUpserted,
+    RoutingProposalApplied,
     StaffAddressesSet,
     StaffSubscriptionsSet,
 )
@@ -228,6 +229,12 @@ async def load(session: AsyncSession, t: dict[str, Table], events: Sequence[Even
         ):
             fold.addresses[(r.practice_id, r.address)] = r.staff_id
     staff = {(e.practice_id, e.staff_id) for e in events if isinstance(e, StaffSubscriptionsSet)}
+    staff |= {
+        (e.practice_id, sub.staff_id)
+        for e in events
+        if isinstance(e, RoutingProposalApplied)
+        for sub in e.subscriptions
+    }
     if staff:
         s = t["inbox_subscriptions"]
         for r in await session.execute(
@@ -405,7 +412,7 @@ async def _many(session: AsyncSession, stmt: Any, rows: list[dict[str, Any]]) ->
 
 async def write_small(session: AsyncSession, t: dict[str, Table], fold: Fold) -> None:
     """The rows of a batch few events make: read markers, locations, shared-inbox
-    subscriptions and staff addresses."""
+    subscriptions, staff access and staff addresses."""
     if fold.reads:
         r = t["reads"]
         stmt = insert(r)
@@ -435,6 +442,19 @@ async def write_small(session: AsyncSession, t: dict[str, Table], fold: Fold) ->
         fold.subs_close,
     )
     await _many(session, insert(s), fold.subs_open)
+    sah = t["staff_access_history"]
+    await _many(
+        session,
+        update(sah)
+        .where(
+            sah.c.practice_id == bindparam("p"),
+            sah.c.staff_id == bindparam("s"),
+            sah.c.valid_to.is_(None),
+        )
+        .values(valid_to=bindparam("t")),
+        fold.access_close,
+    )
+    await _many(session, insert(sah), fold.access_open)
     if fold.dirty_address_staff:
         sa = t["staff_addresses"]
         keys = sorted(fold.dirty_address_staff)

@@ -45,6 +45,8 @@ from switchboard.events import (
     ReplyFailed,
     ReplyRequested,
     ReplySent,
+    RoutingProposalApplied,
+    StaffAccessSet,
     StaffAddressesSet,
     StaffSubscriptionsSet,
     Topic,
@@ -74,6 +76,8 @@ HANDLED = (
     LocationUpserted,
     StaffSubscriptionsSet,
     StaffAddressesSet,
+    StaffAccessSet,
+    RoutingProposalApplied,
 )
 
 
@@ -275,6 +279,9 @@ class Fold:
     history_close: list[dict[str, Any]] = field(default_factory=list)
     subs_open: list[dict[str, Any]] = field(default_factory=list)
     subs_close: list[dict[str, Any]] = field(default_factory=list)
+    # staff access intervals (X-ASOF-1a): opened by this batch; closed (earlier batches')
+    access_open: list[dict[str, Any]] = field(default_factory=list)
+    access_close: list[dict[str, Any]] = field(default_factory=list)
     out: list[Event] = field(default_factory=list)
     # boxes as stored before this batch, and as they are now
     stored_boxes: dict[uuid.UUID, frozenset[str]] = field(default_factory=dict)
@@ -285,6 +292,7 @@ class Fold:
     _by_patient: dict[tuple[str, str], set[uuid.UUID]] = field(default_factory=dict)
     _keys_of: dict[uuid.UUID, frozenset[tuple[str, str]]] = field(default_factory=dict)
     _subs_open_in_batch: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    _access_open_in_batch: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
     def next_batch(self) -> Fold:
         """A fold for the next batch that shares this one's state (conversations, patients,
@@ -438,9 +446,16 @@ class Fold:
                     "active": e.active,
                 }
             elif isinstance(e, StaffSubscriptionsSet):
-                self._subscriptions(e)
+                self._subscriptions(e.practice_id, e.staff_id, e.inboxes, e.occurred_at)
+                self._record(e, "applied")
+            elif isinstance(e, RoutingProposalApplied):  # X-WHATIF-1c: many people at once
+                for sub in e.subscriptions:
+                    self._subscriptions(e.practice_id, sub.staff_id, sub.inboxes, e.occurred_at)
+                self._record(e, "applied")
             elif isinstance(e, StaffAddressesSet):
                 self._addresses(e)
+            elif isinstance(e, StaffAccessSet):
+                self._access(e)
 
     def _received(self, e: MessageReceived) -> None:
         c = self._conversation(e.practice_id, e.conversation_id)
@@ -737,30 +752,29 @@ class Fold:
         self._patient_changed(e.practice_id, e.patient_id, e.occurred_at)
         self._record(e, "applied")
 
-    def _subscriptions(self, e: StaffSubscriptionsSet) -> None:
-        key = (e.practice_id, e.staff_id)
+    def _subscriptions(
+        self, practice_id: str, staff_id: str, inboxes: Iterable[str], at: datetime
+    ) -> None:
+        key = (practice_id, staff_id)
         before = self.subscriptions.get(key, set())
-        after = set(e.inboxes)
+        after = set(inboxes)
         for inbox in sorted(after - before):
             row = {
-                "practice_id": e.practice_id,
-                "staff_id": e.staff_id,
+                "practice_id": practice_id,
+                "staff_id": staff_id,
                 "inbox": inbox,
-                "valid_from": e.occurred_at,
+                "valid_from": at,
                 "valid_to": None,
             }
             self.subs_open.append(row)
-            self._subs_open_in_batch[(e.practice_id, e.staff_id, inbox)] = row
+            self._subs_open_in_batch[(practice_id, staff_id, inbox)] = row
         for inbox in sorted(before - after):
-            opened = self._subs_open_in_batch.pop((e.practice_id, e.staff_id, inbox), None)
+            opened = self._subs_open_in_batch.pop((practice_id, staff_id, inbox), None)
             if opened is not None:
-                opened["valid_to"] = e.occurred_at
+                opened["valid_to"] = at
             else:
-                self.subs_close.append(
-                    {"p": e.practice_id, "s": e.staff_id, "i": inbox, "t": e.occurred_at}
-                )
+                self.subs_close.append({"p": practice_id, "s": staff_id, "i": inbox, "t": at})
         self.subscriptions[key] = after
-        self._record(e, "applied")
 
     def _addresses(self, e: StaffAddressesSet) -> None:
         for k in [
@@ -770,4 +784,27 @@ class Fold:
         for a in e.addresses:
             self.addresses[(e.practice_id, a.strip().lower())] = e.staff_id
         self.dirty_address_staff.add((e.practice_id, e.staff_id))
+        self._record(e, "applied")
+
+    def _access(self, e: StaffAccessSet) -> None:
+        """A staff member's access from e.occurred_at on: closes the interval before it
+        (X-ASOF-1a). Needs no loaded state: an earlier batch's open interval is closed by
+        the write (`valid_to IS NULL`), this batch's here."""
+        key = (e.practice_id, e.staff_id)
+        opened = self._access_open_in_batch.get(key)
+        if opened is not None:
+            opened["valid_to"] = e.occurred_at
+        else:
+            self.access_close.append({"p": e.practice_id, "s": e.staff_id, "t": e.occurred_at})
+        row = {
+            "practice_id": e.practice_id,
+            "staff_id": e.staff_id,
+            "role": e.role,
+            "policies": sorted(e.policies),
+            "event_id": e.event_id,
+            "valid_from": e.occurred_at,
+            "valid_to": None,
+        }
+        self.access_open.append(row)
+        self._access_open_in_batch[key] = row
         self._record(e, "applied")

@@ -306,6 +306,20 @@ inbox_subscriptions = Table(
     ),
 )
 
+# Each staff member's role and policies over time (X-ASOF-1a: who could see it at T).
+staff_access_history = Table(
+    "staff_access_history",
+    gen,
+    Column("practice_id", Text, nullable=False),
+    Column("staff_id", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("policies", ARRAY(Text), nullable=False),
+    Column("event_id", UUID(as_uuid=True), nullable=False),
+    Column("valid_from", DateTime(timezone=True), nullable=False),
+    Column("valid_to", DateTime(timezone=True)),
+    Index("staff_access_history_staff", "practice_id", "staff_id", "valid_from"),
+)
+
 # A staff member's own numbers and addresses (I-ASSIGN-1).
 staff_addresses = Table(
     "staff_addresses",
@@ -347,6 +361,7 @@ CHECKSUMMED = (
     care_teams,
     locations,
     inbox_subscriptions,
+    staff_access_history,
     staff_addresses,
     reads,
     applied,

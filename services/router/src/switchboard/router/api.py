@@ -208,6 +208,7 @@ async def what_if(practice_id: str, body: WhatIfRequest, request: Request) -> di
         "staff": [asdict(s) for s in report.staff],
         "unassigned_only_before": _buckets(report.unassigned_only_before),
         "unassigned_only_after": _buckets(report.unassigned_only_after),
+        "combos": [asdict(c) for c in report.combos],
     }
 
 

@@ -7,6 +7,7 @@ one lookup of the last change at or before T.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -15,9 +16,11 @@ from switchboard.events import (
     AutoAssignPolicySet,
     Event,
     PracticeNotificationSettingsChanged,
+    ProposedSubscription,
     ReasonAdded,
     ReasonDescribed,
     ReasonMenuSet,
+    RoutingProposalApplied,
     RoutingSettingsChanged,
     StaffAvailabilityChanged,
     StaffSubscriptionsSet,
@@ -37,6 +40,7 @@ CONFIG_EVENTS = (
     # Not routing settings, but auto-assignment never picks someone away (X-BALANCE-1).
     StaffAvailabilityChanged,
     PracticeNotificationSettingsChanged,
+    RoutingProposalApplied,
 )
 
 
@@ -101,21 +105,17 @@ class PracticeConfig:
                 holidays=tuple(d.isoformat() for d in event.holidays),
             )
         if isinstance(event, StaffSubscriptionsSet):
-            subs = dict(self.subscriptions)
-            sub = Subscription(
-                event.staff_id,
-                reasons=frozenset(event.reasons),
-                locations=frozenset(event.locations),
-                providers=frozenset(event.providers),
-                inboxes=frozenset(event.inboxes),
+            return self._subscribed([event])
+        if isinstance(event, RoutingProposalApplied):
+            # X-WHATIF-1c: one change: one settings version and one subscriptions version
+            changed = self._subscribed(event.subscriptions) if event.subscriptions else self
+            s = replace(
+                s,
+                reason_routing=_pick(event.reason_routing, s.reason_routing),
+                location_routing=_pick(event.location_routing, s.location_routing),
+                provider_routing=_pick(event.provider_routing, s.provider_routing),
             )
-            if sub.reasons or sub.locations or sub.providers or sub.inboxes:
-                subs[event.staff_id] = sub
-            else:
-                subs.pop(event.staff_id, None)
-            return replace(
-                self, subscriptions=subs, subscriptions_version=self.subscriptions_version + 1
-            )
+            return replace(changed, settings=replace(s, version=s.version + 1))
         if isinstance(event, RoutingSettingsChanged):
             s = replace(
                 s,
@@ -151,6 +151,27 @@ class PracticeConfig:
         else:
             return self
         return replace(self, settings=replace(s, version=s.version + 1))
+
+    def _subscribed(
+        self, subscriptions: Iterable[StaffSubscriptionsSet | ProposedSubscription]
+    ) -> PracticeConfig:
+        """Each named staff member's whole subscription replaced; one new version."""
+        subs = dict(self.subscriptions)
+        for event in subscriptions:
+            sub = Subscription(
+                event.staff_id,
+                reasons=frozenset(event.reasons),
+                locations=frozenset(event.locations),
+                providers=frozenset(event.providers),
+                inboxes=frozenset(event.inboxes),
+            )
+            if sub.reasons or sub.locations or sub.providers or sub.inboxes:
+                subs[event.staff_id] = sub
+            else:
+                subs.pop(event.staff_id, None)
+        return replace(
+            self, subscriptions=subs, subscriptions_version=self.subscriptions_version + 1
+        )
 
     # --- JSON, for the router's tables -------------------------------------------------
 

@@ -203,6 +203,18 @@ class UnassignedBucket(BaseModel):
     messages: int
 
 
+class ComboChange(BaseModel):
+    """A reason x location a staff member gains or loses, with example conversations
+    (X-WHATIF-1b)."""
+
+    staff_id: str
+    change: Literal["gained", "lost"]
+    reason: str
+    location: str
+    messages: int
+    examples: list[uuid.UUID]
+
+
 class WhatIfReport(BaseModel):
     days: float
     messages: int
@@ -210,3 +222,4 @@ class WhatIfReport(BaseModel):
     staff: list[StaffChange]
     unassigned_only_before: list[UnassignedBucket]
     unassigned_only_after: list[UnassignedBucket]
+    combos: list[ComboChange] = Field(default_factory=list)

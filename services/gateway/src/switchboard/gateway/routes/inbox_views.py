@@ -19,7 +19,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel
 
-from switchboard.gateway import access
+from switchboard.gateway import access, access_history
 from switchboard.gateway.app_state import session_of
 from switchboard.gateway.auth import Principal
 from switchboard.gateway.auth_deps import inbox_user
@@ -33,7 +33,7 @@ from switchboard.gateway.listing import (
     Status,
     position,
 )
-from switchboard.gateway.readmodel import as_of, inbox
+from switchboard.gateway.readmodel import as_of, inbox, staff_access
 from switchboard.gateway.staff import practice_staff
 from switchboard.platform.problems import AUTHED, PEERS, problems
 
@@ -65,6 +65,8 @@ class AsOf(BaseModel):
     at: datetime
     items: list[AsOfItem]
     visible_to: list[str]
+    # Since when roles and policies are on record (X-ASOF-1b); null: none yet (today's used).
+    access_recorded_from: datetime | None = None
 
 
 def _view(
@@ -207,20 +209,31 @@ async def inbox_as_of(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     user: Short = None,
 ) -> AsOf:
-    """What was in a view at `at`, and who could see it then (X-ASOF-1). Membership and
-    shared-inbox subscriptions are as of `at`; roles and policies are today's."""
+    """What was in a view at `at`, and who could see it then (X-ASOF-1): membership,
+    shared-inbox subscriptions, roles and policies all as of `at` (X-ASOF-1b). Unless you
+    audit, you must have been able to read the view at `at` too (X-ASOF-1c)."""
     if at.tzinfo is None:
         raise HTTPException(422, "give `at` with a time zone, e.g. 2026-06-05T16:55:00-04:00")
     async with session_of(request) as session:
         subscribed = await inbox.subscribed_inboxes(session, p.practice_id, p.user_id)
         v = _view(p, group, view, subscribed, user)
+        history = await staff_access.history(session, p.practice_id)
+        if not access_history.audits(p):
+            then = access_history.principal_at(p, history, at)
+            was = await staff_access.subscribed_at(session, p.practice_id, p.user_id, at)
+            try:
+                access.view_for(then, group, view, was, user)
+            except (access.Forbidden, access.UnknownView) as exc:
+                raise HTTPException(403, f"at that time: {exc}") from None
         rows = await as_of.as_of(session, p.practice_id, v.box, at, limit)
         subscribers: list[str] = []
         if v.box.startswith("inbox:"):
             subscribers = await as_of.subscribers_at(
                 session, p.practice_id, v.box.removeprefix("inbox:"), at
             )
-        staff = await practice_staff(session, p.practice_id)
+        staff = access_history.principals_at(
+            await practice_staff(session, p.practice_id), history, at
+        )
     return AsOf(
         inbox=v.path,
         at=at,
@@ -238,4 +251,5 @@ async def inbox_as_of(
             for r in rows
         ],
         visible_to=access.who_could_see(v.box, staff, subscribers),
+        access_recorded_from=min((r.valid_from for r in history), default=None),
     )

@@ -11,6 +11,8 @@ import { escalation, webhooks } from './admin/escalation.js';
 import { reasonDescriptions } from './admin/reason_descriptions.js';
 import { eventWebhooks } from './admin/event_webhooks.js';
 import { unrecognizedReplies } from './admin/unrecognized.js';
+import { routingProposals } from './admin/proposals.js';
+import { inboxAsOf } from './admin/as_of.js';
 
 const { user, app } = await startPage();
 
@@ -28,6 +30,8 @@ const SECTIONS = [
   ['reason-descriptions', 'Reason descriptions', (p) => reasonDescriptions(p)],
   ['event-webhooks', 'Event webhooks', (p) => eventWebhooks(p)],
   ['unrecognized', 'Unrecognized senders', (p, again) => unrecognizedReplies(p, again)],
+  ['proposals', 'Routing proposals', (p) => routingProposals(p)],
+  ['as-of', 'Inbox history', (p) => inboxAsOf(p)],
 ];
 
 // A tab list (WAI-ARIA tabs: arrow keys, Home/End move between tabs; Tab enters the panel).

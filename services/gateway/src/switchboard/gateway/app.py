@@ -12,6 +12,7 @@ from switchboard.gateway import live_relay
 from switchboard.gateway.clients import Peers
 from switchboard.gateway.routes import (
     actions,
+    api_clients,
     conversations,
     documents,
     ehr,
@@ -22,6 +23,7 @@ from switchboard.gateway.routes import (
     live,
     my_routing,
     notify_admin,
+    oauth_token,
     pages,
     patients,
     reports,
@@ -44,6 +46,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # last).
 ROUTES = (
     sign_in,
+    oauth_token,
     inbox_views,
     search,
     conversations,
@@ -55,6 +58,7 @@ ROUTES = (
     ehr,
     notify_admin,
     event_webhooks,
+    api_clients,
     routing_admin,
     routing_story,
     lines,

@@ -10,15 +10,15 @@ import time
 from datetime import datetime
 from typing import Any
 
-from fastapi import Request
 from pydantic import BaseModel
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import HTTPConnection
 
 from switchboard.gateway import storage
 from switchboard.gateway.api_clients import clean_name, new_client_id, new_secret
-from switchboard.gateway.app_state import settings_of
 from switchboard.gateway.auth import hash_password, verify_password
+from switchboard.gateway.settings import GatewaySettings
 
 t = storage.api_clients
 
@@ -172,12 +172,12 @@ class ActiveClients:
         self._seen.pop(client_id, None)
 
 
-def active_clients_of(request: Request) -> ActiveClients:
-    """The app's cache of active clients, made on first use."""
-    found: ActiveClients | None = getattr(request.app.state, "active_clients", None)
+def active_clients_of(conn: HTTPConnection) -> ActiveClients:
+    """The app's cache of active clients, made on first use (a request or a WebSocket)."""
+    state = conn.app.state
+    found: ActiveClients | None = getattr(state, "active_clients", None)
     if found is None:
-        found = ActiveClients(
-            request.app.state.runtime.sessionmaker, settings_of(request).api_client_check_s
-        )
-        request.app.state.active_clients = found
+        settings: GatewaySettings = state.settings
+        found = ActiveClients(state.runtime.sessionmaker, settings.api_client_check_s)
+        state.active_clients = found
     return found

@@ -10,6 +10,7 @@ import { officeHours } from './admin/hours.js';
 import { escalation, webhooks } from './admin/escalation.js';
 import { reasonDescriptions } from './admin/reason_descriptions.js';
 import { eventWebhooks } from './admin/event_webhooks.js';
+import { apiClients } from './admin/api_clients.js';
 
 const { user, app } = await startPage();
 
@@ -26,6 +27,7 @@ const SECTIONS = [
   ['webhooks', 'Alert webhooks', (p) => webhooks(p)],
   ['reason-descriptions', 'Reason descriptions', (p) => reasonDescriptions(p)],
   ['event-webhooks', 'Event webhooks', (p) => eventWebhooks(p)],
+  ['api-clients', 'API clients', (p) => apiClients(p)],
 ];
 
 // A tab list (WAI-ARIA tabs: arrow keys, Home/End move between tabs; Tab enters the panel).

@@ -45,6 +45,15 @@ def test_form_body_credentials():
     assert (asked.client_id, asked.client_secret, asked.basic) == (CID, "s+1", False)
 
 
+def test_a_bearer_header_is_not_client_authentication():
+    asked = parse_token_request(
+        FORM,
+        f"grant_type=client_credentials&client_id={CID}&client_secret=x".encode(),
+        "Bearer some.old.token",
+    )
+    assert (asked.client_id, asked.client_secret, asked.basic) == (CID, "x", False)
+
+
 def test_basic_credentials_are_form_decoded():
     asked = parse_token_request(
         FORM + "; charset=utf-8", b"grant_type=client_credentials", basic(CID, "a:b+c d")

@@ -77,9 +77,7 @@ class TokenRequest:
 
 
 def _basic(authorization: str) -> tuple[str, str]:
-    scheme, _, value = authorization.partition(" ")
-    if scheme.lower() != "basic":
-        raise OAuthError(400, "invalid_request", "use HTTP Basic or the form body", False)
+    _, _, value = authorization.partition(" ")
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
@@ -111,7 +109,9 @@ def parse_token_request(
         raise OAuthError(400, "invalid_request", "grant_type is missing")
     if grant != GRANT:
         raise OAuthError(400, "unsupported_grant_type", "only client_credentials is offered")
-    basic = authorization is not None
+    # Only HTTP Basic authenticates a client here; another scheme (a stale bearer token a
+    # library sends along) is not client authentication and is ignored.
+    basic = authorization is not None and authorization.lower().startswith("basic ")
     if basic and "client_secret" in form:
         raise OAuthError(400, "invalid_request", "use one client authentication method", True)
     if basic:

@@ -20,7 +20,7 @@ from staff_steps import screenshot, sign_in
 from switchboard.ingest.adapters.twilio import signature
 
 # The whole system starts first (make up): slow when six engineers share two cores.
-pytestmark = pytest.mark.timeout(1200)
+pytestmark = pytest.mark.timeout(1800)
 
 ADMIN, PASSWORD = "admin@demo", "demo-admin"
 LINE = "+12125550000"

@@ -59,8 +59,8 @@ def test_api_clients_tab_secret_once_rotate_revoke(demo_system, new_page):
 
     notice = panel.locator(".api-secret")
     expect(notice).to_contain_text("it is not shown again")
-    client_id = notice.get_by_label("Client ID").input_value()
-    secret = notice.get_by_label("Client secret").input_value()
+    client_id = notice.get_by_label("Client ID", exact=True).input_value()
+    secret = notice.get_by_label("Client secret", exact=True).input_value()
     assert client_id.startswith("apic-") and secret.startswith("sbcs_")
     notice.get_by_role("button", name="Copy the client secret").click()
     expect(notice.get_by_role("button", name="Copy the client secret")).to_have_text("Copied")
@@ -87,7 +87,7 @@ def test_api_clients_tab_secret_once_rotate_revoke(demo_system, new_page):
     # rotate: a new secret, once; the old one and its token stop working
     row.get_by_role("button", name="New secret").click()
     notice = panel.locator(".api-secret")
-    new_secret = notice.get_by_label("Client secret").input_value()
+    new_secret = notice.get_by_label("Client secret", exact=True).input_value()
     assert new_secret != secret
     assert _token(demo_system, client_id, secret).status_code == 401
     assert httpx.get(f"{demo_system.gateway}/api/inboxes", headers=bearer).status_code == 401

@@ -100,6 +100,7 @@ RULES: dict[str, str] = {
     "X-REPORT-6": "Reports: whole local days, the previous period, volume by hour and weekday",
     "X-REPORT-7": "Reports: unanswered now, by age",
     "X-EVENTS-2": "Public conversation stream evolves only compatibly",
+    "X-APICLIENT-1": "API clients: client credentials, one practice, revocable, every call audited",
     "X-NOTIFYADMIN-1": "Every notification setting has an admin screen; time zone from a list",
     "X-PATIENTPAGE-1": "Patient page: emergency notice, response time, hours, reason help",
 }

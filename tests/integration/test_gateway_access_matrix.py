@@ -15,6 +15,7 @@ A route missing from CASES fails the test, so a new route cannot slip by.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,7 @@ from typing import Any
 import httpx
 import pytest
 from inbox_support import OTHER, PRACTICE, ServiceProcess, eventually, in_process, phone, user
+from sqlalchemy import insert
 
 from switchboard.events import (
     Attachment,
@@ -33,12 +35,14 @@ from switchboard.events import (
     StaffSubscriptionsSet,
     deterministic_id,
 )
+from switchboard.gateway import storage
 from switchboard.gateway.app import MIGRATIONS as GATEWAY_MIGRATIONS
 from switchboard.gateway.app import build_app as gateway_app
-from switchboard.gateway.auth import Principal, issue_token
+from switchboard.gateway.auth import Principal, hash_password, issue_client_token, issue_token
 from switchboard.gateway.settings import GatewaySettings
 from switchboard.gateway.users import upsert_users
 from switchboard.inbox_projection.app import MIGRATIONS as INBOX_MIGRATIONS
+from switchboard.platform.db import make_sync_engine
 from switchboard.platform.internal_api import dev_credentials, settings_update
 from switchboard.platform.kafka import Publisher, ensure_topics, make_producer
 from switchboard.platform.migrations import upgrade
@@ -110,6 +114,9 @@ class Caller:
         if self.key == "anonymous":
             return {}
         r = self.spec
+        if self.key == "api":  # a real API client's token (a row in gateway.api_clients)
+            token = issue_client_token(self.user_id, self.practice, 1, SECRET, 3600)
+            return {"Authorization": f"Bearer {token}"}
         p = Principal(self.user_id, self.practice, r.role, frozenset(r.policies))
         return {"Authorization": f"Bearer {issue_token(p, SECRET, 3600)}"}
 
@@ -166,6 +173,7 @@ class Case:
     params: dict[str, str] = field(default_factory=dict)
     body: Callable[[Caller], Any] | None = None
     content: bytes | None = None
+    form: Callable[[Caller], dict[str, str]] | None = None  # a form body (OAuth)
     # for allowed readers of the marked patient: which mark their 200 body must show
     shows: str | None = None
     why: str = ""
@@ -182,6 +190,19 @@ CASES = [
         anyone,
         body=lambda c: {"username": f"{c.user_id}@x", "password": f"pw-{c.user_id}"},
         why="public: the anonymous caller sends a wrong password (401)",
+    ),
+    Case(
+        "POST",
+        "/api/oauth/token",
+        401,
+        anyone,
+        form=lambda c: {
+            "grant_type": "client_credentials",
+            "client_id": "apic-" + hashlib.sha256(c.user_id.encode()).hexdigest()[:16],
+            "client_secret": "wrong",
+        },
+        why="public (RFC 6749 4.4): an unknown client is invalid_client for everyone (one id "
+        "per caller: the attempt limit counts per client id)",
     ),
     Case("GET", "/api/me", 200, anyone),
     Case("GET", "/api/asyncapi.yaml", 200, anyone, why="the event contract: no practice data"),
@@ -513,6 +534,25 @@ CASES = [
         path="/api/admin/event-webhooks/6f1c9a52-3b7e-4c8e-9d65-2a8f0e4b7c11/deliveries",
         why="the notifier does not run here: past the check",
     ),
+    # API clients (issue 16, ADR 0024): admins only; a client of another practice is 404
+    Case("GET", "/api/admin/api-clients", 200, admin),
+    Case("POST", "/api/admin/api-clients", 422, admin, body=lambda c: {"name": " "}),
+    Case(
+        "POST",
+        "/api/admin/api-clients/{client_id}/rotate-secret",
+        404,
+        admin,
+        path="/api/admin/api-clients/apic-0000000000000000/rotate-secret",
+        why="no such client in this practice: past the check",
+    ),
+    Case(
+        "DELETE",
+        "/api/admin/api-clients/{client_id}",
+        404,
+        admin,
+        path="/api/admin/api-clients/apic-0000000000000000",
+        why="no such client in this practice: past the check",
+    ),
     Case("GET", "/api/admin/routing", 200, admin),
     Case(
         "PUT",
@@ -737,6 +777,7 @@ async def world(settings, own_db):
     upgrade(INBOX_MIGRATIONS, test_db)
     upgrade(GATEWAY_MIGRATIONS, test_db)
     upsert_users(test_db, USERS)
+    _api_clients(test_db)
     producer = make_producer(cfg)
     await producer.start()
     publisher = Publisher(producer, cfg)
@@ -788,6 +829,23 @@ async def world(settings, own_db):
         for proc in (projection, router, pm_sync):
             proc.stop()
         await producer.stop()
+
+
+def _api_clients(db_url: str) -> None:
+    """The "api" callers are API clients (ADR 0024): their tokens are checked per request."""
+    engine = make_sync_engine(db_url)
+    with engine.begin() as conn:
+        for p in PRACTICES:
+            conn.execute(
+                insert(storage.api_clients).values(
+                    client_id=f"api-{p}",
+                    practice_id=p,
+                    name=f"matrix client {p}",
+                    secret_hash=hash_password("unused"),
+                    created_by=f"admin-{p}",
+                )
+            )
+    engine.dispose()
 
 
 async def _ready_to_route(client: httpx.AsyncClient, m: Marked) -> bool:
@@ -845,6 +903,8 @@ async def _call(
         kw["json"] = body
     if case.content is not None:
         kw["content"] = case.content
+    if case.form is not None:
+        kw["data"] = case.form(caller)
     return await client.request(case.method, path, **kw)
 
 

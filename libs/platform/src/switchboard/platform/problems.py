@@ -28,6 +28,8 @@ from switchboard.platform.logging import get_logger
 log = get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+# In a route's `responses=` entry: this error is not a Problem (documented as declared).
+OWN_ERROR_FORMAT = "x-own-error-format"
 
 
 class ProblemError(BaseModel):
@@ -161,6 +163,9 @@ def _problem_openapi(spec: dict[str, Any]) -> dict[str, Any]:
             if not isinstance(op, dict):
                 continue
             for code, response in op.get("responses", {}).items():
+                # A route answering another standard's errors (OAuth 2.0's) keeps its own.
+                if response.pop(OWN_ERROR_FORMAT, False):
+                    continue
                 if code.isdigit() and int(code) >= 400:
                     response["content"] = {PROBLEM_JSON: {"schema": ref}}
                     response.setdefault("description", HTTPStatus(int(code)).phrase)

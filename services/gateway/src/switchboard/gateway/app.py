@@ -12,6 +12,7 @@ from switchboard.gateway import live_relay, staff_access_sync
 from switchboard.gateway.clients import Peers
 from switchboard.gateway.routes import (
     actions,
+    api_clients,
     conversations,
     documents,
     ehr,
@@ -22,6 +23,7 @@ from switchboard.gateway.routes import (
     live,
     my_routing,
     notify_admin,
+    oauth_token,
     pages,
     patients,
     reason_menu_admin,
@@ -47,6 +49,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # last).
 ROUTES = (
     sign_in,
+    oauth_token,
     inbox_views,
     search,
     conversations,
@@ -58,6 +61,7 @@ ROUTES = (
     ehr,
     notify_admin,
     event_webhooks,
+    api_clients,
     routing_admin,
     reason_menu_admin,
     routing_proposals,

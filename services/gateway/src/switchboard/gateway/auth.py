@@ -28,6 +28,8 @@ class Principal:
     practice_id: str
     role: str
     policies: frozenset[str]
+    # An API client's token (api_clients.py): the secret version it was issued under.
+    client_version: int | None = None
 
     @property
     def has_inbox(self) -> bool:
@@ -67,6 +69,29 @@ def issue_token(p: Principal, secret: str | SecretStr, ttl_s: int, now: float | 
     return jwt.encode(claims, _key(secret), algorithm="HS256")
 
 
+def issue_client_token(
+    client_id: str,
+    practice_id: str,
+    secret_version: int,
+    secret: str | SecretStr,
+    ttl_s: int,
+    now: float | None = None,
+) -> str:
+    """An API client's bearer token: the Inbox API policy, and the client's secret version
+    (a rotation or revocation ends it: checked per request)."""
+    now = time.time() if now is None else now
+    claims = {
+        "sub": client_id,
+        "practice": practice_id,
+        "role": "api_client",
+        "policies": ["inbox.api"],
+        "client_version": secret_version,
+        "iat": int(now),
+        "exp": int(now + ttl_s),
+    }
+    return jwt.encode(claims, _key(secret), algorithm="HS256")
+
+
 def read_token(token: str, secret: str | SecretStr | Sequence[str | SecretStr]) -> Principal | None:
     """The principal of a token signed by any of the keys (current first, then previous
     ones during rotation). A key that was ever a public default never verifies anything."""
@@ -91,4 +116,9 @@ def read_token(token: str, secret: str | SecretStr | Sequence[str | SecretStr]) 
         practice_id=claims["practice"],
         role=claims["role"],
         policies=frozenset(claims.get("policies", ())),
+        client_version=_version(claims.get("client_version")),
     )
+
+
+def _version(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

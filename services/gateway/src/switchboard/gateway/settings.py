@@ -50,6 +50,15 @@ class GatewaySettings(ServiceSettings):
     oidc_practice_claim: str = "practice"
     oidc_role_claim: str = "role"
     oidc_policies_claim: str = "policies"
+    # API clients (ADR 0024): how long a client credentials token lives, and how long a
+    # replica may trust that a client is still active (a revocation on the same replica is
+    # seen at once; on the others within this time).
+    api_token_ttl_s: int = Field(default=900, ge=60, le=3600)
+    api_client_check_s: float = Field(default=5.0, ge=0, le=30)
+    # Failed staff sign-ins / client secret tries per username / client id before further
+    # tries are refused (429) for the rest of the window (sign_in_limit.py).
+    sign_in_failure_limit: int = Field(default=10, ge=1, le=100)
+    sign_in_failure_window_s: float = Field(default=900, ge=60, le=86400)
     # How long a staff action waits for the inbox projection to apply it before 202.
     action_wait_s: float = 5.0
 

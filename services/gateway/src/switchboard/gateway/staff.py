@@ -36,7 +36,16 @@ async def directory(session: AsyncSession, practice_id: str) -> list[dict[str, s
         .where(u.practice_id == practice_id)
         .order_by(u.display_name)
     )
-    return [{"user_id": r.user_id, "display_name": r.display_name, "role": r.role} for r in rows]
+    people = [{"user_id": r.user_id, "display_name": r.display_name, "role": r.role} for r in rows]
+    # API clients (ADR 0024) act too: their replies and assignments are named by the client.
+    c = storage.api_clients.c
+    programs = await session.execute(
+        select(c.client_id, c.name).where(c.practice_id == practice_id).order_by(c.name)
+    )
+    return people + [
+        {"user_id": r.client_id, "display_name": f"{r.name} (API)", "role": "api_client"}
+        for r in programs
+    ]
 
 
 StaffLookup = Callable[[str, set[str]], Awaitable[set[str]]]

@@ -1,6 +1,7 @@
 """notifier: alerts to the right staff (I-NOTIFY-1), availability (X-AVAIL-1) and response
 timers (X-SLA-1). Wiring only: one consumer (routing, configuration, delivery), the
-dispatcher of external alerts, the timer loop, and the internal API (internal.py)."""
+dispatcher of external alerts, the timer loop, the event webhooks' dispatcher, the public
+events' retention, and the internal API (internal.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from switchboard.notifier.event_webhooks_api import router as event_webhooks_rou
 from switchboard.notifier.handlers import NotifierHandler
 from switchboard.notifier.internal import router as internal_router
 from switchboard.notifier.public_handlers import PublicStreamHandler, WebhookIntakeHandler
+from switchboard.notifier.public_retention import PublicEventsRetention
 from switchboard.notifier.settings import NotifierSettings
 from switchboard.notifier.webhook_dispatch import EventWebhookDispatcher
 from switchboard.platform.readiness import Recheck
@@ -76,7 +78,12 @@ def build_app(settings: ServiceSettings) -> FastAPI:
             # batch committed and otherwise poll slowly (idle cost, issue 17).
             rt.on_commit("notifier", dispatcher.wake)
             rt.on_commit("notifier-webhooks", hooks.wake)
-            for worker in (dispatcher, TimerLoop(settings, rt.sessionmaker, rt.publisher), hooks):
+            for worker in (
+                dispatcher,
+                TimerLoop(settings, rt.sessionmaker, rt.publisher),
+                hooks,
+                PublicEventsRetention(settings, rt.sessionmaker),
+            ):
                 workers.append((worker, asyncio.create_task(worker.run())))
             app.state.workers = workers
             try:

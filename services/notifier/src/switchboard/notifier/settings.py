@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 
 from switchboard.platform.secret_settings import InternalCallers, Secret
 from switchboard.platform.settings import ServiceSettings
@@ -74,6 +74,13 @@ class NotifierSettings(ServiceSettings):
     event_webhook_pause_after: int = 20
     event_webhook_poll_s: float = 1.0
     event_webhook_claim_max: int = 200
+
+    # Retention of the public stream's copy (public_retention.py): events older than this
+    # many days are deleted (unless an endpoint has still to receive them), in batches, every
+    # public_events_prune_every_s. 30 days: as long as the public.content topic keeps them.
+    public_events_retention_days: int = Field(default=30, ge=1, le=3650)
+    public_events_prune_batch: int = Field(default=1000, ge=1, le=100_000)
+    public_events_prune_every_s: float = Field(default=3600.0, ge=1.0)
 
     # Response timers: how often due timers are looked for, and how many fire per transaction.
     timer_poll_s: float = 1.0

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 
 from switchboard.events import PresenceChanged
+from switchboard.gateway.access_log import record_api_call
+from switchboard.gateway.api_client_store import active_clients_of
 from switchboard.gateway.auth import Principal, read_token
 from switchboard.gateway.conversation_access import visible_conversation
 from switchboard.gateway.live_relay import PRESENCE_TTL, Client, Hub
@@ -36,11 +38,24 @@ def presence(who: Principal, conversation_id: uuid.UUID, state: str, name: str) 
     )
 
 
+async def _active_client(websocket: WebSocket, who: Principal) -> Principal | None:
+    active = active_clients_of(websocket)
+    if not await active.is_active(who.user_id, who.practice_id, who.client_version or 0):
+        return None
+    async with websocket.app.state.runtime.sessionmaker() as session, session.begin():
+        await record_api_call(session, who, "WEBSOCKET", "/api/live", None)
+    return who
+
+
 @router.websocket("/api/live")
 async def live_socket(websocket: WebSocket, token: str | None = None) -> None:
     """Browsers cannot set headers on a WebSocket: the token comes as `?token=`."""
     settings = websocket.app.state.settings
     who = read_token(token or "", settings.jwt_verification_keys())
+    if who is not None and who.client_version is not None:
+        # An API client (ADR 0024): only while active with that secret; the connection is
+        # in the access log. (An open socket is not cut by a later revocation.)
+        who = await _active_client(websocket, who)
     if who is None:
         await websocket.close(code=4401, reason="sign in first")
         return

@@ -7,7 +7,7 @@ Revision ID: 0006_gateway
 from alembic import op
 
 revision = "0006_gateway"
-down_revision = "0004_gateway_template_languages"
+down_revision = "0005_gateway_api_clients"
 
 
 def upgrade() -> None:

@@ -13,6 +13,7 @@ import { eventWebhooks } from './admin/event_webhooks.js';
 import { unrecognizedReplies } from './admin/unrecognized.js';
 import { routingProposals } from './admin/proposals.js';
 import { inboxAsOf } from './admin/as_of.js';
+import { apiClients } from './admin/api_clients.js';
 
 const { user, app } = await startPage();
 
@@ -32,6 +33,7 @@ const SECTIONS = [
   ['unrecognized', 'Unrecognized senders', (p, again) => unrecognizedReplies(p, again)],
   ['proposals', 'Routing proposals', (p) => routingProposals(p)],
   ['as-of', 'Inbox history', (p) => inboxAsOf(p)],
+  ['api-clients', 'API clients', (p) => apiClients(p)],
 ];
 
 // A tab list (WAI-ARIA tabs: arrow keys, Home/End move between tabs; Tab enters the panel).

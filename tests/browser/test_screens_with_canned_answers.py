@@ -15,6 +15,7 @@ from staff_steps import screenshot
 from system_support import ROOT
 
 from switchboard.gateway.timezones import zones
+from switchboard.ingest.domain.page_text import page_text
 
 GATEWAY_WEB = ROOT / "services/gateway/src/switchboard/gateway/web"
 PATIENT_WEB = ROOT / "services/ingest/src/switchboard/ingest/entrypoints/web"
@@ -200,6 +201,8 @@ def test_patient_page_shows_notice_response_time_hours_and_descriptions(new_page
         path = req.url.removeprefix(BASE).split("?")[0]
         if path == "/patient/demo":
             return _file(route, PATIENT_WEB / "patient.html")
+        if path.startswith("/patient-assets/text/"):  # the page's words (X-LANG-1)
+            return _json(route, page_text(path.removeprefix("/patient-assets/text/")))
         if path.startswith("/patient-assets/"):
             return _file(route, PATIENT_WEB / path.removeprefix("/patient-assets/"))
         answers = {

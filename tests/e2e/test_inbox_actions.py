@@ -13,7 +13,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_sms_is_found_closed_and_protected_by_its_version(system):
-    # covers I-VIEW-4, I-STATUS-1, I-UNREC-1, I-SEARCH-1, T-3
+    # covers I-VIEW-4, I-STATUS-1, I-UNREC-1, I-SEARCH-1, T-3, X-UNREPLY-1
     admin = system.login("admin@demo", "demo-admin")
     sender = f"+1718555{uuid.uuid4().int % 10000:04d}"
     assert (
@@ -45,7 +45,8 @@ def test_sms_is_found_closed_and_protected_by_its_version(system):
     reply = httpx.post(
         f"{system.gateway}/api/conversations/{cid}/reply", headers=admin, json={"body": "Yes"}
     )
-    assert reply.status_code == 409 and "link" in reply.json()["detail"]
+    # not allowed to answer an unrecognized sender here (X-UNREPLY-1 is off by default)
+    assert reply.status_code == 403 and "link" in reply.json()["detail"]
 
     close = httpx.post(
         f"{system.gateway}/api/conversations/{cid}/status",

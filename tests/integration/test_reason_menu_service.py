@@ -153,6 +153,10 @@ def routed_for(events: list[Event], m: MessageReceived) -> list[MessageRouted]:
 
 @pytest.fixture(scope="module")
 async def menu_world(settings, test_db):
+    # The menus' windows run on the real clock (menu_timer.py): the messages' times start
+    # when the module does, not when pytest imported it (collection can be long before).
+    global NOW
+    NOW = datetime.now(UTC).replace(microsecond=0)
     settings = settings.model_copy(update={"topic_prefix": f"mn{uuid.uuid4().hex[:8]}."})
     await ensure_topics(settings)
     server = test_db.rsplit("/", 1)[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from switchboard.events import MessageReceived, ReplyRequested, decode, deterministic_id
 from switchboard.router.menu import PendingMenu
 from switchboard.router.menu_text import menu_body, menu_subject
@@ -19,7 +21,9 @@ def menu_reply(waiting: PendingMenu, cause: MessageReceived) -> ReplyRequested:
     """The menu as a real outbound message on the patient's channel and line, from the
     system. Ids derive from the waiting message and the attempt: never sent twice (X-MENU-5)."""
     opening = opening_of(waiting)
-    at = cause.received_at
+    # Just after the message that caused it: the inbox orders a conversation's history by
+    # time, and an equal time would put the menu before the patient's message by chance.
+    at = cause.received_at + timedelta(milliseconds=1)
     request: ReplyRequested = ReplyRequested.derive(
         cause,
         event_id=deterministic_id(waiting.menu_id, "reason-menu", str(waiting.sent)),

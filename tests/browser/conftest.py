@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from staff_steps import screenshot
 from system_support import System, running_system
 
 # Playwright's own browser download cannot work on these machines: use the system's Chromium,
@@ -24,6 +25,15 @@ CHROMIUM_ARGS = [
 ]
 
 pytestmark = pytest.mark.browser
+FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    if report.when == "call":
+        item.stash[FAILED] = report.failed
+    return report
 
 
 def chromium_path() -> str:
@@ -50,8 +60,19 @@ def browser() -> Iterator[Browser]:
         b.close()
 
 
+def _what_the_pages_showed(name: str, contexts: list[BrowserContext]) -> None:
+    """After a failure: each open page's address, its alerts and a screenshot, in the report."""
+    for i, page in enumerate(p for c in contexts for p in c.pages):
+        try:
+            alerts = page.get_by_role("alert").all_inner_texts()
+            path = screenshot(page, f"failed-{name}-{i}")
+            print(f"page {i}: {page.url}\n  alerts: {alerts}\n  screenshot: {path}")
+        except Exception as e:  # a closed or crashed page: say so and go on
+            print(f"page {i}: not readable ({type(e).__name__})")
+
+
 @pytest.fixture
-def new_page(browser: Browser) -> Iterator:
+def new_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator:
     """new_page() -> a Page in a fresh context (its own session storage: another staff member)."""
     contexts: list[BrowserContext] = []
 
@@ -62,5 +83,7 @@ def new_page(browser: Browser) -> Iterator:
         return context.new_page()
 
     yield make
+    if request.node.stash.get(FAILED, False):
+        _what_the_pages_showed(request.node.name, contexts)
     for c in contexts:
         c.close()

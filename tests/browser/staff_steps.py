@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 from system_support import ROOT, System
 
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
@@ -26,3 +26,10 @@ def sign_in(page: Page, system: System, username: str, password: str, path: str 
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("button", name="Sign out").wait_for()
+
+
+def open_admin_tab(page: Page, name: str) -> None:
+    """Open an Administration tab. The tabs come once the routing settings load, which the page
+    retries for a few seconds when the router is busy: wait that long for them."""
+    page.get_by_role("tab", name=name).click(timeout=30_000)
+    expect(page.get_by_role("tabpanel").get_by_role("heading", name=name, level=2)).to_be_visible()

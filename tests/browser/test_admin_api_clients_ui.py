@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
-from staff_steps import screenshot, sign_in
+from staff_steps import open_admin_tab, screenshot, sign_in
 
 from switchboard.ingest.adapters.twilio import signature
 
@@ -33,11 +33,6 @@ def _token(system, client_id: str, secret: str) -> httpx.Response:
     )
 
 
-def _tab(page: Page, name: str) -> None:
-    page.get_by_role("tab", name=name).click()
-    expect(page.get_by_role("tabpanel").get_by_role("heading", name=name, level=2)).to_be_visible()
-
-
 def _both_widths(page: Page, name: str) -> None:
     for width in (1280, 800):
         page.set_viewport_size({"width": width, "height": 900})
@@ -50,7 +45,7 @@ def test_api_clients_tab_secret_once_rotate_revoke(demo_system, new_page):
     page = new_page()
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     sign_in(page, demo_system, ADMIN, PASSWORD, "/admin")
-    _tab(page, "API clients")
+    open_admin_tab(page, "API clients")
     panel = page.get_by_role("tabpanel")
     expect(panel).to_contain_text("client credentials grant")
     name = f"Warehouse {uuid.uuid4().hex[:6]}"
@@ -78,7 +73,7 @@ def test_api_clients_tab_secret_once_rotate_revoke(demo_system, new_page):
     panel.get_by_role("button", name="I have stored the secret").click()
     expect(notice).to_have_count(0)
     page.reload()
-    _tab(page, "API clients")
+    open_admin_tab(page, "API clients")
     panel = page.get_by_role("tabpanel")
     assert secret not in page.content()  # shown once only
     row = panel.get_by_role("row").filter(has_text=name)
@@ -148,7 +143,7 @@ def test_event_webhooks_tab_add_an_endpoint_and_see_its_deliveries(demo_system, 
     url, got = receiver
     page = new_page()
     sign_in(page, demo_system, ADMIN, PASSWORD, "/admin")
-    _tab(page, "Event webhooks")
+    open_admin_tab(page, "Event webhooks")
     panel = page.get_by_role("tabpanel")
     description = f"Browser test receiver {uuid.uuid4().hex[:6]}"
     form = panel.locator("form.event-webhook").last

@@ -8,7 +8,7 @@ import time
 
 import httpx
 from playwright.sync_api import Page, expect
-from staff_steps import screenshot, sign_in
+from staff_steps import open_admin_tab, screenshot, sign_in
 
 RX = "prescriptions_refills"
 
@@ -18,11 +18,6 @@ def _until(check, within: float = 15.0) -> None:
     while not check():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.2)
-
-
-def _tab(page: Page, name: str) -> None:
-    page.get_by_role("tab", name=name).click()
-    expect(page.get_by_role("tabpanel").get_by_role("heading", name=name, level=2)).to_be_visible()
 
 
 def _both_widths(page: Page, name: str) -> None:
@@ -38,7 +33,7 @@ def test_admin_sets_hours_per_weekday_a_holiday_and_a_listed_time_zone(demo_syst
     url = f"{demo_system.gateway}/api/notify/practice-settings"
     page = new_page()
     sign_in(page, demo_system, "admin@demo", "demo-admin", "/admin#hours")
-    _tab(page, "Office hours")
+    open_admin_tab(page, "Office hours")
 
     # The time zone is picked from the server's list by searching it: nothing typed is saved.
     page.get_by_label("Find a time zone").fill("chicago")
@@ -85,7 +80,7 @@ def test_admin_sets_hours_per_weekday_a_holiday_and_a_listed_time_zone(demo_syst
     assert r.status_code == 422
 
     page.reload()
-    _tab(page, "Office hours")
+    open_admin_tab(page, "Office hours")
     expect(page.locator(".tz-chosen")).to_have_text("Selected: America/Chicago")
     expect(page.get_by_label("Friday closes at")).to_have_value("17:30")
     _both_widths(page, "admin-office-hours")
@@ -97,7 +92,7 @@ def test_admin_sets_escalation_and_an_alert_webhook(demo_system, new_page):
     url = f"{demo_system.gateway}/api/notify/practice-settings"
     page = new_page()
     sign_in(page, demo_system, "admin@demo", "demo-admin", "/admin#escalation")
-    _tab(page, "Escalation")
+    open_admin_tab(page, "Escalation")
     page.get_by_label("Response target for Prescriptions / Refills, minutes").fill("45")
     reassign = page.get_by_label("Reassign an overdue conversation to")
     choice = reassign.locator("option").nth(1)
@@ -118,7 +113,7 @@ def test_admin_sets_escalation_and_an_alert_webhook(demo_system, new_page):
     _until(saved)
     _both_widths(page, "admin-escalation")
 
-    _tab(page, "Alert webhooks")
+    open_admin_tab(page, "Alert webhooks")
     page.get_by_label("Id", exact=True).fill("ehr-alerts")
     page.get_by_label("URL", exact=True).fill("http://127.0.0.1:9/hook")
     page.get_by_role("button", name="Add webhook").click()
@@ -131,7 +126,7 @@ def test_admin_sets_escalation_and_an_alert_webhook(demo_system, new_page):
         )
     )
     page.get_by_role("tab", name="Escalation").click()
-    _tab(page, "Alert webhooks")
+    open_admin_tab(page, "Alert webhooks")
     expect(page.get_by_role("table")).to_contain_text("ehr-alerts")
     _both_widths(page, "admin-webhooks")
     page.once("dialog", lambda d: d.accept())
@@ -146,7 +141,7 @@ def test_admin_rewords_the_line_patients_see_under_a_reason(demo_system, new_pag
     routing = f"{demo_system.gateway}/api/admin/routing"
     page = new_page()
     sign_in(page, demo_system, "admin@demo", "demo-admin", "/admin#reason-descriptions")
-    _tab(page, "Reason descriptions")
+    open_admin_tab(page, "Reason descriptions")
     box = page.get_by_label("Referrals", exact=True)
     expect(box).to_have_value("A referral to a specialist, or its status.")
     box.fill("Referrals to specialists, and where yours stands.")

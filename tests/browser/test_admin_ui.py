@@ -7,8 +7,8 @@ from __future__ import annotations
 import time
 
 import httpx
-from playwright.sync_api import Page, expect
-from staff_steps import screenshot, sign_in
+from playwright.sync_api import expect
+from staff_steps import open_admin_tab, screenshot, sign_in
 
 MA = "u-ma-manhattan-1"
 RX = "prescriptions_refills"
@@ -31,11 +31,6 @@ def _until(check, within: float = 15.0) -> None:
     while not check():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.1)
-
-
-def _tab(page: Page, name: str) -> None:
-    page.get_by_role("tab", name=name).click()
-    expect(page.get_by_role("tabpanel").get_by_role("heading", name=name, level=2)).to_be_visible()
 
 
 def test_admin_enables_reason_routing_and_subscribes_the_manhattan_ma(demo_system, new_page):
@@ -177,12 +172,12 @@ def test_other_sections(demo_system, new_page):
     page = new_page()
     sign_in(page, demo_system, "admin@demo", "demo-admin", "/admin")
 
-    _tab(page, "Sync with EHR")
+    open_admin_tab(page, "Sync with EHR")
     page.get_by_role("button", name="Sync with EHR").click()
     expect(page.get_by_text("Synced 3 locations and 10 providers")).to_be_visible(timeout=30_000)
     screenshot(page, "admin-ehr-sync")
 
-    _tab(page, "Voicemail extensions")
+    open_admin_tab(page, "Voicemail extensions")
     page.get_by_role("textbox", name="Extension").fill("2")
     page.get_by_label("Send to").select_option(label="Prescriptions / Refills")
     page.get_by_role("button", name="Map extension").click()
@@ -190,7 +185,7 @@ def test_other_sections(demo_system, new_page):
     assert _routing(demo_system, admin)["voicemail_extensions"] == {"2": RX}
     screenshot(page, "admin-voicemail")
 
-    _tab(page, "Sending lines")
+    open_admin_tab(page, "Sending lines")
     label = page.get_by_role("textbox", name="Label for SMS +12125550001")
     expect(label).to_have_value("Billing")
     label.fill("Billing office")
@@ -216,7 +211,7 @@ def test_other_sections(demo_system, new_page):
     url = f"{demo_system.gateway}/api/notify/practice-settings"
     httpx.put(url, json=before, headers=admin).raise_for_status()
     _until(lambda: httpx.get(url, headers=admin).json() == before | {"configured": True})
-    _tab(page, "Notifications")
+    open_admin_tab(page, "Notifications")
     expect(page.get_by_role("radio", name="The conversation in the inbox")).to_be_checked()
     expect(page.get_by_role("spinbutton", name="Response target in minutes")).to_have_value("90")
     # The time zone is picked from a list under Office hours (test_admin_office_hours.py).

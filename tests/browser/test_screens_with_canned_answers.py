@@ -60,8 +60,10 @@ def _json(route: Route, body: Any, status: int = 200) -> None:
     route.fulfill(status=status, body=json.dumps(body), content_type="application/json")
 
 
-def _admin_page(page: Page, sent: list[tuple[str, str, Any]]) -> None:
+def _admin_page(page: Page, sent: list[tuple[str, str, Any]], routing_fails: int = 0) -> None:
+    """Serves the admin page; the first `routing_fails` reads of the routing settings get 503."""
     settings = dict(SETTINGS)
+    fails = [routing_fails]
 
     def handle(route: Route) -> None:
         req = route.request
@@ -70,6 +72,10 @@ def _admin_page(page: Page, sent: list[tuple[str, str, Any]]) -> None:
             return _file(route, GATEWAY_WEB / "admin.html")
         if path.startswith("/ui/"):
             return _file(route, GATEWAY_WEB / "static" / path.removeprefix("/ui/"))
+        if path == "/api/admin/routing" and fails[0] > 0:
+            fails[0] -= 1
+            detail = "the routing service (router) did not answer within 5s"
+            return _json(route, {"detail": detail}, 503)
         if req.method in ("PUT", "DELETE"):
             body = json.loads(req.post_data) if req.post_data else None
             sent.append((req.method, path, body))
@@ -178,6 +184,26 @@ def test_escalation_and_webhook_screens(new_page):
         {"description": "Bills and insurance."},
     )
     _widths(page, "admin-reason-descriptions-canned")
+
+
+def test_admin_page_loads_once_the_router_answers_again(new_page):
+    # A router restarting for a moment used to leave the page without its tabs until a reload.
+    page = new_page()
+    _admin_page(page, [], routing_fails=2)
+    page.goto(f"{BASE}/admin")
+    expect(page.get_by_role("alert")).to_contain_text("did not answer within 5s")
+    expect(page.get_by_role("alert")).to_contain_text("Trying again in")
+    page.get_by_role("tab", name="Routing settings").click()  # after the retries at 1 s and 2 s
+    expect(page.get_by_text("could not be loaded")).to_have_count(0)
+
+
+def test_admin_page_offers_to_try_again_when_the_router_stays_away(new_page):
+    page = new_page()
+    _admin_page(page, [], routing_fails=4)  # the first read and its three automatic retries
+    page.goto(f"{BASE}/admin")
+    expect(page.get_by_role("alert")).not_to_contain_text("Trying again", timeout=15_000)
+    page.get_by_role("button", name="Try again").click()
+    expect(page.get_by_role("tab", name="Routing settings")).to_be_visible()
 
 
 def test_patient_page_shows_notice_response_time_hours_and_descriptions(new_page):

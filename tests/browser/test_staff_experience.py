@@ -21,7 +21,7 @@ from patient_steps import (
     patient_sign_in,
 )
 from playwright.sync_api import Page, expect
-from staff_steps import screenshot, sign_in
+from staff_steps import open_admin_tab, screenshot, sign_in
 
 REASON = "Prescriptions / Refills"
 MA = ("ma.manhattan@demo", "demo-ma", "Morgan MA (Manhattan)", "u-ma-manhattan-1")
@@ -84,7 +84,7 @@ def refills_code(state: dict) -> str:
 def admin_tab(page: Page, tab: str) -> None:
     page.goto(page.url.split("#")[0] + "#x")
     page.reload()
-    page.get_by_role("tab", name=tab).click()
+    open_admin_tab(page, tab)
 
 
 def test_coverage_warns_and_reasons_say_what_patients_see(demo_system, new_page):

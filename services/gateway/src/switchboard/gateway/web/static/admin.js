@@ -80,15 +80,42 @@ function tabs(sections) {
   return el('div', { class: 'tabs' }, list, panels);
 }
 
-if (user.role === 'practice_admin') {
+// The tabs need the routing settings. A router that is restarting or busy answers 503/504
+// for a moment: try again on our own a few times (1, 2, 4 s), then leave it to a button.
+const RETRY_AFTER_S = [1, 2, 4];
+
+async function administration() {
   app.append(el('h1', {}, 'Administration'));
-  try {
-    await loadRouting();
+  const problem = el('div', { class: 'load-problem' });
+  app.append(problem);
+  let attempt = 0;
+  let timer = null;
+  let busy = false;
+  const load = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      await loadRouting();
+    } catch (e) {
+      busy = false;
+      const wait = RETRY_AFTER_S[attempt];
+      attempt += 1;
+      const retry = el('button', { type: 'button' }, 'Try again');
+      retry.addEventListener('click', () => { clearTimeout(timer); attempt = 0; load(); });
+      problem.replaceChildren(el('p', { class: 'form-error', role: 'alert' },
+        `The routing settings could not be loaded: ${e.message}`
+        + (wait ? ` Trying again in ${wait} s.` : '')), retry);
+      if (wait) timer = setTimeout(load, wait * 1000);
+      return;
+    }
+    problem.remove();
     app.append(tabs(SECTIONS));
-  } catch (e) {
-    app.append(el('p', { class: 'form-error', role: 'alert' },
-      `The routing settings could not be loaded: ${e.message}`));
-  }
+  };
+  await load();
+}
+
+if (user.role === 'practice_admin') {
+  await administration();
 } else {
   const panel = el('section', { 'aria-labelledby': 'own-title' },
     el('h2', { id: 'own-title' }, 'My subscriptions'));

@@ -1,6 +1,6 @@
 """Appending a practice admin's configuration change (a config event naming who made it) and
 answering once the router has applied it (read-your-writes), or 202 with the event id after
-`apply_wait_s`. Shared by route modules (routing_admin.py keeps its own copy for now)."""
+`apply_wait_s`. The one way route modules append a configuration event."""
 
 from __future__ import annotations
 
@@ -17,13 +17,15 @@ from switchboard.gateway import clients
 from switchboard.gateway.auth import Principal
 
 
-def envelope(p: Principal) -> dict[str, Any]:
+def envelope(p: Principal, practice_id: str | None = None) -> dict[str, Any]:
+    """A new event's envelope: made now by `p`, for its practice unless another is named
+    (a platform operator acting for a practice)."""
     event_id = uuid.uuid4()
     return {
         "event_id": event_id,
         "correlation_id": event_id,
         "occurred_at": datetime.now(UTC),
-        "practice_id": p.practice_id,
+        "practice_id": practice_id or p.practice_id,
         "actor": p.user_id,
     }
 

@@ -23,8 +23,9 @@ from switchboard.inbox_projection.handlers import handle_batch
 from switchboard.inbox_projection.model import TOPICS
 from switchboard.inbox_projection.reports_model import REPORT_TOPICS
 from switchboard.inbox_projection.settings import ProjectionSettings
-from switchboard.inbox_projection.snooze import WakeLoop
+from switchboard.inbox_projection.snooze import wake_loop
 from switchboard.platform.consumer import ConsumerRunner
+from switchboard.platform.due_events import DueEvents
 from switchboard.platform.logging import configure_logging
 from switchboard.platform.migrations import upgrade
 from switchboard.platform.service import Runtime, consumer_for, main_for, service_app
@@ -45,16 +46,13 @@ def consumers(rt: Runtime) -> list[ConsumerRunner]:
 def _start_wake_loop(app: FastAPI, rt: Runtime) -> None:
     """The snooze wake-up timer (snooze.py, I-SNOOZE-1) runs beside the consumer."""
     every = getattr(rt.settings, "snooze_wake_every_s", 1.0)
-    loop = WakeLoop(rt.sessionmaker, rt.publisher, every_s=every)
-    app.state.wake_loop = loop
-    app.state.wake_task = asyncio.create_task(loop.run(), name="snooze-wake")
+    app.state.wake_loop = wake_loop(rt.sessionmaker, rt.publisher, every_s=every).start()
 
 
 async def _stop_wake_loop(app: FastAPI, rt: Runtime) -> None:
-    loop: WakeLoop | None = getattr(app.state, "wake_loop", None)
+    loop: DueEvents | None = getattr(app.state, "wake_loop", None)
     if loop is not None:
-        loop.stop()
-        await asyncio.wait_for(app.state.wake_task, timeout=5)
+        await loop.stop()
 
 
 def build_app(settings: ServiceSettings) -> FastAPI:

@@ -1,20 +1,16 @@
 """The snooze wake-up timer (I-SNOOZE-1): a snoozed conversation comes back open at its time.
 
-Durable the way the notifier's response timers are (escalations.py): the timer *is* the read
-model's row (status `snoozed`, `snoozed_until`), so a restart loses nothing; each round scans
-the active generation for snoozes that are due and appends a ConversationWoke for each, with
-an id derived from the snooze (`wake_event`), at the snooze's own time. A round that dies
-after publishing, or two replicas in the same round, publish the same event id again, and
-the projection applies an event id once; the fold ignores a wake-up that no longer names the
-conversation's snooze (the patient wrote, staff opened it, or it was snoozed again). The
-wake-up is on the log, so a rebuild gives the same rows without running any timer.
+A durable timer (platform/due_events.py): the timer *is* the read model's row (status
+`snoozed`, `snoozed_until`); each round scans the active generation for snoozes that are due
+and appends a ConversationWoke for each, with an id derived from the snooze (`wake_event`), at
+the snooze's own time. The fold ignores a wake-up that no longer names the conversation's
+snooze (the patient wrote, staff opened it, or it was snoozed again).
 """
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from prometheus_client import Counter
@@ -23,12 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard.events import ConversationWoke, deterministic_id
 from switchboard.inbox_projection import storage
-from switchboard.platform.consumer import is_transient
-from switchboard.platform.kafka import Publisher, PublishError
-from switchboard.platform.logging import get_logger
-from switchboard.platform.readiness import Backoff
-
-log = get_logger(__name__)
+from switchboard.platform.due_events import DueEvents
+from switchboard.platform.kafka import Publisher
 
 WOKEN = Counter("switchboard_inbox_snoozes_woken_total", "Snoozed conversations woken at time")
 SYSTEM = "system"
@@ -69,45 +61,15 @@ async def due(session: AsyncSession, now: datetime, limit: int = 500) -> list[di
     return [dict(r) for r in rows.mappings()]
 
 
-class WakeLoop:
+async def due_wakeups(session: AsyncSession, now: datetime) -> list[ConversationWoke]:
+    return [
+        wake_event(r["practice_id"], r["conversation_id"], r["snooze_id"], r["snoozed_until"])
+        for r in await due(session, now)
+    ]
+
+
+def wake_loop(
+    sessionmaker: async_sessionmaker[AsyncSession], publisher: Publisher, every_s: float = 1.0
+) -> DueEvents:
     """Every `every_s`: wake the snoozes that are due."""
-
-    def __init__(
-        self,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        publisher: Publisher,
-        every_s: float = 1.0,
-    ) -> None:
-        self.sessionmaker = sessionmaker
-        self.publisher = publisher
-        self.every_s = every_s
-        self._stopping = asyncio.Event()
-        self._backoff = Backoff()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._backoff.wake()
-
-    async def round(self) -> int:
-        async with self.sessionmaker() as session:
-            rows = await due(session, datetime.now(UTC))
-        events = [
-            wake_event(r["practice_id"], r["conversation_id"], r["snooze_id"], r["snoozed_until"])
-            for r in rows
-        ]
-        await self.publisher.publish(events)
-        WOKEN.inc(len(events))
-        return len(events)
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self.round()
-            except PublishError:
-                log.warning("snooze_wake_deferred", why="event log unavailable")
-            except Exception as exc:
-                if not is_transient(exc):
-                    log.exception("snooze_wake_failed")
-                else:
-                    log.warning("snooze_wake_deferred", why=type(exc).__name__)
-            await self._backoff.sleep(self.every_s)
+    return DueEvents("snooze-wake", due_wakeups, WOKEN, sessionmaker, publisher, every_s)

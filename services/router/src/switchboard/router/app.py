@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from switchboard.events import Topic
+from switchboard.platform.due_events import DueEvents
 from switchboard.platform.service import Runtime, consumer_for, main_for, service_app
 from switchboard.platform.settings import ServiceSettings
 from switchboard.router import storage
 from switchboard.router.api import router as internal_api
 from switchboard.router.handlers import handle_batch
-from switchboard.router.menu_timer import MenuTimer
+from switchboard.router.menu_timer import menu_timer
 from switchboard.router.settings import RouterSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -30,16 +30,13 @@ consumers = consumer_for(
 def _start_menu_timer(app: FastAPI, rt: Runtime) -> None:
     """The reason menu's timer (menu_timer.py, X-MENU-4) runs beside the consumer."""
     every = getattr(rt.settings, "menu_timer_every_s", 1.0)
-    timer = MenuTimer(rt.sessionmaker, rt.publisher, every_s=every)
-    app.state.menu_timer = timer
-    app.state.menu_timer_task = asyncio.create_task(timer.run(), name="reason-menu-timer")
+    app.state.menu_timer = menu_timer(rt.sessionmaker, rt.publisher, every_s=every).start()
 
 
 async def _stop_menu_timer(app: FastAPI, rt: Runtime) -> None:
-    timer: MenuTimer | None = getattr(app.state, "menu_timer", None)
+    timer: DueEvents | None = getattr(app.state, "menu_timer", None)
     if timer is not None:
-        timer.stop()
-        await asyncio.wait_for(app.state.menu_timer_task, timeout=5)
+        await timer.stop()
 
 
 def build_app(settings: ServiceSettings) -> FastAPI:

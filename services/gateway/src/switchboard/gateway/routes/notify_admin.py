@@ -29,9 +29,9 @@ import re
 import secrets
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import date
 from itertools import pairwise
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -51,6 +51,7 @@ from switchboard.events import (
 from switchboard.gateway import clients, timezones
 from switchboard.gateway.auth import Principal
 from switchboard.gateway.auth_deps import admin_only, principal
+from switchboard.gateway.config_append import envelope
 from switchboard.gateway.staff import StaffLookup, staff_lookup
 from switchboard.platform.kafka import PublishError
 from switchboard.platform.logging import get_logger
@@ -244,17 +245,6 @@ async def _require_staff(lookup: StaffLookup, p: Principal, ids: Iterable[str], 
         raise HTTPException(422, f"{what}: not staff of your practice: {sorted(missing)}")
 
 
-def _envelope(p: Principal) -> dict[str, Any]:
-    eid = uuid.uuid4()
-    return {
-        "event_id": eid,
-        "occurred_at": datetime.now(UTC),
-        "practice_id": p.practice_id,
-        "correlation_id": eid,
-        "actor": p.user_id,
-    }
-
-
 async def _publish(request: Request, event: Event) -> None:
     try:
         await request.app.state.runtime.publisher.publish([event])
@@ -334,7 +324,7 @@ async def set_practice_settings(
     if body.escalation_reassign_to:
         await _require_staff(lookup, p, [body.escalation_reassign_to], "escalation_reassign_to")
     event = PracticeNotificationSettingsChanged(
-        **_envelope(p),
+        **envelope(p),
         link_target=body.link_target,
         sla_minutes=body.sla_minutes,
         sla_by_reason=tuple(
@@ -365,7 +355,7 @@ async def set_webhook(
     generated = body.secret is None
     secret = body.secret or secrets.token_urlsafe(32)
     event = WebhookSubscriptionChanged(
-        **_envelope(p), subscription_id=sub, url=body.url, secret=secret
+        **envelope(p), subscription_id=sub, url=body.url, secret=secret
     )
     await _publish(request, event)
     return Accepted(
@@ -378,7 +368,7 @@ async def remove_webhook(
     subscription_id: str, request: Request, p: Annotated[Principal, Depends(admin)]
 ) -> Accepted:
     event = WebhookSubscriptionChanged(
-        **_envelope(p), subscription_id=_subscription_id(subscription_id), url=None, secret=None
+        **envelope(p), subscription_id=_subscription_id(subscription_id), url=None, secret=None
     )
     await _publish(request, event)
     return Accepted(event_id=event.event_id, event_type=event.event_type)
@@ -398,7 +388,7 @@ async def set_availability(
     if body.substitute_staff_id:
         await _require_staff(lookup, p, [body.substitute_staff_id], "substitute_staff_id")
     event = StaffAvailabilityChanged(
-        **_envelope(p),
+        **envelope(p),
         staff_id=target,
         out_of_office_from=body.out_of_office_from,
         out_of_office_until=body.out_of_office_until,
@@ -424,8 +414,6 @@ async def set_preferences(
         if (c.channel, c.address) not in seen:
             seen.add((c.channel, c.address))
             channels.append(ChannelChoice(channel=c.channel, address=c.address))
-    event = NotificationPreferencesChanged(
-        **_envelope(p), staff_id=target, channels=tuple(channels)
-    )
+    event = NotificationPreferencesChanged(**envelope(p), staff_id=target, channels=tuple(channels))
     await _publish(request, event)
     return Accepted(event_id=event.event_id, event_type=event.event_type)

@@ -9,11 +9,9 @@ internal API, always for the caller's own practice (T-1).
 
 from __future__ import annotations
 
-import asyncio
 import re
-import time
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -22,7 +20,6 @@ from sqlalchemy import insert, select
 
 from switchboard.events import (
     AutoAssignPolicySet,
-    Event,
     ReasonAdded,
     ReasonDescribed,
     RoutingSettingsChanged,
@@ -33,12 +30,12 @@ from switchboard.events.internal import router as api
 from switchboard.gateway import clients, storage
 from switchboard.gateway.auth import Principal
 from switchboard.gateway.auth_deps import admin_only, inbox_user, principal
+from switchboard.gateway.config_append import append_and_wait, envelope
 from switchboard.gateway.conversation_access import (
     Caller,
     VisibleConversation,
     conversation_access_if_given,
 )
-from switchboard.gateway.settings import GatewaySettings
 from switchboard.platform.problems import AUTHED, PEERS, problems
 from switchboard.rules.boxes import UNASSIGNED
 
@@ -59,40 +56,6 @@ def platform_operator(p: Annotated[Principal, Depends(principal)]) -> Principal:
     if p.role != "platform_operator":
         raise HTTPException(403, "only platform operators add reasons")
     return p
-
-
-def _settings(request: Request) -> GatewaySettings:
-    settings: GatewaySettings = request.app.state.settings
-    return settings
-
-
-async def _append_and_wait(request: Request, response: Response, event: Event) -> dict[str, Any]:
-    """Append a config event; answer once the router has applied it, or 202 after a wait."""
-    await request.app.state.runtime.publisher.publish([event])
-    deadline = time.monotonic() + _settings(request).apply_wait_s
-    path = f"/internal/practices/{event.practice_id}/config/events/{event.event_id}"
-    while time.monotonic() < deadline:
-        try:
-            if (
-                await clients.of(request).call("router", "GET", path, timeout_s=5)
-            ).status_code == 200:
-                return {"event_id": str(event.event_id), "applied": True}
-        except HTTPException:
-            pass  # the router is not there right now: ask again until the deadline
-        await asyncio.sleep(0.05)
-    response.status_code = 202
-    return {"event_id": str(event.event_id), "applied": False}
-
-
-def _envelope(p: Principal, practice_id: str | None = None) -> dict[str, Any]:
-    event_id = uuid.uuid4()
-    return {
-        "event_id": event_id,
-        "correlation_id": event_id,
-        "occurred_at": datetime.now(UTC),
-        "practice_id": practice_id or p.practice_id,
-        "actor": p.user_id,
-    }
 
 
 async def _staff_ids(request: Request, practice_id: str) -> set[str]:
@@ -254,8 +217,8 @@ async def change_settings(
         raise HTTPException(
             422, "nothing to change: give reason_routing, location_routing or provider_routing"
         )
-    event = RoutingSettingsChanged(**_envelope(p), **body.model_dump())
-    return await _append_and_wait(request, response, event)
+    event = RoutingSettingsChanged(**envelope(p), **body.model_dump())
+    return await append_and_wait(request, response, event)
 
 
 def _check_subscription(
@@ -296,14 +259,14 @@ async def set_subscriptions(
     state = await clients.router_answer(request, api.RoutingState, "GET", p.practice_id, "/routing")
     _check_subscription(body, state, await _staff_ids(request, p.practice_id), staff_id)
     event = StaffSubscriptionsSet(
-        **_envelope(p),
+        **envelope(p),
         staff_id=staff_id,
         reasons=tuple(sorted(set(body.reasons))),
         locations=tuple(sorted(set(body.locations))),
         providers=tuple(sorted(set(body.providers))),
         inboxes=tuple(sorted(set(body.inboxes))),
     )
-    return await _append_and_wait(request, response, event)
+    return await append_and_wait(request, response, event)
 
 
 class ExtensionTarget(BaseModel):
@@ -330,8 +293,8 @@ async def map_extension(
             raise HTTPException(
                 422, f"unknown reason {body.target!r}; a shared inbox is 'shared:<id>'"
             )
-    event = VoicemailExtensionMapped(**_envelope(p), extension=extension, target=body.target)
-    return await _append_and_wait(request, response, event)
+    event = VoicemailExtensionMapped(**envelope(p), extension=extension, target=body.target)
+    return await append_and_wait(request, response, event)
 
 
 class Policy(BaseModel):
@@ -349,8 +312,8 @@ async def set_auto_assign(
     """Auto-assignment for a shared inbox (X-BALANCE-1); null turns it off (the default)."""
     if inbox != UNASSIGNED and not SHARED_INBOX.match(inbox):
         raise HTTPException(422, f"unknown inbox {inbox!r}: use 'unassigned' or 'shared:<id>'")
-    event = AutoAssignPolicySet(**_envelope(p), inbox=inbox, policy=body.policy)
-    return await _append_and_wait(request, response, event)
+    event = AutoAssignPolicySet(**envelope(p), inbox=inbox, policy=body.policy)
+    return await append_and_wait(request, response, event)
 
 
 class ReasonDescription(BaseModel):
@@ -372,8 +335,8 @@ async def describe_reason(
     if code not in {r.code for r in state.reasons}:
         raise HTTPException(404, f"no reason {code!r} in this practice's catalogue")
     text = (body.description or "").strip() or None
-    event = ReasonDescribed(**_envelope(p), code=code, description=text)
-    return await _append_and_wait(request, response, event)
+    event = ReasonDescribed(**envelope(p), code=code, description=text)
+    return await append_and_wait(request, response, event)
 
 
 class NewReason(BaseModel):
@@ -395,5 +358,5 @@ async def add_reason(
     state = await clients.router_answer(request, api.RoutingState, "GET", practice_id, "/routing")
     if body.code in {r.code for r in state.reasons}:
         raise HTTPException(409, f"reason {body.code!r} already exists and cannot be reworded")
-    event = ReasonAdded(**_envelope(p, practice_id), code=body.code, label=body.label)
-    return await _append_and_wait(request, response, event)
+    event = ReasonAdded(**envelope(p, practice_id), code=body.code, label=body.label)
+    return await append_and_wait(request, response, event)

@@ -12,6 +12,7 @@ import pytest
 import yaml
 from ingest_support import JsonServer, own_database, prepare, running_ingest
 from notifier_support import free_port
+from peer_answers import reasons_offer
 
 from examples.subscriber.subscriber import build, specification
 from switchboard.events import Event, MessageReceived
@@ -35,7 +36,7 @@ TOKEN = "sub-twilio-token"
 async def ingest(settings):
     def peers(call):
         if call.path.endswith("/reasons"):
-            return 200, {"show_picker": False, "why": "assigned", "reasons": []}
+            return 200, reasons_offer()
         if call.path.endswith("/patients"):
             return 200, {"practice_id": P, "patients": []}
         return 404, {}

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from ingest_support import JsonServer, own_database, prepare, running_ingest
 from notifier_support import TopicReader, eventually, free_port
+from peer_answers import patient
 from router_process import RouterProcess
 
 from switchboard.events import (
@@ -30,15 +31,14 @@ pytestmark = pytest.mark.integration
 P = f"lang-{uuid.uuid4().hex[:6]}"
 MAIN = "+12125550000"
 BILLING = "billing"
-ROSA = {
-    "patient_id": "pat-rosa",
-    "given_name": "Rosa",
-    "family_name": "Martínez",
-    "birth_date": "1975-06-01",
-    "phones": ["+12125550177"],
-    "emails": [],
-    "preferred_language": "es-MX",
-}
+ROSA = patient(
+    "pat-rosa",
+    "Rosa",
+    "Martínez",
+    "1975-06-01",
+    phones=["+12125550177"],
+    preferred_language="es-MX",
+)
 JOHN = ROSA | {
     "patient_id": "pat-john",
     "given_name": "John",

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from ingest_support import JsonServer, own_database, prepare, running_ingest
 from notifier_support import TopicReader, eventually, free_port
+from peer_answers import patient
 from router_process import RouterProcess
 
 from switchboard.events import (
@@ -45,14 +46,7 @@ MAILBOX = f"front@{P}.test"
 RX = "prescriptions_refills"
 TOKEN = "it-twilio-token"
 EMAIL_SECRET = "it-email-webhook-secret"
-JANE = {
-    "patient_id": "pat-jane",
-    "given_name": "Jane",
-    "family_name": "Doe",
-    "birth_date": "1980-02-29",
-    "phones": ["+12125550101"],
-    "emails": [],
-}
+JANE = patient("pat-jane", "Jane", "Doe", "1980-02-29", phones=["+12125550101"])
 
 
 def env(**kw: Any) -> dict[str, Any]:

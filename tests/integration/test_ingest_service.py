@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from ingest_support import JsonServer, own_database, prepare, running_ingest
 from notifier_support import SmtpSink, TopicReader, eventually, free_port
+from peer_answers import panel, patient, reasons_offer
 from sqlalchemy import select
 
 from switchboard.events import (
@@ -43,14 +44,9 @@ MAIN, BILLING, OTHER_LINE = "+12125550000", "+12125550001", "+13105550000"
 MAILBOX = f"front@{P}.test"
 TOKEN = "it-twilio-token"
 SECRET = "it-email-webhook-secret"
-JANE = {
-    "patient_id": "pat-jane",
-    "given_name": "Jane",
-    "family_name": "Doe",
-    "birth_date": "1980-02-29",
-    "phones": ["+12125550101"],
-    "emails": ["jane@example.com"],
-}
+JANE = patient(
+    "pat-jane", "Jane", "Doe", "1980-02-29", phones=["+12125550101"], emails=["jane@example.com"]
+)
 # Prefers Spanish in the PM system (X-LANG-5).
 ROSA = JANE | {
     "patient_id": "pat-rosa",
@@ -83,7 +79,7 @@ async def world(settings):
             return provider_fail["status"], {"message": "try later"}
         return 201, {"sid": f"SMout{next(sids)}"}
 
-    reasons = {"body": {"show_picker": False, "why": "assigned", "reasons": []}}
+    reasons = {"body": reasons_offer()}
 
     def pm_or_router(call):
         if call.path.endswith("/reasons"):
@@ -95,7 +91,7 @@ async def world(settings):
             found += [ROSA] if mail in ROSA["emails"] else []
             return 200, {"practice_id": P, "patients": found}
         if call.path.endswith("/patients/pat-jane"):
-            return 200, JANE
+            return 200, panel(JANE)
         return 404, {}
 
     sms, peers = await JsonServer(sms_api).start(), await JsonServer(pm_or_router).start()
@@ -578,15 +574,14 @@ async def test_messenger_identity_reasons_attachments_replies_and_read_receipts(
     conversation = uuid.UUID(body["conversation_id"])
 
     # covers R-REASON-2: reasons offered only when the router shows the picker
-    world.reasons["body"] = {
-        "show_picker": True,
-        "why": "new_conversation",
-        "reasons": [
+    world.reasons["body"] = reasons_offer(
+        True,
+        "new_conversation",
+        [
             {"code": "prescriptions_refills", "label": "Prescriptions / Refills"},
             {"code": "other", "label": "Other"},
         ],
-        "current_reason": None,
-    }
+    )
     offered = (await world.client.get(f"{page}/reasons", headers=auth)).json()
     assert offered["show_picker"] and [x["code"] for x in offered["reasons"]] == [
         "prescriptions_refills",
@@ -622,12 +617,9 @@ async def test_messenger_identity_reasons_attachments_replies_and_read_receipts(
     assert again.json()["message_id"] == r.json()["message_id"]  # a retried send is one message
 
     # covers R-REASON-3: not offered -> a stale pick from the page is dropped
-    world.reasons["body"] = {
-        "show_picker": False,
-        "why": "within_one_hour",
-        "reasons": [],
-        "current_reason": "prescriptions_refills",
-    }
+    world.reasons["body"] = reasons_offer(
+        False, "within_one_hour", current_reason="prescriptions_refills"
+    )
     assert (await world.client.get(f"{page}/reasons", headers=auth)).json()["reasons"] == []
     later = {
         "client_message_id": f"m-{uuid.uuid4().hex}",

@@ -10,6 +10,7 @@ import uuid
 import pytest
 from ingest_support import JsonServer, own_database, prepare, running_ingest
 from notifier_support import free_port
+from peer_answers import patient
 from sqlalchemy import create_engine, text
 
 from switchboard.ingest.settings import IngestSettings, Line
@@ -18,14 +19,7 @@ pytestmark = pytest.mark.integration
 
 P = f"lim-{uuid.uuid4().hex[:6]}"
 PHONE = "+12125550177"
-PAT = {
-    "patient_id": "pat-lim",
-    "given_name": "Jane",
-    "family_name": "Doe",
-    "birth_date": "1980-02-29",
-    "phones": [PHONE],
-    "emails": [],
-}
+PAT = patient("pat-lim", "Jane", "Doe", "1980-02-29", phones=[PHONE])
 WHO = {"given_name": "Jane", "family_name": "Doe", "phone": "(212) 555-0177"}
 WRONG = WHO | {"birth_date": "1999-01-01"}
 RIGHT = WHO | {"birth_date": "1980-02-29"}

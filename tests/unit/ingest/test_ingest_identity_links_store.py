@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from switchboard.events.internal.pm_sync import PatientSummary
 from switchboard.ingest.adapters.attachments import (
     AttachmentNotFound,
     FilesystemStore,
@@ -26,19 +27,26 @@ from switchboard.ingest.domain.links import (
 from switchboard.ingest.settings import IngestSettings, Line
 from switchboard.rules.contacts import normalize_phone
 
+
+def candidate(patient_id: str, given: str, family: str, birth_date: str) -> PatientSummary:
+    return PatientSummary.model_validate(
+        {
+            "patient_id": patient_id,
+            "given_name": given,
+            "family_name": family,
+            "birth_date": birth_date,
+            "age": None,
+            "phones": ["+12125550101"],
+            "emails": [],
+            "preferred_language": None,
+            "timezone": None,
+        }
+    )
+
+
 CANDIDATES = [
-    {
-        "patient_id": "p1",
-        "given_name": "José",
-        "family_name": "García-López",
-        "birth_date": "1980-02-29",
-    },
-    {
-        "patient_id": "p2",
-        "given_name": "Ana",
-        "family_name": "García-López",
-        "birth_date": "2012-07-01",
-    },
+    candidate("p1", "José", "García-López", "1980-02-29"),
+    candidate("p2", "Ana", "García-López", "2012-07-01"),
 ]
 
 

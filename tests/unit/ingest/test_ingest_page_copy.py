@@ -11,9 +11,11 @@ import uuid
 from datetime import UTC, datetime
 
 from ingest_fakes import FakePublisher, make_client
+from peer_answers import reasons_offer
 from sqlalchemy.exc import OperationalError
 
 from switchboard.events import MessageReceived
+from switchboard.events.internal.router import ReasonsOffer
 from switchboard.ingest.adapters.page_copies import PageCopies
 from switchboard.ingest.domain.inbound import Inbound
 from switchboard.ingest.domain.received import message_received
@@ -60,7 +62,7 @@ def signed_in_client(tmp_path, publisher: FakePublisher, database: AwayDatabase)
     )
 
     async def no_picker(practice_id, conversation_id):
-        return {"show_picker": False, "reasons": []}
+        return ReasonsOffer.model_validate(reasons_offer())
 
     app.state.peers.reasons = no_picker
     app.state.page_copies = PageCopies(database, delays=(0.01,) * 3, first_wait_s=0.5)

@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 import pytest
 from ingest_fakes import FakePublisher, make_client
 
+from switchboard.events.internal.router import PracticeOffice
 from switchboard.ingest.entrypoints.page import WEB
 from switchboard.ingest.entrypoints.patient_api import (
     PatientSession,
@@ -111,14 +112,14 @@ def test_the_practice_office_response_target_hours_and_coming_holidays(tmp_path)
     )
     asked = []
 
-    async def office(practice_id: str) -> dict:
+    async def office(practice_id: str) -> PracticeOffice:
         asked.append(practice_id)
-        return {
-            "timezone": "America/Chicago",
-            "sla_minutes": 120,
-            "business_hours": [[0, "08:30", "17:30"], [5, "09:00", "12:00"]],
-            "holidays": ["2001-01-01", "2999-12-25"],
-        }
+        return PracticeOffice(
+            timezone="America/Chicago",
+            sla_minutes=120,
+            business_hours=[(0, "08:30", "17:30"), (5, "09:00", "12:00")],
+            holidays=["2001-01-01", "2999-12-25"],
+        )
 
     client.app.state.peers.office = office
     body = client.get("/patient/demo/practice").json()

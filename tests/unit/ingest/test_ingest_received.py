@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from switchboard.events import deterministic_id
+from switchboard.events.internal.router import Reason, ReasonsOffer
 from switchboard.ingest.domain.errors import Invalid
 from switchboard.ingest.domain.inbound import Inbound, ThreadHints
 from switchboard.ingest.domain.reasons import chosen_reason
@@ -97,12 +98,25 @@ def test_the_messenger_shares_the_sms_thread_only_with_the_numbers_one_patient()
     assert messenger_conversation("demo", "messenger", JANE, "p1", ["p1"]) == shared
 
 
+def offer(show: bool, codes: list[str]) -> ReasonsOffer:
+    reasons = [Reason(code=c, label=c.title()) for c in codes]
+    return ReasonsOffer(
+        reason_routing=True,
+        location_routing=False,
+        show_picker=show,
+        why="first_message" if show else "assigned",
+        reasons=reasons,
+        catalogue=reasons,
+        current_reason=None,
+    )
+
+
 def test_a_reason_is_required_only_when_the_picker_is_shown():
-    shown = {"show_picker": True, "reasons": [{"code": "refill"}, {"code": "other"}]}
+    shown = offer(True, ["refill", "other"])
     assert chosen_reason(shown, "refill") == "refill"  # covers R-REASON-2
     with pytest.raises(Invalid):
         chosen_reason(shown, None)
     with pytest.raises(Invalid):
         chosen_reason(shown, "billing")
-    assert chosen_reason({"show_picker": False}, "refill") is None  # covers R-REASON-3
+    assert chosen_reason(offer(False, []), "refill") is None  # covers R-REASON-3
     assert chosen_reason(None, "refill") == "refill"  # the router could not be asked

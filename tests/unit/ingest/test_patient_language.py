@@ -9,7 +9,10 @@ import uuid
 
 import pytest
 from ingest_fakes import FakePublisher, make_client
+from peer_answers import patient, reasons_offer
 
+from switchboard.events.internal.pm_sync import PatientSummary
+from switchboard.events.internal.router import ReasonsOffer
 from switchboard.ingest.domain.language import choose, from_accept_language, supported
 from switchboard.ingest.domain.page_text import PAGE_TEXT, page_text
 from switchboard.ingest.domain.patient_words import (
@@ -122,16 +125,12 @@ def test_reasons_are_offered_in_the_language_the_page_asks_in(tmp_path):
     async def signed_in() -> PatientSession:
         return PatientSession("demo", "p1", uuid.uuid4(), "messenger", "+12125550101", "+1")
 
-    async def reasons(practice_id: str, conversation_id: uuid.UUID) -> dict:
-        return {
-            "show_picker": True,
-            "why": "new_conversation",
-            "reasons": [
-                {"code": "billing", "label": "Billing", "description": "Bills."},
-                {"code": "other", "label": "Other", "description": "Anything else."},
-            ],
-            "current_reason": None,
-        }
+    async def reasons(practice_id: str, conversation_id: uuid.UUID) -> ReasonsOffer:
+        offered = [
+            {"code": "billing", "label": "Billing", "description": "Bills."},
+            {"code": "other", "label": "Other", "description": "Anything else."},
+        ]
+        return ReasonsOffer.model_validate(reasons_offer(True, "new_conversation", offered))
 
     client.app.dependency_overrides[patient_session] = signed_in
     client.app.state.peers.reasons = reasons
@@ -150,11 +149,19 @@ def test_an_automatic_notice_is_in_the_language_the_patients_at_the_address_shar
     from switchboard.ingest.adapters.mail import secure_notice_body, secure_notice_subject
     from switchboard.ingest.domain.patient_words import notice_language
 
-    assert notice_language([{"preferred_language": "es-MX"}]) == "es"
-    assert notice_language([{"preferred_language": "es"}, {"preferred_language": "es"}]) == "es"
+    def speaking(*languages: str | None) -> list[PatientSummary]:
+        return [
+            PatientSummary.model_validate(
+                patient(f"p{i}", "Ana", "Ruiz", "1990-01-01", preferred_language=language)
+            )
+            for i, language in enumerate(languages)
+        ]
+
+    assert notice_language(speaking("es-MX")) == "es"
+    assert notice_language(speaking("es", "es")) == "es"
     # a family sharing the address who do not agree: English
-    assert notice_language([{"preferred_language": "es"}, {"preferred_language": None}]) == "en"
-    assert notice_language([{"preferred_language": "zh"}]) == "en"
+    assert notice_language(speaking("es", None)) == "en"
+    assert notice_language(speaking("zh")) == "en"
     assert notice_language([]) == "en"
     body = secure_notice_body("https://page.test/demo/secure/1?t=x", "es")
     assert "Léalo y responda aquí: https://page.test/demo/secure/1?t=x" in body

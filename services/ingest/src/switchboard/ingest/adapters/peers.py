@@ -1,14 +1,19 @@
 """The internal APIs ingest asks: the router (which reasons the messenger offers, R-REASON-2
 and R-REASON-3) and pm-sync (patients by phone or email, and their details, for the
-patient page's identity check)."""
+patient page's identity check). Answers are read into the same typed models the peers serve
+(`switchboard.events.internal`): an answer that does not match is the peer's fault, said as
+PeerUnavailable, not a KeyError further on."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
+from switchboard.events.internal.pm_sync import PatientMatches, PatientPanel, PatientSummary
+from switchboard.events.internal.router import PracticeOffice, ReasonsOffer
 from switchboard.ingest.domain.language import Language
 from switchboard.ingest.domain.patient_words import notice_language
 from switchboard.ingest.settings import IngestSettings
@@ -16,6 +21,8 @@ from switchboard.platform.internal_api import bearer
 from switchboard.platform.logging import get_logger
 
 log = get_logger(__name__)
+
+Answer = TypeVar("Answer", bound=BaseModel)
 
 
 class PeerUnavailable(RuntimeError):
@@ -27,7 +34,10 @@ class Peers:
         self.settings = settings
         self.client = client
 
-    async def _get(self, base: str, name: str, path: str, params: dict[str, str]) -> Any:
+    async def _get(
+        self, base: str, name: str, path: str, params: dict[str, str], model: type[Answer]
+    ) -> Answer | None:
+        """The peer's answer as `model`; None for 404."""
         try:
             r = await self.client.get(
                 f"{base.rstrip('/')}{path}",
@@ -41,40 +51,51 @@ class Peers:
             return None
         if r.status_code != 200:
             raise PeerUnavailable(f"{name}: HTTP {r.status_code}")
-        return r.json()
+        try:
+            return model.model_validate_json(r.content)
+        except ValidationError as exc:
+            # the field names only: a patient's details never reach the log
+            where = sorted({".".join(map(str, e["loc"])) for e in exc.errors()})[:5]
+            raise PeerUnavailable(f"{name}: not a {model.__name__} ({', '.join(where)})") from None
 
-    async def reasons(self, practice_id: str, conversation_id: uuid.UUID) -> dict[str, Any]:
-        """{show_picker, why, reasons: [{code, label}], current_reason} from the router."""
+    async def reasons(self, practice_id: str, conversation_id: uuid.UUID) -> ReasonsOffer:
+        """What the messenger offers in this conversation now, from the router."""
         body = await self._get(
             self.settings.router_url,
             "router",
             f"/internal/practices/{practice_id}/reasons",
             {"conversation_id": str(conversation_id)},
+            ReasonsOffer,
         )
-        if not isinstance(body, dict):
+        if body is None:
             raise PeerUnavailable("router: no answer about reasons")
         return body
 
-    async def office(self, practice_id: str) -> dict[str, Any]:
-        """{timezone, sla_minutes, business_hours, holidays} from the router (X-PATIENTPAGE-1)."""
+    async def office(self, practice_id: str) -> PracticeOffice:
+        """Hours and response target from the router (X-PATIENTPAGE-1)."""
         body = await self._get(
-            self.settings.router_url, "router", f"/internal/practices/{practice_id}/office", {}
+            self.settings.router_url,
+            "router",
+            f"/internal/practices/{practice_id}/office",
+            {},
+            PracticeOffice,
         )
-        if not isinstance(body, dict):
+        if body is None:
             raise PeerUnavailable("router: no answer about the office")
         return body
 
     async def patients_by_contact(
         self, practice_id: str, *, phone: str | None = None, email: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[PatientSummary]:
         params = {"phone": phone} if phone else {"email": email or ""}
         body = await self._get(
             self.settings.pm_sync_url,
             "pm-sync",
             f"/internal/practices/{practice_id}/patients",
             params,
+            PatientMatches,
         )
-        return list(body.get("patients", [])) if isinstance(body, dict) else []
+        return body.patients if body is not None else []
 
     async def notice_language(self, practice_id: str, email: str) -> Language:
         """The language of an automatic notice to this address (X-LANG-5): English when
@@ -86,11 +107,11 @@ class Peers:
             return "en"
         return notice_language(patients)
 
-    async def patient(self, practice_id: str, patient_id: str) -> dict[str, Any] | None:
-        body = await self._get(
+    async def patient(self, practice_id: str, patient_id: str) -> PatientPanel | None:
+        return await self._get(
             self.settings.pm_sync_url,
             "pm-sync",
             f"/internal/practices/{practice_id}/patients/{patient_id}",
             {},
+            PatientPanel,
         )
-        return body if isinstance(body, dict) else None

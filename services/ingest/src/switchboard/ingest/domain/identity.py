@@ -5,9 +5,10 @@ failed attempts is in sign_in_limit.py (PostgreSQL, shared by replicas)."""
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import date
-from typing import Any
+
+from switchboard.events.internal.pm_sync import PatientSummary
 
 
 def name_key(name: str) -> str:
@@ -19,20 +20,16 @@ def name_key(name: str) -> str:
 
 
 def matching_patients(
-    candidates: Iterable[Mapping[str, Any]], given_name: str, family_name: str, birth_date: date
+    candidates: Iterable[PatientSummary], given_name: str, family_name: str, birth_date: date
 ) -> list[str]:
     """Ids of the candidates with this name and date of birth."""
     given, family = name_key(given_name), name_key(family_name)
     found = []
     for c in candidates:
-        dob = c.get("birth_date")
-        if dob is None or str(dob) != birth_date.isoformat():
+        if c.birth_date != birth_date:
             continue
-        if name_key(str(c.get("given_name", ""))) != given:
+        if name_key(c.given_name) != given or name_key(c.family_name) != family:
             continue
-        if name_key(str(c.get("family_name", ""))) != family:
-            continue
-        pid = str(c.get("patient_id"))
-        if pid not in found:
-            found.append(pid)
+        if c.patient_id not in found:
+            found.append(c.patient_id)
     return found

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from switchboard.events.internal.pm_sync import PatientSummary
 from switchboard.ingest.domain.language import DEFAULT, Language, supported
 
 # The default reasons (router catalogue.py) in Spanish: (label, description).
@@ -65,10 +66,10 @@ SECURE_NOTICE: Mapping[Language, tuple[str, str]] = {
 }
 
 
-def notice_language(patients: Iterable[Mapping[str, Any]]) -> Language:
+def notice_language(patients: Iterable[PatientSummary]) -> Language:
     """The language of an automatic notice to an address (X-LANG-5): the patients' preferred
     one when they agree on one the page speaks, else English."""
-    found = {supported(p.get("preferred_language")) or DEFAULT for p in patients}
+    found = {supported(p.preferred_language) or DEFAULT for p in patients}
     return found.pop() if len(found) == 1 else DEFAULT
 
 

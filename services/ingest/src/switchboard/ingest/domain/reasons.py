@@ -3,19 +3,17 @@ said about the picker. Pure."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
+from switchboard.events.internal.router import ReasonsOffer
 from switchboard.ingest.domain.errors import Invalid
 
 
-def chosen_reason(answer: Mapping[str, Any] | None, given: str | None) -> str | None:
+def chosen_reason(answer: ReasonsOffer | None, given: str | None) -> str | None:
     """The reason to send with the message. `answer` is the router's (None: it could not
     be asked, the patient's choice stands)."""
     if answer is None:
         return given
-    if answer.get("show_picker"):
-        offered = {r.get("code") for r in answer.get("reasons", [])}
+    if answer.show_picker:
+        offered = {r.code for r in answer.reasons}
         # covers R-REASON-2: a reason must be picked, from those offered, before sending.
         if given is None:
             raise Invalid("choose a reason for your message")

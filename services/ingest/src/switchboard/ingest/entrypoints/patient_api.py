@@ -22,6 +22,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from switchboard.events import Attachment, PracticeMessageRead, deterministic_id
+from switchboard.events.internal.router import ReasonsOffer
 from switchboard.ingest.adapters import patient_store
 from switchboard.ingest.adapters.attachments import AttachmentNotFound, practice_of
 from switchboard.ingest.adapters.page_copies import PageCopies
@@ -75,7 +76,7 @@ UPLOAD_TYPES = frozenset(
 )
 
 
-async def _reasons(request: Request, session: PatientSession) -> dict[str, Any] | None:
+async def _reasons(request: Request, session: PatientSession) -> ReasonsOffer | None:
     peers: Peers = request.app.state.peers
     try:
         return await peers.reasons(session.practice_id, session.conversation_id)
@@ -92,15 +93,15 @@ async def reasons(practice: Practice, session: Session, request: Request) -> dic
     answer = await _reasons(request, session)
     if answer is None:
         return {"show_picker": False, "why": "unavailable", "reasons": [], "current_reason": None}
-    show = bool(answer.get("show_picker"))
     language = request_language(request)
     own = ingest_settings(request).reason_translations.get(practice, {}).get(language)
+    offered = [r.model_dump() for r in answer.reasons] if answer.show_picker else []
     return {
-        "show_picker": show,
-        "why": answer.get("why"),
+        "show_picker": answer.show_picker,
+        "why": answer.why,
         # covers X-LANG-3: the names and descriptions in the page's language
-        "reasons": reasons_in(answer.get("reasons", []), language, own) if show else [],
-        "current_reason": answer.get("current_reason"),
+        "reasons": reasons_in(offered, language, own),
+        "current_reason": answer.current_reason,
     }
 
 

@@ -133,19 +133,18 @@ async def practice_info(practice: Practice, request: Request) -> dict[str, Any]:
     if practice not in request.app.state.directory.practices:
         raise HTTPException(404, "no such practice")
     peers: Peers = request.app.state.peers
-    office: dict[str, Any] | None
+    office: dict[str, Any] | None = None
     try:
-        office = await peers.office(practice)
+        known = await peers.office(practice)
     except PeerUnavailable as exc:
         log.warning("office_unavailable", practice_id=practice, error=str(exc))
-        office = None
-    if office is not None:
+    else:
         today = datetime.now(UTC).date().isoformat()
         office = {
-            "timezone": office.get("timezone", "UTC"),
-            "response_minutes": office.get("sla_minutes"),
-            "business_hours": office.get("business_hours", []),
-            "holidays": [d for d in office.get("holidays", []) if d >= today][:10],
+            "timezone": known.timezone,
+            "response_minutes": known.sla_minutes,
+            "business_hours": known.business_hours,
+            "holidays": [d for d in known.holidays if d >= today][:10],
         }
     settings = ingest_settings(request)
     language = request_language(request)
@@ -200,7 +199,7 @@ async def sign_in(practice: Practice, body: SignIn, request: Request) -> SignedI
     try:
         if kind == "secure":
             candidates = await peers.patients_by_contact(practice, email=address)
-            if linked and all(c.get("patient_id") != linked for c in candidates):
+            if linked and all(c.patient_id != linked for c in candidates):
                 found = await peers.patient(practice, linked)
                 candidates += [found] if found else []
         else:
@@ -215,10 +214,7 @@ async def sign_in(practice: Practice, body: SignIn, request: Request) -> SignedI
         raise HTTPException(401, NOT_VERIFIED)
     await attempts.succeeded(key)
     patient_id = ids[0]
-    preferred = next(
-        (c.get("preferred_language") for c in candidates if c.get("patient_id") == patient_id),
-        None,
-    )
+    preferred = next((c.preferred_language for c in candidates if c.patient_id == patient_id), None)
     language = choose(body.language, preferred, request.headers.get("accept-language"))
     if conversation is None:
         conversation = await _messenger_conversation(request, practice, line, address, patient_id)

@@ -7,14 +7,9 @@ import uuid
 import pytest
 
 from switchboard.events.internal.pm_sync import PatientSummary
-from switchboard.ingest.adapters.attachments import (
-    AttachmentNotFound,
-    FilesystemStore,
-    key_of,
-    practice_of,
-    sigv4_headers,
-)
+from switchboard.ingest.adapters.attachments import FilesystemStore, sigv4_headers
 from switchboard.ingest.adapters.sign_in_limit import blocked_for, key_hash
+from switchboard.ingest.domain.attachment_refs import AttachmentNotFound, key_of, practice_of
 from switchboard.ingest.domain.directory import Directory
 from switchboard.ingest.domain.identity import matching_patients, name_key
 from switchboard.ingest.domain.links import (

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 from switchboard.events import ConversationStatusChanged, ReplyRequested
 from switchboard.ingest.domain.directory import Directory
+from switchboard.ingest.domain.outbound import failed_event, sent_event
 from switchboard.ingest.domain.reply_status import status_after, with_status
-from switchboard.ingest.entrypoints.handlers import Handlers, failed_event, sent_event
+from switchboard.ingest.entrypoints.handlers import Handlers
 from switchboard.ingest.settings import IngestSettings
 
 T0 = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)

@@ -24,13 +24,12 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from switchboard.ingest.domain.attachment_refs import (
+    REF_PREFIX,
+    AttachmentNotFound,
+    key_of,
+)
 from switchboard.ingest.settings import IngestSettings
-
-REF_PREFIX = "store:"
-
-
-class AttachmentNotFound(KeyError):
-    pass
 
 
 class AttachmentStore(Protocol):
@@ -46,24 +45,6 @@ class AttachmentStore(Protocol):
 def key_for(practice_id: str, data: bytes) -> str:
     digest = hashlib.sha256(data).hexdigest()
     return f"{practice_id}/{digest[:2]}/{digest}"
-
-
-def key_of(ref: str) -> str:
-    if not ref.startswith(REF_PREFIX):
-        raise AttachmentNotFound(ref)
-    key = ref[len(REF_PREFIX) :]
-    parts = key.split("/")
-    if len(parts) != 3 or any(p in ("", ".", "..") for p in parts):
-        raise AttachmentNotFound(ref)
-    return key
-
-
-def practice_of(ref: str) -> str | None:
-    """The practice a store ref belongs to; None for anything else (a provider URL)."""
-    try:
-        return key_of(ref).split("/", 1)[0]
-    except AttachmentNotFound:
-        return None
 
 
 class FilesystemStore:

@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard.events import ReplyRequested
 from switchboard.ingest.adapters import mail, queries
-from switchboard.ingest.adapters.attachments import AttachmentNotFound, AttachmentStore, practice_of
+from switchboard.ingest.adapters.attachments import AttachmentStore
 from switchboard.ingest.domain import links
+from switchboard.ingest.domain.attachment_refs import AttachmentNotFound, practice_of
 from switchboard.ingest.domain.language import Language
 from switchboard.ingest.settings import IngestSettings
 from switchboard.platform import sms_record

@@ -29,8 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from switchboard.events import Event, ReplyRequested, decode
 from switchboard.ingest.adapters import storage
 from switchboard.ingest.adapters.senders import OutboundItem, Sender, SendResult
+from switchboard.ingest.domain.outbound import failed_event, sent_event
 from switchboard.ingest.domain.reply_status import with_status
-from switchboard.ingest.entrypoints.handlers import failed_event, sent_event
 from switchboard.ingest.settings import IngestSettings
 from switchboard.platform.kafka import Publisher
 from switchboard.platform.logging import get_logger

@@ -27,15 +27,12 @@ from switchboard.events import (
     ConversationLinked,
     Event,
     PatientUpserted,
-    ReplyFailed,
     ReplyRequested,
-    ReplySent,
-    deterministic_id,
 )
 from switchboard.ingest.adapters import queries, storage
-from switchboard.ingest.adapters.attachments import practice_of
 from switchboard.ingest.adapters.mail import reply_message_id
 from switchboard.ingest.domain.directory import Directory
+from switchboard.ingest.domain.outbound import failed_event, outbound_kind, refusal, sent_event
 from switchboard.ingest.domain.reply_status import with_status
 from switchboard.ingest.settings import IngestSettings
 from switchboard.platform.db import write_rows
@@ -45,74 +42,6 @@ from switchboard.rules.contacts import contact_key, contact_keys, replaces
 log = get_logger(__name__)
 
 MESSENGER_LINE = "messenger"
-
-
-def sent_event(request: ReplyRequested, provider_message_id: str | None, at: datetime) -> ReplySent:
-    sent: ReplySent = ReplySent.derive(
-        request,
-        event_id=deterministic_id(request.message_id, "reply-sent"),
-        occurred_at=at,
-        conversation_id=request.conversation_id,
-        message_id=request.message_id,
-        channel=request.channel,
-        line=request.line,
-        actor=request.actor,
-        provider_message_id=provider_message_id,
-        sent_at=at,
-    )
-    return sent
-
-
-def failed_event(
-    request: ReplyRequested, why: str, at: datetime, provider_message_id: str | None = None
-) -> ReplyFailed:
-    failed: ReplyFailed = ReplyFailed.derive(
-        request,
-        event_id=deterministic_id(request.message_id, "reply-failed"),
-        occurred_at=at,
-        conversation_id=request.conversation_id,
-        message_id=request.message_id,
-        channel=request.channel,
-        line=request.line,
-        actor=request.actor,
-        provider_message_id=provider_message_id,
-        why=why[:200],
-        failed_at=at,
-    )
-    return failed
-
-
-def outbound_kind(request: ReplyRequested) -> str:
-    """How a reply goes out: `portal` (the messenger page), `secure_notice` (the text on the
-    patient page, a notice by email), `email`, or `sms` (a voicemail is answered by SMS from
-    the number called)."""
-    if request.channel == "web_chat":
-        return "portal"
-    if request.channel == "secure_email" or (request.channel == "email" and request.secure):
-        return "secure_notice"
-    if request.channel == "email":
-        return "email"
-    return "sms"
-
-
-def refusal(request: ReplyRequested, directory: Directory) -> str | None:
-    """Why a reply cannot be sent as asked, or None. Never from another practice's line or
-    with another practice's files (T-1)."""
-    kind = outbound_kind(request)
-    if kind in ("email", "secure_notice"):
-        if directory.line_of(request.practice_id, "email", request.line) is None:
-            return "line_not_of_practice"
-        if "@" not in request.to:
-            return "recipient_not_an_email_address"
-    elif kind == "sms" and directory.line_of(request.practice_id, "sms", request.line) is None:
-        return "line_not_of_practice" if request.channel == "sms" else "number_cannot_text"
-    for a in request.attachments:
-        owner = practice_of(a.ref)
-        if owner is not None and owner != request.practice_id:
-            return "attachment_of_another_practice"
-        if owner is None and not a.ref.startswith("https://"):
-            return "attachment_ref_not_usable"
-    return None
 
 
 class Handlers:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
 from switchboard.events.internal.ingest import PracticeLines
-from switchboard.ingest.adapters.attachments import AttachmentNotFound, practice_of
+from switchboard.ingest.domain.attachment_refs import AttachmentNotFound, practice_of
 from switchboard.platform.problems import AUTHED, problems
 
 router = APIRouter(prefix="/internal/practices/{practice}", responses=AUTHED | problems(404))

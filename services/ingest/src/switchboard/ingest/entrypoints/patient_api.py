@@ -24,9 +24,9 @@ from pydantic import BaseModel, Field
 from switchboard.events import Attachment, PracticeMessageRead, deterministic_id
 from switchboard.events.internal.router import ReasonsOffer
 from switchboard.ingest.adapters import patient_store
-from switchboard.ingest.adapters.attachments import AttachmentNotFound, practice_of
 from switchboard.ingest.adapters.page_copies import PageCopies
 from switchboard.ingest.adapters.peers import Peers, PeerUnavailable
+from switchboard.ingest.domain.attachment_refs import AttachmentNotFound, practice_of
 from switchboard.ingest.domain.errors import IntakeError
 from switchboard.ingest.domain.inbound import Inbound
 from switchboard.ingest.domain.patient_words import reasons_in

@@ -25,7 +25,6 @@ from sqlalchemy import select
 
 from switchboard.events import Event, ReplyDeliveryUpdated, ReplyRequested, decode, deterministic_id
 from switchboard.ingest.adapters import storage
-from switchboard.ingest.adapters.attachments import AttachmentNotFound
 from switchboard.ingest.adapters.breaker import UNAVAILABLE
 from switchboard.ingest.adapters.twilio import (
     FINAL_STATUSES,
@@ -33,10 +32,11 @@ from switchboard.ingest.adapters.twilio import (
     signature_valid,
     status_callback,
 )
+from switchboard.ingest.domain.attachment_refs import AttachmentNotFound
 from switchboard.ingest.domain.errors import IntakeError
 from switchboard.ingest.domain.links import media_url_valid
+from switchboard.ingest.domain.outbound import failed_event
 from switchboard.ingest.domain.reply_status import with_status
-from switchboard.ingest.entrypoints.handlers import failed_event
 from switchboard.ingest.intake import Intake
 from switchboard.ingest.settings import IngestSettings
 from switchboard.platform.kafka import Publisher, PublishError

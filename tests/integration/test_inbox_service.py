@@ -31,7 +31,14 @@ from inbox_support import (
 )
 from sqlalchemy import text
 
-from switchboard.events import MessageReceived, StaffSubscriptionsSet, deterministic_id
+from switchboard.events import (
+    MessageReceived,
+    NoteAdded,
+    StaffSubscriptionsSet,
+    deterministic_id,
+    encode,
+    topic_for,
+)
 from switchboard.gateway.app import MIGRATIONS as GATEWAY_MIGRATIONS
 from switchboard.gateway.app import build_app as gateway_app
 from switchboard.gateway.auth import Principal, issue_token
@@ -48,7 +55,7 @@ from switchboard.ingest.app import build_app as ingest_app
 from switchboard.ingest.settings import IngestSettings
 from switchboard.platform.db import make_engine
 from switchboard.platform.internal_api import dev_credentials, settings_update
-from switchboard.platform.kafka import Publisher, ensure_topics, make_producer
+from switchboard.platform.kafka import Publisher, ensure_topics, make_producer, record_headers
 from switchboard.platform.migrations import upgrade
 
 pytestmark = pytest.mark.integration
@@ -840,6 +847,24 @@ def _copy_of(message: dict[str, Any], cid: uuid.UUID, sender: str, at: datetime)
     )
 
 
+async def _send_stamped(w, event: NoteAdded, at: datetime) -> None:
+    """One record whose Kafka timestamp (its producer's clock) is `at`, as Publisher sends it
+    otherwise: how a send held in a producer while the broker was away lands after a later
+    one, with an earlier timestamp."""
+    producer = make_producer(w.settings)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            w.settings.topic(topic_for(event)),
+            value=encode(event),
+            key=event.partition_key().encode(),
+            headers=record_headers(event),
+            timestamp_ms=int(at.timestamp() * 1000),
+        )
+    finally:
+        await producer.stop()
+
+
 async def test_rebuild_from_offset_zero_equals_live(world):
     # covers X-REPLAY-1, I-AUDIT-1, I-NOTE-1, I-SNOOZE-1, I-BULK-1
     w = world
@@ -858,6 +883,32 @@ async def test_rebuild_from_offset_zero_equals_live(world):
         return datetime.fromisoformat(m["sent_at"]) == earlier
 
     await eventually(time_moved_back)
+    # One event twice in one partition (a repeated request under one Idempotency-Key, both
+    # sends landing): the later copy in the log has the earlier timestamp. Live applies the
+    # event id once, the first in the log; so must the rebuild, not the first by timestamp.
+    note = deterministic_id(PRACTICE, "note-twice", str(cid))
+    now = datetime.now(UTC)
+    twice = [
+        NoteAdded(
+            event_id=note,
+            correlation_id=note,
+            occurred_at=at,
+            practice_id=PRACTICE,
+            conversation_id=cid,
+            actor="u-ct",
+            note_id=note,
+            body="sent twice",
+        )
+        for at in (now, now - timedelta(seconds=30))
+    ]
+    await w.publisher.publish([twice[0]])
+    await _send_stamped(w, twice[1], twice[1].occurred_at)
+
+    async def noted_once() -> bool:
+        notes = [m for m in (await w.conversation(cid))["messages"] if m["message_id"] == str(note)]
+        return len(notes) == 1 and datetime.fromisoformat(notes[0]["sent_at"]) == now
+
+    await eventually(noted_once)
     # team work is in the rebuild too: a note and its mention, a snooze still running, one
     # woken by its timer, and a bulk action's events
     other, _, _ = await refill_request(w)

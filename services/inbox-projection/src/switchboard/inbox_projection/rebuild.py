@@ -34,6 +34,7 @@ from switchboard.events import Event, UnknownEventError
 from switchboard.inbox_projection import storage
 from switchboard.inbox_projection.bulk import ASYNC_COMMIT, BulkLoader, Raw, fast_decode
 from switchboard.inbox_projection.handlers import apply_batch
+from switchboard.inbox_projection.log_order import release
 from switchboard.inbox_projection.model import TOPICS
 from switchboard.platform.db import make_engine, make_sessionmaker
 from switchboard.platform.kafka import connection
@@ -229,15 +230,16 @@ async def _rebuild(
         bar.update(len(records))
 
     async def drain(end: dict[TopicPartition, int]) -> None:
-        """Apply every record before `end`, across all partitions in record-time order: a
-        record is released only once every partition still being read has buffered one at
-        least as late (a watermark), so the rebuild sees the log in the order it was
-        written, whatever order the fetches come back in."""
+        """Apply every record before `end`: each partition in offset order, as the live
+        consumer does, merged across partitions by record time (log_order.py). A record is
+        released only once every partition still being read has buffered one at least as
+        late (a watermark), whatever order the fetches come back in."""
         fetched = {tp: await reader.consumer.position(tp) for tp in reader.partitions}
         bar.total = (bar.total or 0) + sum(max(0, end[tp] - fetched[tp]) for tp in fetched)
         bar.refresh()
+        # in (topic, partition) order: ties in time are released in that order
         buffers: dict[TopicPartition, deque[ConsumerRecord]] = {
-            tp: deque() for tp in reader.partitions
+            tp: deque() for tp in sorted(reader.partitions)
         }
         while True:
             reading = [tp for tp in reader.partitions if fetched[tp] < end[tp]]
@@ -257,11 +259,7 @@ async def _rebuild(
             if any(not buffers[tp] for tp in reading):
                 continue  # wait until every partition still being read has data
             watermark = min((buffers[tp][-1].timestamp for tp in reading), default=None)
-            released: list[ConsumerRecord] = []
-            for buf in buffers.values():
-                while buf and (watermark is None or buf[0].timestamp <= watermark):
-                    released.append(buf.popleft())
-            released.sort(key=lambda r: (r.timestamp, r.topic, r.partition, r.offset))
+            released = release(buffers, watermark)
             for i in range(0, len(released), batch):
                 await apply(released[i : i + batch])
             if not reading and not any(buffers.values()):

@@ -7,22 +7,30 @@ these; they do the writing and the sending."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from switchboard.events import ReplyFailed, ReplyRequested, ReplySent, deterministic_id
 from switchboard.ingest.domain.attachment_refs import practice_of
 from switchboard.ingest.domain.directory import Directory
 
 
+def _outcome(request: ReplyRequested, kind: str, at: datetime) -> dict[str, Any]:
+    """What a reply's outcome repeats of the reply, with an id derived from it."""
+    return {
+        "event_id": deterministic_id(request.message_id, kind),
+        "occurred_at": at,
+        "conversation_id": request.conversation_id,
+        "message_id": request.message_id,
+        "channel": request.channel,
+        "line": request.line,
+        "actor": request.actor,
+    }
+
+
 def sent_event(request: ReplyRequested, provider_message_id: str | None, at: datetime) -> ReplySent:
     sent: ReplySent = ReplySent.derive(
         request,
-        event_id=deterministic_id(request.message_id, "reply-sent"),
-        occurred_at=at,
-        conversation_id=request.conversation_id,
-        message_id=request.message_id,
-        channel=request.channel,
-        line=request.line,
-        actor=request.actor,
+        **_outcome(request, "reply-sent", at),
         provider_message_id=provider_message_id,
         sent_at=at,
     )
@@ -34,13 +42,7 @@ def failed_event(
 ) -> ReplyFailed:
     failed: ReplyFailed = ReplyFailed.derive(
         request,
-        event_id=deterministic_id(request.message_id, "reply-failed"),
-        occurred_at=at,
-        conversation_id=request.conversation_id,
-        message_id=request.message_id,
-        channel=request.channel,
-        line=request.line,
-        actor=request.actor,
+        **_outcome(request, "reply-failed", at),
         provider_message_id=provider_message_id,
         why=why[:200],
         failed_at=at,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -31,6 +32,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.sql.elements import TextClause
 
 from switchboard.platform.pgtext import install, pg_safe_json_text, safe_json_dumps
 
@@ -179,8 +181,17 @@ async def write_rows(
     """
     if not rows:
         return
+    statement = _upsert(table, tuple(rows[0]), tuple(conflict), tuple(update))
+    await session.execute(statement, {"rows": _json_rows(rows)})
+
+
+@functools.lru_cache(maxsize=512)
+def _upsert(
+    table: Table, columns: tuple[str, ...], conflict: tuple[str, ...], update: tuple[str, ...]
+) -> TextClause:
+    """write_rows' statement, made once per table and column set: building it (a dialect,
+    each column's type compiled) cost more than the write's own Python work."""
     dialect = postgresql.dialect()
-    columns = list(rows[0])
     types = ", ".join(f'"{c}" {table.c[c].type.compile(dialect)}' for c in columns)
     names = ", ".join(f'"{c}"' for c in columns)
     target = f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
@@ -191,9 +202,8 @@ async def write_rows(
         action = "DO NOTHING"
     keys = ", ".join(f'"{c}"' for c in conflict)
     # Names and types come from the Table definition, never from input.
-    sql = (
+    return text(
         f"INSERT INTO {target} ({names}) SELECT {names} "  # noqa: S608
         f"FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({types}) "
         f"ON CONFLICT ({keys}) {action}"
     )
-    await session.execute(text(sql), {"rows": _json_rows(rows)})

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -23,6 +26,19 @@ log = get_logger(__name__)
 
 def _warm() -> bool:
     return True
+
+
+def _end_with(parent: int, every_s: float = 1.0) -> None:
+    """In the worker: exit once pm-sync is gone. A worker blocks on its call queue, which
+    never closes when pm-sync is killed (kill -9, OOM): it would be left running, orphaned,
+    for good (the fault runs left one per pm-sync killed, ~95 MB each)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="end-with-pm-sync", daemon=True).start()
 
 
 class ParsePool:
@@ -38,7 +54,12 @@ class ParsePool:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn: a fresh interpreter, nothing inherited from this process's event loop
-        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return ProcessPoolExecutor(
+            self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_end_with,
+            initargs=(os.getpid(),),
+        )
 
     async def start(self) -> None:
         if self.workers <= 0:

@@ -866,6 +866,27 @@ async def drive(cfg: Config, system: System, infra: Infra) -> RunFigures:
     )
 
 
+def left_running(marker: str, proc: Path = Path("/proc")) -> list[str]:
+    """Processes still running with `marker` (NAME=value) in their environment: after the
+    run's services and infrastructure stopped, the run's own that nothing stopped (a child
+    a killed service left behind). Each as "<pid> <command>", the command cut short."""
+    found = []
+    me = str(os.getpid())
+    for d in proc.iterdir():
+        if not d.name.isdigit() or d.name == me:
+            continue
+        try:
+            if marker.encode() not in (d / "environ").read_bytes().split(b"\0"):
+                continue
+            command = (d / "cmdline").read_bytes().replace(b"\0", b" ").strip()
+            state = (d / "stat").read_text().rsplit(") ", 1)[1][:1]
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if state != "Z":  # a zombie has ended; only its parent has not reaped it yet
+            found.append(f"{d.name} {command.decode(errors='replace')[:60]}")
+    return found
+
+
 def run(cfg: Config) -> RunFigures:
     """Start the harness's infrastructure and system, drive it, stop everything."""
     run_home = cfg.home / "run"
@@ -887,4 +908,7 @@ def run(cfg: Config) -> RunFigures:
         # Tests after this one (same process) must see the shared Kafka/PostgreSQL again.
         os.environ.clear()
         os.environ.update(environ)
+    time.sleep(2)  # a child that watches its parent notices within a second
+    left = left_running(f"SWITCHBOARD_TOPIC_PREFIX={system.topic_prefix}")
+    figures.other["processes of the run left running after it stopped"] = "; ".join(left) or "none"
     return figures

@@ -1,8 +1,9 @@
 """Intake depends only on Kafka (ADR 0008): with ingest's database refusing connections,
-SMS, voicemail and email webhooks and SMTP are still acknowledged after Kafka's acks=all;
-once the database is back every message ends in the conversation, with the patient, it
-would have had (the real router decides; the inbox places a message by its
-MessageReceived's conversation id).
+SMS, voicemail and email webhooks and SMTP are still acknowledged after Kafka's acks=all.
+SMS and voicemail are threaded at once from the in-memory contact index (ADR 0031: no
+database read on their path); email waits for the database (deferred). Once it is back every
+message ends in the conversation, with the patient, it would have had (the real router
+decides; the inbox places a message by its MessageReceived's conversation id).
 
 The outage is real: the module's own database stops accepting connections
 (ALLOW_CONNECTIONS false, sessions terminated); the shared server keeps running."""
@@ -147,7 +148,8 @@ class World:
         c = storage.contacts
         async with self.app.state.runtime.sessionmaker() as session:
             rows = (await session.execute(select(c.c.contact).where(c.c.practice_id == P))).all()
-        return len(rows) == 2
+        index = self.app.state.contact_index
+        return len(rows) == 2 and index.ready and index.owners(P, JANE_PHONE) == 1
 
     async def sms(self, sid: str, sender: str) -> int:
         params = {"MessageSid": sid, "From": sender, "To": MAIN, "Body": "refill please"}
@@ -218,16 +220,21 @@ async def test_webhooks_and_smtp_accept_while_the_database_is_down_and_thread_af
         assert await world.voicemail(rec, JANE_PHONE) == 200
         assert await world.email(mail(reply, reply_to=first)) == 200
         await asyncio.to_thread(world.smtp, mail(relayed, reply_to=reply))
-        # Accepted into the log (deferred: their look-ups wait for the database). The
-        # reader consumes the topic in the background, so it may be a poll behind the 200s.
-        expected = {
-            deterministic_id(P, "twilio", sms_jane),
-            deterministic_id(P, "twilio", sms_stranger),
-            deterministic_id(P, "twilio-voicemail", rec),
-            deterministic_id(P, "email", reply),
-            deterministic_id(P, "email", relayed),
+        # Emails accepted into the log deferred (their threading waits for the database).
+        # The reader consumes the topic in the background, so it may be a poll behind.
+        emails = {deterministic_id(P, "email", reply), deterministic_id(P, "email", relayed)}
+        await eventually(lambda: world.deferred_ids() >= emails, within=30)
+        # SMS and voicemail need no database: threaded at once, during the outage.
+        texts = {
+            deterministic_id(P, "twilio", sms_jane): thread_id(P, MAIN, JANE_PHONE),
+            deterministic_id(P, "twilio", sms_stranger): sms_conversation_id(
+                P, MAIN, STRANGER, sms_stranger, recognized=False
+            ),
+            deterministic_id(P, "twilio-voicemail", rec): thread_id(P, MAIN, JANE_PHONE),
         }
-        await eventually(lambda: world.deferred_ids() >= expected, within=30)
+        for mid, conversation in texts.items():
+            assert (await world.received(mid)).conversation_id == conversation
+        assert not world.deferred_ids() & set(texts)
 
     # The database is back: each message in the conversation it would have had.
     jane = await world.received(deterministic_id(P, "twilio", sms_jane))
@@ -253,3 +260,28 @@ async def test_webhooks_and_smtp_accept_while_the_database_is_down_and_thread_af
     after = f"<{uuid.uuid4().hex}@home.test>"
     assert await world.email(mail(after, reply_to=relayed)) == 200
     assert (await world.received(deterministic_id(P, "email", after))).conversation_id == thread
+
+
+async def test_texts_are_deferred_while_the_index_is_not_loaded_and_threaded_after(world):
+    """Before the index is loaded (ingest started while the database was away) an SMS's
+    sender is the database's to say: deferred, then looked up, one query per batch."""
+    index = world.app.state.contact_index
+    index.ready = False
+    sms_jane, sms_stranger = f"SM{uuid.uuid4().hex}", f"SM{uuid.uuid4().hex}"
+    try:
+        with database_down(world.db):
+            assert await world.sms(sms_jane, JANE_PHONE) == 200
+            assert await world.sms(sms_stranger, STRANGER) == 200
+            texts = {
+                deterministic_id(P, "twilio", sms_jane),
+                deterministic_id(P, "twilio", sms_stranger),
+            }
+            await eventually(lambda: world.deferred_ids() >= texts, within=30)
+    finally:
+        index.ready = True
+    jane = await world.received(deterministic_id(P, "twilio", sms_jane))
+    assert jane.conversation_id == thread_id(P, MAIN, JANE_PHONE)
+    stranger = await world.received(deterministic_id(P, "twilio", sms_stranger))
+    assert stranger.conversation_id == sms_conversation_id(
+        P, MAIN, STRANGER, sms_stranger, recognized=False
+    )

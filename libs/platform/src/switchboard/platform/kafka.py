@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
@@ -52,6 +52,23 @@ def connection(settings: ServiceSettings) -> dict[str, Any]:
             "sasl_plain_password": password.get_secret_value() if password else None,
         }
     return options
+
+
+async def topic_partitions(settings: ServiceSettings, topics: list[str]) -> list[TopicPartition]:
+    """The partitions of `topics`, in order; none for a topic that does not exist. Asked of
+    the broker, for readers that assign partitions themselves instead of joining a group."""
+    admin = AIOKafkaAdminClient(**connection(settings))
+    await admin.start()
+    try:
+        described = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    return sorted(
+        TopicPartition(t["topic"], p["partition"])
+        for t in described
+        if t.get("error_code") == 0
+        for p in t["partitions"]
+    )
 
 
 def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:

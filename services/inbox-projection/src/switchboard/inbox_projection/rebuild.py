@@ -23,7 +23,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -38,6 +37,7 @@ from switchboard.inbox_projection.log_order import release
 from switchboard.inbox_projection.model import TOPICS
 from switchboard.platform.db import make_engine, make_sessionmaker
 from switchboard.platform.kafka import connection
+from switchboard.platform.kafka import topic_partitions as partitions
 from switchboard.platform.logging import get_logger
 from switchboard.platform.settings import ServiceSettings
 
@@ -88,21 +88,6 @@ async def switch_to(engine: AsyncEngine, schema: str, events: int) -> None:
             .where(g.c.schema_name == schema)
             .values(active=True, activated_at=text("now()"), events=events)
         )
-
-
-async def partitions(settings: ServiceSettings, topics: list[str]) -> list[TopicPartition]:
-    admin = AIOKafkaAdminClient(**connection(settings))
-    await admin.start()
-    try:
-        described = await admin.describe_topics(topics)
-    finally:
-        await admin.close()
-    return sorted(
-        TopicPartition(t["topic"], p["partition"])
-        for t in described
-        if t.get("error_code") == 0
-        for p in t["partitions"]
-    )
 
 
 async def prune(engine: AsyncEngine, keep: int = 1) -> list[str]:

@@ -3,7 +3,8 @@
 In: SMS/MMS, voicemail and delivery-status webhooks, raw email over HTTP and SMTP, the
 patient page (messenger, secure email). Out: the `ingest-replies` consumer records each
 ReplyRequested once and the dispatcher sends it (SMS provider, SMTP relay, patient page).
-The `ingest-contacts` consumer keeps who each number belongs to (I-THREAD-1); `ingest-intake`
+The `ingest-contacts` consumer keeps who each number belongs to (I-THREAD-1), and a feed keeps
+the same in memory for the webhooks (adapters/contact_feed.py); `ingest-intake`
 threads the messages accepted while the database was away (ADR 0008).
 """
 
@@ -23,11 +24,13 @@ from switchboard.events import Topic
 from switchboard.ingest import deferred
 from switchboard.ingest.adapters import storage
 from switchboard.ingest.adapters.attachments import AttachmentStore, make_store
+from switchboard.ingest.adapters.contact_feed import ContactFeed
 from switchboard.ingest.adapters.line_labels import apply_config, keep_labels_fresh
 from switchboard.ingest.adapters.page_copies import PageCopies
 from switchboard.ingest.adapters.peers import Peers
 from switchboard.ingest.adapters.senders import EmailSender, SmsSender
 from switchboard.ingest.adapters.sign_in_limit import SignInLimiter
+from switchboard.ingest.domain.contact_index import ContactIndex
 from switchboard.ingest.domain.directory import Directory
 from switchboard.ingest.entrypoints.dispatcher import Dispatcher
 from switchboard.ingest.entrypoints.handlers import Handlers
@@ -64,6 +67,7 @@ def wire(app: FastAPI, settings: IngestSettings, runtime: Any, store: Attachment
         runtime.sessionmaker,
         runtime.publisher,
         client,
+        getattr(app.state, "contact_index", None),
     )
     app.state.peers = Peers(settings, client)
     app.state.page_copies = PageCopies(lambda: runtime.sessionmaker())
@@ -107,6 +111,11 @@ def build_app(settings: ServiceSettings) -> FastAPI:
         ]
 
     async def on_start(app: FastAPI, rt: Runtime) -> None:
+        app.state.contact_index = ContactIndex()
+        app.state.contact_feed_task = asyncio.create_task(
+            ContactFeed(rt.settings, rt.sessionmaker, app.state.contact_index).run(),
+            name="contact-feed",
+        )
         wire(app, settings, rt, make_store(settings))
         dispatcher = Dispatcher(
             settings,
@@ -146,6 +155,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
             await app.state.smtp.stop()
         app.state.dispatcher.stop()
         app.state.labels_task.cancel()
+        app.state.contact_feed_task.cancel()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(app.state.dispatcher_task, timeout=10)
         await app.state.http.aclose()

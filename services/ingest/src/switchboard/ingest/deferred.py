@@ -13,7 +13,7 @@ provider retry that got through directly and the deferred copy are one message d
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,13 +23,17 @@ from switchboard.ingest.domain.inbound import thread_ids
 from switchboard.ingest.domain.received import conversation_of
 from switchboard.rules.contacts import contact_key, recognized
 
+TEXTS = ("sms", "voicemail")
 
-async def resolve(session: AsyncSession, message: MessageReceived) -> MessageReceived:
-    """`message` with the conversation ingest would have given it with its database up."""
-    if message.channel in ("sms", "voicemail"):
+
+async def resolve(
+    session: AsyncSession, message: MessageReceived, owners: Mapping[tuple[str, str], int]
+) -> MessageReceived:
+    """`message` with the conversation ingest would have given it with its database up;
+    `owners` counts the patients of each (practice, contact key) of the batch's texts."""
+    if message.channel in TEXTS:
         key = (message.practice_id, contact_key(message.sender))
-        counts = await queries.contact_owner_counts(session, [key])
-        conversation = conversation_of(message, recognized(counts.get(key, 0)))
+        conversation = conversation_of(message, recognized(owners.get(key, 0)))
     elif message.channel == "email" and message.email_threading is not None:
         threading = message.email_threading
         conversation = await queries.email_conversation(
@@ -56,5 +60,9 @@ async def resolve(session: AsyncSession, message: MessageReceived) -> MessageRec
 
 async def handle(session: AsyncSession, events: Sequence[Event]) -> list[Event]:
     """The `ingest-intake` consumer: each deferred message, resolved, in log order (an email
-    recorded here is found by a later one of the same batch)."""
-    return [await resolve(session, e.message) for e in events if isinstance(e, MessageDeferred)]
+    recorded here is found by a later one of the same batch). The texts' senders are looked up
+    in one query for the batch."""
+    messages = [e.message for e in events if isinstance(e, MessageDeferred)]
+    keys = {(m.practice_id, contact_key(m.sender)) for m in messages if m.channel in TEXTS}
+    owners = await queries.contact_owner_counts(session, list(keys)) if keys else {}
+    return [await resolve(session, m, owners) for m in messages]

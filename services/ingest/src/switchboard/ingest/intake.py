@@ -4,7 +4,10 @@ Inbound), store attachments, look up what the database knows (is the sender one 
 which email thread), build the MessageReceived (domain/received.py, the one place), publish.
 The caller answers the provider only after `publish` returned, i.e. after Kafka's acks=all.
 
-Intake depends only on Kafka (ADR 0008): the database look-ups go through a breaker; when
+Who a sender is comes from an in-memory index fed by the log (ADR 0031), so an SMS or a
+voicemail costs no database read. Intake depends only on Kafka (ADR 0008): the database
+look-ups that remain (email threading; recognition until the index is loaded) go through a
+breaker; when
 the database is away the message is published as a MessageDeferred and ingest's own
 consumer does the look-ups later (deferred.py), so the provider still gets its answer after
 acks=all.
@@ -32,6 +35,7 @@ from switchboard.ingest.adapters.breaker import Breaker, Open
 from switchboard.ingest.adapters.contact_owners import ContactOwners
 from switchboard.ingest.adapters.media import fetch_media
 from switchboard.ingest.adapters.publish import publish_messages
+from switchboard.ingest.domain.contact_index import ContactIndex
 from switchboard.ingest.domain.directory import Directory
 from switchboard.ingest.domain.errors import Invalid, NotOurs, TooLarge, Unavailable, why
 from switchboard.ingest.domain.inbound import Inbound
@@ -53,6 +57,7 @@ class Intake:
         sessionmaker: async_sessionmaker[AsyncSession],
         publisher: Publisher,
         client: httpx.AsyncClient,
+        index: ContactIndex | None = None,
     ) -> None:
         self.settings = settings
         self.directory = directory
@@ -60,6 +65,7 @@ class Intake:
         self.sessionmaker = sessionmaker
         self.publisher = publisher
         self.client = client
+        self.index = index
         self.owners = ContactOwners(sessionmaker)
         self.breaker = Breaker(settings.intake_db_timeout_s, settings.intake_db_retry_s)
 
@@ -82,7 +88,10 @@ class Intake:
 
     async def recognized(self, practice_id: str, sender: str) -> bool | None:
         """Whether the sender's number is exactly one patient's (I-THREAD-1, I-UNREC-1);
-        None when the database cannot say now (the message is deferred)."""
+        None when the database cannot say now (the message is deferred). The in-memory index
+        answers once it is loaded (domain/contact_index.py): no database on this path."""
+        if self.index is not None and self.index.ready:
+            return contacts.recognized(self.index.owners(practice_id, sender))
         try:
             return contacts.recognized(
                 await self.breaker.call(lambda: self.owners.count(practice_id, sender))

@@ -9,13 +9,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 
 from switchboard.events import DeadLetterReplayed, Event, Topic, decode
 from switchboard.events.topics import REPLAY_TOPICS
 from switchboard.platform.dlq.letters import DeadLetter, from_record, replay_headers
-from switchboard.platform.kafka import Publisher, connection, make_producer
+from switchboard.platform.kafka import Publisher, connection, make_producer, topic_partitions
 from switchboard.platform.settings import ServiceSettings
 
 
@@ -64,13 +63,7 @@ async def read_topic(
 
 async def partitions(settings: ServiceSettings, topic: str) -> set[int]:
     """The topic's partitions; none when it does not exist."""
-    admin = AIOKafkaAdminClient(**connection(settings))
-    await admin.start()
-    try:
-        described = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    return {p["partition"] for t in described if t.get("error_code") == 0 for p in t["partitions"]}
+    return {tp.partition for tp in await topic_partitions(settings, [topic])}
 
 
 async def dead_letters(

@@ -5,8 +5,10 @@ import json
 import logging
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from switchboard.platform.logging import configure_logging, get_logger
+from switchboard.platform.logging import configure_logging, get_logger, scrub, scrub_always
 
 PATIENT = {
     "body": "My chest hurts since Tuesday",
@@ -62,3 +64,20 @@ def test_exceptions_keep_their_type_but_not_patient_values(captured):
     text = captured.getvalue()
     assert "ValueError" in text
     assert "2125550101" not in text
+
+
+# The quick check in front of the substitutions must never let through what they would change.
+_TEXT = st.text(alphabet="0123456789 ()-+.@?%=_abcxyz/:input_value", max_size=60)
+
+
+@given(_TEXT)
+def test_the_quick_check_skips_only_text_the_substitutions_leave_alone(value):
+    assert scrub(value) == scrub_always(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["+1 (212) 555-0101", "2125550101", "jane@home.test", "/p?q=1", "jane%40home.test"],
+)
+def test_what_looks_like_patient_data_is_still_scrubbed(value):
+    assert scrub(value) != value

@@ -60,7 +60,8 @@ def test_admin_saves_replays_and_applies_a_proposal_once(demo_system, new_page):
     before = _routing(gw, admin)
     # Today: routing by reason, Bailey Billing takes Other (every demo text is Other: an SMS to
     # the practice line clears the reason, R-OVERWRITE-1).
-    flags = {"reason_routing": True}
+    # Location and provider off: whatever other tests (any order) left on.
+    flags = {"reason_routing": True, "location_routing": False, "provider_routing": False}
     assert httpx.patch(f"{gw}/api/admin/routing/settings", json=flags, headers=admin).is_success
     _subscribe(gw, admin, BILLING, {"reasons": ["other"]})
     try:
@@ -72,6 +73,7 @@ def test_admin_saves_replays_and_applies_a_proposal_once(demo_system, new_page):
         page.get_by_text("Save a new proposal").click()
         page.get_by_label("Proposal name").fill(NAME)
         expect(page.get_by_label("Route by reason")).to_contain_text("Keep as today (on)")
+        expect(page.get_by_label("Route by location")).to_contain_text("Keep as today (off)")
         _pick(page, MA_NAME, other=True)
         _pick(page, BILLING_NAME, other=False)
         changes = page.get_by_role("list", name="Subscription changes")
@@ -134,5 +136,5 @@ def test_admin_saves_replays_and_applies_a_proposal_once(demo_system, new_page):
         # One demo system serves every browser test: put back what this changed.
         for staff_id in (MA, BILLING):
             _subscribe(gw, admin, staff_id, _subscription(before, staff_id))
-        flags = {"reason_routing": before["reason_routing"]}
+        flags = {k: before[k] for k in ("reason_routing", "location_routing", "provider_routing")}
         httpx.patch(f"{gw}/api/admin/routing/settings", json=flags, headers=admin, timeout=60)

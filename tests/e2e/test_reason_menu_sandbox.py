@@ -54,6 +54,9 @@ def menu_on_the_line(system):
     menu = {"line": LINE, "enabled": True, "window_minutes": 10}
     r = httpx.put(f"{gw}/api/admin/routing/reason-menu", json=menu, headers=admin, timeout=60)
     assert r.status_code == 200 and r.json()["applied"] is True, r.text
+    # What the admin screen reads back is the setting the router now sends menus by (X-MENU-2).
+    read = httpx.get(f"{gw}/api/admin/routing/reason-menu", headers=admin, timeout=60)
+    assert {"line": LINE, "enabled": True, "window_minutes": 10} in read.json()["lines"]
     yield
     # The system is shared by every e2e module: put back what this changed.
     off = {"line": LINE, "enabled": False}

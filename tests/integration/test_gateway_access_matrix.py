@@ -604,6 +604,7 @@ CASES = [
         path="/api/admin/routing/voicemail-extensions/x",
         body=lambda c: {"target": None},
     ),
+    Case("GET", "/api/admin/routing/reason-menu", 200, admin),
     Case(
         "PUT",
         "/api/admin/routing/reason-menu",

@@ -357,3 +357,19 @@ async def test_voicemail_is_unchanged_and_ends_a_waiting_menu(menu_world):
     routing = await read_until(settings, Topic.ROUTING, lambda es: routed_for(es, vm2))
     actions = await read_until(settings, Topic.ACTIONS, lambda es: True, timeout_s=5)
     assert menus_to(actions, other) == []
+
+
+async def test_the_settings_read_back_are_the_ones_it_routes_with(menu_world):
+    # covers X-MENU-2: what the admin screen reads (GET /reason-menu) is the router's own fold
+    _, _, router = menu_world
+    want = {
+        "practice": {"line": None, "enabled": True, "window_minutes": 10},
+        "lines": [{"line": SHORT_LINE, "enabled": True, "window_minutes": 1}],
+    }
+    async with asyncio.timeout(60):  # the router reads the config topic from its start
+        while True:
+            r = router.get("/reason-menu")
+            assert r.status_code == 200, r.text
+            if {k: r.json()[k] for k in want} == want:
+                break
+            await asyncio.sleep(0.2)

@@ -32,6 +32,7 @@ from switchboard.router.menu import (
     open_menu,
     parse_answer,
     setting_for,
+    settings_json,
     wants_menu,
 )
 from switchboard.router.menu_text import language_of, menu_body, menu_subject
@@ -238,6 +239,26 @@ def test_the_setting_is_folded_with_history():  # covers X-MENU-2, X-ASOF-1
     assert PracticeConfig.from_json(after.to_json()) == after
     assert setting_for(config.settings, TEXTABLE).enabled is False  # off by default
     assert timedelta(minutes=10) == setting_for(config.settings, TEXTABLE).window
+
+
+def test_the_settings_as_the_admin_screen_reads_them():  # covers X-MENU-2
+    from switchboard.events.internal.router import ReasonMenuSettings
+
+    config = PracticeConfig.initial(PRACTICE)
+    never = ReasonMenuSettings.model_validate(settings_json(config.settings))
+    assert never.practice.enabled is False and never.practice.window_minutes == 10
+    assert never.lines == []
+    ids = {"correlation_id": uuid.UUID(int=9), "practice_id": PRACTICE, "actor": "u-admin"}
+    line = ReasonMenuSet(
+        event_id=uuid.UUID(int=3), occurred_at=T0, line="Care@Example.org", enabled=True,
+        window_minutes=5, **ids,
+    )  # fmt: skip
+    after = ReasonMenuSettings.model_validate(settings_json(config.apply(line).settings))
+    assert after.practice.enabled is False  # a line's setting leaves the practice's alone
+    assert [(x.line, x.enabled, x.window_minutes) for x in after.lines] == [
+        ("care@example.org", True, 5)
+    ]
+    assert after.settings_version == 1
 
 
 def test_a_menu_is_never_sent_twice():  # covers X-MENU-5, X-MENU-4

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.events.internal import router as api
 from switchboard.events.internal.router import WhatIfRequest
-from switchboard.router import queries
+from switchboard.router import menu, queries
 from switchboard.router.catalogue import Reason, catalogue
 from switchboard.router.coverage import coverage_gaps, coverage_state, subscribers
 from switchboard.router.explain import explain_staff
@@ -91,6 +91,14 @@ async def office(practice_id: str, request: Request) -> dict[str, Any]:
         "business_hours": [list(w) for w in config.business_hours],
         "holidays": list(config.holidays),
     }
+
+
+@router.get("/reason-menu", response_model=api.ReasonMenuSettings)
+async def reason_menu(practice_id: str, request: Request) -> dict[str, Any]:
+    """The SMS / email reason menu's settings: the practice's and each line's (X-MENU-2)."""
+    async with _session(request) as session:
+        config = await queries.current_config(session, practice_id)
+    return menu.settings_json(config.settings)
 
 
 @router.get("/coverage", response_model=api.Coverage)

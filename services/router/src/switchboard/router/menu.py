@@ -65,6 +65,22 @@ def setting_for(settings: RoutingSettings, line: str) -> MenuSetting:
     return MenuSetting(entry[0], entry[1])
 
 
+def settings_json(settings: RoutingSettings) -> dict[str, Any]:
+    """The practice's setting (the default when never set) and each line's own, as the
+    internal API answers them (ReasonMenuSettings)."""
+    practice = settings.reason_menu.get(PRACTICE)
+    own = MenuSetting() if practice is None else MenuSetting(practice[0], practice[1])
+    return {
+        "settings_version": settings.version,
+        "practice": {"line": None, "enabled": own.enabled, "window_minutes": own.window_minutes},
+        "lines": [
+            {"line": line, "enabled": enabled, "window_minutes": minutes}
+            for line, (enabled, minutes) in sorted(settings.reason_menu.items())
+            if line != PRACTICE
+        ],
+    }
+
+
 def wants_menu(
     message: InboundMessage,
     conversation: ConversationState | None,

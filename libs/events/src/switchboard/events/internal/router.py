@@ -3,6 +3,7 @@
     GET  /routing                   RoutingState: configuration, catalogue, directory
     GET  /reasons                   ReasonsOffer (R-REASON-2, R-REASON-3)
     GET  /office                    PracticeOffice: hours and response target (X-PATIENTPAGE-1)
+    GET  /reason-menu               ReasonMenuSettings: the SMS / email reason menu (X-MENU-2)
     GET  /coverage                  Coverage (X-COVERAGE-1)
     GET  /config/history            ConfigHistory (X-ASOF-1)
     GET  /config/events/{event_id}  ConfigApplied (404 until applied)
@@ -99,6 +100,23 @@ class PracticeOffice(BaseModel):
     sla_minutes: int | None
     business_hours: list[tuple[int, str, str]]  # [weekday (0 = Monday), "HH:MM", "HH:MM"]
     holidays: list[str]  # ISO dates
+
+
+class ReasonMenuSetting(BaseModel):
+    """The reason menu on one line, or (`line` null) the practice's own setting."""
+
+    line: str | None = None  # an SMS number or an email address (lower case), as set
+    enabled: bool
+    window_minutes: int  # how long the patient has to answer
+
+
+class ReasonMenuSettings(BaseModel):
+    """The SMS / email reason menu's settings (X-MENU-2): the practice's (off, 10 minutes
+    when never set) and each line that has its own, which wins over the practice's."""
+
+    settings_version: int
+    practice: ReasonMenuSetting
+    lines: list[ReasonMenuSetting]
 
 
 class Gap(BaseModel):

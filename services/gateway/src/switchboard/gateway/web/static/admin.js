@@ -9,6 +9,7 @@ import { lines, notifications, templates } from './admin/config.js';
 import { officeHours } from './admin/hours.js';
 import { escalation, webhooks } from './admin/escalation.js';
 import { reasonDescriptions } from './admin/reason_descriptions.js';
+import { reasonMenu } from './admin/reason_menu.js';
 import { eventWebhooks } from './admin/event_webhooks.js';
 import { unrecognizedReplies } from './admin/unrecognized.js';
 import { routingProposals } from './admin/proposals.js';
@@ -29,6 +30,7 @@ const SECTIONS = [
   ['escalation', 'Escalation', (p) => escalation(p)],
   ['webhooks', 'Alert webhooks', (p) => webhooks(p)],
   ['reason-descriptions', 'Reason descriptions', (p) => reasonDescriptions(p)],
+  ['reason-menu', 'Reason menu', (p) => reasonMenu(p)],
   ['event-webhooks', 'Event webhooks', (p) => eventWebhooks(p)],
   ['unrecognized', 'Unrecognized senders', (p, again) => unrecognizedReplies(p, again)],
   ['proposals', 'Routing proposals', (p) => routingProposals(p)],

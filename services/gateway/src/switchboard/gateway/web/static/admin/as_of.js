@@ -2,11 +2,17 @@
 // could see it then, with everyone's role and policies of that moment (X-ASOF-1b).
 import { api, el, formatTime, query } from '../api.js';
 import { act, errorBox } from './common.js';
+import { staffName } from './staff_names.js';
 
-const VIEWS = ['shared/unassigned', 'all/directed', 'all/unrecognized'];
+const VIEWS = [
+  ['shared/unassigned', 'Unassigned (shared)'],
+  ['all/directed', 'Everything routed to someone'],
+  ['all/unrecognized', 'Unrecognized senders'],
+];
 
 export async function inboxAsOf(panel) {
-  const view = el('select', { id: 'asof-view' }, ...VIEWS.map((v) => el('option', { value: v }, v)));
+  const view = el('select', { id: 'asof-view' },
+    ...VIEWS.map(([v, name]) => el('option', { value: v }, name)));
   const when = el('input', { id: 'asof-at', type: 'datetime-local', required: true });
   const show = el('button', { type: 'button' }, 'Show');
   const err = errorBox();
@@ -19,14 +25,17 @@ export async function inboxAsOf(panel) {
       ? `Roles and policies on record since ${formatTime(r.access_recorded_from)}.`
       : 'No roles or policies on record yet: today\'s are used.';
     out.replaceChildren(
-      el('h3', {}, `${r.inbox} at ${formatTime(r.at)}: ${r.items.length} conversation(s)`),
-      el('p', {}, `Could see it then: ${r.visible_to.join(', ') || 'nobody'}. ${since}`),
+      el('h3', {}, `${view.selectedOptions[0].textContent} at ${formatTime(r.at)}: `
+        + `${r.items.length} conversation(s)`),
+      el('p', {}, `Could see it then: ${r.visible_to.map(staffName).join(', ') || 'nobody'}. ${since}`),
       el('ul', {}, ...r.items.map((i) => el('li', {},
         el('a', { href: `/#c=${encodeURIComponent(i.conversation_id)}` }, i.conversation_id),
         ` ${i.channel}, in it since ${formatTime(i.in_from)}`))));
   }, err));
   panel.append(
     el('p', {}, 'Show an inbox as it stood at a past moment, and who could see it then.'),
-    el('label', { for: 'asof-view' }, 'Inbox '), view, ' ',
-    el('label', { for: 'asof-at' }, 'At '), when, ' ', show, err, out);
+    el('div', { class: 'asof-controls' },
+      el('div', {}, el('label', { for: 'asof-view' }, 'Inbox'), view),
+      el('div', {}, el('label', { for: 'asof-at' }, 'At'), when), show),
+    err, out);
 }

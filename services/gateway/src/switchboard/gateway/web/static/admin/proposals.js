@@ -1,8 +1,12 @@
 // Routing proposals (X-WHATIF-1, 1b, 1c): the saved what-ifs of the practice. Replaying one
 // shows, per person, the reason x location combinations they would gain or lose, with
 // example conversations; applying one switches it on as one change.
-import { api, el, formatTime } from '../api.js';
-import { act, applied, errorBox, locationName, reasonLabel } from './common.js';
+import { announce, api, el, formatTime } from '../api.js';
+import {
+  act, errorBox, loadRouting, locationName, reasonLabel,
+} from './common.js';
+import { proposalForm } from './proposal_form.js';
+import { staffName } from './staff_names.js';
 
 const DAYS = 7;
 
@@ -27,7 +31,7 @@ export function changesTable(report) {
     el('thead', {}, el('tr', {}, ['Person', 'Would gain', 'Would lose']
       .map((h) => el('th', { scope: 'col' }, h)))),
     el('tbody', {}, ...people.map((who) => el('tr', {},
-      el('th', { scope: 'row' }, who),
+      el('th', { scope: 'row' }, staffName(who)),
       el('td', {}, comboList(report.combos.filter((c) => c.staff_id === who && c.change === 'gained'))),
       el('td', {}, comboList(report.combos.filter((c) => c.staff_id === who && c.change === 'lost')))))));
 }
@@ -37,33 +41,42 @@ export async function routingProposals(panel) {
   const render = async () => {
     const proposals = await api('/api/admin/routing/proposals');
     if (!proposals.length) {
-      list.replaceChildren(el('p', {}, 'No saved proposals. Save one from the API '
-        + '(POST /api/admin/routing/proposals) to replay it here.'));
+      list.replaceChildren(el('p', {}, 'No saved proposals yet.'));
       return;
     }
     list.replaceChildren(...proposals.map((p) => {
       const out = el('div', { class: 'whatif-result', 'aria-live': 'polite' });
       const err = errorBox();
-      const replay = el('button', { type: 'button' }, `Replay the last ${DAYS} days`);
+      const replay = el('button', { type: 'button',
+        'aria-label': `Replay ${p.name} over the last ${DAYS} days` }, `Replay the last ${DAYS} days`);
       replay.addEventListener('click', () => act(replay, async () => {
         const report = await api(
           `/api/admin/routing/proposals/${p.proposal_id}/what-if?days=${DAYS}`, { method: 'POST' });
         out.replaceChildren(changesTable(report));
       }, err));
-      const apply = el('button', { type: 'button', disabled: Boolean(p.applied_at) },
+      const apply = el('button', { type: 'button', disabled: Boolean(p.applied_at),
+        'aria-label': p.applied_at ? null : `Apply ${p.name} in one step` },
         p.applied_at ? `Applied ${formatTime(p.applied_at)}` : 'Apply in one step');
       apply.addEventListener('click', () => act(apply, async () => {
-        applied(await api(`/api/admin/routing/proposals/${p.proposal_id}/apply`,
-          { method: 'POST' }), `Proposal ${p.name}`);
+        const result = await api(`/api/admin/routing/proposals/${p.proposal_id}/apply`,
+          { method: 'POST' });
+        announce(result.applied === false
+          ? `Proposal ${p.name} recorded; the router is still applying it.`
+          : `Proposal ${p.name} applied.`);
+        await loadRouting(); // the other tabs show the settings it switched on
         await render();
       }, err));
       return el('section', { class: 'proposal' },
         el('h3', {}, p.name),
-        el('p', {}, `Saved by ${p.created_by}, ${formatTime(p.created_at)}`),
-        replay, apply, err, out);
+        el('p', {}, `Saved by ${staffName(p.created_by)}, ${formatTime(p.created_at)}`),
+        el('div', { class: 'actions' }, replay, apply), err, out);
     }));
   };
   panel.append(el('p', {}, 'A proposal is replayed against past messages before it is '
-    + 'switched on: who would gain or lose which reasons at which locations.'), list);
+    + 'switched on: who would gain or lose which reasons at which locations.'),
+  proposalForm(async (saved) => {
+    announce(`Proposal ${saved.name} saved.`);
+    await render();
+  }), list);
   await render();
 }

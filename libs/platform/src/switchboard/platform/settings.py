@@ -83,17 +83,15 @@ class ServiceSettings(BaseSettings):
     # once and waits for it (pm-sync's MLLP intake) gains nothing from waiting: it sets 0.
     producer_linger_ms: int = 2
     consumer_batch_max: int = 500
-    # While records flow, the broker answers a fetch once it has `consumer_fetch_min_bytes`
-    # or after `consumer_fetch_max_wait_ms`: a consumer then takes a batch at most every
-    # 20 ms instead of one per record that arrives. Each batch costs a transaction, an offset
-    # commit and a fetch whatever its size, so at a moderate rate this is what most of the
-    # CPU went on; it adds at most the wait to each hop's latency.
-    consumer_fetch_max_wait_ms: int = 20
-    consumer_fetch_min_bytes: int = 64 * 1024
-    # After a poll that brought nothing, the broker may hold the next fetch this long and
-    # answers as soon as one record arrives (min bytes 1): an idle consumer costs a few fetch
-    # round trips a second, and the first record after a quiet spell waits for nothing. The
-    # next poll goes back to the two settings above.
+    consumer_fetch_max_wait_ms: int = 50
+    # The broker answers a fetch once it has this many bytes (or the wait above is over):
+    # raise it where bigger batches matter more than a few ms of latency (pm-sync's own
+    # projection), keep 1 where latency matters (routing).
+    consumer_fetch_min_bytes: int = 1
+    # After a poll that brought nothing, the broker may hold the next fetch this long (it
+    # still answers as soon as a record arrives): an idle consumer then costs a few fetch
+    # round trips a second instead of 20. The first poll with records goes back to
+    # `consumer_fetch_max_wait_ms`.
     consumer_idle_fetch_max_wait_ms: int = 500
     # How long one poll waits for records before the loop goes round (liveness beat, lag
     # metrics, noticing a stop): it returns at once when records arrive.

@@ -2,6 +2,7 @@
 consume-then-produce pass-through on the same topics, in the same run.
 
     uv run python bench/router_service_bench.py [--count 20000] [--patients 500] [--replicas 1]
+        [--rate 0]
 
 Needs the running Kafka and PostgreSQL (`make up`, or scripts/kafka.sh + scripts/postgres.sh).
 Uses a throw-away topic prefix and database. The router runs as its own process
@@ -153,6 +154,14 @@ async def produce(publisher: Publisher, events: list[Event]) -> None:
         await publisher.publish(events[start : start + 2000], timeout_s=60)
 
 
+async def produce_at(publisher: Publisher, events: list[Event], rate: int) -> None:
+    """`rate` messages a second, in steps of 10 ms (each step's share written at once)."""
+    step, started = max(1, rate // 100), time.perf_counter()
+    for i in range(0, len(events), step):
+        await asyncio.sleep(max(0.0, started + i / rate - time.perf_counter()))
+        await publisher.publish(events[i : i + step], timeout_s=60)
+
+
 async def pass_through(
     settings: ServiceSettings, source: str, sink: str, count: int, ready: asyncio.Event
 ) -> None:
@@ -194,7 +203,7 @@ async def pass_through(
         await producer.stop()
 
 
-async def run(count: int, patients: int, replicas: int) -> None:
+async def run(count: int, patients: int, replicas: int, rate: int = 0) -> None:
     prefix = f"bench{uuid.uuid4().hex[:6]}."
     db = f"sb_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(
@@ -244,13 +253,14 @@ async def run(count: int, patients: int, replicas: int) -> None:
         pids = [r.pid for r in routers]
         cpu0 = cpu_seconds(pids)
         started = time.perf_counter()
-        await produce(publisher, batch)
+        await (produce_at(publisher, batch, rate) if rate else produce(publisher, batch))
         written = time.perf_counter()
         finished = await count_until(settings, settings.topic(Topic.ROUTING), count, timeout_s=600)
         router_cpu = cpu_seconds(pids) - cpu0
         router_rate = count / (finished - started)
+        offered = f" offered at {rate}/s" if rate else ""
         print(
-            f"router service, {replicas} process(es): {count} messages "
+            f"router service, {replicas} process(es): {count} messages{offered} "
             f"in {finished - started:.2f}s "
             f"= {router_rate:,.0f} msg/s (input written in {written - started:.2f}s); "
             f"router {per_message_ms(router_cpu, count)}"
@@ -290,8 +300,15 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=20000)
     parser.add_argument("--patients", type=int, default=500)
     parser.add_argument("--replicas", type=int, default=1, help="router processes (one group)")
+    parser.add_argument(
+        "--rate",
+        type=int,
+        default=0,
+        help="offer the messages at this rate (per second) instead of all at once: the CPU "
+        "per message at a moderate rate, where each batch holds few",
+    )
     args = parser.parse_args()
-    asyncio.run(run(args.count, args.patients, args.replicas))
+    asyncio.run(run(args.count, args.patients, args.replicas, args.rate))
 
 
 if __name__ == "__main__":

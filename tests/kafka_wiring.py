@@ -122,6 +122,11 @@ def scan_service(service: str) -> Found:
                 found.writes.add(events[call.func.value.id])
     if found.groups:
         found.writes.add(Topic.DEAD_LETTER)  # ConsumerRunner dead-letters what it cannot apply
+    for group, topics in list(found.group_prefixes.items()):
+        # A reader that only uses one of the service's own groups (its committed offsets,
+        # ingest's contact feed) and reads no more than that group does needs no more access.
+        if topics <= found.groups.get(group, set()):
+            del found.group_prefixes[group]
     return found
 
 

@@ -33,7 +33,6 @@ log = get_logger(__name__)
 
 PATIENTS = Gauge("switchboard_ingest_contact_index_patients", "Patients in the contact index")
 READY = Gauge("switchboard_ingest_contact_index_ready", "1 once the contact index is loaded")
-GROUP = "ingest-contacts"
 
 
 class ContactFeed:
@@ -52,7 +51,7 @@ class ContactFeed:
         while True:
             consumer = AIOKafkaConsumer(
                 **connection(self.settings),
-                group_id=self.settings.group_id(GROUP),
+                group_id=self.settings.group_id("ingest-contacts"),  # its offsets, never joined
                 client_id=f"{self.settings.service_name}-contact-feed",
                 enable_auto_commit=False,
                 isolation_level="read_committed",

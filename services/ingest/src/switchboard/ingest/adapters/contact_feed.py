@@ -56,6 +56,9 @@ class ContactFeed:
                 enable_auto_commit=False,
                 isolation_level="read_committed",
                 auto_offset_reset="earliest",
+                # Mostly idle: the broker holds each fetch this long, answering at once when
+                # a record arrives (no latency): the feed costs what an idle consumer does.
+                fetch_max_wait_ms=self.settings.consumer_idle_fetch_max_wait_ms,
             )
             try:
                 await consumer.start()

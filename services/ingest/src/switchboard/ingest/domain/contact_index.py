@@ -37,13 +37,16 @@ class ContactIndex:
         contacts: Iterable[tuple[str, str, str]],
     ) -> None:
         """Start from the table's state: patients (practice, patient, source time) and their
-        contacts (practice, contact key, patient)."""
+        contacts (practice, contact key, patient). Loaded again after a failure, a record the
+        index already holds newer is kept: it never goes back while it answers."""
         by_patient: dict[PatientKey, list[str]] = {}
         for practice_id, contact, patient_id in contacts:
             by_patient.setdefault((practice_id, patient_id), []).append(contact)
         for practice_id, patient_id, updated_at in patients:
             key = (practice_id, patient_id)
-            self._set(key, updated_at, tuple(sorted(by_patient.get(key, ()))))
+            known = self._patients.get(key)
+            if known is None or known[0] < updated_at:
+                self._set(key, updated_at, tuple(sorted(by_patient.get(key, ()))))
 
     def apply(
         self, practice_id: str, patient_id: str, updated_at: datetime, contacts: Iterable[str]

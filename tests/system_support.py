@@ -21,6 +21,14 @@ DERIVED = ("SB_MLLP_PORT", "SB_DEMO_FHIR_PORT", "SB_SANDBOX_PORT", "SB_SANDBOX_S
 SERVICES = ("gateway", "ingest", "router", "inbox-projection", "notifier", "pm-sync")
 
 
+def stranger_number(area: str = "917") -> str:
+    """A phone number no demo patient has: the demo practice gives its patients the
+    fictional 555-0100..0199 numbers of six area codes (tools/demo_practice), so a test's
+    "unknown" sender drawn from the whole 555 exchange was a patient about once in a hundred
+    runs (it then threaded into that patient's conversation)."""
+    return f"+1{area}555{2000 + uuid.uuid4().int % 8000:04d}"
+
+
 @dataclass
 class System:
     gateway: str

@@ -13,6 +13,7 @@ import uuid
 import httpx
 from playwright.sync_api import expect
 from staff_steps import screenshot, sign_in
+from system_support import stranger_number
 from test_delivery_ui import ADMIN, LINE, patient_texts, sandbox_sms
 
 SETTING = "/api/admin/settings/reply-unrecognized"
@@ -20,7 +21,7 @@ SETTING = "/api/admin/settings/reply-unrecognized"
 
 def test_the_reply_box_warns_of_an_unverified_sender_and_sends_to_it(demo_system, new_page):
     # covers X-UNREPLY-1
-    stranger = f"+1929555{uuid.uuid4().int % 10000:04d}"
+    stranger = stranger_number("929")
     text = f"Hello, do you take walk-ins? {uuid.uuid4().hex[:6]}"
     cid = patient_texts(demo_system, stranger, text)
     admin = demo_system.login(*ADMIN)

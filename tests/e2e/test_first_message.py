@@ -7,6 +7,7 @@ import uuid
 
 import httpx
 import pytest
+from system_support import stranger_number
 
 from switchboard.ingest.adapters.twilio import signature
 
@@ -50,7 +51,7 @@ def unassigned(system, headers):
 
 def test_sms_appears_in_unassigned_with_its_message(system):
     admin = system.login("admin@demo", "demo-admin")
-    sender = f"+1212555{uuid.uuid4().int % 10000:04d}"
+    sender = stranger_number("212")
     assert post_sms(system, f"SM{uuid.uuid4().hex}", sender, "Need a refill").status_code == 200
     conv = wait_for(
         lambda: next((c for c in unassigned(system, admin) if c["sender"] == sender), None)
@@ -67,7 +68,7 @@ def test_sms_appears_in_unassigned_with_its_message(system):
 
 def test_retried_webhook_is_one_message(system):
     admin = system.login("admin@demo", "demo-admin")
-    sender, sid = f"+1646555{uuid.uuid4().int % 10000:04d}", f"SM{uuid.uuid4().hex}"
+    sender, sid = stranger_number("646"), f"SM{uuid.uuid4().hex}"
     assert post_sms(system, sid, sender, "once").status_code == 200
     assert post_sms(system, sid, sender, "once").status_code == 200
     conv = wait_for(
@@ -82,7 +83,7 @@ def test_retried_webhook_is_one_message(system):
 
 def test_bad_signature_is_refused_and_never_listed(system):
     admin = system.login("admin@demo", "demo-admin")
-    sender = f"+1917555{uuid.uuid4().int % 10000:04d}"
+    sender = stranger_number("917")
     r = post_sms(system, f"SM{uuid.uuid4().hex}", sender, "forged", sig="Zm9yZ2Vk")
     assert r.status_code == 403
     time.sleep(1.5)
@@ -92,7 +93,7 @@ def test_bad_signature_is_refused_and_never_listed(system):
 def test_other_practice_cannot_see_or_learn_of_the_conversation(system):  # covers T-1
     admin = system.login("admin@demo", "demo-admin")
     other = system.login("admin@other", "other-admin")
-    sender = f"+1347555{uuid.uuid4().int % 10000:04d}"
+    sender = stranger_number("347")
     post_sms(system, f"SM{uuid.uuid4().hex}", sender, "private")
     conv = wait_for(
         lambda: next((c for c in unassigned(system, admin) if c["sender"] == sender), None)

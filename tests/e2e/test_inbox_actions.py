@@ -7,6 +7,7 @@ import uuid
 
 import httpx
 import pytest
+from system_support import stranger_number
 from test_first_message import post_sms, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.e2e
 def test_sms_is_found_closed_and_protected_by_its_version(system):
     # covers I-VIEW-4, I-STATUS-1, I-UNREC-1, I-SEARCH-1, T-3, X-UNREPLY-1
     admin = system.login("admin@demo", "demo-admin")
-    sender = f"+1718555{uuid.uuid4().int % 10000:04d}"
+    sender = stranger_number("718")
     assert (
         post_sms(system, f"SM{uuid.uuid4().hex}", sender, "Is my prescription ready?").status_code
         == 200

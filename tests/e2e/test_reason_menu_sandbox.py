@@ -11,6 +11,7 @@ import uuid
 
 import httpx
 import pytest
+from system_support import stranger_number
 from test_first_message import post_sms
 from test_routing_admin import MA
 from test_sandbox_loop import register, sandbox_sends, wait_for
@@ -80,7 +81,7 @@ def test_menu_sms_reaches_the_sandbox_once_and_the_answer_routes(system, menu_on
     # covers X-MENU-1, X-MENU-3, X-MENU-5
     admin = login(system, "admin@demo", "demo-admin")
     gw = httpx.Client(base_url=system.gateway, headers=admin, timeout=60)
-    phone = f"+1718555{uuid.uuid4().int % 10000:04d}"
+    phone = stranger_number("718")
     family = f"Menu{uuid.uuid4().hex[:6]}"
     patient = f"pat-{uuid.uuid4().hex[:8]}"
     mllp = system.port_base - 8000 + 2575

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from system_support import stranger_number
 from test_first_message import post_sms, wait_for
 
 from switchboard.events import (
@@ -131,7 +132,7 @@ def routing_put_back(system):
 
 def test_admin_routing_changes_route_the_next_message_and_are_explained(system, routing_put_back):
     # covers R-REASON-1, R-SUB-1, R-LOC-1, X-COVERAGE-1, X-EXPLAIN-1, X-ASOF-1
-    phone = f"+1646555{uuid.uuid4().int % 10000:04d}"
+    phone = stranger_number("646")
     publish_pm(system, *pm_events(phone))
     admin = system.login("admin@demo", "demo-admin")
     gw = system.gateway

@@ -16,6 +16,7 @@ from email.message import EmailMessage
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
+from system_support import stranger_number
 from test_first_message import post_sms
 
 from switchboard.events import ReplyDeliveryUpdated, ReplyFailed, decode
@@ -92,7 +93,7 @@ def statuses(system, cid: str, sid: str) -> list[str]:
 def test_reply_through_the_sandbox_comes_back_delivered_read_and_undelivered(system):
     admin = system.login("admin@demo", "demo-admin")
     gw = httpx.Client(base_url=system.gateway, headers=admin, timeout=30)
-    phone = f"+1646555{uuid.uuid4().int % 10000:04d}"
+    phone = stranger_number("646")
     family = f"Sandbox{uuid.uuid4().hex[:6]}"
     mail = f"{family.lower()}@example.org"
     mllp = system.port_base - 8000 + 2575

@@ -15,7 +15,7 @@ from collections import defaultdict
 import httpx
 import pytest
 from otlp_receiver import OtlpReceiver, ReceivedSpan
-from system_support import running_system
+from system_support import running_system, stranger_number
 from websockets.sync.client import connect
 
 from switchboard.ingest.adapters.twilio import signature
@@ -23,7 +23,7 @@ from switchboard.ingest.adapters.twilio import signature
 pytestmark = pytest.mark.e2e
 
 # Marked patient data: none of it may reach a span name or attribute.
-SENDER = f"+1917555{uuid.uuid4().int % 10000:04d}"
+SENDER = stranger_number("917")
 BODY = "Trace marker Quillon needs his inhaler refilled"
 
 

@@ -7,6 +7,7 @@ import collections
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from system_support import stranger_number
 
 from switchboard.events import AppointmentChanged, PatientUpserted
 from switchboard.pm_sync.adapters.mllp import MLLPServer
@@ -19,6 +20,7 @@ from switchboard.pm_sync.domain.schedule import (
     recent_encounters,
 )
 from switchboard.pm_sync.entrypoints.hl7_intake import hl7_callback
+from switchboard.rules.contacts import normalize_phone
 from switchboard_demo.fhir_server import search
 from switchboard_demo.load import load_demo
 from switchboard_demo.practice import DEMO_STAFF, LOCATIONS, PROVIDERS, generate_demo
@@ -157,3 +159,13 @@ def test_local_fhir_server_search_filters_and_sorts_by_last_updated():
     assert [x["id"] for x in search(items, None)] == ["a", "b", "c"]
     assert [x["id"] for x in search(items, "gt2026-01-02T00:00:00Z")] == ["c"]
     assert [x["id"] for x in search(items, "ge2026-01-02T00:00:00Z")] == ["b", "c"]
+
+
+def test_the_tests_unknown_senders_are_never_a_demo_patients_number():
+    # A browser test's "stranger" once drew Wei Friedman's number (+19295550123) and its
+    # message joined her thread; stranger_number keeps clear of the demo's numbers.
+    phones = {p.phone for p in generate_demo().patients}
+    for area in ("212", "646", "917", "718", "347", "929"):
+        drawn = {stranger_number(area) for _ in range(500)}
+        assert not drawn & phones
+        assert all(normalize_phone(n) == n for n in drawn)  # numbers ingest and pm-sync accept

@@ -43,7 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from switchboard.events import Event, Topic, UnknownEventError, decode_record
 from switchboard.events.topics import REPLAY_TOPICS
 from switchboard.platform.db import DEAD_LETTERED, mark_processed, processed_outcomes
-from switchboard.platform.kafka import Publisher, PublishError, connection
+from switchboard.platform.kafka import Publisher, PublishError, connection, pace_fetches
 from switchboard.platform.logging import get_logger, safe_frames, safe_reason
 from switchboard.platform.metrics import CONSUMER_LAG, CONSUMER_LAST_POLL, logical_topic
 from switchboard.platform.readiness import Backoff
@@ -164,26 +164,12 @@ class ConsumerRunner:
                 self.ready = True
                 CONSUMER_LAST_POLL.labels(self.name).set(time.time())
                 busy = any(batches.values())
-                self._pace_fetches(busy)
+                pace_fetches(self.consumer, self.settings, busy=busy)
                 if busy:
                     await self.process_batch(batches)
                 await self._report_lag()
         finally:
             await self.consumer.stop()
-
-    def _pace_fetches(self, busy: bool) -> None:
-        """The broker's longest hold of a fetch: short while records flow (a fetch for the
-        partitions not buffered must not wait long behind others), long when idle (the
-        broker answers a held fetch as soon as a record arrives, so no latency is added).
-        aiokafka reads the value each time it builds a fetch request."""
-        fetcher = getattr(self.consumer, "_fetcher", None)
-        if fetcher is None or not hasattr(fetcher, "_fetch_max_wait_ms"):
-            return
-        s = self.settings
-        wait = s.consumer_fetch_max_wait_ms
-        if not busy:
-            wait = max(wait, s.consumer_idle_fetch_max_wait_ms)
-        fetcher._fetch_max_wait_ms = wait
 
     def stop(self) -> None:
         self._stopping.set()

@@ -1,4 +1,6 @@
-"""A durable timer beside a consumer: every `every_s`, publish the events that have come due.
+"""A durable timer beside a consumer: every `every_s`, publish the events that have come due
+(ten times less often after a quiet minute, platform/idle.py: a snooze or a menu window ends
+at most that much late while nothing else happens, and an idle service costs almost nothing).
 
 The timer *is* a row of the service's own table (a snoozed conversation, a pending reason
 menu), so a restart loses nothing. Each round reads the due rows and publishes one event for
@@ -13,6 +15,7 @@ response timers (escalations.py) also mark their rows and batch, so they keep a 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
@@ -21,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard.events import Event
 from switchboard.platform.consumer import is_transient
+from switchboard.platform.idle import IdlePacer
 from switchboard.platform.kafka import Publisher, PublishError
 from switchboard.platform.logging import get_logger
 from switchboard.platform.readiness import Backoff
@@ -48,6 +52,7 @@ class DueEvents:
         self.sessionmaker = sessionmaker
         self.publisher = publisher
         self.every_s = every_s
+        self.pacer = IdlePacer(every_s, started_at=time.monotonic())
         self._stopping = asyncio.Event()
         self._backoff = Backoff()
         self._task: asyncio.Task[None] | None = None
@@ -63,7 +68,8 @@ class DueEvents:
     async def run(self) -> None:
         while not self._stopping.is_set():
             try:
-                await self.round()
+                if await self.round():
+                    self.pacer.worked(time.monotonic())
             except PublishError:
                 log.warning("due_events_deferred", loop=self.name, why="event log unavailable")
             except Exception as exc:
@@ -71,7 +77,7 @@ class DueEvents:
                     log.exception("due_events_failed", loop=self.name)
                 else:
                     log.warning("due_events_deferred", loop=self.name, why=type(exc).__name__)
-            await self._backoff.sleep(self.every_s)
+            await self._backoff.sleep(self.pacer.sleep_s(time.monotonic()))
 
     def start(self) -> DueEvents:
         """Run beside the service's consumers (from its start-up hook)."""

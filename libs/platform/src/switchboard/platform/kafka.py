@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
@@ -69,6 +69,22 @@ async def topic_partitions(settings: ServiceSettings, topics: list[str]) -> list
         if t.get("error_code") == 0
         for p in t["partitions"]
     )
+
+
+def pace_fetches(consumer: AIOKafkaConsumer, settings: ServiceSettings, *, busy: bool) -> None:
+    """The broker's longest hold of the consumer's next fetch, set after each poll: short
+    while records flow (aiokafka sends no fetch for a partition whose records are still
+    buffered, so that partition's next fetch must not wait behind a long hold), long when
+    the poll was empty (the broker answers a held fetch as soon as a record arrives, so no
+    latency is added, and an idle consumer costs a few round trips a second, not twenty).
+    aiokafka reads the value each time it builds a fetch request."""
+    fetcher = getattr(consumer, "_fetcher", None)
+    if fetcher is None or not hasattr(fetcher, "_fetch_max_wait_ms"):
+        return
+    wait = settings.consumer_fetch_max_wait_ms
+    if not busy:
+        wait = max(wait, settings.consumer_idle_fetch_max_wait_ms)
+    fetcher._fetch_max_wait_ms = wait
 
 
 def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:

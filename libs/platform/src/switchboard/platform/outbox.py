@@ -1,8 +1,9 @@
 """The run loop of an outbox dispatcher: claim due rows and send them, sweep what a crash
 left unreported, back off on errors, sleep until woken or the poll interval passes. The
 consumer that writes a loop's rows wakes it after its batch committed (Runtime.on_commit),
-so the poll interval only bounds how late rows from elsewhere (another replica, a retry
-coming due) are seen.
+so the poll interval only bounds how late rows from elsewhere are seen. A subclass that
+schedules a retry or a pause says when (`due_in`), and after a quiet minute the loop polls ten
+times less often (platform/idle.py: an idle service costs almost nothing).
 
 Subclasses give `claim_and_send` (how many rows it claimed), `report_unreported`, and how
 long to wait for in-flight sends at shutdown; `close` releases their clients.
@@ -15,6 +16,7 @@ import contextlib
 import time
 
 from switchboard.platform.consumer import is_transient
+from switchboard.platform.idle import IdlePacer
 from switchboard.platform.logging import get_logger
 from switchboard.platform.settings import ServiceSettings
 
@@ -24,11 +26,18 @@ SWEEP_EVERY_S = 5.0
 
 
 class OutboxLoop:
-    def __init__(self, settings: ServiceSettings, poll_s: float, drain_timeout_s: float) -> None:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        poll_s: float,
+        drain_timeout_s: float,
+        idle_stretch: float = 10.0,
+    ) -> None:
         self.loop_settings = settings
         self.poll_s = poll_s
         self.drain_timeout_s = drain_timeout_s
         self.tasks: set[asyncio.Task[None]] = set()
+        self.pacer = IdlePacer(poll_s, started_at=time.monotonic(), stretch=idle_stretch)
         self.ready = False
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -48,7 +57,13 @@ class OutboxLoop:
         self._wake.set()
 
     def wake(self) -> None:
+        self.pacer.worked(time.monotonic())
         self._wake.set()
+
+    def due_in(self, seconds: float) -> None:
+        """Rows this loop just put off (a retry, a paused endpoint) come due in `seconds`:
+        the loop is awake by then however quiet it is."""
+        self.pacer.due_in(seconds, time.monotonic())
 
     def track(self, task: asyncio.Task[None]) -> None:
         """Keep a send task alive until it ends; shutdown waits for it."""
@@ -67,10 +82,14 @@ class OutboxLoop:
                 # the round runs (rows committed after its claim) cuts the sleep short.
                 self._wake.clear()
                 try:
-                    if time.monotonic() - last_sweep > SWEEP_EVERY_S:
-                        await self.report_unreported()
+                    now = time.monotonic()
+                    if now - last_sweep > self.pacer.interval(SWEEP_EVERY_S, now):
+                        if await self.report_unreported():
+                            self.pacer.worked(now)
                         last_sweep = time.monotonic()
                     claimed = await self.claim_and_send()
+                    if claimed:
+                        self.pacer.worked(time.monotonic())
                     self.ready = True
                     delay = self.loop_settings.consumer_backoff_initial_s
                 except Exception as exc:
@@ -83,7 +102,7 @@ class OutboxLoop:
                     delay = min(delay * 2, self.loop_settings.consumer_backoff_max_s)
                     continue
                 if claimed == 0:
-                    await self._sleep(self.poll_s)
+                    await self._sleep(self.pacer.sleep_s(time.monotonic()))
         finally:
             for task in list(self.tasks):
                 with contextlib.suppress(BaseException):

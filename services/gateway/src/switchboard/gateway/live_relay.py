@@ -49,7 +49,7 @@ from switchboard.events.actions import ConversationAction
 from switchboard.gateway.auth import Principal
 from switchboard.gateway.conversation_access import audience
 from switchboard.gateway.readmodel import inbox
-from switchboard.platform.kafka import connection
+from switchboard.platform.kafka import connection, pace_fetches
 from switchboard.platform.logging import get_logger
 from switchboard.platform.service import Runtime
 from switchboard.platform.telemetry import extract_context, tracer
@@ -190,7 +190,7 @@ class Hub:
             auto_offset_reset="latest",
             enable_auto_commit=False,
             client_id=f"{settings.service_name}-live",
-            fetch_max_wait_ms=50,
+            fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
         )
         while True:
             try:
@@ -211,6 +211,7 @@ class Hub:
             self.ready.set()
             while True:
                 batches = await consumer.getmany(timeout_ms=500, max_records=1000)
+                pace_fetches(consumer, settings, busy=any(batches.values()))
                 for records in batches.values():
                     for record in records:
                         try:

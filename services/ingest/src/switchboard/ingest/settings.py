@@ -125,7 +125,8 @@ class IngestSettings(ServiceSettings):
     send_backoff_max_s: float = 300.0
     send_lease_s: float = 60.0
     send_concurrency: int = 16
-    # Woken by the ingest-replies consumer's commits; the poll finds retries coming due.
+    # Woken by the ingest-replies consumer's commits and when its own retries come due; the
+    # poll finds other replicas' rows (ten times less often after a quiet minute).
     dispatcher_poll_s: float = 1.0
 
     # The messenger / patient page: who is asked what, and the services it asks.

@@ -247,6 +247,7 @@ class Dispatcher(OutboxLoop):
             self.failures[key] += 1
             pause = self.backoff(self.failures[key])
             self.paused_until[key] = now + timedelta(seconds=pause)
+            self.due_in(pause)
             PAUSED.set(len(self.paused_until))
             log.warning(
                 "endpoint_backing_off",
@@ -297,6 +298,7 @@ class Dispatcher(OutboxLoop):
                     ],
                 )
         if retry:
+            self.due_in(min(self.backoff(i.attempts) for i, _ in retry))
             SENT.labels(items[0].channel, "retry").inc(len(retry))
         if done:
             events = [self._event(i, r, now) for i, r, _ in done]
@@ -320,6 +322,7 @@ class Dispatcher(OutboxLoop):
 
     async def _release(self, items: list[OutboxItem], at: datetime) -> None:
         """Put claimed alerts back untouched (the endpoint is paused): no attempt is used."""
+        self.due_in((at - self.clock()).total_seconds())
         o = storage.outbox
         async with self.sessionmaker() as session, session.begin():
             await session.execute(

@@ -11,6 +11,7 @@ the duplicate record. A timer marked fired is never claimed again."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,6 +34,7 @@ from switchboard.notifier.handlers import Clock, utcnow
 from switchboard.notifier.settings import NotifierSettings
 from switchboard.notifier.state import CoalesceState, Directory
 from switchboard.platform.consumer import is_transient
+from switchboard.platform.idle import IdlePacer
 from switchboard.platform.kafka import Publisher
 from switchboard.platform.logging import get_logger
 from switchboard.platform.readiness import Backoff
@@ -61,6 +63,7 @@ class TimerLoop:
         self.ready = False
         self._stopping = asyncio.Event()
         self._backoff = Backoff()
+        self.pacer = IdlePacer(settings.timer_poll_s, started_at=time.monotonic())
         self._rounds = 0
 
     def stop(self) -> None:
@@ -93,7 +96,20 @@ class TimerLoop:
                 delay = min(delay * 2, self.settings.consumer_backoff_max_s)
                 continue
             if fired < self.settings.timer_batch_max:
-                await self._sleep(self.settings.timer_poll_s)
+                if fired:
+                    self.pacer.worked(time.monotonic())
+                else:
+                    await self.note_next_due()
+                await self._sleep(self.pacer.sleep_s(time.monotonic()))
+
+    async def note_next_due(self) -> None:
+        """Wake for the soonest pending timer however quiet the loop is (platform/idle.py);
+        a timer scheduled later is due minutes on, past the loop's longest sleep."""
+        t = storage.timers
+        async with self.sessionmaker() as session:
+            due = await session.scalar(select(func.min(t.c.due_at)).where(t.c.status == "pending"))
+        if due is not None:
+            self.pacer.due_in((due - self.clock()).total_seconds(), time.monotonic())
 
     async def _sleep(self, seconds: float) -> None:
         if not self._stopping.is_set():

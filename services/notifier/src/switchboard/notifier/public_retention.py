@@ -55,7 +55,10 @@ class PublicEventsRetention(OutboxLoop):
         sessionmaker: async_sessionmaker[AsyncSession],
         clock: Clock = utcnow,
     ) -> None:
-        super().__init__(settings, settings.public_events_prune_every_s, drain_timeout_s=5)
+        # Its period is already long: quiet or not, it prunes on time.
+        super().__init__(
+            settings, settings.public_events_prune_every_s, drain_timeout_s=5, idle_stretch=1
+        )
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.clock = clock

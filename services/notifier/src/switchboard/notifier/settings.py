@@ -59,7 +59,8 @@ class NotifierSettings(ServiceSettings):
     send_backoff_max_s: float = 300.0
     # A claimed alert whose sender died is claimed again after this lease.
     send_lease_s: float = 60.0
-    # Woken by the notifier consumer's commits; the poll finds retries and other replicas' rows.
+    # Woken by the notifier consumer's commits and when its own retries come due; the poll
+    # finds other replicas' rows (ten times less often after a quiet minute: platform/idle.py).
     dispatcher_poll_s: float = 1.0
     dispatcher_max_inflight: int = 400
 
@@ -82,7 +83,8 @@ class NotifierSettings(ServiceSettings):
     public_events_prune_batch: int = Field(default=1000, ge=1, le=100_000)
     public_events_prune_every_s: float = Field(default=3600.0, ge=1.0)
 
-    # Response timers: how often due timers are looked for, and how many fire per transaction.
+    # Response timers: how often due timers are looked for (ten times less often after a quiet
+    # minute, never past the soonest pending one), and how many fire per transaction.
     timer_poll_s: float = 1.0
     timer_batch_max: int = 100
 

@@ -194,6 +194,7 @@ class EventWebhookDispatcher(OutboxLoop):
                 self.settings.event_webhook_backoff_initial_s,
                 self.settings.event_webhook_backoff_max_s,
             )
+            self.due_in(wait.total_seconds())
             await session.execute(
                 update(d)
                 .where(d.c.seq == row.seq)

@@ -176,6 +176,7 @@ class Dispatcher(OutboxLoop):
                 }
             await session.execute(update(o).where(o.c.message_id == item.message_id).values(values))
         if not final:
+            self.due_in(self.backoff(item.attempts))
             SENDS.labels(item.kind, "retry").inc()
             log.warning(
                 "reply_send_retrying",

@@ -20,7 +20,7 @@ def consumer(wait_ms: int = 50) -> SimpleNamespace:
 def test_idle_polls_lengthen_the_fetch_wait_and_records_shorten_it():
     c = consumer()
     pace_fetches(c, SETTINGS, busy=False)  # type: ignore[arg-type]
-    assert c._fetcher._fetch_max_wait_ms == 500
+    assert c._fetcher._fetch_max_wait_ms == SETTINGS.consumer_idle_fetch_max_wait_ms > 50
     pace_fetches(c, SETTINGS, busy=True)  # type: ignore[arg-type]
     assert c._fetcher._fetch_max_wait_ms == 50
 

@@ -89,13 +89,14 @@ class ServiceSettings(BaseSettings):
     # projection), keep 1 where latency matters (routing).
     consumer_fetch_min_bytes: int = 1
     # After a poll that brought nothing, the broker may hold the next fetch this long (it
-    # still answers as soon as a record arrives): an idle consumer then costs a few fetch
-    # round trips a second instead of 20. The first poll with records goes back to
-    # `consumer_fetch_max_wait_ms`.
-    consumer_idle_fetch_max_wait_ms: int = 500
+    # still answers as soon as a record arrives, with `consumer_fetch_min_bytes` 1): an idle
+    # consumer then costs a fetch round trip every few seconds instead of 20 a second. The
+    # first poll with records goes back to `consumer_fetch_max_wait_ms`. (500 ms left the
+    # services at 0.7-2.2 % of a core at rest, 5 s at 0.4-1.3 %: docs/performance.md.)
+    consumer_idle_fetch_max_wait_ms: int = 5000
     # How long one poll waits for records before the loop goes round (liveness beat, lag
     # metrics, noticing a stop): it returns at once when records arrive.
-    consumer_poll_timeout_ms: int = 500
+    consumer_poll_timeout_ms: int = 2000
     consumer_max_attempts: int = 5
     consumer_backoff_initial_s: float = 0.2
     consumer_backoff_max_s: float = 10.0

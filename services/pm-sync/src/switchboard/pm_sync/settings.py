@@ -41,6 +41,9 @@ class PmSyncSettings(ServiceSettings):
     # Its own projection can lag by a few ms: bigger batches leave the CPU to the intake.
     consumer_fetch_min_bytes: int = 64 * 1024
     consumer_fetch_max_wait_ms: int = 100
+    # With a minimum of bytes a held fetch waits the whole hold for a lone small record: the
+    # idle hold is what its projection may lag after a quiet spell, so it stays short.
+    consumer_idle_fetch_max_wait_ms: int = 500
 
     # HL7 v2 over MLLP. One listener takes one practice's feed.
     mllp_enabled: bool = True

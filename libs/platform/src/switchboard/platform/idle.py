@@ -12,7 +12,11 @@ at the short interval.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
+
+# Due times kept; beyond it the latest are dropped (the loop still polls at its interval).
+MAX_DUE = 1024
 
 
 @dataclass
@@ -24,7 +28,7 @@ class IdlePacer:
 
     def __post_init__(self) -> None:
         self.last_work = self.started_at
-        self.due: float | None = None
+        self._due: list[float] = []  # a heap of the times work is known to come due
 
     def worked(self, now: float) -> None:
         """Rows were claimed, or the loop was woken because rows were committed."""
@@ -33,8 +37,9 @@ class IdlePacer:
     def due_in(self, seconds: float, now: float) -> None:
         """Work is known to come due `seconds` from now (a retry, the end of a pause, a
         timer)."""
-        at = now + max(0.0, seconds)
-        self.due = at if self.due is None else min(self.due, at)
+        heapq.heappush(self._due, now + max(0.0, seconds))
+        if len(self._due) > MAX_DUE:
+            self._due = heapq.nsmallest(MAX_DUE // 2, self._due)
 
     def quiet(self, now: float) -> bool:
         return now - self.last_work >= self.quiet_s
@@ -45,10 +50,10 @@ class IdlePacer:
 
     def sleep_s(self, now: float) -> float:
         """The sleep after a round that found nothing: never past the soonest known due
-        time (a due time already passed was that round's to take: forgotten)."""
-        if self.due is not None and self.due <= now:
-            self.due = None
+        time (due times already passed were that round's to take: forgotten)."""
+        while self._due and self._due[0] <= now:
+            heapq.heappop(self._due)
         sleep = self.interval(self.poll_s, now)
-        if self.due is not None:
-            sleep = min(sleep, self.due - now)
+        if self._due:
+            sleep = min(sleep, self._due[0] - now)
         return sleep

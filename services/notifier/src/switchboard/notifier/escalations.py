@@ -98,8 +98,8 @@ class TimerLoop:
             if fired < self.settings.timer_batch_max:
                 if fired:
                     self.pacer.worked(time.monotonic())
-                else:
-                    await self.note_next_due()
+                elif self.pacer.quiet(time.monotonic()):
+                    await self.note_next_due()  # only a long sleep could pass it
                 await self._sleep(self.pacer.sleep_s(time.monotonic()))
 
     async def note_next_due(self) -> None:

@@ -206,3 +206,36 @@ def test_a_socket_without_a_valid_token_is_refused(replicas):
     ):
         ws.receive_json()
     assert refused.value.code == 4401
+
+
+@pytest.mark.timeout(120)  # before the fix the socket stayed open: the read below hung
+def test_an_api_clients_socket_is_closed_once_the_client_is_revoked(replicas, settings):
+    # covers X-APICLIENT-1: a revoked program keeps no open door. The socket was left open
+    # until the program closed it.
+    from starlette.websockets import WebSocketDisconnect
+
+    from switchboard.gateway.app import MIGRATIONS as GATEWAY_MIGRATIONS
+
+    gw, _, _ = replicas
+    upgrade(GATEWAY_MIGRATIONS, settings.database_url)
+    admin = {"Authorization": f"Bearer {token('u-admin', role='practice_admin')}"}
+    quick = gw.model_copy(update={"api_client_check_s": 0.5})
+    with TestClient(build_app(quick)) as gateway:
+        made = gateway.post("/api/admin/api-clients", json={"name": "Live feed"}, headers=admin)
+        assert made.status_code == 201, made.text
+        client_id = made.json()["client"]["client_id"]
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": client_id,
+            "client_secret": made.json()["client_secret"],
+        }
+        access = gateway.post("/api/oauth/token", data=form).json()["access_token"]
+        with (
+            pytest.raises(WebSocketDisconnect) as closed,
+            gateway.websocket_connect(f"/api/live?token={access}") as ws,
+        ):
+            assert ws.receive_json()["type"] == "hello"
+            revoked = gateway.delete(f"/api/admin/api-clients/{client_id}", headers=admin)
+            assert revoked.status_code == 200, revoked.text
+            ws.receive_json()  # nothing more: closed at the next check
+        assert closed.value.code == 4401

@@ -7,6 +7,7 @@ Kafka so staff on other replicas see it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from datetime import UTC, datetime
 
@@ -38,6 +39,24 @@ def presence(who: Principal, conversation_id: uuid.UUID, state: str, name: str) 
     )
 
 
+# Closing code for a socket whose API client was revoked or whose secret was rotated
+# (4401, like a socket that never signed in: the program must get a new token).
+CLIENT_GONE = 4401
+
+
+async def _close_when_client_gone(websocket: WebSocket, who: Principal) -> None:
+    """An API client's socket lasts only while the client is active with the secret its token
+    came from: checked every `api_client_check_s` (the cache's own period), so a revocation
+    on this replica is seen at the next check and on another within two."""
+    active = active_clients_of(websocket)
+    every = max(active.ttl_s, 0.5)
+    while True:
+        await asyncio.sleep(every)
+        if not await active.is_active(who.user_id, who.practice_id, who.client_version or 0):
+            await websocket.close(code=CLIENT_GONE, reason="API client revoked or secret rotated")
+            return
+
+
 async def _active_client(websocket: WebSocket, who: Principal) -> Principal | None:
     active = active_clients_of(websocket)
     if not await active.is_active(who.user_id, who.practice_id, who.client_version or 0):
@@ -54,7 +73,7 @@ async def live_socket(websocket: WebSocket, token: str | None = None) -> None:
     who = read_token(token or "", settings.jwt_verification_keys())
     if who is not None and who.client_version is not None:
         # An API client (ADR 0024): only while active with that secret; the connection is
-        # in the access log. (An open socket is not cut by a later revocation.)
+        # in the access log, and a later revocation or rotation closes it.
         who = await _active_client(websocket, who)
     if who is None:
         await websocket.close(code=4401, reason="sign in first")
@@ -66,10 +85,14 @@ async def live_socket(websocket: WebSocket, token: str | None = None) -> None:
     publisher = websocket.app.state.runtime.publisher
 
     async def send() -> None:
-        while True:
-            await websocket.send_json(await client.queue.get())
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):  # closed meanwhile
+            while True:
+                await websocket.send_json(await client.queue.get())
 
     sender = asyncio.create_task(send())
+    watcher = None
+    if who.client_version is not None:
+        watcher = asyncio.create_task(_close_when_client_gone(websocket, who))
     try:
         await websocket.send_json({"type": "hello", "user_id": who.user_id})
         while True:
@@ -97,6 +120,12 @@ async def live_socket(websocket: WebSocket, token: str | None = None) -> None:
             await publisher.publish([presence(who, conversation_id, state, name)])
     except WebSocketDisconnect:
         pass
+    except RuntimeError:
+        # closed by the watcher while waiting for the client: nothing more to read
+        if watcher is None or not watcher.done():
+            raise
     finally:
         sender.cancel()
+        if watcher is not None:
+            watcher.cancel()
         hub.remove(client)

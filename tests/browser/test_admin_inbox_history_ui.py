@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 from staff_steps import open_admin_tab, screenshot, sign_in
 
 FRONT_DESK = "Frankie Front Desk"
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 # The page's datetime-local field takes the browser's local time, to the minute.
 LOCAL_MINUTE = """(ms) => {
@@ -45,6 +46,9 @@ def test_admin_sees_the_unassigned_inbox_as_it_stood_and_who_could_see_it(demo_s
     who = result.get_by_text("Could see it then:")
     expect(who).to_contain_text(FRONT_DESK)
     expect(result).not_to_contain_text("u-front-1")  # names, not ids
+    # each conversation by who wrote it, not by its id
+    links = result.get_by_role("link").all_inner_texts()
+    assert links and not [t for t in links if UUID.search(t) or not t.strip()], links
     screenshot(page, "admin-inbox-history-1280")
 
     # A day earlier: nothing in it, and the front desk did not watch it yet.

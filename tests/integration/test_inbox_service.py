@@ -704,6 +704,10 @@ async def test_an_inbox_as_it_stood_and_who_could_see_it(world):
     r = await w.get("/api/inboxes/my/assigned/as-of", "u-ct", at=then.isoformat())
     assert r.status_code == 200, r.text
     assert str(cid) in {i["conversation_id"] for i in r.json()["items"]}
+    # by who wrote it, as the screen lists it
+    assert {i["patient_name"] for i in r.json()["items"] if i["conversation_id"] == str(cid)} == {
+        "Ada Lovelace"
+    }
     assert "u-ct" in r.json()["visible_to"]
     now = await w.get("/api/inboxes/my/assigned/as-of", "u-ct", at=datetime.now(UTC).isoformat())
     assert str(cid) not in {i["conversation_id"] for i in now.json()["items"]}

@@ -23,9 +23,11 @@ async def as_of(
         text(
             f"""
             SELECT h.conversation_id, h.valid_from, h.valid_to, c.channel, c.sender,
-                   c.patient_id, c.reason, c.location_id
+                   c.patient_id, c.reason, c.location_id, p.given_name, p.family_name
             FROM {s}.membership_history h
             JOIN {s}.conversations c ON c.conversation_id = h.conversation_id
+            LEFT JOIN {s}.patients p
+              ON p.practice_id = c.practice_id AND p.patient_id = c.patient_id
             WHERE h.practice_id = :p AND h.box = :box AND h.valid_from <= :at
               AND (h.valid_to IS NULL OR h.valid_to > :at)
             ORDER BY h.valid_from DESC, h.conversation_id LIMIT :n

@@ -56,6 +56,8 @@ class AsOfItem(BaseModel):
     channel: str
     sender: str
     patient_id: str | None
+    # The patient's name as the inbox knows it today; null for an unrecognized sender.
+    patient_name: str | None = None
     reason: str | None
     location_id: str | None
 
@@ -245,6 +247,7 @@ async def inbox_as_of(
                 channel=r["channel"],
                 sender=r["sender"],
                 patient_id=r["patient_id"],
+                patient_name=" ".join(n for n in (r["given_name"], r["family_name"]) if n) or None,
                 reason=r["reason"] if v.labels else None,
                 location_id=r["location_id"] if v.labels else None,
             )

@@ -29,7 +29,7 @@ export async function inboxAsOf(panel) {
         + `${r.items.length} conversation(s)`),
       el('p', {}, `Could see it then: ${r.visible_to.map(staffName).join(', ') || 'nobody'}. ${since}`),
       el('ul', {}, ...r.items.map((i) => el('li', {},
-        el('a', { href: `/#c=${encodeURIComponent(i.conversation_id)}` }, i.conversation_id),
+        el('a', { href: `/#c=${encodeURIComponent(i.conversation_id)}` }, who(i)),
         ` ${i.channel}, in it since ${formatTime(i.in_from)}`))));
   }, err));
   panel.append(
@@ -38,4 +38,9 @@ export async function inboxAsOf(panel) {
       el('div', {}, el('label', { for: 'asof-view' }, 'Inbox'), view),
       el('div', {}, el('label', { for: 'asof-at' }, 'At'), when), show),
     err, out);
+}
+
+// A conversation by who wrote it: the patient's name, else the unrecognized sender.
+function who(item) {
+  return item.patient_name || `Unrecognized sender ${item.sender}`;
 }

@@ -255,8 +255,8 @@ class _Server(uvicorn.Server):
         yield
 
     # uvicorn's main loop wakes ten times a second to refresh its Date header (once a
-    # second) and to notice `should_exit`: at rest that was most of an idle service's CPU
-    # (issue 17). Here it ticks once a second, and setting `should_exit` wakes it at once.
+    # second) and to notice `should_exit`: at rest, one of the most frequent timers of an
+    # idle service (issue 17). Here it ticks once a second; setting `should_exit` wakes it.
     @property
     def should_exit(self) -> bool:
         return getattr(self, "_should_exit", False)
